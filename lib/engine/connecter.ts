@@ -1,0 +1,114 @@
+/**
+ * The connecting side of one `connect()` endpoint: dials, runs an engine
+ * over each successful connection, and reconnects after a failure or a
+ * disconnect (`reconnectInterval`, doubling up to `reconnectMaxInterval`).
+ * It owns the pipe for the endpoint, which outlives single connections.
+ */
+import createDebug from "debug"
+import type { Socket as NetSocket } from "node:net"
+import type { Pipe } from "../pipe/pipe.js"
+import type { Endpoint } from "../transports/address.js"
+import { dial } from "../transports/stream.js"
+import { Engine, type EngineHost } from "./engine.js"
+
+const debug = createDebug("omq:transport")
+
+export interface ConnecterHost {
+  /** Makes an engine for a fresh stream (mechanism, options, ...). */
+  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): Engine
+  /** Handshake done on a connection of this connecter. Returns the pipe to attach, or null to refuse. */
+  connecterReady(connecter: Connecter, engine: Engine): Pipe | null
+  /** The connection ended (the connecter will retry unless stopped). */
+  connecterDisconnected(connecter: Connecter, engine: Engine, error: Error | undefined): void
+  readonly reconnectInterval: number
+  readonly reconnectMaxInterval: number
+  emitEvent(type: string, data: Record<string, unknown>): void
+}
+
+export class Connecter implements EngineHost {
+  engine: Engine | null = null
+  /** The endpoint's pipe (created by the socket on connect, unless `immediate`). */
+  pipe: Pipe | null = null
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+  private attempt: NetSocket | null = null
+  private currentInterval: number
+
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly host: ConnecterHost,
+  ) {
+    this.currentInterval = host.reconnectInterval
+  }
+
+  get address(): string {
+    return this.endpoint.raw
+  }
+
+  start(): void {
+    this.dial()
+  }
+
+  private dial(): void {
+    if (this.stopped) return
+    this.timer = undefined
+    const sock = dial(this.endpoint)
+    this.attempt = sock
+    const onError = (err: Error) => {
+      debug("connect %s failed: %s", this.address, err.message)
+      this.attempt = null
+      sock.destroy()
+      this.host.emitEvent("connect:delay", { address: this.address, interval: this.currentInterval })
+      this.scheduleRetry()
+    }
+    sock.once("error", onError)
+    sock.once("connect", () => {
+      sock.off("error", onError)
+      this.attempt = null
+      if (this.stopped) {
+        sock.destroy()
+        return
+      }
+      this.currentInterval = this.host.reconnectInterval
+      this.host.emitEvent("connect", { address: this.address })
+      const engine = this.host.createEngine(sock, this, this.address)
+      this.engine = engine
+      engine.start()
+    })
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.timer !== undefined) return
+    const interval = Math.max(0, this.currentInterval)
+    const max = this.host.reconnectMaxInterval
+    if (max > 0) this.currentInterval = Math.min(this.currentInterval * 2, max)
+    this.host.emitEvent("connect:retry", { address: this.address, interval })
+    this.timer = setTimeout(() => this.dial(), interval)
+    this.timer.unref()
+  }
+
+  engineReady(engine: Engine): void {
+    const pipe = this.host.connecterReady(this, engine)
+    if (pipe === null) {
+      engine.close(0)
+      return
+    }
+    engine.attach(pipe)
+  }
+
+  engineClosed(engine: Engine, error: Error | undefined): void {
+    if (this.engine === engine) this.engine = null
+    this.host.connecterDisconnected(this, engine, error)
+    if (!this.stopped && this.host.reconnectInterval >= 0) this.scheduleRetry()
+  }
+
+  /** Stops reconnecting; closes the connection (after lingering when `lingerMs` ≠ 0). */
+  stop(lingerMs: number): void {
+    this.stopped = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.attempt?.destroy()
+    this.attempt = null
+    this.engine?.close(lingerMs)
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * One ZMTP connection: greeting → security handshake → message flow.
+ *
+ * The engine owns a byte stream (a net.Socket for tcp/ipc) and moves whole
+ * messages between it and a Pipe. Writes are batched: everything queued in
+ * the pipe during one event-loop turn is encoded into one buffer and written
+ * once (bodies of 16 KiB and more are written by reference, not copied).
+ * Reads decode every frame in a chunk; message parts are slices of the chunk.
+ *
+ * Any protocol violation closes this connection only (an ERROR command is
+ * sent first where the peer speaks ZMTP); the error goes to the host, never
+ * up the stack.
+ */
+import type { Socket as NetSocket } from "node:net"
+import createDebug from "debug"
+import { ProtocolError } from "../errors.js"
+import type { Mechanism } from "../mechanisms/mechanism.js"
+import type { Message, Pipe, PipeEngine } from "../pipe/pipe.js"
+import { decodeCommand } from "../wire/command.js"
+import { errorFrame, pongFrame } from "../wire/command.js"
+import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, headerSize, writeHeader } from "../wire/frame.js"
+import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting } from "../wire/greeting.js"
+import { isCompatible } from "./compat.js"
+
+const debug = createDebug("omq:engine")
+
+/** Bodies at least this large are handed to the stream by reference instead of copied. */
+const ZERO_COPY_MIN = 16 * 1024
+/** Upper bound of bytes encoded per flush, so one busy pipe cannot hog the loop. */
+const FLUSH_BUDGET = 1024 * 1024
+
+export interface EngineHost {
+  /** Handshake done; the host attaches a pipe (or closes the engine). */
+  engineReady(engine: Engine): void
+  /** The connection ended; `error` says why when it was not a normal close. */
+  engineClosed(engine: Engine, error: Error | undefined): void
+}
+
+export interface EngineOptions {
+  socketType: string
+  mechanism: Mechanism
+  asServer: boolean
+  /** Largest inbound message in bytes; -1 for no limit. */
+  maxMessageSize: number
+  /** Milliseconds allowed for greeting + handshake; 0 for no limit. */
+  handshakeInterval: number
+  /** Endpoint for events and debugging. */
+  endpoint: string
+}
+
+const enum State {
+  Greeting,
+  Handshake,
+  Active,
+  Closing,
+  Closed,
+}
+
+export class Engine implements PipeEngine {
+  pipe: Pipe | null = null
+  peerMinor = 1
+  private state = State.Greeting
+  private readonly greeting = Buffer.alloc(GREETING_SIZE)
+  private greetingGot = 0
+  private readonly decoder: FrameDecoder
+  private parts: Buffer[] = []
+  private partsBytes = 0
+  private flushScheduled = false
+  private waitingDrain = false
+  private handshakeTimer: NodeJS.Timeout | undefined
+  private lingerTimer: NodeJS.Timeout | undefined
+  private closeError: Error | undefined
+  private readonly flushBound = () => this.flush()
+
+  constructor(
+    readonly stream: NetSocket,
+    private readonly host: EngineHost,
+    readonly options: EngineOptions,
+  ) {
+    this.decoder = new FrameDecoder((flags, body) => this.onFrame(flags, body), options.maxMessageSize)
+  }
+
+  get mechanism(): Mechanism {
+    return this.options.mechanism
+  }
+
+  get endpoint(): string {
+    return this.options.endpoint
+  }
+
+  get active(): boolean {
+    return this.state === State.Active
+  }
+
+  start(): void {
+    const s = this.stream
+    s.on("data", (chunk: Buffer) => this.onData(chunk))
+    s.on("error", (err) => {
+      this.closeError ??= err
+      this.destroy()
+    })
+    s.on("end", () => this.destroy())
+    s.on("close", () => this.destroy())
+    s.on("drain", () => {
+      this.waitingDrain = false
+      if (this.pipe !== null && this.pipe.out.length > 0) this.scheduleFlush()
+    })
+    if (this.options.handshakeInterval > 0) {
+      this.handshakeTimer = setTimeout(() => {
+        this.fail(new ProtocolError("ZMTP_TIMEOUT", "Handshake did not complete in time"), false)
+      }, this.options.handshakeInterval)
+      this.handshakeTimer.unref()
+    }
+    s.write(encodeGreeting(this.mechanism.name, this.options.asServer))
+  }
+
+  // ---- inbound ----
+
+  private onData(chunk: Buffer): void {
+    if (this.state >= State.Closing) return
+    try {
+      if (this.state === State.Greeting) {
+        const take = Math.min(GREETING_SIZE - this.greetingGot, chunk.length)
+        const before = this.greetingGot
+        chunk.copy(this.greeting, this.greetingGot, 0, take)
+        this.greetingGot += take
+        if (before < SIGNATURE_SIZE && this.greetingGot >= SIGNATURE_SIZE) checkSignature(this.greeting)
+        if (this.greetingGot < GREETING_SIZE) return
+        this.onGreeting()
+        if (take === chunk.length) return
+        chunk = chunk.subarray(take)
+      }
+      this.decoder.push(chunk)
+    } catch (err) {
+      // Whatever goes wrong with this peer's bytes ends this connection only.
+      const perr =
+        err instanceof ProtocolError ? err : new ProtocolError("ZMTP_HANDSHAKE", `Internal error: ${String(err)}`)
+      if (!(err instanceof ProtocolError)) debug("%s unexpected error %O", this.endpoint, err)
+      this.fail(perr, this.state !== State.Greeting)
+    }
+  }
+
+  private onGreeting(): void {
+    const g = decodeGreeting(this.greeting)
+    this.peerMinor = g.major > 3 ? 1 : g.minor
+    if (g.mechanism !== this.mechanism.name) {
+      throw new ProtocolError(
+        "ZMTP_BAD_MECHANISM",
+        `Security mechanism mismatch: we use ${this.mechanism.name}, peer uses ${g.mechanism}`,
+      )
+    }
+    this.state = State.Handshake
+    this.writeFrames(this.mechanism.start())
+    this.checkHandshakeDone()
+  }
+
+  private onFrame(flags: number, body: Buffer): void {
+    if (this.state === State.Active) {
+      if ((flags & FLAG_COMMAND) === 0) {
+        this.parts.push(body)
+        this.partsBytes += body.length
+        if (this.options.maxMessageSize >= 0 && this.partsBytes > this.options.maxMessageSize) {
+          throw new ProtocolError("ZMTP_OVERSIZE", `Message exceeds ${this.options.maxMessageSize} bytes`)
+        }
+        if ((flags & FLAG_MORE) === 0) {
+          const msg = this.parts
+          this.parts = []
+          this.partsBytes = 0
+          if (this.pipe !== null && !this.pipe.deliver(msg)) this.stream.pause()
+        }
+        return
+      }
+      this.onActiveCommand(body)
+      return
+    }
+    if (this.state !== State.Handshake) return
+    if ((flags & FLAG_COMMAND) === 0) {
+      throw new ProtocolError("ZMTP_HANDSHAKE", "Message frame received before the handshake completed")
+    }
+    this.writeFrames(this.mechanism.onCommand(body))
+    this.checkHandshakeDone()
+  }
+
+  private checkHandshakeDone(): void {
+    if (!this.mechanism.done || this.state !== State.Handshake) return
+    const peerType = this.mechanism.peerMetadata?.get("socket-type")?.toString("ascii") ?? ""
+    if (!isCompatible(this.options.socketType, peerType)) {
+      throw new ProtocolError(
+        "ZMTP_INCOMPATIBLE_SOCKET",
+        `Invalid socket type: ${this.options.socketType} cannot talk to ${peerType || "(none)"}`,
+      )
+    }
+    this.state = State.Active
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = undefined
+    debug("%s handshake done with %s (ZMTP 3.%d)", this.endpoint, peerType, this.peerMinor)
+    this.host.engineReady(this)
+  }
+
+  private onActiveCommand(body: Buffer): void {
+    const cmd = decodeCommand(body)
+    switch (cmd.name) {
+      case "PING":
+        this.stream.write(pongFrame(cmd.context))
+        return
+      case "PONG":
+        return
+      case "ERROR":
+        throw new ProtocolError("ZMTP_PEER_ERROR", `Peer sent ERROR: ${cmd.reason}`)
+      case "SUBSCRIBE":
+      case "CANCEL":
+        if (this.pipe?.owner.pipeCommand) this.pipe.owner.pipeCommand(this.pipe, cmd.name, cmd.topic)
+        return
+      case "READY":
+        throw new ProtocolError("ZMTP_UNEXPECTED_COMMAND", "READY after the handshake")
+      default:
+        // RFC 37: unknown commands are ignored.
+        return
+    }
+  }
+
+  /** Called by the pipe when its input has room again. */
+  resumeReading(): void {
+    if (this.state === State.Active) this.stream.resume()
+  }
+
+  // ---- outbound ----
+
+  attach(pipe: Pipe): void {
+    this.pipe = pipe
+    pipe.engine = this
+    if (pipe.readPaused) this.stream.pause()
+    if (pipe.out.length > 0) this.scheduleFlush()
+  }
+
+  scheduleFlush(): void {
+    if (this.flushScheduled || this.waitingDrain || this.state !== State.Active) return
+    this.flushScheduled = true
+    setImmediate(this.flushBound)
+  }
+
+  sendCommand(frame: Buffer): void {
+    if (this.state === State.Active) this.stream.write(frame)
+  }
+
+  private writeFrames(frames: Buffer[]): void {
+    for (const f of frames) this.stream.write(f)
+  }
+
+  /** Encodes queued messages from the pipe and writes them in one go. */
+  private flush(budget = FLUSH_BUDGET): void {
+    this.flushScheduled = false
+    const pipe = this.pipe
+    if (pipe === null || (this.state !== State.Active && this.state !== State.Closing)) return
+    const out = pipe.out
+    if (out.length === 0) return
+    const wasFull = pipe.full
+
+    // Pass 1: how many messages fit the budget, and how many bytes get copied.
+    let count = 0
+    let copyBytes = 0
+    let total = 0
+    for (const msg of out) {
+      for (let i = 0; i < msg.length; i++) {
+        const len = msg[i]!.length
+        copyBytes += headerSize(len)
+        if (len < ZERO_COPY_MIN) copyBytes += len
+        total += headerSize(len) + len
+      }
+      count++
+      if (total >= budget) break
+    }
+
+    // Pass 2: encode.
+    const buf = Buffer.allocUnsafe(copyBytes)
+    const chunks: Buffer[] = []
+    let off = 0
+    let segStart = 0
+    for (let m = 0; m < count; m++) {
+      const msg = out.shift()!
+      const last = msg.length - 1
+      for (let i = 0; i <= last; i++) {
+        const part = msg[i]!
+        off = writeHeader(buf, off, i < last ? FLAG_MORE : 0, part.length)
+        if (part.length < ZERO_COPY_MIN) {
+          off += part.copy(buf, off)
+        } else {
+          chunks.push(buf.subarray(segStart, off), part)
+          segStart = off
+        }
+      }
+    }
+    if (off > segStart) chunks.push(buf.subarray(segStart, off))
+
+    const s = this.stream
+    let ok: boolean
+    if (chunks.length === 1) {
+      ok = s.write(chunks[0]!)
+    } else {
+      s.cork()
+      for (const c of chunks) s.write(c)
+      s.uncork()
+      ok = s.writableLength < s.writableHighWaterMark
+    }
+    if (!ok) this.waitingDrain = true
+    pipe.drained(wasFull)
+    if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
+  }
+
+  // ---- shutdown ----
+
+  /**
+   * Closes the connection. With `lingerMs` > 0 (or -1 for no limit) queued
+   * outbound messages are written first; 0 drops them.
+   */
+  close(lingerMs = 0): void {
+    if (this.state >= State.Closing) return
+    if (lingerMs === 0 || this.state !== State.Active) {
+      this.destroy()
+      return
+    }
+    this.state = State.Closing
+    this.stream.pause()
+    this.armLinger(lingerMs)
+    // Once everything is handed to the kernel the fd can be closed: the
+    // kernel still delivers what it buffered.
+    this.stream.once("finish", () => this.destroy())
+    const flushAll = (): void => {
+      if (this.state !== State.Closing) return
+      while (this.pipe !== null && this.pipe.out.length > 0 && !this.waitingDrain) this.flush()
+      if (this.waitingDrain) this.stream.once("drain", flushAll)
+      else this.stream.end()
+    }
+    flushAll()
+  }
+
+  private armLinger(lingerMs: number): void {
+    if (lingerMs > 0) {
+      this.lingerTimer = setTimeout(() => this.destroy(), lingerMs)
+      this.lingerTimer.unref()
+    }
+  }
+
+  /** Fails the connection with a protocol error; `sayError` sends an ERROR command first. */
+  fail(err: ProtocolError, sayError: boolean): void {
+    if (this.state >= State.Closing) return
+    debug("%s protocol error: %s", this.endpoint, err.message)
+    this.closeError = err
+    if (sayError && this.state !== State.Greeting) {
+      try {
+        this.stream.end(errorFrame(err.message.slice(0, 255)))
+      } catch {
+        /* stream already gone */
+      }
+      this.state = State.Closing
+      // Do not wait for the peer to close its side.
+      setTimeout(() => this.destroy(), 100).unref()
+      this.stream.pause()
+      return
+    }
+    this.destroy()
+  }
+
+  destroy(): void {
+    if (this.state === State.Closed) return
+    this.state = State.Closed
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    if (this.lingerTimer) clearTimeout(this.lingerTimer)
+    this.stream.destroy()
+    if (this.pipe !== null) {
+      this.pipe.engine = null
+    }
+    this.host.engineClosed(this, this.closeError)
+  }
+}

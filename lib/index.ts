@@ -1,0 +1,10 @@
+/**
+ * omq: ZeroMQ in pure TypeScript. The exports mirror zeromq.js v6, so
+ * `import * as zmq from "omq"` can replace `import * as zmq from "zeromq"`.
+ */
+export { Push } from "./sockets/push.js"
+export { Pull } from "./sockets/pull.js"
+export { Pair } from "./sockets/pair.js"
+export { Socket } from "./sockets/socket.js"
+export type { Writable, Readable, Message, MessageLike } from "./sockets/types.js"
+export { ZmqError, ProtocolError, type FullError } from "./errors.js"

@@ -1,0 +1,109 @@
+/**
+ * A pipe joins a socket to one peer connection. It holds two HWM-bounded
+ * queues of whole messages: `out` (socket → engine) and `in` (engine →
+ * socket). The socket's routing strategy writes to and reads from pipes;
+ * the engine drains `out` onto the wire and fills `in` from it.
+ *
+ * A pipe made by a connecting socket outlives its connections: messages
+ * queued while the peer is away are sent after a reconnect, as libzmq does.
+ */
+import type { Metadata } from "../wire/metadata.js"
+import { Deque } from "./deque.js"
+
+export type Message = Buffer[]
+
+/** What an engine offers to its pipe. */
+export interface PipeEngine {
+  /** There is something in `out` to send. */
+  scheduleFlush(): void
+  /** The socket read from `in` enough that the engine may read from the wire again. */
+  resumeReading(): void
+  /** Sends a command frame (SUBSCRIBE, CANCEL, ...), if the peer is connected. */
+  sendCommand(frame: Buffer): void
+  /** ZMTP minor version of the peer (0 for 3.0, 1 for 3.1). */
+  readonly peerMinor: number
+}
+
+/** What a socket learns from its pipes. */
+export interface PipeOwner {
+  /** `in` went from empty to non-empty. */
+  pipeReadable(pipe: Pipe): void
+  /** `out` went from full to having room (or the pipe got an engine). */
+  pipeWritable(pipe: Pipe): void
+  /** A command frame that is not part of the handshake or heartbeat arrived (SUBSCRIBE, CANCEL). */
+  pipeCommand?(pipe: Pipe, name: string, data: Buffer): void
+}
+
+let nextPipeId = 1
+
+export class Pipe {
+  readonly id = nextPipeId++
+  readonly out = new Deque<Message>()
+  readonly in = new Deque<Message>()
+  engine: PipeEngine | null = null
+  /** The peer's metadata from the handshake (Socket-Type, Identity, ...). */
+  peerMetadata: Metadata | undefined
+  /** Routing id as seen by a ROUTER (assigned by the socket). */
+  routingId: Buffer | undefined
+  /** Endpoint this pipe belongs to (the connect or bind address). */
+  endpoint = ""
+  /** True while the socket may route to this pipe (false once detached). */
+  attached = true
+  /** Reading paused because `in` reached its HWM. */
+  readPaused = false
+
+  constructor(
+    readonly owner: PipeOwner,
+    public sendHwm: number,
+    public recvHwm: number,
+  ) {}
+
+  /** True when `out` has no room (HWM 0 means unlimited). */
+  get full(): boolean {
+    return this.sendHwm > 0 && this.out.length >= this.sendHwm
+  }
+
+  /** Queues a message for the peer; false (and nothing queued) when full. */
+  write(msg: Message): boolean {
+    if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
+    this.out.push(msg)
+    if (this.engine !== null) this.engine.scheduleFlush()
+    return true
+  }
+
+  /** Queues a message ignoring the HWM (used for lingering control traffic). */
+  forceWrite(msg: Message): void {
+    this.out.push(msg)
+    if (this.engine !== null) this.engine.scheduleFlush()
+  }
+
+  /** Called by the engine after it took messages from `out`. */
+  drained(wasFull: boolean): void {
+    if (wasFull && !this.full) this.owner.pipeWritable(this)
+  }
+
+  /**
+   * Called by the engine for each received message. Returns false when `in`
+   * reached its HWM and the engine should stop reading from the wire.
+   */
+  deliver(msg: Message): boolean {
+    const wasEmpty = this.in.length === 0
+    this.in.push(msg)
+    if (wasEmpty) this.owner.pipeReadable(this)
+    if (this.recvHwm > 0 && this.in.length >= this.recvHwm) {
+      this.readPaused = true
+      return false
+    }
+    return true
+  }
+
+  /** Takes the next received message. */
+  read(): Message | undefined {
+    const msg = this.in.shift()
+    if (this.readPaused && this.in.length <= this.recvHwm >> 1) {
+      this.readPaused = false
+      this.engine?.resumeReading()
+    }
+    return msg
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Socket options with zeromq.js v6 names, libzmq defaults and validation.
+ * Setting an invalid value throws a ZmqError with code EINVAL, as zeromq.js does.
+ */
+import { ZmqError } from "../errors.js"
+
+function int(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ZmqError("EINVAL", `Invalid value for option ${name}: ${String(value)}`)
+  }
+  return value
+}
+
+function bool(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw new ZmqError("EINVAL", `Invalid value for option ${name}: ${String(value)}`)
+  return value
+}
+
+export abstract class SocketOptionsBase {
+  protected _lastEndpoint: string | null = null
+  private _linger = -1
+  private _sendHwm = 1000
+  private _recvHwm = 1000
+  private _sendTimeout = -1
+  private _recvTimeout = -1
+  private _reconnectInterval = 100
+  private _reconnectMaxInterval = 0
+  private _maxMessageSize = -1
+  private _handshakeInterval = 30_000
+  private _immediate = false
+  private _backlog = 100
+
+  /** ZMQ_LAST_ENDPOINT: the last endpoint bound, wildcards resolved (`tcp://127.0.0.1:37411`). */
+  get lastEndpoint(): string | null {
+    return this._lastEndpoint
+  }
+
+  /**
+   * ZMQ_LINGER: how long (ms) queued outbound messages are still written after
+   * `close()`. -1 (default) waits for connected peers until done, 0 drops them.
+   */
+  get linger(): number {
+    return this._linger
+  }
+  set linger(v: number) {
+    this._linger = int("linger", v, -1)
+  }
+
+  /**
+   * ZMQ_SNDHWM: most messages queued per peer for sending (default 1000; 0 = no
+   * limit). At the limit `send()` waits (PUSH, DEALER, PAIR) or drops (PUB).
+   */
+  get sendHighWaterMark(): number {
+    return this._sendHwm
+  }
+  set sendHighWaterMark(v: number) {
+    this._sendHwm = int("sendHighWaterMark", v, 0)
+  }
+
+  /** ZMQ_RCVHWM: most messages queued per peer on receipt (default 1000; 0 = no limit). Past it, reading from that peer pauses. */
+  get receiveHighWaterMark(): number {
+    return this._recvHwm
+  }
+  set receiveHighWaterMark(v: number) {
+    this._recvHwm = int("receiveHighWaterMark", v, 0)
+  }
+
+  /** ZMQ_SNDTIMEO: ms `send()` may wait before rejecting with EAGAIN; -1 (default) waits forever, 0 never waits. */
+  get sendTimeout(): number {
+    return this._sendTimeout
+  }
+  set sendTimeout(v: number) {
+    this._sendTimeout = int("sendTimeout", v, -1)
+  }
+
+  /** ZMQ_RCVTIMEO: ms `receive()` may wait before rejecting with EAGAIN; -1 (default) waits forever, 0 never waits. */
+  get receiveTimeout(): number {
+    return this._recvTimeout
+  }
+  set receiveTimeout(v: number) {
+    this._recvTimeout = int("receiveTimeout", v, -1)
+  }
+
+  /** ZMQ_RECONNECT_IVL: ms between reconnection attempts (default 100); -1 disables reconnection. */
+  get reconnectInterval(): number {
+    return this._reconnectInterval
+  }
+  set reconnectInterval(v: number) {
+    this._reconnectInterval = int("reconnectInterval", v, -1)
+  }
+
+  /** ZMQ_RECONNECT_IVL_MAX: upper bound (ms) for the doubling reconnect interval; 0 (default) keeps it constant. */
+  get reconnectMaxInterval(): number {
+    return this._reconnectMaxInterval
+  }
+  set reconnectMaxInterval(v: number) {
+    this._reconnectMaxInterval = int("reconnectMaxInterval", v, 0)
+  }
+
+  /** ZMQ_MAXMSGSIZE: largest inbound message in bytes; a peer sending more is disconnected. -1 (default) = no limit. */
+  get maxMessageSize(): number {
+    return this._maxMessageSize
+  }
+  set maxMessageSize(v: number) {
+    this._maxMessageSize = int("maxMessageSize", v, -1)
+  }
+
+  /** ZMQ_HANDSHAKE_IVL: ms a new connection has to complete the ZMTP handshake (default 30000; 0 = no limit). */
+  get handshakeInterval(): number {
+    return this._handshakeInterval
+  }
+  set handshakeInterval(v: number) {
+    this._handshakeInterval = int("handshakeInterval", v, 0)
+  }
+
+  /** ZMQ_IMMEDIATE: queue messages only to completed connections (default false). */
+  get immediate(): boolean {
+    return this._immediate
+  }
+  set immediate(v: boolean) {
+    this._immediate = bool("immediate", v)
+  }
+
+  /** ZMQ_BACKLOG: accepted for compatibility; Node's listen backlog is used as is. */
+  get backlog(): number {
+    return this._backlog
+  }
+  set backlog(v: number) {
+    this._backlog = int("backlog", v, 0)
+  }
+
+  /** ZMQ_MECHANISM: the security mechanism in use (null until PLAIN/CURVE are configured). */
+  get securityMechanism(): null | "plain" | "curve" {
+    return null
+  }
+
+  /** ZMQ_THREAD_SAFE: omq sockets live on one event loop; always false, as zeromq.js reports for classic socket types. */
+  get threadSafe(): boolean {
+    return false
+  }
+}

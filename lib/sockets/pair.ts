@@ -1,0 +1,53 @@
+/** PAIR (RFC 31): exactly one peer at a time; a second peer is refused. */
+import type { Pipe, Message } from "../pipe/pipe.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { Socket, iterate } from "./socket.js"
+import type { MessageLike, Readable, Writable } from "./types.js"
+
+export class Pair extends Socket implements Readable, Writable {
+  private peer: Pipe | null = null
+  /** Reads also drain a previous peer's leftover messages. */
+  private readonly fq = new FairQueue()
+
+  constructor(options?: Partial<Pair> & Record<string, unknown>) {
+    super("PAIR", options)
+  }
+
+  send(message: MessageLike | MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  protected override acceptsPeer(): boolean {
+    return this.peer === null
+  }
+  protected attachPipe(pipe: Pipe): void {
+    if (this.peer === null) this.peer = pipe
+    else this.dropPipe(pipe)
+  }
+  protected detachPipe(pipe: Pipe): void {
+    if (this.peer === pipe) this.peer = null
+  }
+  protected onPipeReadable(pipe: Pipe): void {
+    this.fq.activate(pipe)
+  }
+  protected override xsend(msg: Message): boolean {
+    return this.peer !== null && this.peer.write(msg)
+  }
+  protected override xrecv(): Message | undefined {
+    return this.fq.recv()
+  }
+  protected override xreadable(): boolean {
+    return this.fq.readable
+  }
+  protected override xwritable(): boolean {
+    return this.peer !== null && !this.peer.full
+  }
+}

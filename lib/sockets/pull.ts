@@ -1,0 +1,33 @@
+/** PULL (RFC 30): fair-queues messages from connected PUSH peers. */
+import type { Pipe, Message } from "../pipe/pipe.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { Socket, iterate } from "./socket.js"
+import type { Readable } from "./types.js"
+
+export class Pull extends Socket implements Readable {
+  private readonly fq = new FairQueue()
+
+  constructor(options?: Partial<Pull> & Record<string, unknown>) {
+    super("PULL", options)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  protected attachPipe(_pipe: Pipe): void {}
+  protected detachPipe(_pipe: Pipe): void {}
+  protected onPipeReadable(pipe: Pipe): void {
+    this.fq.activate(pipe)
+  }
+  protected override xrecv(): Message | undefined {
+    return this.fq.recv()
+  }
+  protected override xreadable(): boolean {
+    return this.fq.readable
+  }
+}

@@ -1,0 +1,35 @@
+/** PUSH (RFC 30): load-balances messages over connected PULL peers; waits when all are at HWM. */
+import type { Pipe, Message } from "../pipe/pipe.js"
+import { LoadBalancer } from "../routing/load-balancer.js"
+import { Socket } from "./socket.js"
+import type { MessageLike, Writable } from "./types.js"
+
+
+export class Push extends Socket implements Writable {
+  private readonly lb = new LoadBalancer()
+
+  constructor(options?: Partial<Push> & Record<string, unknown>) {
+    super("PUSH", options)
+  }
+
+  send(message: MessageLike | MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  protected attachPipe(pipe: Pipe): void {
+    this.lb.add(pipe)
+  }
+  protected detachPipe(pipe: Pipe): void {
+    this.lb.remove(pipe)
+  }
+  protected override xsend(msg: Message): boolean {
+    return this.lb.send(msg)
+  }
+  protected override xwritable(): boolean {
+    return this.lb.writable
+  }
+  protected onPipeReadable(pipe: Pipe): void {
+    // A PUSH has nothing to read: whatever a misbehaving peer sends is dropped.
+    pipe.in.clear()
+  }
+}

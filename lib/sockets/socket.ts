@@ -1,0 +1,448 @@
+/**
+ * The base socket: options, endpoints (bind/connect), pipes, and the
+ * promise-based send/receive of zeromq.js v6. A socket type is a small
+ * subclass that plugs routing strategies into `attachPipe`, `detachPipe`,
+ * `xsend` and `xrecv`.
+ */
+import createDebug from "debug"
+import type { Socket as NetSocket } from "node:net"
+import { ERRNO, MESSAGES, ZmqError, errAgain, errClosed } from "../errors.js"
+import { Connecter, type ConnecterHost } from "../engine/connecter.js"
+import { Engine, type EngineHost } from "../engine/engine.js"
+import { holdLoop, releaseLoop } from "../engine/keepalive.js"
+import { NullMechanism } from "../mechanisms/null.js"
+import type { Mechanism } from "../mechanisms/mechanism.js"
+import { toMessage } from "../message.js"
+import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
+import { parseEndpoint, type Endpoint } from "../transports/address.js"
+import { checkIpcPath, listen, type Listener } from "../transports/stream.js"
+import { SocketOptionsBase } from "./options.js"
+
+const debug = createDebug("omq:socket")
+const RESOLVED: Promise<void> = Promise.resolve()
+
+interface Waiter<T> {
+  resolve(value: T): void
+  reject(err: Error): void
+  timer: NodeJS.Timeout | undefined
+}
+
+interface SendWaiter extends Waiter<void> {
+  msg: Message
+}
+
+interface Bound {
+  address: string
+  listener: Listener
+  engines: Set<Engine>
+}
+
+export type SocketTypeName =
+  | "PAIR" | "PUB" | "SUB" | "REQ" | "REP" | "DEALER" | "ROUTER" | "PULL" | "PUSH" | "XPUB" | "XSUB"
+
+export const SOCKET_TYPE_NUMBER: Readonly<Record<SocketTypeName, number>> = {
+  PAIR: 0, PUB: 1, SUB: 2, REQ: 3, REP: 4, DEALER: 5, ROUTER: 6, PULL: 7, PUSH: 8, XPUB: 9, XSUB: 10,
+}
+
+export abstract class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, ConnecterHost {
+  /** ZMTP socket type name sent in READY (e.g. "PUSH"). */
+  readonly socketTypeName: SocketTypeName
+  private _closed = false
+  private readonly bound: Bound[] = []
+  private readonly connecters = new Map<string, Connecter[]>()
+  /** Pipes that have an engine or are owned by a connecter, for close/linger. */
+  protected readonly pipes = new Set<Pipe>()
+  private sendWaiter: SendWaiter | null = null
+  private recvWaiter: Waiter<Message> | null = null
+  private eventSink: ((type: string, data: Record<string, unknown>) => void) | undefined
+
+  protected constructor(typeName: SocketTypeName, options?: Record<string, unknown>) {
+    super()
+    this.socketTypeName = typeName
+    if (options !== undefined && options !== null) {
+      if (typeof options !== "object") throw new TypeError("Options must be an object")
+      for (const [key, value] of Object.entries(options)) {
+        if (key === "context") continue
+        ;(this as unknown as Record<string, unknown>)[key] = value
+      }
+    }
+  }
+
+  /** ZMQ_TYPE: the socket type as libzmq numbers it. */
+  get type(): number {
+    return SOCKET_TYPE_NUMBER[this.socketTypeName]
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this._closed
+  }
+
+  /** True if a message can be received right now without waiting. */
+  get readable(): boolean {
+    return !this._closed && this.xreadable()
+  }
+
+  /** True if a message can be queued right now without waiting. */
+  get writable(): boolean {
+    return !this._closed && this.xwritable()
+  }
+
+  // ---- routing hooks for socket types ----
+
+  /** A pipe became usable (handshake done, or created by connect). */
+  protected abstract attachPipe(pipe: Pipe): void
+  /** A pipe is gone for sending (its messages already received stay readable). */
+  protected abstract detachPipe(pipe: Pipe): void
+  /** Queues one message; false when it would block. May throw a ZmqError (EFSM, EHOSTUNREACH...). */
+  protected xsend(_msg: Message): boolean {
+    throw new ZmqError("ENOTSUP", "Operation not supported")
+  }
+  /** Takes the next message, or undefined when none is ready. */
+  protected xrecv(): Message | undefined {
+    throw new ZmqError("ENOTSUP", "Operation not supported")
+  }
+  protected xreadable(): boolean {
+    return false
+  }
+  protected xwritable(): boolean {
+    return false
+  }
+  /** The READY metadata identity (REQ/DEALER/ROUTER send one). */
+  protected localRoutingId(): Buffer | undefined {
+    return undefined
+  }
+  /** Whether this socket type accepts a further peer (PAIR takes one). */
+  protected acceptsPeer(): boolean {
+    return true
+  }
+
+  // ---- endpoints ----
+
+  /**
+   * Binds to an endpoint (`tcp://host:port`, `tcp://*:*`, `ipc://path`).
+   * Rejects with EADDRINUSE, EINVAL, EPROTONOSUPPORT, ENAMETOOLONG, ...
+   */
+  async bind(address: string): Promise<void> {
+    if (this._closed) throw errClosed()
+    const ep = parseEndpoint(address, true)
+    const bound: Bound = { address, listener: undefined as unknown as Listener, engines: new Set() }
+    bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
+    if (this._closed) {
+      bound.listener.close()
+      throw errClosed()
+    }
+    this.bound.push(bound)
+    this._lastEndpoint = bound.listener.endpoint
+    this.emitEvent("bind", { address: bound.listener.endpoint })
+    debug("%s bound to %s", this.socketTypeName, bound.listener.endpoint)
+  }
+
+  /** Stops listening on an endpoint (as given to bind, or as resolved) and drops its connections. */
+  async unbind(address: string): Promise<void> {
+    if (this._closed) throw errClosed()
+    parseEndpoint(address, true)
+    const i = this.bound.findIndex((b) => b.address === address || b.listener.endpoint === address)
+    if (i < 0) throw new ZmqError("ENOENT", "No such endpoint", address)
+    const [b] = this.bound.splice(i, 1)
+    b!.listener.close()
+    for (const e of b!.engines) e.close(0)
+    this.emitEvent("unbind", { address: b!.listener.endpoint })
+  }
+
+  /**
+   * Connects to an endpoint. Returns at once; the connection is made (and
+   * remade after failures) in the background. Messages may be queued before
+   * the peer exists, up to the high water mark.
+   */
+  connect(address: string, _options?: Record<string, unknown>): void {
+    if (this._closed) throw errClosed()
+    const ep: Endpoint = parseEndpoint(address, false)
+    if (ep.transport === "inproc") throw new ZmqError("EPROTONOSUPPORT", "Protocol not supported", address)
+    checkIpcPath(ep)
+    const c = new Connecter(ep, this)
+    if (!this.immediate) {
+      c.pipe = this.newPipe(address)
+      this.attachPipe(c.pipe)
+    }
+    const list = this.connecters.get(address)
+    if (list) list.push(c)
+    else this.connecters.set(address, [c])
+    c.start()
+  }
+
+  /** Disconnects from an endpoint given to connect(). */
+  disconnect(address: string): void {
+    if (this._closed) throw errClosed()
+    const list = this.connecters.get(address)
+    const c = list?.shift()
+    if (!c) throw new ZmqError("ENOENT", "No such endpoint", address)
+    if (list!.length === 0) this.connecters.delete(address)
+    c.stop(0)
+    if (c.pipe) this.dropPipe(c.pipe)
+  }
+
+  /**
+   * Closes the socket. Queued outbound messages on live connections are
+   * still written for up to `linger` ms (-1: until done); pending send and
+   * receive calls are rejected with EAGAIN, which ends async iteration.
+   */
+  close(): void {
+    if (this._closed) return
+    this._closed = true
+    this.failWaiters(errAgain())
+    for (const b of this.bound) {
+      b.listener.close()
+      for (const e of b.engines) e.close(this.linger)
+    }
+    this.bound.length = 0
+    for (const list of this.connecters.values()) for (const c of list) c.stop(this.linger)
+    this.connecters.clear()
+    this.emitEvent("close", {})
+  }
+
+  // ---- engines ----
+
+  private mechanismFor(): Mechanism {
+    return new NullMechanism({ socketType: this.socketTypeName, routingId: this.localRoutingId() })
+  }
+
+  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): Engine {
+    return new Engine(stream, host, {
+      socketType: this.socketTypeName,
+      mechanism: this.mechanismFor(),
+      asServer: false,
+      maxMessageSize: this.maxMessageSize,
+      handshakeInterval: this.handshakeInterval,
+      endpoint,
+    })
+  }
+
+  private accept(bound: Bound, stream: NetSocket): void {
+    if (this._closed) {
+      stream.destroy()
+      return
+    }
+    const engine = this.createEngine(stream, this, bound.listener.endpoint)
+    bound.engines.add(engine)
+    this.emitEvent("accept", { address: bound.listener.endpoint })
+    engine.start()
+  }
+
+  /** EngineHost for accepted connections. */
+  engineReady(engine: Engine): void {
+    if (this._closed || !this.acceptsPeer()) {
+      engine.close(0)
+      return
+    }
+    const pipe = this.newPipe(engine.endpoint)
+    pipe.peerMetadata = engine.mechanism.peerMetadata
+    engine.attach(pipe)
+    this.emitEvent("handshake", { address: engine.endpoint })
+    this.attachPipe(pipe)
+    this.pipeWritable(pipe)
+  }
+
+  engineClosed(engine: Engine, error: Error | undefined): void {
+    for (const b of this.bound) b.engines.delete(engine)
+    this.reportClosed(engine, error)
+    const pipe = engine.pipe
+    if (pipe !== null) this.dropPipe(pipe)
+  }
+
+  connecterReady(connecter: Connecter, engine: Engine): Pipe | null {
+    if (this._closed) return null
+    let pipe = connecter.pipe
+    if (pipe === null) {
+      if (!this.acceptsPeer()) return null
+      pipe = this.newPipe(connecter.address)
+      pipe.peerMetadata = engine.mechanism.peerMetadata
+      connecter.pipe = pipe
+      this.attachPipe(pipe)
+    } else {
+      pipe.peerMetadata = engine.mechanism.peerMetadata
+      this.pipeReconnected(pipe)
+    }
+    this.emitEvent("handshake", { address: connecter.address })
+    // Deferred so the engine is attached before the socket tries to send.
+    queueMicrotask(() => this.pipeWritable(pipe))
+    return pipe
+  }
+
+  connecterDisconnected(connecter: Connecter, engine: Engine, error: Error | undefined): void {
+    this.reportClosed(engine, error)
+    if (this.immediate && connecter.pipe) {
+      this.dropPipe(connecter.pipe)
+      connecter.pipe = null
+    }
+  }
+
+  /** A connecter's persistent pipe got a new connection (ROUTER re-reads the routing id). */
+  protected pipeReconnected(_pipe: Pipe): void {}
+
+  private reportClosed(engine: Engine, error: Error | undefined): void {
+    if (error && engine.active === false && (error as { code?: string }).code?.startsWith("ZMTP")) {
+      this.emitEvent("handshake:error:protocol", { address: engine.endpoint, error })
+    }
+    this.emitEvent("disconnect", { address: engine.endpoint })
+  }
+
+  protected newPipe(endpoint: string): Pipe {
+    const pipe = new Pipe(this, this.sendHighWaterMark, this.receiveHighWaterMark)
+    pipe.endpoint = endpoint
+    this.pipes.add(pipe)
+    return pipe
+  }
+
+  /** Removes a pipe from routing; messages it already received stay readable. */
+  protected dropPipe(pipe: Pipe): void {
+    if (!pipe.attached) return
+    pipe.attached = false
+    pipe.out.clear()
+    this.pipes.delete(pipe)
+    this.detachPipe(pipe)
+  }
+
+  // ---- PipeOwner ----
+
+  pipeReadable(pipe: Pipe): void {
+    this.onPipeReadable(pipe)
+    const w = this.recvWaiter
+    if (w !== null) {
+      const msg = this.xrecv()
+      if (msg !== undefined) {
+        this.recvWaiter = null
+        if (w.timer) clearTimeout(w.timer)
+        releaseLoop()
+        w.resolve(msg)
+      }
+    }
+  }
+
+  /** Lets the socket type register a readable pipe with its fair queue. */
+  protected abstract onPipeReadable(pipe: Pipe): void
+
+  pipeWritable(_pipe: Pipe): void {
+    const w = this.sendWaiter
+    if (w === null) return
+    let ok: boolean
+    try {
+      ok = this.xsend(w.msg)
+    } catch (err) {
+      this.sendWaiter = null
+      if (w.timer) clearTimeout(w.timer)
+      releaseLoop()
+      w.reject(err as Error)
+      return
+    }
+    if (ok) {
+      this.sendWaiter = null
+      if (w.timer) clearTimeout(w.timer)
+      releaseLoop()
+      w.resolve()
+    }
+  }
+
+  // ---- send / receive ----
+
+  /** Shared implementation of `send()` for socket types that can send. */
+  protected sendMessage(message: unknown): Promise<void> {
+    if (this._closed) throw errClosed()
+    if (this.sendWaiter !== null) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
+    if (message === undefined) throw new TypeError("Message must be present")
+    const msg = toMessage(message)
+    try {
+      if (this.xsend(msg)) return RESOLVED
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const timeout = this.sendTimeout
+    if (timeout === 0) return Promise.reject(errAgain())
+    return new Promise<void>((resolve, reject) => {
+      const w: SendWaiter = { msg, resolve, reject, timer: undefined }
+      if (timeout > 0) {
+        w.timer = setTimeout(() => {
+          if (this.sendWaiter !== w) return
+          this.sendWaiter = null
+          releaseLoop()
+          reject(errAgain())
+        }, timeout)
+      }
+      holdLoop()
+      this.sendWaiter = w
+    })
+  }
+
+  /** Shared implementation of `receive()` for socket types that can receive. */
+  protected receiveMessage(): Promise<Message> {
+    if (this._closed) throw errClosed()
+    if (this.recvWaiter !== null) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)
+    let msg: Message | undefined
+    try {
+      msg = this.xrecv()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (msg !== undefined) return Promise.resolve(msg)
+    const timeout = this.receiveTimeout
+    if (timeout === 0) return Promise.reject(errAgain())
+    return new Promise<Message>((resolve, reject) => {
+      const w: Waiter<Message> = { resolve, reject, timer: undefined }
+      if (timeout > 0) {
+        w.timer = setTimeout(() => {
+          if (this.recvWaiter !== w) return
+          this.recvWaiter = null
+          releaseLoop()
+          reject(errAgain())
+        }, timeout)
+      }
+      holdLoop()
+      this.recvWaiter = w
+    })
+  }
+
+  private failWaiters(err: ZmqError): void {
+    const s = this.sendWaiter
+    if (s !== null) {
+      this.sendWaiter = null
+      if (s.timer) clearTimeout(s.timer)
+      releaseLoop()
+      s.reject(err)
+    }
+    const r = this.recvWaiter
+    if (r !== null) {
+      this.recvWaiter = null
+      if (r.timer) clearTimeout(r.timer)
+      releaseLoop()
+      r.reject(err)
+    }
+  }
+
+  // ---- events ----
+
+  /** @internal Observer hook. */
+  setEventSink(sink: ((type: string, data: Record<string, unknown>) => void) | undefined): void {
+    this.eventSink = sink
+  }
+
+  emitEvent(type: string, data: Record<string, unknown>): void {
+    this.eventSink?.(type, data)
+  }
+}
+
+/** Async iteration as zeromq.js: `next()` receives; it ends when the socket is closed. */
+export function iterate<T>(sock: { readonly closed: boolean; receive(): Promise<T> }): AsyncIterator<T, undefined> {
+  return {
+    next: async (): Promise<IteratorResult<T, undefined>> => {
+      if (sock.closed) return { done: true, value: undefined }
+      try {
+        return { value: await sock.receive(), done: false }
+      } catch (err) {
+        if (sock.closed && (err as ZmqError).code === "EAGAIN") return { done: true, value: undefined }
+        throw err
+      }
+    },
+  }
+}
+
+export { ERRNO }

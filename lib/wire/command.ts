@@ -1,0 +1,110 @@
+/**
+ * ZMTP commands (RFC 23 / RFC 37): a command frame body is
+ * `name-size(1) name data`. This module encodes and decodes the commands
+ * omq speaks: READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, and passes any
+ * other (mechanism-specific: HELLO, WELCOME, INITIATE, ...) through as raw data.
+ */
+import { ProtocolError } from "../errors.js"
+import { FLAG_COMMAND, encodeFrame } from "./frame.js"
+import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.js"
+
+export interface RawCommand {
+  name: string
+  data: Buffer
+}
+
+export type Command =
+  | { name: "READY"; metadata: Metadata }
+  | { name: "ERROR"; reason: string }
+  | { name: "PING"; ttl: number; context: Buffer }
+  | { name: "PONG"; context: Buffer }
+  | { name: "SUBSCRIBE"; topic: Buffer }
+  | { name: "CANCEL"; topic: Buffer }
+  | { name: "OTHER"; command: RawCommand }
+
+export function parseRawCommand(body: Buffer): RawCommand {
+  if (body.length < 1) throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Empty command frame")
+  const nameLen = body[0]!
+  if (nameLen === 0 || 1 + nameLen > body.length) {
+    throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Command name overruns the frame")
+  }
+  return { name: body.toString("ascii", 1, 1 + nameLen), data: body.subarray(1 + nameLen) }
+}
+
+export function decodeCommand(body: Buffer): Command {
+  const raw = parseRawCommand(body)
+  const data = raw.data
+  switch (raw.name) {
+    case "READY":
+      return { name: "READY", metadata: decodeMetadata(data) }
+    case "ERROR": {
+      if (data.length < 1 || 1 + data[0]! > data.length) {
+        throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Malformed ERROR command")
+      }
+      return { name: "ERROR", reason: data.toString("utf8", 1, 1 + data[0]!) }
+    }
+    case "PING": {
+      if (data.length < 2) throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Malformed PING command")
+      const context = data.subarray(2)
+      if (context.length > 16) throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "PING context too long")
+      return { name: "PING", ttl: data.readUInt16BE(0), context }
+    }
+    case "PONG":
+      return { name: "PONG", context: data }
+    case "SUBSCRIBE":
+      return { name: "SUBSCRIBE", topic: data }
+    case "CANCEL":
+      return { name: "CANCEL", topic: data }
+    default:
+      return { name: "OTHER", command: raw }
+  }
+}
+
+/** Body of a command frame (without the frame header). */
+export function commandBody(name: string, data?: Buffer): Buffer {
+  const n = Buffer.from(name, "ascii")
+  if (n.length === 0 || n.length > 255) throw new TypeError(`Invalid command name: ${name}`)
+  const dlen = data ? data.length : 0
+  const out = Buffer.allocUnsafe(1 + n.length + dlen)
+  out[0] = n.length
+  n.copy(out, 1)
+  if (data) data.copy(out, 1 + n.length)
+  return out
+}
+
+/** A complete command frame, ready for the wire. */
+export function commandFrame(name: string, data?: Buffer): Buffer {
+  return encodeFrame(commandBody(name, data), FLAG_COMMAND)
+}
+
+export function readyFrame(props: Iterable<[string, Buffer | string]>): Buffer {
+  return commandFrame("READY", encodeMetadata(props))
+}
+
+export function errorFrame(reason: string): Buffer {
+  const r = Buffer.from(reason.slice(0, 255))
+  const data = Buffer.allocUnsafe(1 + Math.min(r.length, 255))
+  data[0] = data.length - 1
+  r.copy(data, 1, 0, data.length - 1)
+  return commandFrame("ERROR", data)
+}
+
+/** PING: TTL in deciseconds (16 bits) and up to 16 bytes of context. */
+export function pingFrame(ttlDeciseconds: number, context: Buffer = Buffer.alloc(0)): Buffer {
+  const data = Buffer.allocUnsafe(2 + context.length)
+  data.writeUInt16BE(Math.max(0, Math.min(0xffff, ttlDeciseconds | 0)), 0)
+  context.copy(data, 2)
+  return commandFrame("PING", data)
+}
+
+export function pongFrame(context: Buffer): Buffer {
+  return commandFrame("PONG", context)
+}
+
+export function subscribeFrame(topic: Buffer): Buffer {
+  return commandFrame("SUBSCRIBE", topic)
+}
+
+export function cancelFrame(topic: Buffer): Buffer {
+  return commandFrame("CANCEL", topic)
+}

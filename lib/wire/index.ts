@@ -1,0 +1,4 @@
+export * from "./greeting.js"
+export * from "./frame.js"
+export * from "./command.js"
+export * from "./metadata.js"
