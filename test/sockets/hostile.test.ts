@@ -1,0 +1,113 @@
+import * as net from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import { Pull, Push } from "../../lib/index.js"
+import { encodeGreeting } from "../../lib/wire/greeting.js"
+import { readyFrame } from "../../lib/wire/command.js"
+import { encodeFrame } from "../../lib/wire/frame.js"
+
+const open: { close(): void }[] = []
+function track<T extends { close(): void }>(s: T): T {
+  open.push(s)
+  return s
+}
+afterEach(() => {
+  for (const s of open.splice(0)) s.close()
+})
+
+/** Opens a raw TCP connection, writes `bytes`, and resolves with all it received once the peer closes. */
+function rawExchange(endpoint: string, bytes: Buffer[], timeoutMs = 5000): Promise<Buffer> {
+  const m = /tcp:\/\/(.+):(\d+)/.exec(endpoint)!
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: m[1]!, port: Number(m[2]) })
+    const got: Buffer[] = []
+    const timer = setTimeout(() => {
+      sock.destroy()
+      reject(new Error("peer did not close the connection"))
+    }, timeoutMs)
+    sock.on("data", (d) => got.push(d))
+    sock.on("error", () => {})
+    sock.on("close", () => {
+      clearTimeout(timer)
+      resolve(Buffer.concat(got))
+    })
+    sock.on("connect", () => {
+      for (const b of bytes) sock.write(b)
+    })
+  })
+}
+
+async function servingPull(): Promise<[Pull, Push]> {
+  const pull = track(new Pull({ receiveTimeout: 3000, handshakeInterval: 1000 }))
+  await pull.bind("tcp://127.0.0.1:*")
+  const good = track(new Push())
+  good.connect(pull.lastEndpoint!)
+  await good.send("before")
+  expect(String((await pull.receive())[0])).toBe("before")
+  return [pull, good]
+}
+
+async function stillServes(pull: Pull, good: Push): Promise<void> {
+  await good.send("after")
+  expect(String((await pull.receive())[0])).toBe("after")
+}
+
+describe("hostile and incompatible peers (connection dropped, socket keeps serving)", () => {
+  it("drops a peer whose first bytes are not a ZMTP signature (e.g. HTTP)", async () => {
+    const [pull, good] = await servingPull()
+    await rawExchange(pull.lastEndpoint!, [Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")])
+    await stillServes(pull, good)
+  })
+
+  it("sends ERROR to a peer with an incompatible socket type and closes", async () => {
+    const [pull, good] = await servingPull()
+    const reply = await rawExchange(pull.lastEndpoint!, [
+      encodeGreeting("NULL", false),
+      readyFrame([["Socket-Type", "PUB"]]),
+    ])
+    expect(reply.subarray(64).includes(Buffer.from("ERROR"))).toBe(true)
+    await stillServes(pull, good)
+  })
+
+  it("drops a peer announcing another security mechanism", async () => {
+    const [pull, good] = await servingPull()
+    await rawExchange(pull.lastEndpoint!, [encodeGreeting("CURVE", false)])
+    await stillServes(pull, good)
+  })
+
+  it("drops a peer sending reserved flag bits after the handshake", async () => {
+    const [pull, good] = await servingPull()
+    await rawExchange(pull.lastEndpoint!, [
+      encodeGreeting("NULL", false),
+      readyFrame([["Socket-Type", "PUSH"]]),
+      Buffer.from([0x80, 0x01, 0x41]),
+    ])
+    await stillServes(pull, good)
+  })
+
+  it("drops a peer sending a message before READY", async () => {
+    const [pull, good] = await servingPull()
+    await rawExchange(pull.lastEndpoint!, [encodeGreeting("NULL", false), encodeFrame(Buffer.from("hi"))])
+    await stillServes(pull, good)
+  })
+
+  it("drops a peer that stalls mid-greeting after handshakeInterval", async () => {
+    const [pull, good] = await servingPull()
+    const t0 = Date.now()
+    await rawExchange(pull.lastEndpoint!, [Buffer.from([0xff, 0, 0])], 5000)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+    await stillServes(pull, good)
+  })
+
+  it("drops a peer whose frame header exceeds maxMessageSize before the body arrives", async () => {
+    const pull = track(new Pull({ receiveTimeout: 3000, maxMessageSize: 1000 }))
+    await pull.bind("tcp://127.0.0.1:*")
+    const header = Buffer.alloc(9)
+    header[0] = 0x02
+    header.writeUInt32BE(1, 1) // 4 GiB claimed, nothing sent
+    await rawExchange(pull.lastEndpoint!, [encodeGreeting("NULL", false), readyFrame([["Socket-Type", "PUSH"]]), header])
+    const good = track(new Push())
+    good.connect(pull.lastEndpoint!)
+    await good.send("small")
+    expect(String((await pull.receive())[0])).toBe("small")
+  })
+})
