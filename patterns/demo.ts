@@ -1,0 +1,35 @@
+/**
+ * `npm run demo`: runs the examples end to end on this machine (no external
+ * service) and prints what happened. Exits non-zero if any example fails.
+ */
+import * as os from "node:os"
+import * as path from "node:path"
+import { interop } from "./examples/interop.js"
+import { pair } from "./examples/pair.js"
+import { pushPull } from "./examples/push-pull.js"
+
+const ipc = (name: string) => `ipc://${path.join(os.tmpdir(), `omq-demo-${process.pid}-${name}.sock`)}`
+
+const examples: Array<[string, () => Promise<string>]> = [
+  ["PUSH/PULL over tcp", () => pushPull("tcp://127.0.0.1:*")],
+  ["PUSH/PULL over ipc", () => pushPull(ipc("pipeline"))],
+  ["PAIR over tcp", () => pair("tcp://127.0.0.1:*")],
+  ["PAIR over ipc", () => pair(ipc("pair"))],
+  ["omq <-> libzmq (zeromq package)", interop],
+]
+
+let failed = 0
+for (const [name, run] of examples) {
+  const timeout = new Promise<never>((_, reject) => {
+    setTimeout(() => reject(new Error("timed out after 10 s")), 10_000).unref()
+  })
+  try {
+    const result = await Promise.race([run(), timeout])
+    console.log(`ok   ${name}: ${result}`)
+  } catch (err) {
+    failed++
+    console.log(`FAIL ${name}: ${(err as Error).message}`)
+  }
+}
+console.log(failed === 0 ? `all ${examples.length} examples passed` : `${failed} of ${examples.length} examples failed`)
+process.exit(failed === 0 ? 0 : 1)
