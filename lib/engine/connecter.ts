@@ -29,6 +29,8 @@ export class Connecter implements EngineHost {
   engine: Engine | null = null
   /** The endpoint's pipe (created by the socket on connect, unless `immediate`). */
   pipe: Pipe | null = null
+  /** ZMQ_CONNECT_ROUTING_ID given to connect(): the id a ROUTER uses for this peer. */
+  connectRoutingId: Buffer | undefined
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private attempt: NetSocket | null = null

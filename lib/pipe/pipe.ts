@@ -20,6 +20,8 @@ export interface PipeEngine {
   resumeReading(): void
   /** Sends a command frame (SUBSCRIBE, CANCEL, ...), if the peer is connected. */
   sendCommand(frame: Buffer): void
+  /** Closes the connection (after writing what is queued, for up to `lingerMs`; 0 = at once). */
+  close(lingerMs: number): void
   /** ZMTP minor version of the peer (0 for 3.0, 1 for 3.1). */
   readonly peerMinor: number
 }
@@ -45,6 +47,10 @@ export class Pipe {
   peerMetadata: Metadata | undefined
   /** Routing id as seen by a ROUTER (assigned by the socket). */
   routingId: Buffer | undefined
+  /** Routing id given to connect() for this peer (ZMQ_CONNECT_ROUTING_ID). */
+  connectRoutingId: Buffer | undefined
+  /** Made by connect() rather than accepted by bind(). */
+  locallyInitiated = false
   /** Endpoint this pipe belongs to (the connect or bind address). */
   endpoint = ""
   /** True while the socket may route to this pipe (false once detached). */

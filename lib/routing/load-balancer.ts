@@ -9,6 +9,8 @@ import type { Message, Pipe } from "../pipe/pipe.js"
 export class LoadBalancer {
   private pipes: Pipe[] = []
   private cursor = 0
+  /** The pipe that took the last message (REQ waits for its reply there). */
+  lastUsed: Pipe | undefined
 
   get size(): number {
     return this.pipes.length
@@ -39,7 +41,10 @@ export class LoadBalancer {
       if (this.cursor >= n) this.cursor = 0
       const pipe = this.pipes[this.cursor]!
       this.cursor++
-      if (pipe.write(msg)) return true
+      if (pipe.write(msg)) {
+        this.lastUsed = pipe
+        return true
+      }
     }
     return false
   }

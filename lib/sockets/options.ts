@@ -16,7 +16,17 @@ function bool(name: string, value: unknown): boolean {
   return value
 }
 
+/** A routing id: 1 to 255 bytes, not starting with a zero byte (reserved by libzmq for generated ids). */
+export function validRoutingId(v: unknown): Buffer {
+  const b = typeof v === "string" ? Buffer.from(v) : Buffer.isBuffer(v) ? v : null
+  if (b === null || b.length === 0 || b.length > 255 || b[0] === 0) {
+    throw new ZmqError("EINVAL", `Invalid routing id: ${String(v)}`)
+  }
+  return b
+}
+
 export abstract class SocketOptionsBase {
+  protected routingIdBuffer: Buffer | undefined
   protected _lastEndpoint: string | null = null
   private _linger = -1
   private _sendHwm = 1000
@@ -127,6 +137,18 @@ export abstract class SocketOptionsBase {
   }
   set backlog(v: number) {
     this._backlog = int("backlog", v, 0)
+  }
+
+  /**
+   * ZMQ_ROUTING_ID: the identity this socket announces to ROUTER peers
+   * (1-255 bytes, not starting with a zero byte). Default: none, so the peer
+   * generates one.
+   */
+  get routingId(): string | null {
+    return this.routingIdBuffer === undefined ? null : this.routingIdBuffer.toString()
+  }
+  set routingId(v: string | Buffer | null) {
+    this.routingIdBuffer = v === null ? undefined : validRoutingId(v)
   }
 
   /** ZMQ_MECHANISM: the security mechanism in use (null until PLAIN/CURVE are configured). */

@@ -16,7 +16,7 @@ import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
 import { parseEndpoint, type Endpoint } from "../transports/address.js"
 import { checkIpcPath, listen, type Listener } from "../transports/stream.js"
-import { SocketOptionsBase } from "./options.js"
+import { SocketOptionsBase, validRoutingId } from "./options.js"
 
 const debug = createDebug("omq:socket")
 const RESOLVED: Promise<void> = Promise.resolve()
@@ -108,8 +108,10 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   protected xwritable(): boolean {
     return false
   }
-  /** The READY metadata identity (REQ/DEALER/ROUTER send one). */
+  /** The READY metadata identity: libzmq sends one (maybe empty) for REQ, DEALER and ROUTER. */
   protected localRoutingId(): Buffer | undefined {
+    const t = this.socketTypeName
+    if (t === "REQ" || t === "DEALER" || t === "ROUTER") return this.routingIdBuffer ?? Buffer.alloc(0)
     return undefined
   }
   /** Whether this socket type accepts a further peer (PAIR takes one). */
@@ -155,14 +157,15 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    * remade after failures) in the background. Messages may be queued before
    * the peer exists, up to the high water mark.
    */
-  connect(address: string, _options?: Record<string, unknown>): void {
+  connect(address: string, options?: { routingId?: string | Buffer | undefined }): void {
     if (this._closed) throw errClosed()
     const ep: Endpoint = parseEndpoint(address, false)
     if (ep.transport === "inproc") throw new ZmqError("EPROTONOSUPPORT", "Protocol not supported", address)
     checkIpcPath(ep)
     const c = new Connecter(ep, this)
+    if (options?.routingId !== undefined) c.connectRoutingId = validRoutingId(options.routingId)
     if (!this.immediate) {
-      c.pipe = this.newPipe(address)
+      c.pipe = this.newConnecterPipe(c)
       this.attachPipe(c.pipe)
     }
     const list = this.connecters.get(address)
@@ -255,7 +258,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     let pipe = connecter.pipe
     if (pipe === null) {
       if (!this.acceptsPeer()) return null
-      pipe = this.newPipe(connecter.address)
+      pipe = this.newConnecterPipe(connecter)
       pipe.peerMetadata = engine.mechanism.peerMetadata
       connecter.pipe = pipe
       this.attachPipe(pipe)
@@ -291,6 +294,13 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     const pipe = new Pipe(this, this.sendHighWaterMark, this.receiveHighWaterMark)
     pipe.endpoint = endpoint
     this.pipes.add(pipe)
+    return pipe
+  }
+
+  private newConnecterPipe(c: Connecter): Pipe {
+    const pipe = this.newPipe(c.address)
+    pipe.locallyInitiated = true
+    pipe.connectRoutingId = c.connectRoutingId
     return pipe
   }
 

@@ -1,0 +1,52 @@
+/** DEALER (RFC 28): round-robin on send, fair-queue on receive; frames pass through unchanged. */
+import type { Message, Pipe } from "../pipe/pipe.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { LoadBalancer } from "../routing/load-balancer.js"
+import { Socket, iterate, type SocketTypeName } from "./socket.js"
+import type { MessageLike, Readable, Writable } from "./types.js"
+
+export class Dealer extends Socket implements Readable, Writable {
+  protected readonly lb = new LoadBalancer()
+  protected readonly fq = new FairQueue()
+  /** ZMQ_PROBE_ROUTER: send an empty message to each new peer (lets a ROUTER learn our id). */
+  probeRouter = false
+
+  constructor(options?: Partial<Dealer> & Record<string, unknown>, typeName: SocketTypeName = "DEALER") {
+    super(typeName, options)
+  }
+
+  send(message: MessageLike | MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  protected attachPipe(pipe: Pipe): void {
+    if (this.probeRouter) pipe.forceWrite([Buffer.alloc(0)])
+    this.lb.add(pipe)
+  }
+  protected detachPipe(pipe: Pipe): void {
+    this.lb.remove(pipe)
+  }
+  protected onPipeReadable(pipe: Pipe): void {
+    this.fq.activate(pipe)
+  }
+  protected override xsend(msg: Message): boolean {
+    return this.lb.send(msg)
+  }
+  protected override xrecv(): Message | undefined {
+    return this.fq.recv()
+  }
+  protected override xreadable(): boolean {
+    return this.fq.readable
+  }
+  protected override xwritable(): boolean {
+    return this.lb.writable
+  }
+}

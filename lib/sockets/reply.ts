@@ -1,0 +1,74 @@
+/**
+ * REP (RFC 28): receives a request, keeps its envelope (every routing frame
+ * up to and including the empty delimiter) and sends the reply back along
+ * it to the same peer. Strict alternation; out-of-turn calls fail with EFSM.
+ */
+import { MESSAGES, ZmqError } from "../errors.js"
+import type { Message, Pipe } from "../pipe/pipe.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { Socket, iterate } from "./socket.js"
+import type { MessageLike, Readable, Writable } from "./types.js"
+
+export class Reply extends Socket implements Readable, Writable {
+  private readonly fq = new FairQueue()
+  private sending = false
+  private envelope: Buffer[] = []
+  private replyPipe: Pipe | null = null
+
+  constructor(options?: Partial<Reply> & Record<string, unknown>) {
+    super("REP", options)
+  }
+
+  send(message: MessageLike | MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  protected attachPipe(_pipe: Pipe): void {}
+  protected detachPipe(_pipe: Pipe): void {}
+
+  protected onPipeReadable(pipe: Pipe): void {
+    this.fq.activate(pipe)
+  }
+
+  protected override xrecv(): Message | undefined {
+    if (this.sending) throw new ZmqError("EFSM", MESSAGES.EFSM)
+    for (;;) {
+      const msg = this.fq.recv()
+      if (msg === undefined) return undefined
+      let d = 0
+      while (d < msg.length && msg[d]!.length !== 0) d++
+      if (d >= msg.length) continue // no delimiter: not a request, dropped as libzmq does
+      this.envelope = msg.slice(0, d + 1)
+      this.replyPipe = this.fq.lastPipe!
+      this.sending = true
+      return msg.slice(d + 1)
+    }
+  }
+
+  protected override xsend(msg: Message): boolean {
+    if (!this.sending) throw new ZmqError("EFSM", MESSAGES.EFSM)
+    const pipe = this.replyPipe
+    // Like a ROUTER: a reply to a peer that is gone or full is dropped.
+    if (pipe !== null && pipe.attached && !pipe.full) pipe.write(this.envelope.concat(msg))
+    this.sending = false
+    this.replyPipe = null
+    this.envelope = []
+    return true
+  }
+
+  protected override xreadable(): boolean {
+    return !this.sending && this.fq.readable
+  }
+
+  protected override xwritable(): boolean {
+    return this.sending
+  }
+}

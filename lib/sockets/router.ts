@@ -1,0 +1,133 @@
+/**
+ * ROUTER (RFC 28): prefixes each received message with the sender's routing
+ * id and routes each sent message by its first frame.
+ *
+ * Routing ids come from the peer's READY `Identity`, from
+ * `connect(addr, { routingId })`, or are generated (5 bytes: a zero byte and
+ * a 32-bit counter, as libzmq). Unroutable or HWM-blocked messages are
+ * dropped, or with `mandatory` fail with EHOSTUNREACH / wait for room.
+ */
+import { randomBytes } from "node:crypto"
+import { MESSAGES, ZmqError } from "../errors.js"
+import type { Message, Pipe } from "../pipe/pipe.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { Socket, iterate } from "./socket.js"
+import type { MessageLike, Readable, Writable } from "./types.js"
+
+export interface RouterConnectOptions {
+  /** ZMQ_CONNECT_ROUTING_ID: the routing id this ROUTER uses for the peer at this address. */
+  routingId?: string | Buffer
+}
+
+export class Router extends Socket implements Readable, Writable {
+  private readonly fq = new FairQueue()
+  private readonly byId = new Map<string, Pipe>()
+  private nextId = randomBytes(4).readUInt32BE(0)
+  /** ZMQ_ROUTER_MANDATORY: unroutable messages fail with EHOSTUNREACH instead of being dropped; full peers make send() wait. */
+  mandatory = false
+  /** ZMQ_ROUTER_HANDOVER: a new peer with a taken routing id takes it over (the old connection is closed). */
+  handover = false
+  /** ZMQ_PROBE_ROUTER: send an empty message to each new peer. */
+  probeRouter = false
+
+  constructor(options?: Partial<Router> & Record<string, unknown>) {
+    super("ROUTER", options)
+  }
+
+  override connect(address: string, options?: RouterConnectOptions): void {
+    super.connect(address, options)
+  }
+
+  send(message: MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  protected attachPipe(pipe: Pipe): void {
+    this.identify(pipe)
+    if (this.probeRouter) pipe.forceWrite([Buffer.alloc(0)])
+  }
+
+  protected override pipeReconnected(pipe: Pipe): void {
+    if (pipe.routingId === undefined) this.identify(pipe)
+  }
+
+  /** Gives the pipe its routing id once it is known (libzmq's identify_peer). */
+  private identify(pipe: Pipe): void {
+    let id: Buffer | undefined = pipe.connectRoutingId
+    if (id === undefined) {
+      if (pipe.peerMetadata === undefined) return // connect()ed, handshake not done yet
+      const announced = pipe.peerMetadata.get("identity")
+      if (announced !== undefined && announced.length > 0) id = announced
+    }
+    if (id === undefined) {
+      const gen = Buffer.allocUnsafe(5)
+      gen[0] = 0
+      gen.writeUInt32BE(this.nextId >>> 0, 1)
+      this.nextId = (this.nextId + 1) >>> 0
+      id = gen
+    }
+    const key = id.toString("latin1")
+    const existing = this.byId.get(key)
+    if (existing !== undefined && existing !== pipe) {
+      if (!this.handover) return // duplicate id: the newcomer stays anonymous, as libzmq
+      this.byId.delete(key)
+      existing.routingId = undefined
+      existing.engine?.close(0)
+      this.dropPipe(existing)
+    }
+    pipe.routingId = id
+    this.byId.set(key, pipe)
+  }
+
+  protected detachPipe(pipe: Pipe): void {
+    if (pipe.routingId !== undefined) {
+      const key = pipe.routingId.toString("latin1")
+      if (this.byId.get(key) === pipe) this.byId.delete(key)
+    }
+  }
+
+  protected onPipeReadable(pipe: Pipe): void {
+    this.fq.activate(pipe)
+  }
+
+  protected override xsend(msg: Message): boolean {
+    if (msg.length < 2) {
+      if (msg.length === 0) throw new ZmqError("EINVAL", "Invalid argument")
+      return true // a routing id alone carries nothing to deliver
+    }
+    const pipe = this.byId.get(msg[0]!.toString("latin1"))
+    if (pipe === undefined || !pipe.attached) {
+      if (this.mandatory) throw new ZmqError("EHOSTUNREACH", MESSAGES.EHOSTUNREACH)
+      return true
+    }
+    if (pipe.full) return !this.mandatory // drop unless mandatory, which waits for room
+    pipe.write(msg.length === 2 ? [msg[1]!] : msg.slice(1))
+    return true
+  }
+
+  protected override xrecv(): Message | undefined {
+    for (;;) {
+      const msg = this.fq.recv()
+      if (msg === undefined) return undefined
+      const id = this.fq.lastPipe!.routingId
+      if (id === undefined) continue // anonymous (duplicate id) peer: ignored
+      msg.unshift(id)
+      return msg
+    }
+  }
+
+  protected override xreadable(): boolean {
+    return this.fq.readable
+  }
+  protected override xwritable(): boolean {
+    return true
+  }
+}
