@@ -12,7 +12,8 @@ export class Dealer extends Socket implements Readable, Writable {
   probeRouter = false
 
   constructor(options?: Partial<Dealer> & Record<string, unknown>, typeName: SocketTypeName = "DEALER") {
-    super(typeName, options)
+    super(typeName)
+    this.applyOptions(options)
   }
 
   send(message: MessageLike | MessageLike[]): Promise<void> {

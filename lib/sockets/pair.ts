@@ -10,7 +10,8 @@ export class Pair extends Socket implements Readable, Writable {
   private readonly fq = new FairQueue()
 
   constructor(options?: Partial<Pair> & Record<string, unknown>) {
-    super("PAIR", options)
+    super("PAIR")
+    this.applyOptions(options)
   }
 
   send(message: MessageLike | MessageLike[]): Promise<void> {

@@ -8,7 +8,8 @@ export class Pull extends Socket implements Readable {
   private readonly fq = new FairQueue()
 
   constructor(options?: Partial<Pull> & Record<string, unknown>) {
-    super("PULL", options)
+    super("PULL")
+    this.applyOptions(options)
   }
 
   receive(): Promise<Buffer[]> {

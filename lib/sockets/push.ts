@@ -9,7 +9,8 @@ export class Push extends Socket implements Writable {
   private readonly lb = new LoadBalancer()
 
   constructor(options?: Partial<Push> & Record<string, unknown>) {
-    super("PUSH", options)
+    super("PUSH")
+    this.applyOptions(options)
   }
 
   send(message: MessageLike | MessageLike[]): Promise<void> {

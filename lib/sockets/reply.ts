@@ -16,7 +16,8 @@ export class Reply extends Socket implements Readable, Writable {
   private replyPipe: Pipe | null = null
 
   constructor(options?: Partial<Reply> & Record<string, unknown>) {
-    super("REP", options)
+    super("REP")
+    this.applyOptions(options)
   }
 
   send(message: MessageLike | MessageLike[]): Promise<void> {

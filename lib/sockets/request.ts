@@ -28,7 +28,8 @@ export class Request extends Socket implements Readable, Writable {
   probeRouter = false
 
   constructor(options?: Partial<Request> & Record<string, unknown>) {
-    super("REQ", options)
+    super("REQ")
+    this.applyOptions(options)
   }
 
   send(message: MessageLike | MessageLike[]): Promise<void> {

@@ -31,7 +31,8 @@ export class Router extends Socket implements Readable, Writable {
   probeRouter = false
 
   constructor(options?: Partial<Router> & Record<string, unknown>) {
-    super("ROUTER", options)
+    super("ROUTER")
+    this.applyOptions(options)
   }
 
   override connect(address: string, options?: RouterConnectOptions): void {

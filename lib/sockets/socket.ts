@@ -56,9 +56,16 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   private recvWaiter: Waiter<Message> | null = null
   private eventSink: ((type: string, data: Record<string, unknown>) => void) | undefined
 
-  protected constructor(typeName: SocketTypeName, options?: Record<string, unknown>) {
+  protected constructor(typeName: SocketTypeName) {
     super()
     this.socketTypeName = typeName
+  }
+
+  /**
+   * Assigns constructor options as properties. Socket types call it at the
+   * end of their constructor, after their own option fields are initialised.
+   */
+  protected applyOptions(options: object | undefined): void {
     if (options !== undefined && options !== null) {
       if (typeof options !== "object") throw new TypeError("Options must be an object")
       for (const [key, value] of Object.entries(options)) {
