@@ -7,6 +7,7 @@ import * as path from "node:path"
 import { interop } from "./examples/interop.js"
 import { pair } from "./examples/pair.js"
 import { pushPull } from "./examples/push-pull.js"
+import { broker, requestReply } from "./examples/request-reply.js"
 
 const ipc = (name: string) => `ipc://${path.join(os.tmpdir(), `omq-demo-${process.pid}-${name}.sock`)}`
 
@@ -15,6 +16,8 @@ const examples: Array<[string, () => Promise<string>]> = [
   ["PUSH/PULL over ipc", () => pushPull(ipc("pipeline"))],
   ["PAIR over tcp", () => pair("tcp://127.0.0.1:*")],
   ["PAIR over ipc", () => pair(ipc("pair"))],
+  ["REQ/REP service", requestReply],
+  ["REQ -> ROUTER/DEALER broker -> REP", broker],
   ["omq <-> libzmq (zeromq package)", interop],
 ]
 
