@@ -16,8 +16,8 @@ const debug = createDebug("omq:transport")
 export interface ConnecterHost {
   /** Makes an engine for a fresh stream (mechanism, options, ...). */
   createEngine(stream: NetSocket, host: EngineHost, endpoint: string): Engine
-  /** Handshake done on a connection of this connecter. Returns the pipe to attach, or null to refuse. */
-  connecterReady(connecter: Connecter, engine: Engine): Pipe | null
+  /** Handshake done on a connection of this connecter; the host attaches the engine to a pipe, or returns false to refuse. */
+  connecterReady(connecter: Connecter, engine: Engine): boolean
   /** The connection ended (the connecter will retry unless stopped). */
   connecterDisconnected(connecter: Connecter, engine: Engine, error: Error | undefined): void
   readonly reconnectInterval: number
@@ -90,12 +90,7 @@ export class Connecter implements EngineHost {
   }
 
   engineReady(engine: Engine): void {
-    const pipe = this.host.connecterReady(this, engine)
-    if (pipe === null) {
-      engine.close(0)
-      return
-    }
-    engine.attach(pipe)
+    if (!this.host.connecterReady(this, engine)) engine.close(0)
   }
 
   engineClosed(engine: Engine, error: Error | undefined): void {

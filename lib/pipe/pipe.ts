@@ -55,6 +55,8 @@ export class Pipe {
   endpoint = ""
   /** True while the socket may route to this pipe (false once detached). */
   attached = true
+  /** ZMQ_CONFLATE: keep only the newest message in each direction. */
+  conflate = false
   /** Reading paused because `in` reached its HWM. */
   readPaused = false
 
@@ -71,7 +73,8 @@ export class Pipe {
 
   /** Queues a message for the peer; false (and nothing queued) when full. */
   write(msg: Message): boolean {
-    if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
+    if (this.conflate) this.out.clear()
+    else if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
     this.out.push(msg)
     if (this.engine !== null) this.engine.scheduleFlush()
     return true
@@ -93,6 +96,7 @@ export class Pipe {
    * reached its HWM and the engine should stop reading from the wire.
    */
   deliver(msg: Message): boolean {
+    if (this.conflate) this.in.clear()
     const wasEmpty = this.in.length === 0
     this.in.push(msg)
     if (wasEmpty) this.owner.pipeReadable(this)

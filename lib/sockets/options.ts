@@ -39,6 +39,7 @@ export abstract class SocketOptionsBase {
   private _handshakeInterval = 30_000
   private _immediate = false
   private _backlog = 100
+  private _conflate = false
 
   /** ZMQ_LAST_ENDPOINT: the last endpoint bound, wildcards resolved (`tcp://127.0.0.1:37411`). */
   get lastEndpoint(): string | null {
@@ -129,6 +130,17 @@ export abstract class SocketOptionsBase {
   }
   set immediate(v: boolean) {
     this._immediate = bool("immediate", v)
+  }
+
+  /**
+   * ZMQ_CONFLATE: keep only the last message in each peer's queues (default
+   * false). Multipart messages are not supported with it, as in libzmq.
+   */
+  get conflate(): boolean {
+    return this._conflate
+  }
+  set conflate(v: boolean) {
+    this._conflate = bool("conflate", v)
   }
 
   /** ZMQ_BACKLOG: accepted for compatibility; Node's listen backlog is used as is. */

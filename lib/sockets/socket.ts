@@ -250,6 +250,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     engine.attach(pipe)
     this.emitEvent("handshake", { address: engine.endpoint })
     this.attachPipe(pipe)
+    this.pipeConnected(pipe)
     this.pipeWritable(pipe)
   }
 
@@ -260,27 +261,32 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     if (pipe !== null) this.dropPipe(pipe)
   }
 
-  connecterReady(connecter: Connecter, engine: Engine): Pipe | null {
-    if (this._closed) return null
+  connecterReady(connecter: Connecter, engine: Engine): boolean {
+    if (this._closed) return false
     let pipe = connecter.pipe
     if (pipe === null) {
-      if (!this.acceptsPeer()) return null
+      if (!this.acceptsPeer()) return false
       pipe = this.newConnecterPipe(connecter)
       pipe.peerMetadata = engine.mechanism.peerMetadata
       connecter.pipe = pipe
+      engine.attach(pipe)
       this.attachPipe(pipe)
     } else {
       pipe.peerMetadata = engine.mechanism.peerMetadata
+      engine.attach(pipe)
       this.pipeReconnected(pipe)
     }
     this.emitEvent("handshake", { address: connecter.address })
-    // Deferred so the engine is attached before the socket tries to send.
-    queueMicrotask(() => this.pipeWritable(pipe))
-    return pipe
+    this.pipeConnected(pipe)
+    this.pipeWritable(pipe)
+    return true
   }
 
   connecterDisconnected(connecter: Connecter, engine: Engine, error: Error | undefined): void {
     this.reportClosed(engine, error)
+    if (connecter.pipe !== null && engine.pipe === connecter.pipe && connecter.pipe.attached) {
+      this.pipeDisconnected(connecter.pipe)
+    }
     if (this.immediate && connecter.pipe) {
       this.dropPipe(connecter.pipe)
       connecter.pipe = null
@@ -289,6 +295,15 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
 
   /** A connecter's persistent pipe got a new connection (ROUTER re-reads the routing id). */
   protected pipeReconnected(_pipe: Pipe): void {}
+
+  /** A connecter's persistent pipe lost its connection (it stays, and will reconnect). */
+  protected pipeDisconnected(_pipe: Pipe): void {}
+
+  /** A pipe has a live, handshaken connection (SUB sends its subscriptions here). */
+  protected pipeConnected(_pipe: Pipe): void {}
+
+  /** A SUBSCRIBE or CANCEL command arrived on a pipe (publisher-side sockets). */
+  protected onSubscriptionCommand(_pipe: Pipe, _subscribe: boolean, _topic: Buffer): void {}
 
   private reportClosed(engine: Engine, error: Error | undefined): void {
     if (error && engine.active === false && (error as { code?: string }).code?.startsWith("ZMTP")) {
@@ -300,6 +315,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   protected newPipe(endpoint: string): Pipe {
     const pipe = new Pipe(this, this.sendHighWaterMark, this.receiveHighWaterMark)
     pipe.endpoint = endpoint
+    pipe.conflate = this.conflate
     this.pipes.add(pipe)
     return pipe
   }
@@ -324,6 +340,16 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
 
   pipeReadable(pipe: Pipe): void {
     this.onPipeReadable(pipe)
+    this.notifyReadable()
+  }
+
+  pipeCommand(pipe: Pipe, name: string, data: Buffer): void {
+    this.onSubscriptionCommand(pipe, name === "SUBSCRIBE", data)
+    this.notifyReadable()
+  }
+
+  /** Something may have become receivable: hand it to a waiting receive(). */
+  protected notifyReadable(): void {
     const w = this.recvWaiter
     if (w !== null) {
       const msg = this.xrecv()

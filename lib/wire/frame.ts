@@ -11,6 +11,7 @@
  * arrive whole inside one chunk are returned as slices of that chunk (no
  * copy); a body split across chunks is copied once into its own buffer.
  */
+import { constants as bufferConstants } from "node:buffer"
 import { ProtocolError } from "../errors.js"
 
 export const FLAG_MORE = 0x01
@@ -18,8 +19,12 @@ export const FLAG_LONG = 0x02
 export const FLAG_COMMAND = 0x04
 const RESERVED = 0xf8
 
-/** Largest body size the decoder accepts when no limit is set (2^53-1 is JS's integer limit). */
-const MAX_SAFE = Number.MAX_SAFE_INTEGER
+/**
+ * Largest body size the decoder ever accepts: the largest Buffer Node can
+ * allocate (never above 2^53-1, JS's integer limit). A bigger size would make
+ * Buffer.allocUnsafe throw a RangeError instead of a ProtocolError.
+ */
+const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, bufferConstants.MAX_LENGTH)
 
 export type FrameHandler = (flags: number, body: Buffer) => void
 
@@ -142,7 +147,7 @@ export class FrameDecoder {
   }
 
   private checkSize(size: number): void {
-    const limit = this.maxSize >= 0 ? this.maxSize : MAX_SAFE
+    const limit = this.maxSize >= 0 ? Math.min(this.maxSize, MAX_SAFE) : MAX_SAFE
     if (size > limit) {
       this.failed = true
       throw new ProtocolError("ZMTP_OVERSIZE", `Frame of ${size} bytes exceeds the limit of ${limit}`)

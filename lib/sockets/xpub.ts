@@ -1,0 +1,224 @@
+/**
+ * XPUB and PUB (RFC 29): distribute each message to the peers whose
+ * subscriptions match its first frame (filtering on the publisher side).
+ *
+ * Subscriptions arrive as ZMTP 3.1 SUBSCRIBE/CANCEL commands or as messages
+ * starting with 0x01/0x00 (ZMTP 3.0 peers, XSUB users); both are accepted.
+ * A peer at its HWM misses the message (the others still get it), unless
+ * `noDrop` is set: then send() waits until every matching peer has room.
+ * XPUB hands subscription messages to the user (first subscribe and last
+ * unsubscribe per topic, or all with `verbosity`); PUB discards them.
+ */
+import type { Message, Pipe } from "../pipe/pipe.js"
+import { SubscriptionTrie } from "../routing/subscription-trie.js"
+import { Socket, iterate } from "./socket.js"
+import { Deque } from "../pipe/deque.js"
+import type { MessageLike, Readable, Writable } from "./types.js"
+
+const EMPTY = Buffer.alloc(0)
+
+function subscriptionMessage(subscribe: boolean, topic: Buffer): Message {
+  const m = Buffer.allocUnsafe(topic.length + 1)
+  m[0] = subscribe ? 1 : 0
+  topic.copy(m, 1)
+  return [m]
+}
+
+export abstract class PublisherBase extends Socket {
+  protected readonly subscriptions = new SubscriptionTrie<Pipe>()
+  protected readonly peers = new Set<Pipe>()
+  /** Messages for the user (subscriptions, or data sent by XSUB peers). */
+  protected readonly inbox = new Deque<Message>()
+  private readonly matching: Pipe[] = []
+  private lastSubscriber: Pipe | undefined
+  /** ZMQ_INVERT_MATCHING: send to the peers whose subscriptions do NOT match. */
+  invertMatching = false
+  /** ZMQ_XPUB_NODROP: wait (or EAGAIN with sendTimeout) instead of dropping when a matching peer is at its HWM. */
+  noDrop = false
+
+  /** Whether subscription messages are handed to the user. */
+  protected abstract get deliversSubscriptions(): boolean
+  protected get verboseSubs(): boolean {
+    return false
+  }
+  protected get verboseUnsubs(): boolean {
+    return false
+  }
+  protected get manualMode(): boolean {
+    return false
+  }
+  protected get welcome(): Buffer | null {
+    return null
+  }
+
+  protected attachPipe(pipe: Pipe): void {
+    this.peers.add(pipe)
+    const w = this.welcome
+    if (w !== null) pipe.forceWrite([w])
+  }
+
+  protected detachPipe(pipe: Pipe): void {
+    this.peers.delete(pipe)
+    if (pipe === this.lastSubscriber) this.lastSubscriber = undefined
+    this.subscriptions.removePipe(pipe, (prefix, last) => {
+      if (this.manualMode) return
+      if (last || this.verboseUnsubs) this.toUser(subscriptionMessage(false, prefix))
+    })
+    this.notifyReadable()
+  }
+
+  /** A reconnecting subscriber re-sends its subscriptions; forget the old ones. */
+  protected override pipeDisconnected(pipe: Pipe): void {
+    this.detachPipe(pipe)
+    this.peers.add(pipe)
+  }
+
+  protected onPipeReadable(pipe: Pipe): void {
+    for (let msg = pipe.read(); msg !== undefined; msg = pipe.read()) {
+      const first = msg[0]!
+      if (msg.length === 1 && first.length > 0 && (first[0] === 0 || first[0] === 1)) {
+        this.applySubscription(pipe, first[0] === 1, first.subarray(1), msg)
+      } else if (this.deliversSubscriptions) {
+        this.toUser(msg) // XPUB passes other messages from XSUB peers through
+      }
+    }
+  }
+
+  protected override onSubscriptionCommand(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
+    this.applySubscription(pipe, subscribe, topic, undefined)
+  }
+
+  private applySubscription(pipe: Pipe, subscribe: boolean, topic: Buffer, raw: Message | undefined): void {
+    if (this.manualMode) {
+      this.lastSubscriber = pipe
+      this.toUser(raw ?? subscriptionMessage(subscribe, topic))
+      return
+    }
+    if (subscribe) {
+      const first = this.subscriptions.add(topic, pipe)
+      if (first || this.verboseSubs) this.toUser(raw ?? subscriptionMessage(true, topic))
+    } else {
+      const { removed, last } = this.subscriptions.remove(topic, pipe)
+      if (removed && (last || this.verboseUnsubs)) this.toUser(raw ?? subscriptionMessage(false, topic))
+    }
+  }
+
+  private toUser(msg: Message): void {
+    if (this.deliversSubscriptions) this.inbox.push(msg)
+  }
+
+  /** Applies a subscription for the peer that sent the last subscription message (manual mode). */
+  protected manualSubscribe(subscribe: boolean, topics: Buffer[]): void {
+    const pipe = this.lastSubscriber
+    if (pipe === undefined) return
+    for (const t of topics) {
+      if (subscribe) this.subscriptions.add(t, pipe)
+      else this.subscriptions.remove(t, pipe)
+    }
+  }
+
+  protected override xsend(msg: Message): boolean {
+    const matching = this.matching
+    matching.length = 0
+    const topic = msg[0] ?? EMPTY
+    if (this.invertMatching) {
+      const hit = new Set<Pipe>()
+      this.subscriptions.match(topic, (p) => hit.add(p))
+      for (const p of this.peers) if (!hit.has(p)) matching.push(p)
+    } else {
+      this.subscriptions.match(topic, (p) => matching.push(p))
+    }
+    if (this.noDrop) {
+      for (const p of matching) if (p.full) return false
+    }
+    // Every matching peer gets the same Buffers: nothing is copied per subscriber.
+    for (const p of matching) p.write(msg)
+    matching.length = 0
+    return true
+  }
+
+  protected override xwritable(): boolean {
+    return true
+  }
+}
+
+export class Publisher extends PublisherBase implements Writable {
+  constructor(options?: Partial<Publisher> & Record<string, unknown>) {
+    super("PUB")
+    this.applyOptions(options)
+  }
+
+  send(message: MessageLike | MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  protected get deliversSubscriptions(): boolean {
+    return false
+  }
+}
+
+export type XPublisherVerbosity = null | "allSubs" | "allSubsUnsubs"
+
+export class XPublisher extends PublisherBase implements Readable, Writable {
+  /**
+   * ZMQ_XPUB_VERBOSE / ZMQ_XPUB_VERBOSER: null (default) passes only the
+   * first subscription and last unsubscription of a topic; "allSubs" passes
+   * every subscription; "allSubsUnsubs" every subscription and unsubscription.
+   */
+  verbosity: XPublisherVerbosity = null
+  /** ZMQ_XPUB_MANUAL: subscriptions are not applied by themselves; call subscribe()/unsubscribe() after receiving one. */
+  manual = false
+  /** ZMQ_XPUB_WELCOME_MSG: a message sent to every new subscriber (null for none). */
+  welcomeMessage: string | Buffer | null = null
+
+  constructor(options?: Partial<XPublisher> & Record<string, unknown>) {
+    super("XPUB")
+    this.applyOptions(options)
+  }
+
+  send(message: MessageLike | MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  /** Manual mode: subscribe the peer of the last received subscription to these prefixes. */
+  subscribe(...prefixes: Array<string | Buffer>): void {
+    this.manualSubscribe(true, prefixes.map((p) => (typeof p === "string" ? Buffer.from(p) : p)))
+  }
+
+  /** Manual mode: unsubscribe the peer of the last received subscription from these prefixes. */
+  unsubscribe(...prefixes: Array<string | Buffer>): void {
+    this.manualSubscribe(false, prefixes.map((p) => (typeof p === "string" ? Buffer.from(p) : p)))
+  }
+
+  protected get deliversSubscriptions(): boolean {
+    return true
+  }
+  protected override get verboseSubs(): boolean {
+    return this.verbosity !== null
+  }
+  protected override get verboseUnsubs(): boolean {
+    return this.verbosity === "allSubsUnsubs"
+  }
+  protected override get manualMode(): boolean {
+    return this.manual
+  }
+  protected override get welcome(): Buffer | null {
+    const w = this.welcomeMessage
+    return w === null ? null : typeof w === "string" ? Buffer.from(w) : w
+  }
+
+  protected override xrecv(): Message | undefined {
+    return this.inbox.shift()
+  }
+  protected override xreadable(): boolean {
+    return this.inbox.length > 0
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * XSUB and SUB (RFC 29): receive from publishers, fair-queued, keeping only
+ * messages whose first frame matches a subscribed prefix.
+ *
+ * Subscriptions are counted (subscribe twice, unsubscribe once: still
+ * subscribed) and sent upstream in the form each peer understands: a
+ * SUBSCRIBE/CANCEL command to a ZMTP 3.1 peer, a message starting with
+ * 0x01/0x00 to a 3.0 peer. All of them are sent again on every (re)connect.
+ */
+import type { Message, Pipe } from "../pipe/pipe.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { PrefixCounter } from "../routing/subscription-trie.js"
+import { cancelFrame, subscribeFrame } from "../wire/command.js"
+import { encodeFrame } from "../wire/frame.js"
+import { Socket, iterate } from "./socket.js"
+import type { MessageLike, Readable, Writable } from "./types.js"
+
+function toBuffer(p: string | Buffer): Buffer {
+  return typeof p === "string" ? Buffer.from(p) : p
+}
+
+export abstract class SubscriberBase extends Socket {
+  protected readonly fq = new FairQueue()
+  protected readonly subscriptions = new PrefixCounter()
+  protected readonly peers = new Set<Pipe>()
+  /** ZMQ_INVERT_MATCHING: keep the messages that do NOT match a subscription. */
+  invertMatching = false
+
+  protected attachPipe(pipe: Pipe): void {
+    this.peers.add(pipe)
+  }
+
+  protected detachPipe(pipe: Pipe): void {
+    this.peers.delete(pipe)
+  }
+
+  protected override pipeConnected(pipe: Pipe): void {
+    for (const prefix of this.subscriptions.prefixes()) this.sendSubscription(pipe, true, prefix)
+  }
+
+  protected onPipeReadable(pipe: Pipe): void {
+    this.fq.activate(pipe)
+  }
+
+  /** Writes a subscription to one peer in the form its ZMTP version expects. */
+  protected sendSubscription(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
+    const engine = pipe.engine
+    if (engine === null) return // sent with all others when the connection is up
+    if (engine.peerMinor >= 1) {
+      engine.sendCommand(subscribe ? subscribeFrame(topic) : cancelFrame(topic))
+    } else {
+      const body = Buffer.allocUnsafe(topic.length + 1)
+      body[0] = subscribe ? 1 : 0
+      topic.copy(body, 1)
+      engine.sendCommand(encodeFrame(body))
+    }
+  }
+
+  protected changeSubscription(subscribe: boolean, topic: Buffer): void {
+    const changed = subscribe ? this.subscriptions.add(topic) : this.subscriptions.remove(topic)
+    // Subscribes always go upstream (as libzmq, so verbose XPUBs see each);
+    // an unsubscribe only when the count dropped to zero.
+    if (subscribe || changed) for (const p of this.peers) this.sendSubscription(p, subscribe, topic)
+  }
+
+  protected override xrecv(): Message | undefined {
+    for (;;) {
+      const msg = this.fq.recv()
+      if (msg === undefined) return undefined
+      if (this.subscriptions.matches(msg[0]!) !== this.invertMatching) return msg
+    }
+  }
+
+  protected override xreadable(): boolean {
+    return this.fq.readable
+  }
+}
+
+export class Subscriber extends SubscriberBase implements Readable {
+  constructor(options?: Partial<Subscriber> & Record<string, unknown>) {
+    super("SUB")
+    this.applyOptions(options)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  /**
+   * ZMQ_SUBSCRIBE: receive messages whose first frame starts with one of
+   * these prefixes. No argument (or "") subscribes to everything.
+   */
+  subscribe(...prefixes: Array<string | Buffer>): void {
+    if (prefixes.length === 0) prefixes = [""]
+    for (const p of prefixes) this.changeSubscription(true, toBuffer(p))
+  }
+
+  /** ZMQ_UNSUBSCRIBE: undo one subscribe() per prefix. No argument unsubscribes "". */
+  unsubscribe(...prefixes: Array<string | Buffer>): void {
+    if (prefixes.length === 0) prefixes = [""]
+    for (const p of prefixes) this.changeSubscription(false, toBuffer(p))
+  }
+}
+
+export class XSubscriber extends SubscriberBase implements Readable, Writable {
+  constructor(options?: Partial<XSubscriber> & Record<string, unknown>) {
+    super("XSUB")
+    this.applyOptions(options)
+  }
+
+  /**
+   * Sends a message upstream. A single frame starting with 0x01 subscribes
+   * to the rest of it, 0x00 unsubscribes; anything else goes to all peers.
+   */
+  send(message: MessageLike | MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  protected override xsend(msg: Message): boolean {
+    const first = msg[0]
+    if (msg.length === 1 && first !== undefined && first.length > 0 && (first[0] === 0 || first[0] === 1)) {
+      this.changeSubscription(first[0] === 1, first.subarray(1))
+      return true
+    }
+    for (const p of this.peers) p.write(msg)
+    return true
+  }
+
+  protected override xwritable(): boolean {
+    return true
+  }
+}
