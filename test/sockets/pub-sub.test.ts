@@ -1,0 +1,272 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { Publisher, Subscriber, XPublisher, XSubscriber } from "../../lib/index.js"
+
+const open: { close(): void }[] = []
+function track<T extends { close(): void }>(s: T): T {
+  open.push(s)
+  return s
+}
+afterEach(() => {
+  for (const s of open.splice(0)) s.close()
+})
+
+const str = (m: Buffer[]) => m.map(String)
+
+/** Publishes `probe` until `sub` receives it: subscriptions travel asynchronously (slow joiner). */
+async function syncSubscription(pub: Publisher | XPublisher, sub: Subscriber, probe = "probe"): Promise<void> {
+  const saved = sub.receiveTimeout
+  sub.receiveTimeout = 20
+  try {
+    const deadline = Date.now() + 5000
+    for (;;) {
+      await pub.send(probe)
+      const got = await sub.receive().catch(() => undefined)
+      if (got !== undefined && String(got[0]) === probe) break
+      if (Date.now() > deadline) throw new Error("subscription never arrived")
+    }
+    // Drain further probes already in flight.
+    sub.receiveTimeout = 0
+    for (;;) {
+      const extra = await sub.receive().catch(() => undefined)
+      if (extra === undefined) break
+    }
+  } finally {
+    sub.receiveTimeout = saved
+  }
+}
+
+async function pubSub(subOptions: Record<string, unknown> = {}): Promise<[Publisher, Subscriber]> {
+  const pub = track(new Publisher())
+  await pub.bind("tcp://127.0.0.1:*")
+  const sub = track(new Subscriber({ receiveTimeout: 3000, ...subOptions }))
+  sub.connect(pub.lastEndpoint!)
+  return [pub, sub]
+}
+
+describe("PUB/SUB filtering (RFC 29)", () => {
+  it("delivers only messages whose first frame matches a prefix", async () => {
+    const [pub, sub] = await pubSub()
+    sub.subscribe("probe", "news", Buffer.from([0, 1]))
+    await syncSubscription(pub, sub)
+    for (const t of ["sport", "news/1", "weather", Buffer.from([0, 1, 9]), Buffer.from([0, 2])]) await pub.send([t, "body"])
+    await pub.send("probe")
+    const got: string[] = []
+    for (;;) {
+      const m = await sub.receive()
+      if (String(m[0]) === "probe") break
+      got.push(m[0]!.toString("hex"))
+      expect(String(m[1])).toBe("body")
+    }
+    expect(got).toEqual([Buffer.from("news/1").toString("hex"), "000109"])
+  })
+
+  it("subscribe twice + unsubscribe once keeps the subscription; the second unsubscribe ends it", async () => {
+    const [pub, sub] = await pubSub()
+    sub.subscribe("probe")
+    sub.subscribe("t")
+    sub.subscribe("t")
+    sub.unsubscribe("t")
+    await syncSubscription(pub, sub)
+    await pub.send("t1")
+    expect(str(await sub.receive())).toEqual(["t1"])
+    sub.unsubscribe("t")
+    sub.subscribe("probe2")
+    await syncSubscription(pub, sub, "probe2")
+    await pub.send("t2")
+    await pub.send("probe2")
+    expect(str(await sub.receive())).toEqual(["probe2"])
+  })
+
+  it("subscribe() without arguments receives everything", async () => {
+    const [pub, sub] = await pubSub()
+    sub.subscribe()
+    await syncSubscription(pub, sub)
+    await pub.send(["", "empty topic"])
+    expect(str(await sub.receive())).toEqual(["", "empty topic"])
+  })
+
+  it("invertMatching on both sides delivers the messages that do not match", async () => {
+    const pub = track(new Publisher({ invertMatching: true }))
+    await pub.bind("tcp://127.0.0.1:*")
+    const sub = track(new Subscriber({ invertMatching: true, receiveTimeout: 3000 }))
+    sub.connect(pub.lastEndpoint!)
+    sub.subscribe("skip")
+    // Wait until the subscription arrived: "skip" must then be filtered.
+    await syncSubscription(pub, sub)
+    await pub.send("skip me")
+    await pub.send("keep")
+    expect(str(await sub.receive())).toEqual(["keep"])
+  })
+
+  it("resubscribes after the publisher restarts on the same endpoint", async () => {
+    let pub = new Publisher({ linger: 0 })
+    await pub.bind("tcp://127.0.0.1:*")
+    const ep = pub.lastEndpoint!
+    const sub = track(new Subscriber({ receiveTimeout: 3000, reconnectInterval: 10 }))
+    sub.connect(ep)
+    sub.subscribe("probe")
+    await syncSubscription(pub, sub)
+    pub.close()
+    pub = track(new Publisher())
+    await pub.bind(ep)
+    await syncSubscription(pub, sub)
+  })
+})
+
+describe("PUB high water mark", () => {
+  it("drops for a full subscriber without blocking or starving the others", async () => {
+    const pub = track(new Publisher({ sendHighWaterMark: 1000 }))
+    await pub.bind("tcp://127.0.0.1:*")
+    const slow = track(new Subscriber({ receiveHighWaterMark: 10, receiveTimeout: 3000 }))
+    const fast = track(new Subscriber({ receiveHighWaterMark: 0, receiveTimeout: 3000 }))
+    for (const s of [slow, fast]) {
+      s.connect(pub.lastEndpoint!)
+      s.subscribe("")
+      await syncSubscription(pub, s)
+    }
+    const N = 20000
+    let fastGot = 0
+    const reader = (async () => {
+      for (;;) {
+        const [m] = await fast.receive()
+        if (String(m) === "end") return
+        fastGot++
+      }
+    })()
+    const t0 = Date.now()
+    for (let i = 0; i < N; i++) {
+      await pub.send(Buffer.alloc(1024))
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r))
+    }
+    const sendMs = Date.now() - t0
+    // "end" itself may be dropped if the fast queue is full at that instant: repeat it.
+    let finished = false
+    void reader.then(() => (finished = true))
+    while (!finished) {
+      await pub.send("end")
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    expect(sendMs).toBeLessThan(15000)
+    expect(fastGot).toBeGreaterThan(N / 2)
+    // The slow subscriber kept at most what its queues hold, not everything.
+    slow.receiveTimeout = 0
+    let slowGot = 0
+    while (await slow.receive().then(() => true, () => false)) slowGot++
+    expect(slowGot).toBeLessThan(N)
+  })
+
+  it("noDrop makes send wait at a full subscriber and time out with EAGAIN", async () => {
+    const pub = track(new Publisher({ noDrop: true, sendHighWaterMark: 2, sendTimeout: 50 }))
+    await pub.bind("tcp://127.0.0.1:*")
+    const sub = track(new Subscriber({ receiveHighWaterMark: 2, receiveTimeout: 3000 }))
+    sub.connect(pub.lastEndpoint!)
+    sub.subscribe("")
+    await syncSubscription(pub, sub)
+    let err: unknown
+    for (let i = 0; i < 100000 && err === undefined; i++) {
+      await pub.send(Buffer.alloc(65536)).catch((e) => (err = e))
+    }
+    expect(err).toMatchObject({ code: "EAGAIN" })
+  })
+
+  it("conflate keeps only the newest message", async () => {
+    const [pub, sub] = await pubSub({ conflate: true })
+    sub.subscribe("")
+    await syncSubscription(pub, sub)
+    for (let i = 0; i < 50; i++) await pub.send(String(i))
+    await pub.send("last")
+    // Wait for the last one to land, then only it is left.
+    const deadline = Date.now() + 3000
+    let m = await sub.receive()
+    while (String(m[0]) !== "last" && Date.now() < deadline) m = await sub.receive()
+    expect(String(m[0])).toBe("last")
+    sub.receiveTimeout = 0
+    await expect(sub.receive()).rejects.toMatchObject({ code: "EAGAIN" })
+  })
+})
+
+describe("XPUB/XSUB", () => {
+  it("XPUB receives the first subscribe and the last unsubscribe per topic", async () => {
+    const xpub = track(new XPublisher({ receiveTimeout: 3000 }))
+    await xpub.bind("tcp://127.0.0.1:*")
+    const s1 = track(new Subscriber())
+    const s2 = track(new Subscriber())
+    s1.connect(xpub.lastEndpoint!)
+    s2.connect(xpub.lastEndpoint!)
+    s1.subscribe("t")
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x01t"))
+    s2.subscribe("t")
+    s2.subscribe("u")
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x01u")) // second "t" is not reported
+    s1.unsubscribe("t")
+    s2.unsubscribe("t")
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x00t"))
+  })
+
+  it("verbosity allSubsUnsubs reports every subscribe and unsubscribe", async () => {
+    const xpub = track(new XPublisher({ receiveTimeout: 3000, verbosity: "allSubsUnsubs" }))
+    await xpub.bind("tcp://127.0.0.1:*")
+    const s1 = track(new Subscriber())
+    const s2 = track(new Subscriber())
+    s1.connect(xpub.lastEndpoint!)
+    s2.connect(xpub.lastEndpoint!)
+    s1.subscribe("t")
+    expect(String((await xpub.receive())[0]!.subarray(1))).toBe("t")
+    s2.subscribe("t")
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x01t"))
+    s1.unsubscribe("t")
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x00t"))
+  })
+
+  it("XPUB reports an unsubscribe when the only subscriber of a topic goes away", async () => {
+    const xpub = track(new XPublisher({ receiveTimeout: 3000 }))
+    await xpub.bind("tcp://127.0.0.1:*")
+    const s = new Subscriber()
+    s.connect(xpub.lastEndpoint!)
+    s.subscribe("gone")
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x01gone"))
+    s.close()
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x00gone"))
+  })
+
+  it("manual XPUB applies subscriptions only when the user does", async () => {
+    const xpub = track(new XPublisher({ manual: true, receiveTimeout: 3000 }))
+    await xpub.bind("tcp://127.0.0.1:*")
+    const sub = track(new Subscriber({ receiveTimeout: 3000 }))
+    sub.connect(xpub.lastEndpoint!)
+    sub.subscribe("g")
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x01g"))
+    await xpub.send("g: asked for, but not applied by the user")
+    xpub.subscribe("granted")
+    await xpub.send("granted: yes")
+    const m = await sub.receive()
+    expect(str(m)).toEqual(["granted: yes"])
+  })
+
+  it("welcomeMessage is sent to each new subscriber", async () => {
+    const xpub = track(new XPublisher({ welcomeMessage: "WELCOME", receiveTimeout: 3000 }))
+    await xpub.bind("tcp://127.0.0.1:*")
+    const sub = track(new Subscriber({ receiveTimeout: 3000 }))
+    sub.subscribe("WELCOME")
+    sub.connect(xpub.lastEndpoint!)
+    expect(str(await sub.receive())).toEqual(["WELCOME"])
+  })
+
+  it("XSUB sends subscriptions as messages and XPUB passes other XSUB messages through", async () => {
+    const xpub = track(new XPublisher({ receiveTimeout: 3000 }))
+    await xpub.bind("tcp://127.0.0.1:*")
+    const xsub = track(new XSubscriber({ receiveTimeout: 3000 }))
+    xsub.connect(xpub.lastEndpoint!)
+    await xsub.send(Buffer.from("\x01abc"))
+    expect((await xpub.receive())[0]).toEqual(Buffer.from("\x01abc"))
+    await xsub.send(["hello", "upstream"])
+    expect(str(await xpub.receive())).toEqual(["hello", "upstream"])
+    await xpub.send("abc: data")
+    expect(str(await xsub.receive())).toEqual(["abc: data"])
+  })
+
+  it("PUB has no receive and SUB has no send, as in zeromq.js", () => {
+    expect((new Publisher() as unknown as { receive?: unknown }).receive).toBeUndefined()
+    expect((new Subscriber() as unknown as { send?: unknown }).send).toBeUndefined()
+  })
+})
