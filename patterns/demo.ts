@@ -4,6 +4,7 @@
  */
 import * as os from "node:os"
 import * as path from "node:path"
+import { forwarder } from "./examples/forwarder.js"
 import { interop } from "./examples/interop.js"
 import { pair } from "./examples/pair.js"
 import { pushPull } from "./examples/push-pull.js"
@@ -18,6 +19,7 @@ const examples: Array<[string, () => Promise<string>]> = [
   ["PAIR over ipc", () => pair(ipc("pair"))],
   ["REQ/REP service", requestReply],
   ["REQ -> ROUTER/DEALER broker -> REP", broker],
+  ["PUB -> XSUB/XPUB forwarder -> SUB", forwarder],
   ["omq <-> libzmq (zeromq package)", interop],
 ]
 
