@@ -17,8 +17,8 @@ import { ProtocolError } from "../errors.js"
 import type { Mechanism } from "../mechanisms/mechanism.js"
 import type { Message, Pipe, PipeEngine } from "../pipe/pipe.js"
 import { decodeCommand } from "../wire/command.js"
-import { errorFrame, pongFrame } from "../wire/command.js"
-import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, headerSize, writeHeader } from "../wire/frame.js"
+import { cancelFrame, errorFrame, pongFrame, subscribeFrame } from "../wire/command.js"
+import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../wire/frame.js"
 import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting } from "../wire/greeting.js"
 import { isCompatible } from "./compat.js"
 
@@ -239,8 +239,17 @@ export class Engine implements PipeEngine {
     setImmediate(this.flushBound)
   }
 
-  sendCommand(frame: Buffer): void {
-    if (this.state === State.Active) this.stream.write(frame)
+  sendSubscription(subscribe: boolean, topic: Buffer): void {
+    if (this.state !== State.Active) return
+    if (this.peerMinor >= 1) {
+      this.stream.write(subscribe ? subscribeFrame(topic) : cancelFrame(topic))
+    } else {
+      // ZMTP 3.0 peers expect subscriptions as messages.
+      const body = Buffer.allocUnsafe(topic.length + 1)
+      body[0] = subscribe ? 1 : 0
+      topic.copy(body, 1)
+      this.stream.write(encodeFrame(body))
+    }
   }
 
   private writeFrames(frames: Buffer[]): void {

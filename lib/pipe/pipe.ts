@@ -18,12 +18,13 @@ export interface PipeEngine {
   scheduleFlush(): void
   /** The socket read from `in` enough that the engine may read from the wire again. */
   resumeReading(): void
-  /** Sends a command frame (SUBSCRIBE, CANCEL, ...), if the peer is connected. */
-  sendCommand(frame: Buffer): void
+  /**
+   * Sends a subscription upstream in the form the peer understands (a
+   * SUBSCRIBE/CANCEL command for ZMTP 3.1, a 0x01/0x00 message for 3.0).
+   */
+  sendSubscription(subscribe: boolean, topic: Buffer): void
   /** Closes the connection (after writing what is queued, for up to `lingerMs`; 0 = at once). */
   close(lingerMs: number): void
-  /** ZMTP minor version of the peer (0 for 3.0, 1 for 3.1). */
-  readonly peerMinor: number
 }
 
 /** What a socket learns from its pipes. */

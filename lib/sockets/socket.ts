@@ -16,6 +16,10 @@ import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
 import { parseEndpoint, type Endpoint } from "../transports/address.js"
 import { checkIpcPath, listen, type Listener } from "../transports/stream.js"
+import { InprocLink, type InprocRequest } from "../transports/inproc.js"
+import { isCompatible } from "../engine/compat.js"
+import { context as defaultContext, type Context } from "../context.js"
+import type { Metadata } from "../wire/metadata.js"
 import { SocketOptionsBase, validRoutingId } from "./options.js"
 
 const debug = createDebug("omq:socket")
@@ -35,6 +39,15 @@ interface Bound {
   address: string
   listener: Listener
   engines: Set<Engine>
+  /** inproc links accepted on this endpoint. */
+  links: Set<InprocLink>
+}
+
+/** An active connect(): a reconnecting stream connecter or an inproc request. */
+interface Connection {
+  readonly address: string
+  pipe: Pipe | null
+  stop(lingerMs: number): void
 }
 
 export type SocketTypeName =
@@ -49,7 +62,10 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   readonly socketTypeName: SocketTypeName
   private _closed = false
   private readonly bound: Bound[] = []
-  private readonly connecters = new Map<string, Connecter[]>()
+  private readonly connecters = new Map<string, Connection[]>()
+  /** inproc links this socket takes part in. */
+  private readonly links = new Set<InprocLink>()
+  private _context: Context = defaultContext
   /** Pipes that have an engine or are owned by a connecter, for close/linger. */
   protected readonly pipes = new Set<Pipe>()
   private sendWaiter: SendWaiter | null = null
@@ -69,10 +85,18 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     if (options !== undefined && options !== null) {
       if (typeof options !== "object") throw new TypeError("Options must be an object")
       for (const [key, value] of Object.entries(options)) {
-        if (key === "context") continue
+        if (key === "context") {
+          if (value !== undefined) this._context = value as Context
+          continue
+        }
         ;(this as unknown as Record<string, unknown>)[key] = value
       }
     }
+  }
+
+  /** The context this socket belongs to (it scopes inproc:// names). */
+  get context(): Context {
+    return this._context
   }
 
   /** ZMQ_TYPE: the socket type as libzmq numbers it. */
@@ -135,8 +159,15 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   async bind(address: string): Promise<void> {
     if (this._closed) throw errClosed()
     const ep = parseEndpoint(address, true)
-    const bound: Bound = { address, listener: undefined as unknown as Listener, engines: new Set() }
-    bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
+    const bound: Bound = { address, listener: undefined as unknown as Listener, engines: new Set(), links: new Set() }
+    if (ep.transport === "inproc") {
+      const registry = this._context.inproc
+      const binder = { join: (req: InprocRequest) => this.inprocJoin(req, bound) }
+      registry.bind(ep.name, address, binder)
+      bound.listener = { endpoint: address, close: () => registry.unbind(ep.name, binder) }
+    } else {
+      bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
+    }
     if (this._closed) {
       bound.listener.close()
       throw errClosed()
@@ -156,6 +187,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     const [b] = this.bound.splice(i, 1)
     b!.listener.close()
     for (const e of b!.engines) e.close(0)
+    for (const l of b!.links) l.close(0)
     this.emitEvent("unbind", { address: b!.listener.endpoint })
   }
 
@@ -167,18 +199,94 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   connect(address: string, options?: { routingId?: string | Buffer | undefined }): void {
     if (this._closed) throw errClosed()
     const ep: Endpoint = parseEndpoint(address, false)
-    if (ep.transport === "inproc") throw new ZmqError("EPROTONOSUPPORT", "Protocol not supported", address)
-    checkIpcPath(ep)
-    const c = new Connecter(ep, this)
-    if (options?.routingId !== undefined) c.connectRoutingId = validRoutingId(options.routingId)
-    if (!this.immediate) {
-      c.pipe = this.newConnecterPipe(c)
-      this.attachPipe(c.pipe)
+    const connectRoutingId = options?.routingId !== undefined ? validRoutingId(options.routingId) : undefined
+    let conn: Connection
+    if (ep.transport === "inproc") {
+      conn = this.inprocConnect(ep.name, address, connectRoutingId)
+    } else {
+      checkIpcPath(ep)
+      const c = new Connecter(ep, this)
+      c.connectRoutingId = connectRoutingId
+      if (!this.immediate) {
+        c.pipe = this.newConnecterPipe(c)
+        this.attachPipe(c.pipe)
+      }
+      conn = c
+      c.start()
     }
     const list = this.connecters.get(address)
-    if (list) list.push(c)
-    else this.connecters.set(address, [c])
-    c.start()
+    if (list) list.push(conn)
+    else this.connecters.set(address, [conn])
+  }
+
+  private inprocConnect(name: string, address: string, connectRoutingId: Buffer | undefined): Connection {
+    const registry = this._context.inproc
+    const pipe = this.newPipe(address)
+    pipe.locallyInitiated = true
+    pipe.connectRoutingId = connectRoutingId
+    this.attachPipe(pipe)
+    let link: InprocLink | null = null
+    const req: InprocRequest = {
+      address,
+      pipe,
+      joined: (l) => {
+        link = l
+        this.links.add(l)
+        this.emitEvent("connect", { address })
+        if (pipe.attached) {
+          this.pipeReconnected(pipe)
+          this.emitEvent("handshake", { address })
+          this.pipeConnected(pipe)
+          this.pipeWritable(pipe)
+        }
+        l.start()
+      },
+    }
+    registry.connect(name, req)
+    return {
+      address,
+      pipe,
+      stop: (lingerMs) => {
+        registry.cancel(name, req)
+        if (link !== null) link.close(lingerMs, link.connectEnd)
+      },
+    }
+  }
+
+  /** The bound side of an inproc connection. */
+  private inprocJoin(req: InprocRequest, bound: Bound): InprocLink | null {
+    const peer = req.pipe.owner as Socket
+    if (this._closed || peer._closed || !req.pipe.attached) return null
+    if (!isCompatible(this.socketTypeName, peer.socketTypeName) || !this.acceptsPeer()) {
+      this.emitEvent("handshake:error:protocol", { address: bound.address })
+      return null
+    }
+    const pipe = this.newPipe(bound.address)
+    pipe.peerMetadata = peer.inprocMetadata()
+    req.pipe.peerMetadata = this.inprocMetadata()
+    const link = new InprocLink(req.pipe, pipe, (p) => (p.owner as Socket).inprocClosed(link, p))
+    bound.links.add(link)
+    this.links.add(link)
+    this.emitEvent("accept", { address: bound.address })
+    this.attachPipe(pipe)
+    this.emitEvent("handshake", { address: bound.address })
+    this.pipeConnected(pipe)
+    this.pipeWritable(pipe)
+    return link
+  }
+
+  private inprocMetadata(): Metadata {
+    const m: Metadata = new Map([["socket-type", Buffer.from(this.socketTypeName)]])
+    const id = this.localRoutingId()
+    if (id !== undefined) m.set("identity", id)
+    return m
+  }
+
+  private inprocClosed(link: InprocLink, pipe: Pipe): void {
+    this.links.delete(link)
+    for (const b of this.bound) b.links.delete(link)
+    this.emitEvent("disconnect", { address: pipe.endpoint })
+    this.dropPipe(pipe)
   }
 
   /** Disconnects from an endpoint given to connect(). */
@@ -208,6 +316,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     this.bound.length = 0
     for (const list of this.connecters.values()) for (const c of list) c.stop(this.linger)
     this.connecters.clear()
+    for (const l of [...this.links]) l.close(this.linger, l.connectEnd.own.owner === this ? l.connectEnd : l.bindEnd)
     this.emitEvent("close", {})
   }
 

@@ -10,8 +10,6 @@
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { PrefixCounter } from "../routing/subscription-trie.js"
-import { cancelFrame, subscribeFrame } from "../wire/command.js"
-import { encodeFrame } from "../wire/frame.js"
 import { Socket, iterate } from "./socket.js"
 import type { MessageLike, Readable, Writable } from "./types.js"
 
@@ -42,18 +40,9 @@ export abstract class SubscriberBase extends Socket {
     this.fq.activate(pipe)
   }
 
-  /** Writes a subscription to one peer in the form its ZMTP version expects. */
+  /** Writes a subscription to one peer (if connected; otherwise it goes with all others on connect). */
   protected sendSubscription(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
-    const engine = pipe.engine
-    if (engine === null) return // sent with all others when the connection is up
-    if (engine.peerMinor >= 1) {
-      engine.sendCommand(subscribe ? subscribeFrame(topic) : cancelFrame(topic))
-    } else {
-      const body = Buffer.allocUnsafe(topic.length + 1)
-      body[0] = subscribe ? 1 : 0
-      topic.copy(body, 1)
-      engine.sendCommand(encodeFrame(body))
-    }
+    pipe.engine?.sendSubscription(subscribe, topic)
   }
 
   protected changeSubscription(subscribe: boolean, topic: Buffer): void {

@@ -1,0 +1,152 @@
+/**
+ * inproc:// — sockets of one process (and one Context) joined by in-memory
+ * pipes. No ZMTP encoding and no copies: the Buffers sent are the Buffers
+ * received. Each direction is bounded by the sender's send HWM plus the
+ * receiver's receive HWM, as in libzmq. Connecting before the bind is
+ * allowed; the connection is made when the name is bound.
+ */
+import { ZmqError } from "../errors.js"
+import type { Pipe, PipeEngine } from "../pipe/pipe.js"
+
+/** A connect() waiting for (or joined to) a bound name. */
+export interface InprocRequest {
+  readonly address: string
+  readonly pipe: Pipe
+  /** Called by the binding socket to finish the connection; false if the connecting socket refuses. */
+  joined(link: InprocLink): void
+}
+
+export interface InprocBinder {
+  /** Makes the bound side of a connection; returns the link, or null to refuse. */
+  join(request: InprocRequest): InprocLink | null
+}
+
+export class InprocRegistry {
+  private readonly bound = new Map<string, InprocBinder>()
+  private readonly pending = new Map<string, Set<InprocRequest>>()
+
+  bind(name: string, address: string, binder: InprocBinder): void {
+    if (this.bound.has(name)) throw new ZmqError("EADDRINUSE", "Address already in use", address)
+    this.bound.set(name, binder)
+    const waiting = this.pending.get(name)
+    if (waiting) {
+      this.pending.delete(name)
+      for (const req of waiting) this.join(binder, req)
+    }
+  }
+
+  unbind(name: string, binder: InprocBinder): void {
+    if (this.bound.get(name) === binder) this.bound.delete(name)
+  }
+
+  connect(name: string, req: InprocRequest): void {
+    const binder = this.bound.get(name)
+    if (binder) {
+      this.join(binder, req)
+      return
+    }
+    let set = this.pending.get(name)
+    if (!set) this.pending.set(name, (set = new Set()))
+    set.add(req)
+  }
+
+  cancel(name: string, req: InprocRequest): void {
+    const set = this.pending.get(name)
+    if (set?.delete(req) && set.size === 0) this.pending.delete(name)
+  }
+
+  private join(binder: InprocBinder, req: InprocRequest): void {
+    const link = binder.join(req)
+    if (link !== null) req.joined(link)
+  }
+}
+
+/** One direction's bookkeeping: `own` is this end's pipe, `peer` the other socket's. */
+class InprocEnd implements PipeEngine {
+  private moving = false
+
+  constructor(
+    private readonly link: InprocLink,
+    readonly own: Pipe,
+    readonly peer: Pipe,
+  ) {}
+
+  /** Messages written to our pipe go straight into the peer's inbound queue. */
+  scheduleFlush(): void {
+    this.move(this.own, this.peer)
+  }
+
+  /** Our inbound queue has room again: take more of what the peer queued. */
+  resumeReading(): void {
+    this.link.endOf(this.peer).move(this.peer, this.own)
+  }
+
+  sendSubscription(subscribe: boolean, topic: Buffer): void {
+    this.peer.owner.pipeCommand?.(this.peer, subscribe ? "SUBSCRIBE" : "CANCEL", topic)
+  }
+
+  close(lingerMs: number): void {
+    this.link.close(lingerMs, this)
+  }
+
+  /** Moves whole messages from `from.out` to `to.in` while the receiver has room. */
+  move(from: Pipe, to: Pipe, force = false): void {
+    if (this.moving || this.link.closed) return
+    this.moving = true
+    try {
+      const wasFull = from.full
+      const out = from.out
+      while (out.length > 0 && (force || !to.readPaused)) to.deliver(out.shift()!)
+      from.drained(wasFull)
+    } finally {
+      this.moving = false
+    }
+  }
+}
+
+export class InprocLink {
+  closed = false
+  readonly connectEnd: InprocEnd
+  readonly bindEnd: InprocEnd
+
+  /**
+   * @param connectPipe the connecting socket's pipe
+   * @param bindPipe the binding socket's pipe
+   * @param onClose called once per pipe when the link ends
+   */
+  constructor(
+    connectPipe: Pipe,
+    bindPipe: Pipe,
+    private readonly onClose: (pipe: Pipe) => void,
+  ) {
+    this.connectEnd = new InprocEnd(this, connectPipe, bindPipe)
+    this.bindEnd = new InprocEnd(this, bindPipe, connectPipe)
+    connectPipe.engine = this.connectEnd
+    bindPipe.engine = this.bindEnd
+  }
+
+  endOf(pipe: Pipe): InprocEnd {
+    return pipe === this.connectEnd.own ? this.connectEnd : this.bindEnd
+  }
+
+  /** Starts moving what was queued before the link existed. */
+  start(): void {
+    this.connectEnd.scheduleFlush()
+    this.bindEnd.scheduleFlush()
+  }
+
+  /**
+   * Ends the link. With a linger other than 0 the closing side's queued
+   * messages are handed to the peer first (they are in memory already).
+   */
+  close(lingerMs: number, closing?: InprocEnd): void {
+    if (this.closed) return
+    if (lingerMs !== 0 && closing) closing.move(closing.own, closing.peer, true)
+    this.closed = true
+    for (const end of [this.connectEnd, this.bindEnd]) {
+      if (end.own.engine === end) end.own.engine = null
+    }
+    this.onClose(this.connectEnd.own)
+    this.onClose(this.bindEnd.own)
+  }
+}
