@@ -1,0 +1,70 @@
+/**
+ * Helpers for peer processes (the scripts run in child processes).
+ * Protocol with the parent (see proc.ts): one JSON object per stdout line;
+ * stderr is free text for diagnostics; the parent closing our stdin means
+ * "close your sockets and exit" (also what happens if the parent dies).
+ */
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+
+/** Sends one message to the parent. Pipe writes to stdout are synchronous on Linux, so nothing is lost on exit. */
+export function emit(msg: { type: string; [k: string]: unknown }): void {
+  process.stdout.write(JSON.stringify(msg) + "\n")
+}
+
+/** Resolves when the parent closes our stdin. */
+export function parentDone(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on("end", resolve)
+    process.stdin.on("close", resolve)
+    process.stdin.resume()
+  })
+}
+
+/** Parses `--key value` args; every option is a string, validated by the caller. */
+export function args(names: readonly string[]): Record<string, string | undefined> {
+  const options = Object.fromEntries(names.map((n) => [n, { type: "string" as const }]))
+  return parseArgs({ options, strict: true }).values as Record<string, string | undefined>
+}
+
+export function num(v: string | undefined, name: string): number {
+  const n = Number(v)
+  if (v === undefined || !Number.isFinite(n)) throw new Error(`missing or invalid --${name}: ${String(v)}`)
+  return n
+}
+
+/**
+ * Runs a peer's main function with a hard deadline, so a hung library can
+ * never leave an orphan process behind. Exit codes: 1 error, 3 watchdog, 4 no exit after close.
+ */
+export function runPeer(name: string, deadlineMs: number, main: () => Promise<void>): void {
+  const die = (code: number, why: string): never => {
+    process.stderr.write(`[${name}] ${why}\n`)
+    process.exit(code)
+  }
+  setTimeout(() => die(3, `watchdog: still running after ${deadlineMs} ms`), deadlineMs).unref()
+  main().then(
+    // The sockets are closed now; if something keeps the loop alive, say so instead of hanging.
+    () => setTimeout(() => die(4, "process did not exit within 3 s after close()"), 3000).unref(),
+    (err: unknown) => die(1, `error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+  )
+}
+
+/** Monotonic µs, the clock V8 CPU profiles use for startTime and sample times. */
+export function hrUs(): number {
+  return Number(process.hrtime.bigint() / 1000n)
+}
+
+/**
+ * When run under `node --cpu-prof`, records the measured phase next to the
+ * profile (NAME.cpuprofile.window.json) so prof-summary.ts can leave out
+ * startup (tsx compiling TypeScript) and the idle wait for the peer.
+ */
+export function markProfileWindow(startUs: number, endUs: number): void {
+  const argv = process.execArgv
+  const dir = argv[argv.indexOf("--cpu-prof-dir") + 1]
+  const name = argv[argv.indexOf("--cpu-prof-name") + 1]
+  if (!argv.includes("--cpu-prof") || !dir || !name) return
+  writeFileSync(join(dir, `${name}.window.json`), JSON.stringify({ startUs, endUs }))
+}

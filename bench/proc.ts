@@ -1,0 +1,120 @@
+/**
+ * Parent side of the peer protocol (see child.ts): spawns a peer script
+ * under tsx, turns its stdout JSON lines into awaitable messages, and makes
+ * sure every wait is bounded and every failure says which peer and why.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url))
+const STDERR_TAIL = 2000
+
+export interface PeerMessage {
+  type: string
+  [k: string]: unknown
+}
+
+export interface SpawnOptions {
+  /** Extra node flags, e.g. ["--cpu-prof", ...]. */
+  nodeArgs?: readonly string[]
+  /** Default bound for next(). */
+  timeoutMs: number
+}
+
+export class Peer {
+  private readonly child: ChildProcess
+  private readonly inbox: PeerMessage[] = []
+  private waiter: ((m: PeerMessage | Error) => void) | null = null
+  private stderr = ""
+  private exitError: Error | null = null
+  readonly exited: Promise<number | null>
+
+  constructor(readonly label: string, script: string, args: readonly string[], private readonly opts: SpawnOptions) {
+    // `--import tsx` (not the tsx CLI) so the peer is a plain node process we can kill and profile directly.
+    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", script, ...args], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+    })
+    this.child.stderr!.setEncoding("utf8").on("data", (s: string) => {
+      this.stderr = (this.stderr + s).slice(-STDERR_TAIL)
+    })
+    createInterface({ input: this.child.stdout! }).on("line", (line) => this.onLine(line))
+    // "close", not "exit": it fires after stdout is drained, so no result line is lost.
+    this.exited = new Promise((resolve) => {
+      this.child.on("close", (code, signal) => {
+        if (code !== 0) this.exitError = this.error(`exited with ${signal ?? `code ${code}`}`)
+        this.deliver(this.exitError ?? this.error("exited before sending the expected message"))
+        resolve(code)
+      })
+      this.child.on("error", (err) => this.deliver(this.error(`spawn failed: ${err.message}`)))
+    })
+  }
+
+  private onLine(line: string): void {
+    let msg: PeerMessage
+    try {
+      msg = JSON.parse(line) as PeerMessage
+    } catch {
+      process.stderr.write(`[${this.label}] ${line}\n`) // stray output: show it, don't choke
+      return
+    }
+    if (this.waiter) this.deliver(msg)
+    else this.inbox.push(msg)
+  }
+
+  private deliver(m: PeerMessage | Error): void {
+    const w = this.waiter
+    this.waiter = null
+    w?.(m)
+  }
+
+  private error(what: string): Error {
+    const tail = this.stderr.trim()
+    return new Error(`${this.label}: ${what}${tail ? `\n  stderr: ${tail.replace(/\n/g, "\n  stderr: ")}` : ""}`)
+  }
+
+  /** Waits for the next message, which must be of `type`. */
+  async next(type: string, timeoutMs = this.opts.timeoutMs): Promise<PeerMessage> {
+    const queued = this.inbox.shift()
+    const msg =
+      queued ??
+      (await new Promise<PeerMessage | Error>((resolve) => {
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          return resolve(this.exitError ?? this.error("exited before sending the expected message"))
+        }
+        const timer = setTimeout(() => this.deliver(this.error(`no "${type}" message within ${timeoutMs} ms`)), timeoutMs)
+        this.waiter = (m) => {
+          clearTimeout(timer)
+          resolve(m)
+        }
+      }))
+    if (msg instanceof Error) throw msg
+    if (msg.type === "error") throw this.error(String(msg.message))
+    if (msg.type !== type) throw this.error(`expected "${type}", got ${JSON.stringify(msg)}`)
+    return msg
+  }
+
+  /** Asks the peer to close its sockets and exit (closes its stdin), then waits, killing it past the timeout. */
+  async finish(timeoutMs = this.opts.timeoutMs): Promise<void> {
+    this.child.stdin!.end()
+    const timer = setTimeout(() => this.kill(), timeoutMs)
+    await this.exited
+    clearTimeout(timer)
+    if (this.exitError) throw this.exitError
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL")
+  }
+}
+
+/** Peers still alive, so the runner can kill them all on a global timeout or Ctrl-C. */
+export const livePeers = new Set<Peer>()
+
+export function spawnPeer(label: string, script: string, args: readonly string[], opts: SpawnOptions): Peer {
+  const p = new Peer(label, script, args, opts)
+  livePeers.add(p)
+  void p.exited.then(() => livePeers.delete(p))
+  return p
+}

@@ -1,0 +1,180 @@
+/**
+ * Benchmark runner: `npm run bench [-- options]`.
+ *
+ *   --quick             small N, 1 run: a smoke test in a few seconds   (env BENCH_QUICK=1)
+ *   --runs N            repetitions per scenario and lib, median kept  (env BENCH_RUNS, default 3)
+ *   --lib a,b           omq and/or zeromq                               (env BENCH_LIBS)
+ *   --scenario a,b      scenario names or prefixes, e.g. pushpull      (env BENCH_SCENARIOS)
+ *   --prof              CPU-profile the omq peers (1 run), print a summary of each profile
+ *   --timeout S         whole-run limit in seconds                      (env BENCH_TIMEOUT, default 170)
+ *   --list              list scenarios and exit
+ *
+ * Exit 0 when every trial succeeded, 1 if any failed, 2 on bad usage or global timeout.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { LIBS, isLibName, missingSockets, type LibName } from "./libs.js"
+import { livePeers, ROOT } from "./proc.js"
+import { summarize } from "./prof-summary.js"
+import type { Scenario } from "./scenario.js"
+import { SCENARIOS } from "./scenarios.js"
+import { fmt, median, spread, table } from "./stats.js"
+
+const env = process.env
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: env.BENCH_QUICK === "1" },
+    runs: { type: "string", default: env.BENCH_RUNS },
+    lib: { type: "string", default: env.BENCH_LIBS ?? LIBS.join(",") },
+    scenario: { type: "string", default: env.BENCH_SCENARIOS ?? "" },
+    prof: { type: "boolean", default: false },
+    timeout: { type: "string", default: env.BENCH_TIMEOUT ?? "170" },
+    list: { type: "boolean", default: false },
+  },
+  strict: true,
+})
+
+function usage(msg: string): never {
+  console.error(`bench: ${msg} (see the options at the top of bench/run.ts)`)
+  process.exit(2)
+}
+
+if (opt.list) {
+  for (const s of SCENARIOS) console.log(`${s.name}  [${s.sockets.join(", ")}]`)
+  process.exit(0)
+}
+
+const libs = opt.lib.split(",").filter(Boolean)
+for (const l of libs) if (!isLibName(l)) usage(`unknown lib "${l}"`)
+const wanted = opt.scenario.split(",").filter(Boolean)
+const scenarios = wanted.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => wanted.some((w) => s.name.startsWith(w)))
+if (scenarios.length === 0) usage(`no scenario matches "${opt.scenario}"; try --list`)
+const runs = opt.prof ? 1 : Number(opt.runs ?? (opt.quick ? 1 : 3))
+if (!Number.isInteger(runs) || runs < 1) usage(`bad --runs ${opt.runs}`)
+const timeoutS = Number(opt.timeout)
+if (!(timeoutS > 0)) usage(`bad --timeout ${opt.timeout}`)
+
+const PROF_DIR = join(ROOT, "bench", ".prof")
+const profFile = (scenario: string, role: string) => `omq-${scenario}-${role}.cpuprofile`
+
+type Key = `${string}/${LibName}`
+const samples = new Map<Key, Record<string, number>[]>()
+const failures = new Map<Key, string>()
+const skipped = new Map<Key, string>()
+
+// Hard stop for the whole run: kill every peer, still print what was measured.
+setTimeout(() => {
+  for (const p of livePeers) p.kill()
+  console.error(`\nbench: global timeout after ${timeoutS} s; partial results:`)
+  report()
+  process.exit(2)
+}, timeoutS * 1000).unref()
+process.on("SIGINT", () => {
+  for (const p of livePeers) p.kill()
+  process.exit(130)
+})
+
+async function main(): Promise<void> {
+  console.log(`bench: ${scenarios.map((s) => s.name).join(", ")} x ${libs.join(", ")}, ${runs} run(s)${opt.quick ? ", quick" : ""}${opt.prof ? ", profiling omq" : ""}`)
+  console.log(machine())
+  if (opt.prof) mkdirSync(PROF_DIR, { recursive: true })
+  for (const s of scenarios) {
+    for (const lib of libs as LibName[]) {
+      const missing = await missingSockets(lib, s.sockets)
+      if (missing.length) skipped.set(`${s.name}/${lib}`, `${lib} lacks ${missing.join(", ")}`)
+    }
+    // Runs interleave the libraries, so drift in machine load hits both alike.
+    for (let run = 1; run <= runs; run++) {
+      for (const lib of libs as LibName[]) await trial(s, lib, run)
+    }
+  }
+  report()
+  console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`)
+  if (opt.prof) printProfiles()
+  if (failures.size > 0) process.exit(1)
+}
+
+/** What the figures depend on, for RESULTS.md; load average shows if something else was competing for the CPUs. */
+function machine(): string {
+  const zmq = JSON.parse(readFileSync(join(ROOT, "node_modules", "zeromq", "package.json"), "utf8")) as { version: string }
+  return `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}, zeromq ${zmq.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`
+}
+
+async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
+  const key: Key = `${s.name}/${lib}`
+  if (skipped.has(key) || failures.has(key)) return // a failed lib is not retried: its timeouts would eat the budget
+  const t0 = performance.now()
+  try {
+    const r = await s.trial({
+      lib,
+      quick: opt.quick,
+      timeoutMs: opt.quick ? 15_000 : 30_000,
+      profArgs: (role) => (opt.prof && lib === "omq" ? ["--cpu-prof", "--cpu-prof-dir", PROF_DIR, "--cpu-prof-name", profFile(s.name, role)] : []),
+    })
+    samples.set(key, [...(samples.get(key) ?? []), r])
+    const m = s.metrics[0]!
+    console.log(`  ${s.name} ${lib} run ${run}: ${fmt(r[m.key]!, m.digits)} ${m.label} (${fmt((performance.now() - t0) / 1000, 1)} s)`)
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err)
+    failures.set(key, msg)
+    console.log(`  ${s.name} ${lib} run ${run}: FAILED after ${fmt((performance.now() - t0) / 1000, 1)} s`)
+  }
+}
+
+/** One table per metric set (scenarios of the same kind share columns); the ratio is on the first metric. */
+function report(): void {
+  const groups = new Map<string, Scenario[]>()
+  for (const s of scenarios) {
+    const k = s.metrics.map((m) => m.label).join("|")
+    groups.set(k, [...(groups.get(k) ?? []), s])
+  }
+  for (const group of groups.values()) {
+    const metrics = group[0]!.metrics
+    const rows: string[][] = []
+    for (const s of group) {
+      const med = (lib: LibName) => {
+        const xs = samples.get(`${s.name}/${lib}`)
+        return xs?.length ? Object.fromEntries(metrics.map((m) => [m.key, median(xs.map((x) => x[m.key]!))])) : undefined
+      }
+      const p = metrics[0]!
+      const omq = med("omq")?.[p.key]
+      const zmq = med("zeromq")?.[p.key]
+      const ratio = omq !== undefined && zmq !== undefined ? (p.better === "higher" ? omq / zmq : zmq / omq) : NaN
+      for (const lib of libs as LibName[]) {
+        const key: Key = `${s.name}/${lib}`
+        const m = med(lib)
+        const xs = (samples.get(key) ?? []).map((x) => x[p.key]!)
+        const note = failures.has(key) ? "FAILED" : skipped.has(key) ? `skipped: ${skipped.get(key)}` : ""
+        rows.push([
+          s.name,
+          lib,
+          ...metrics.map((mt) => (m ? fmt(m[mt.key]!, mt.digits) : "-")),
+          xs.length > 1 ? `±${fmt((100 * spread(xs)) / 2, 0)}%` : "",
+          lib === "omq" && Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : "",
+          note,
+        ])
+      }
+    }
+    const header = ["scenario", "lib", ...metrics.map((m) => m.label), "spread", "omq/zeromq", "note"]
+    console.log("\n" + table(header, rows, header.map((_, i) => i >= 2 && i < header.length - 1)))
+  }
+  console.log(`\nmedian of ${runs} run(s); spread = half of (max-min)/median on ${scenarios[0]!.metrics[0]!.label}; MB = 10^6 bytes of payload; omq/zeromq > 1 means omq is better`)
+  for (const [key, msg] of failures) console.log(`\nFAILED ${key}:\n  ${msg.replace(/\n/g, "\n  ")}`)
+}
+
+function printProfiles(): void {
+  for (const s of scenarios) {
+    for (const role of ["send", "recv"]) {
+      const f = join(PROF_DIR, profFile(s.name, role))
+      if (existsSync(f)) console.log(`\n=== omq ${s.name} ${role} ===\n${summarize(f, 12)}`)
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error("bench: runner error:", err)
+  for (const p of livePeers) p.kill()
+  process.exit(1)
+})
