@@ -22,6 +22,10 @@ export interface ConnecterHost {
   connecterDisconnected(connecter: Connecter, engine: Engine, error: Error | undefined): void
   readonly reconnectInterval: number
   readonly reconnectMaxInterval: number
+  /** ZMQ_CONNECT_TIMEOUT in ms (0: the OS decides). */
+  readonly connectTimeout: number
+  /** Applies per-connection options (keepalive, ...) to a new stream. */
+  configureStream(stream: NetSocket): void
   emitEvent(type: string, data: Record<string, unknown>): void
 }
 
@@ -56,16 +60,24 @@ export class Connecter implements EngineHost {
     this.timer = undefined
     const sock = dial(this.endpoint)
     this.attempt = sock
+    this.host.emitEvent("connect:delay", { address: this.address })
+    let connectTimer: NodeJS.Timeout | undefined
     const onError = (err: Error) => {
       debug("connect %s failed: %s", this.address, err.message)
+      if (connectTimer) clearTimeout(connectTimer)
       this.attempt = null
       sock.destroy()
-      this.host.emitEvent("connect:delay", { address: this.address, interval: this.currentInterval })
       this.scheduleRetry()
     }
     sock.once("error", onError)
+    if (this.host.connectTimeout > 0) {
+      connectTimer = setTimeout(() => onError(new Error("connect timed out")), this.host.connectTimeout)
+      connectTimer.unref()
+    }
     sock.once("connect", () => {
+      if (connectTimer) clearTimeout(connectTimer)
       sock.off("error", onError)
+      this.host.configureStream(sock)
       this.attempt = null
       if (this.stopped) {
         sock.destroy()

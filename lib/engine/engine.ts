@@ -17,7 +17,7 @@ import { ProtocolError } from "../errors.js"
 import type { Mechanism } from "../mechanisms/mechanism.js"
 import type { Message, Pipe, PipeEngine } from "../pipe/pipe.js"
 import { decodeCommand } from "../wire/command.js"
-import { cancelFrame, errorFrame, pongFrame, subscribeFrame } from "../wire/command.js"
+import { cancelFrame, errorFrame, pingFrame, pongFrame, subscribeFrame } from "../wire/command.js"
 import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../wire/frame.js"
 import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting } from "../wire/greeting.js"
 import { isCompatible } from "./compat.js"
@@ -44,6 +44,12 @@ export interface EngineOptions {
   maxMessageSize: number
   /** Milliseconds allowed for greeting + handshake; 0 for no limit. */
   handshakeInterval: number
+  /** ms between PINGs (0: no heartbeats). */
+  heartbeatInterval: number
+  /** ms to wait for traffic after a PING (-1: heartbeatInterval). */
+  heartbeatTimeout: number
+  /** ms sent as TTL in our PINGs (0: none). */
+  heartbeatTimeToLive: number
   /** Endpoint for events and debugging. */
   endpoint: string
 }
@@ -70,6 +76,11 @@ export class Engine implements PipeEngine {
   private handshakeTimer: NodeJS.Timeout | undefined
   private lingerTimer: NodeJS.Timeout | undefined
   private closeError: Error | undefined
+  /** Time (ms) of the last bytes received, for heartbeat and TTL checks. */
+  private lastRecv = 0
+  private heartbeatTimer: NodeJS.Timeout | undefined
+  private pingTimeoutTimer: NodeJS.Timeout | undefined
+  private ttlTimer: NodeJS.Timeout | undefined
   private readonly flushBound = () => this.flush()
 
   constructor(
@@ -91,6 +102,9 @@ export class Engine implements PipeEngine {
   get active(): boolean {
     return this.state === State.Active
   }
+
+  /** True once the handshake completed (stays true while closing). */
+  handshaken = false
 
   start(): void {
     const s = this.stream
@@ -118,6 +132,7 @@ export class Engine implements PipeEngine {
 
   private onData(chunk: Buffer): void {
     if (this.state >= State.Closing) return
+    if (this.heartbeats) this.lastRecv = Date.now()
     try {
       if (this.state === State.Greeting) {
         const take = Math.min(GREETING_SIZE - this.greetingGot, chunk.length)
@@ -191,9 +206,11 @@ export class Engine implements PipeEngine {
       )
     }
     this.state = State.Active
+    this.handshaken = true
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = undefined
     debug("%s handshake done with %s (ZMTP 3.%d)", this.endpoint, peerType, this.peerMinor)
+    this.startHeartbeats()
     this.host.engineReady(this)
   }
 
@@ -202,6 +219,7 @@ export class Engine implements PipeEngine {
     switch (cmd.name) {
       case "PING":
         this.stream.write(pongFrame(cmd.context))
+        if (cmd.ttl > 0) this.watchPeerTtl(cmd.ttl * 100)
         return
       case "PONG":
         return
@@ -217,6 +235,60 @@ export class Engine implements PipeEngine {
         // RFC 37: unknown commands are ignored.
         return
     }
+  }
+
+  // ---- heartbeats (RFC 37 PING/PONG) ----
+
+  /** True when we track received traffic (heartbeats on, or the peer asked for a TTL). */
+  private heartbeats = false
+
+  private startHeartbeats(): void {
+    const ivl = this.options.heartbeatInterval
+    if (ivl <= 0 || this.peerMinor < 1) return
+    this.heartbeats = true
+    this.lastRecv = Date.now()
+    const timeout = this.options.heartbeatTimeout >= 0 ? this.options.heartbeatTimeout : ivl
+    const ttl = Math.round(this.options.heartbeatTimeToLive / 100)
+    this.heartbeatTimer = setInterval(() => {
+      if (this.state !== State.Active) return
+      const sentAt = Date.now()
+      this.stream.write(pingFrame(ttl))
+      if (this.pingTimeoutTimer === undefined && timeout > 0) {
+        this.pingTimeoutTimer = setTimeout(() => {
+          this.pingTimeoutTimer = undefined
+          if (this.lastRecv < sentAt) this.heartbeatExpired("no traffic after PING")
+        }, timeout)
+        this.pingTimeoutTimer.unref()
+      }
+    }, ivl)
+    this.heartbeatTimer.unref()
+  }
+
+  /** The peer's PING says: drop the connection if nothing arrives within `ttlMs`. */
+  private watchPeerTtl(ttlMs: number): void {
+    if (this.ttlTimer !== undefined) return
+    if (!this.heartbeats) {
+      this.heartbeats = true
+      this.lastRecv = Date.now()
+    }
+    const check = (): void => {
+      const idle = Date.now() - this.lastRecv
+      if (idle >= ttlMs) {
+        this.ttlTimer = undefined
+        this.heartbeatExpired("peer's heartbeat TTL expired")
+        return
+      }
+      this.ttlTimer = setTimeout(check, ttlMs - idle)
+      this.ttlTimer.unref()
+    }
+    this.ttlTimer = setTimeout(check, ttlMs)
+    this.ttlTimer.unref()
+  }
+
+  private heartbeatExpired(why: string): void {
+    debug("%s heartbeat: %s", this.endpoint, why)
+    this.closeError = new ProtocolError("ZMTP_TIMEOUT", `Heartbeat: ${why}`)
+    this.destroy()
   }
 
   /** Called by the pipe when its input has room again. */
@@ -375,6 +447,9 @@ export class Engine implements PipeEngine {
     this.state = State.Closed
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
+    if (this.pingTimeoutTimer) clearTimeout(this.pingTimeoutTimer)
+    if (this.ttlTimer) clearTimeout(this.ttlTimer)
     this.stream.destroy()
     if (this.pipe !== null) {
       this.pipe.engine = null

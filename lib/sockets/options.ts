@@ -163,6 +163,93 @@ export abstract class SocketOptionsBase {
     this.routingIdBuffer = v === null ? undefined : validRoutingId(v)
   }
 
+  private _heartbeatInterval = 0
+  private _heartbeatTimeout = -1
+  private _heartbeatTtl = 0
+  private _connectTimeout = 0
+  private _tcpKeepalive = -1
+  private _tcpKeepaliveIdle = -1
+
+  /** ZMQ_HEARTBEAT_IVL: ms between ZMTP PINGs on each connection (0, the default, disables heartbeats). */
+  get heartbeatInterval(): number {
+    return this._heartbeatInterval
+  }
+  set heartbeatInterval(v: number) {
+    this._heartbeatInterval = int("heartbeatInterval", v, 0)
+  }
+
+  /** ZMQ_HEARTBEAT_TIMEOUT: ms to wait for any traffic after a PING before dropping the peer (-1: heartbeatInterval). */
+  get heartbeatTimeout(): number {
+    return this._heartbeatTimeout
+  }
+  set heartbeatTimeout(v: number) {
+    this._heartbeatTimeout = int("heartbeatTimeout", v, -1)
+  }
+
+  /** ZMQ_HEARTBEAT_TTL: ms the peer should wait for traffic from us before dropping us, sent in our PINGs (0: none; 100 ms granularity). */
+  get heartbeatTimeToLive(): number {
+    return this._heartbeatTtl
+  }
+  set heartbeatTimeToLive(v: number) {
+    this._heartbeatTtl = int("heartbeatTimeToLive", v, 0, 6553500)
+  }
+
+  /** ZMQ_CONNECT_TIMEOUT: ms a TCP connect attempt may take before it is abandoned and retried (0: the OS decides). */
+  get connectTimeout(): number {
+    return this._connectTimeout
+  }
+  set connectTimeout(v: number) {
+    this._connectTimeout = int("connectTimeout", v, 0)
+  }
+
+  /** ZMQ_TCP_KEEPALIVE: 1 enables SO_KEEPALIVE, 0 disables it, -1 (default) leaves the OS default. */
+  get tcpKeepalive(): number {
+    return this._tcpKeepalive
+  }
+  set tcpKeepalive(v: number) {
+    this._tcpKeepalive = int("tcpKeepalive", v, -1, 1)
+  }
+
+  /** ZMQ_TCP_KEEPALIVE_IDLE: seconds of idleness before keepalive probes (-1: OS default). */
+  get tcpKeepaliveIdle(): number {
+    return this._tcpKeepaliveIdle
+  }
+  set tcpKeepaliveIdle(v: number) {
+    this._tcpKeepaliveIdle = int("tcpKeepaliveIdle", v, -1)
+  }
+
+  /**
+   * Options of zeromq.js that omq accepts and keeps but that have no effect
+   * here (multicast, VMCI, GSSAPI, kernel buffer sizes that Node cannot set,
+   * keepalive count/interval that Node cannot set, ...).
+   */
+  affinity = 0
+  rate = 100
+  recoveryInterval = 10000
+  multicastHops = 1
+  multicastMaxTransportDataUnit = 1500
+  sendBufferSize = -1
+  receiveBufferSize = -1
+  tcpKeepaliveCount = -1
+  tcpKeepaliveInterval = -1
+  tcpAcceptFilter: string | null = null
+  tcpMaxRetransmitTimeout = 0
+  ipv6 = false
+  typeOfService = 0
+  socksProxy: string | null = null
+  interface: string | null = null
+  loopbackFastPath = false
+  vmciBufferSize = 0
+  vmciBufferMinSize = 0
+  vmciBufferMaxSize = 0
+  vmciConnectTimeout = -1
+  gssapiServer = false
+  gssapiPrincipal: string | null = null
+  gssapiServicePrincipal: string | null = null
+  gssapiPlainText = false
+  gssapiPrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
+  gssapiServicePrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
+
   /** ZMQ_MECHANISM: the security mechanism in use (null until PLAIN/CURVE are configured). */
   get securityMechanism(): null | "plain" | "curve" {
     return null

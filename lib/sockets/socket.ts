@@ -20,6 +20,7 @@ import { InprocLink, type InprocRequest } from "../transports/inproc.js"
 import { isCompatible } from "../engine/compat.js"
 import { context as defaultContext, type Context } from "../context.js"
 import type { Metadata } from "../wire/metadata.js"
+import { Observer, handshakeFailure } from "../observer.js"
 import { SocketOptionsBase, validRoutingId } from "./options.js"
 
 const debug = createDebug("omq:socket")
@@ -71,6 +72,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   private sendWaiter: SendWaiter | null = null
   private recvWaiter: Waiter<Message> | null = null
   private eventSink: ((type: string, data: Record<string, unknown>) => void) | undefined
+  private observer: Observer | undefined
 
   protected constructor(typeName: SocketTypeName) {
     super()
@@ -92,6 +94,12 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
         ;(this as unknown as Record<string, unknown>)[key] = value
       }
     }
+  }
+
+  /** The socket's event Observer (created on first access). */
+  get events(): Observer {
+    if (this.observer === undefined || this.observer.closed) this.observer = new Observer(this)
+    return this.observer
   }
 
   /** The context this socket belongs to (it scopes inproc:// names). */
@@ -166,7 +174,12 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       registry.bind(ep.name, address, binder)
       bound.listener = { endpoint: address, close: () => registry.unbind(ep.name, binder) }
     } else {
-      bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
+      try {
+        bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
+      } catch (err) {
+        this.emitEvent("bind:error", { address, error: err })
+        throw err
+      }
     }
     if (this._closed) {
       bound.listener.close()
@@ -188,7 +201,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     b!.listener.close()
     for (const e of b!.engines) e.close(0)
     for (const l of b!.links) l.close(0)
-    this.emitEvent("unbind", { address: b!.listener.endpoint })
+    this.emitEvent("close", { address: b!.listener.endpoint })
   }
 
   /**
@@ -312,12 +325,13 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     for (const b of this.bound) {
       b.listener.close()
       for (const e of b.engines) e.close(this.linger)
+      this.emitEvent("close", { address: b.listener.endpoint })
     }
     this.bound.length = 0
     for (const list of this.connecters.values()) for (const c of list) c.stop(this.linger)
     this.connecters.clear()
     for (const l of [...this.links]) l.close(this.linger, l.connectEnd.own.owner === this ? l.connectEnd : l.bindEnd)
-    this.emitEvent("close", {})
+    this.emitEvent("end", {})
   }
 
   // ---- engines ----
@@ -333,8 +347,19 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       asServer: false,
       maxMessageSize: this.maxMessageSize,
       handshakeInterval: this.handshakeInterval,
+      heartbeatInterval: this.heartbeatInterval,
+      heartbeatTimeout: this.heartbeatTimeout,
+      heartbeatTimeToLive: this.heartbeatTimeToLive,
       endpoint,
     })
+  }
+
+  configureStream(stream: NetSocket): void {
+    if (this.tcpKeepalive === 1) {
+      stream.setKeepAlive(true, this.tcpKeepaliveIdle > 0 ? this.tcpKeepaliveIdle * 1000 : 0)
+    } else if (this.tcpKeepalive === 0) {
+      stream.setKeepAlive(false)
+    }
   }
 
   private accept(bound: Bound, stream: NetSocket): void {
@@ -342,6 +367,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       stream.destroy()
       return
     }
+    this.configureStream(stream)
     const engine = this.createEngine(stream, this, bound.listener.endpoint)
     bound.engines.add(engine)
     this.emitEvent("accept", { address: bound.listener.endpoint })
@@ -415,8 +441,12 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   protected onSubscriptionCommand(_pipe: Pipe, _subscribe: boolean, _topic: Buffer): void {}
 
   private reportClosed(engine: Engine, error: Error | undefined): void {
-    if (error && engine.active === false && (error as { code?: string }).code?.startsWith("ZMTP")) {
-      this.emitEvent("handshake:error:protocol", { address: engine.endpoint, error })
+    if (!engine.handshaken) {
+      if (error !== undefined) {
+        const f = handshakeFailure(error)
+        this.emitEvent(f.type, { address: engine.endpoint, error: f.error })
+      }
+      return
     }
     this.emitEvent("disconnect", { address: engine.endpoint })
   }
