@@ -16,3 +16,6 @@ export { Publisher, XPublisher, type XPublisherVerbosity } from "./sockets/xpub.
 export { Subscriber, XSubscriber } from "./sockets/xsub.js"
 export { Context, context, type ContextOptions } from "./context.js"
 export { Observer, type Event, type EventType, type EventOfType, type ProtoError, type AuthError } from "./observer.js"
+export { Proxy, type ProxyOptions } from "./devices/proxy.js"
+export { queueDevice, forwarderDevice, streamerDevice, type DeviceOptions, type DeviceEndpoints } from "./devices/devices.js"
+export { Stream, type StreamConnectOptions } from "./sockets/stream.js"

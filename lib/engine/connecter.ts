@@ -9,17 +9,17 @@ import type { Socket as NetSocket } from "node:net"
 import type { Pipe } from "../pipe/pipe.js"
 import type { Endpoint } from "../transports/address.js"
 import { dial } from "../transports/stream.js"
-import { Engine, type EngineHost } from "./engine.js"
+import type { ConnectionEngine, EngineHost } from "./engine.js"
 
 const debug = createDebug("omq:transport")
 
 export interface ConnecterHost {
   /** Makes an engine for a fresh stream (mechanism, options, ...). */
-  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): Engine
+  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): ConnectionEngine
   /** Handshake done on a connection of this connecter; the host attaches the engine to a pipe, or returns false to refuse. */
-  connecterReady(connecter: Connecter, engine: Engine): boolean
+  connecterReady(connecter: Connecter, engine: ConnectionEngine): boolean
   /** The connection ended (the connecter will retry unless stopped). */
-  connecterDisconnected(connecter: Connecter, engine: Engine, error: Error | undefined): void
+  connecterDisconnected(connecter: Connecter, engine: ConnectionEngine, error: Error | undefined): void
   readonly reconnectInterval: number
   readonly reconnectMaxInterval: number
   /** ZMQ_CONNECT_TIMEOUT in ms (0: the OS decides). */
@@ -30,7 +30,7 @@ export interface ConnecterHost {
 }
 
 export class Connecter implements EngineHost {
-  engine: Engine | null = null
+  engine: ConnectionEngine | null = null
   /** The endpoint's pipe (created by the socket on connect, unless `immediate`). */
   pipe: Pipe | null = null
   /** ZMQ_CONNECT_ROUTING_ID given to connect(): the id a ROUTER uses for this peer. */
@@ -101,11 +101,11 @@ export class Connecter implements EngineHost {
     this.timer.unref()
   }
 
-  engineReady(engine: Engine): void {
+  engineReady(engine: ConnectionEngine): void {
     if (!this.host.connecterReady(this, engine)) engine.close(0)
   }
 
-  engineClosed(engine: Engine, error: Error | undefined): void {
+  engineClosed(engine: ConnectionEngine, error: Error | undefined): void {
     if (this.engine === engine) this.engine = null
     this.host.connecterDisconnected(this, engine, error)
     if (!this.stopped && this.host.reconnectInterval >= 0) this.scheduleRetry()

@@ -17,6 +17,7 @@ import { ProtocolError } from "../errors.js"
 import type { Mechanism } from "../mechanisms/mechanism.js"
 import type { Message, Pipe, PipeEngine } from "../pipe/pipe.js"
 import { decodeCommand } from "../wire/command.js"
+import type { Metadata } from "../wire/metadata.js"
 import { cancelFrame, errorFrame, pingFrame, pongFrame, subscribeFrame } from "../wire/command.js"
 import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../wire/frame.js"
 import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting } from "../wire/greeting.js"
@@ -29,11 +30,28 @@ const ZERO_COPY_MIN = 16 * 1024
 /** Upper bound of bytes encoded per flush, so one busy pipe cannot hog the loop. */
 const FLUSH_BUDGET = 1024 * 1024
 
+/**
+ * What sockets and connecters need of a connection engine: the ZMTP Engine
+ * below, or the RawEngine of STREAM sockets.
+ */
+export interface ConnectionEngine {
+  readonly endpoint: string
+  /** The pipe the engine moves messages for (set by attach()). */
+  readonly pipe: Pipe | null
+  /** Handshake completed (a raw engine is "handshaken" at once). */
+  readonly handshaken: boolean
+  /** The peer's metadata from the handshake. */
+  readonly peerMetadata: Metadata | undefined
+  start(): void
+  attach(pipe: Pipe): void
+  close(lingerMs: number): void
+}
+
 export interface EngineHost {
   /** Handshake done; the host attaches a pipe (or closes the engine). */
-  engineReady(engine: Engine): void
+  engineReady(engine: ConnectionEngine): void
   /** The connection ended; `error` says why when it was not a normal close. */
-  engineClosed(engine: Engine, error: Error | undefined): void
+  engineClosed(engine: ConnectionEngine, error: Error | undefined): void
 }
 
 export interface EngineOptions {
@@ -62,7 +80,7 @@ const enum State {
   Closed,
 }
 
-export class Engine implements PipeEngine {
+export class Engine implements PipeEngine, ConnectionEngine {
   pipe: Pipe | null = null
   peerMinor = 1
   private state = State.Greeting
@@ -93,6 +111,10 @@ export class Engine implements PipeEngine {
 
   get mechanism(): Mechanism {
     return this.options.mechanism
+  }
+
+  get peerMetadata(): Metadata | undefined {
+    return this.options.mechanism.peerMetadata
   }
 
   get endpoint(): string {

@@ -8,7 +8,7 @@ import createDebug from "debug"
 import type { Socket as NetSocket } from "node:net"
 import { ERRNO, MESSAGES, ZmqError, errAgain, errClosed } from "../errors.js"
 import { Connecter, type ConnecterHost } from "../engine/connecter.js"
-import { Engine, type EngineHost } from "../engine/engine.js"
+import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
 import { holdLoop, releaseLoop } from "../engine/keepalive.js"
 import { NullMechanism } from "../mechanisms/null.js"
 import type { Mechanism } from "../mechanisms/mechanism.js"
@@ -39,7 +39,7 @@ interface SendWaiter extends Waiter<void> {
 interface Bound {
   address: string
   listener: Listener
-  engines: Set<Engine>
+  engines: Set<ConnectionEngine>
   /** inproc links accepted on this endpoint. */
   links: Set<InprocLink>
 }
@@ -52,10 +52,10 @@ interface Connection {
 }
 
 export type SocketTypeName =
-  | "PAIR" | "PUB" | "SUB" | "REQ" | "REP" | "DEALER" | "ROUTER" | "PULL" | "PUSH" | "XPUB" | "XSUB"
+  | "PAIR" | "PUB" | "SUB" | "REQ" | "REP" | "DEALER" | "ROUTER" | "PULL" | "PUSH" | "XPUB" | "XSUB" | "STREAM"
 
 export const SOCKET_TYPE_NUMBER: Readonly<Record<SocketTypeName, number>> = {
-  PAIR: 0, PUB: 1, SUB: 2, REQ: 3, REP: 4, DEALER: 5, ROUTER: 6, PULL: 7, PUSH: 8, XPUB: 9, XSUB: 10,
+  PAIR: 0, PUB: 1, SUB: 2, REQ: 3, REP: 4, DEALER: 5, ROUTER: 6, PULL: 7, PUSH: 8, XPUB: 9, XSUB: 10, STREAM: 11,
 }
 
 export abstract class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, ConnecterHost {
@@ -340,7 +340,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     return new NullMechanism({ socketType: this.socketTypeName, routingId: this.localRoutingId() })
   }
 
-  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): Engine {
+  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): ConnectionEngine {
     return new Engine(stream, host, {
       socketType: this.socketTypeName,
       mechanism: this.mechanismFor(),
@@ -375,13 +375,13 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   }
 
   /** EngineHost for accepted connections. */
-  engineReady(engine: Engine): void {
+  engineReady(engine: ConnectionEngine): void {
     if (this._closed || !this.acceptsPeer()) {
       engine.close(0)
       return
     }
     const pipe = this.newPipe(engine.endpoint)
-    pipe.peerMetadata = engine.mechanism.peerMetadata
+    pipe.peerMetadata = engine.peerMetadata
     engine.attach(pipe)
     this.emitEvent("handshake", { address: engine.endpoint })
     this.attachPipe(pipe)
@@ -389,25 +389,25 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     this.pipeWritable(pipe)
   }
 
-  engineClosed(engine: Engine, error: Error | undefined): void {
+  engineClosed(engine: ConnectionEngine, error: Error | undefined): void {
     for (const b of this.bound) b.engines.delete(engine)
     this.reportClosed(engine, error)
     const pipe = engine.pipe
     if (pipe !== null) this.dropPipe(pipe)
   }
 
-  connecterReady(connecter: Connecter, engine: Engine): boolean {
+  connecterReady(connecter: Connecter, engine: ConnectionEngine): boolean {
     if (this._closed) return false
     let pipe = connecter.pipe
     if (pipe === null) {
       if (!this.acceptsPeer()) return false
       pipe = this.newConnecterPipe(connecter)
-      pipe.peerMetadata = engine.mechanism.peerMetadata
+      pipe.peerMetadata = engine.peerMetadata
       connecter.pipe = pipe
       engine.attach(pipe)
       this.attachPipe(pipe)
     } else {
-      pipe.peerMetadata = engine.mechanism.peerMetadata
+      pipe.peerMetadata = engine.peerMetadata
       engine.attach(pipe)
       this.pipeReconnected(pipe)
     }
@@ -417,7 +417,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     return true
   }
 
-  connecterDisconnected(connecter: Connecter, engine: Engine, error: Error | undefined): void {
+  connecterDisconnected(connecter: Connecter, engine: ConnectionEngine, error: Error | undefined): void {
     this.reportClosed(engine, error)
     if (connecter.pipe !== null && engine.pipe === connecter.pipe && connecter.pipe.attached) {
       this.pipeDisconnected(connecter.pipe)
@@ -440,7 +440,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   /** A SUBSCRIBE or CANCEL command arrived on a pipe (publisher-side sockets). */
   protected onSubscriptionCommand(_pipe: Pipe, _subscribe: boolean, _topic: Buffer): void {}
 
-  private reportClosed(engine: Engine, error: Error | undefined): void {
+  private reportClosed(engine: ConnectionEngine, error: Error | undefined): void {
     if (!engine.handshaken) {
       if (error !== undefined) {
         const f = handshakeFailure(error)

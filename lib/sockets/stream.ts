@@ -1,0 +1,137 @@
+/**
+ * STREAM: talks to plain TCP peers (not ZeroMQ). Each received chunk comes
+ * as [routing id, bytes]; send [routing id, bytes] to write to that peer and
+ * [routing id, ""] to close its connection. With `notify` (default true), a
+ * new or closed connection is announced as [routing id, ""].
+ */
+import { randomBytes } from "node:crypto"
+import type { Socket as NetSocket } from "node:net"
+import { MESSAGES, ZmqError } from "../errors.js"
+import type { ConnectionEngine, EngineHost } from "../engine/engine.js"
+import { RawEngine } from "../engine/raw-engine.js"
+import type { Message, Pipe } from "../pipe/pipe.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { Socket, iterate } from "./socket.js"
+import type { MessageLike, Readable, Writable } from "./types.js"
+
+const EMPTY = Buffer.alloc(0)
+
+export interface StreamConnectOptions {
+  /** The routing id this socket uses for the connection to `address`. */
+  routingId?: string | Buffer
+}
+
+export class Stream extends Socket implements Readable, Writable {
+  private readonly fq = new FairQueue()
+  private readonly byId = new Map<string, Pipe>()
+  private nextId = randomBytes(4).readUInt32BE(0)
+  /** Notifications (connect/disconnect) waiting to be received, ahead of data. */
+  private readonly notices: Message[] = []
+  /** ZMQ_STREAM_NOTIFY: announce connects and disconnects as [id, ""] (default true). */
+  notify = true
+
+  constructor(options?: Partial<Stream> & Record<string, unknown>) {
+    super("STREAM")
+    this.applyOptions(options)
+  }
+
+  override connect(address: string, options?: StreamConnectOptions): void {
+    super.connect(address, options)
+  }
+
+  send(message: MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Buffer[]> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[], undefined> {
+    return iterate(this)
+  }
+
+  override createEngine(stream: NetSocket, host: EngineHost, endpoint: string): ConnectionEngine {
+    return new RawEngine(stream, host, endpoint)
+  }
+
+  protected attachPipe(pipe: Pipe): void {
+    if (pipe.locallyInitiated && pipe.engine === null) return // connect(): wait for the TCP connection
+    this.identify(pipe)
+  }
+
+  protected override pipeReconnected(pipe: Pipe): void {
+    this.identify(pipe)
+  }
+
+  private identify(pipe: Pipe): void {
+    let id = pipe.connectRoutingId
+    if (id === undefined || this.byId.has(id.toString("latin1"))) {
+      id = Buffer.allocUnsafe(5)
+      id[0] = 0
+      id.writeUInt32BE(this.nextId >>> 0, 1)
+      this.nextId = (this.nextId + 1) >>> 0
+    }
+    pipe.routingId = id
+    this.byId.set(id.toString("latin1"), pipe)
+    if (this.notify) {
+      this.notices.push([id, EMPTY])
+      this.notifyReadable()
+    }
+  }
+
+  private forget(pipe: Pipe): void {
+    const id = pipe.routingId
+    if (id === undefined) return
+    pipe.routingId = undefined
+    if (this.byId.get(id.toString("latin1")) === pipe) this.byId.delete(id.toString("latin1"))
+    if (this.notify) {
+      this.notices.push([id, EMPTY])
+      this.notifyReadable()
+    }
+  }
+
+  protected detachPipe(pipe: Pipe): void {
+    this.forget(pipe)
+  }
+
+  protected override pipeDisconnected(pipe: Pipe): void {
+    this.forget(pipe)
+  }
+
+  protected onPipeReadable(pipe: Pipe): void {
+    this.fq.activate(pipe)
+  }
+
+  protected override xsend(msg: Message): boolean {
+    if (msg.length !== 2) throw new ZmqError("EINVAL", "Invalid argument: STREAM messages are [routing id, data]")
+    const pipe = this.byId.get(msg[0]!.toString("latin1"))
+    if (pipe === undefined) throw new ZmqError("EHOSTUNREACH", MESSAGES.EHOSTUNREACH)
+    const data = msg[1]!
+    if (data.length === 0) {
+      pipe.engine?.close(-1) // an empty frame closes the connection
+      return true
+    }
+    return pipe.write([data])
+  }
+
+  protected override xrecv(): Message | undefined {
+    const notice = this.notices.shift()
+    if (notice !== undefined) return notice
+    for (;;) {
+      const msg = this.fq.recv()
+      if (msg === undefined) return undefined
+      const id = this.fq.lastPipe!.routingId
+      if (id === undefined) continue
+      return [id, msg[0]!]
+    }
+  }
+
+  protected override xreadable(): boolean {
+    return this.notices.length > 0 || this.fq.readable
+  }
+
+  protected override xwritable(): boolean {
+    return true
+  }
+}
