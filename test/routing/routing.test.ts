@@ -80,7 +80,7 @@ describe("Pipe HWM", () => {
   it("asks the engine to pause at the receive HWM and resume at half", () => {
     const p = new Pipe(owner, 10, 4)
     let resumed = 0
-    p.engine = { scheduleFlush() {}, resumeReading: () => void resumed++, sendCommand() {}, close() {}, peerMinor: 1 }
+    p.engine = { scheduleFlush() {}, resumeReading: () => void resumed++, sendSubscription() {}, close() {} }
     expect([1, 2, 3].map(() => p.deliver(msg("m")))).toEqual([true, true, true])
     expect(p.deliver(msg("m"))).toBe(false)
     p.read()
