@@ -97,8 +97,13 @@ export class Observer {
   /** Stops observing; a pending receive() rejects with EAGAIN (ending async iteration). */
   close(): void {
     if (this._closed) return
+    this.finish()
+  }
+
+  private finish(): void {
     this._closed = true
     this.socket.setEventSink(undefined)
+    if (this.emitter !== null) releaseLoop()
     const w = this.waiter
     if (w !== null) {
       this.waiter = null
@@ -130,6 +135,8 @@ export class Observer {
   on<E extends EventType>(type: E, listener: (event: EventOfType<E>) => void): this {
     if (this.emitter === null) {
       this.emitter = new EventEmitter()
+      // Like zeromq.js, an observer with listeners keeps the process alive until it ends.
+      if (!this._closed) holdLoop()
       // Events already queued are delivered to the first listeners.
       const queued = [...this.queue]
       this.queue.clear()
@@ -175,9 +182,6 @@ export class Observer {
         this.queue.push(e)
       }
     }
-    if (e.type === "end") {
-      this._closed = true
-      this.socket.setEventSink(undefined)
-    }
+    if (e.type === "end") this.finish()
   }
 }

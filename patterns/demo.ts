@@ -5,7 +5,10 @@
 import * as os from "node:os"
 import * as path from "node:path"
 import { forwarder } from "./examples/forwarder.js"
+import { inprocPipeline } from "./examples/inproc.js"
 import { interop } from "./examples/interop.js"
+import { observer } from "./examples/observer.js"
+import { proxyQueue } from "./examples/proxy.js"
 import { pair } from "./examples/pair.js"
 import { pushPull } from "./examples/push-pull.js"
 import { broker, requestReply } from "./examples/request-reply.js"
@@ -20,6 +23,9 @@ const examples: Array<[string, () => Promise<string>]> = [
   ["REQ/REP service", requestReply],
   ["REQ -> ROUTER/DEALER broker -> REP", broker],
   ["PUB -> XSUB/XPUB forwarder -> SUB", forwarder],
+  ["inproc pipeline", inprocPipeline],
+  ["Observer through a peer restart", observer],
+  ["Proxy as a ROUTER/DEALER queue", proxyQueue],
   ["omq <-> libzmq (zeromq package)", interop],
 ]
 
