@@ -11,6 +11,7 @@
  *
  * Exit 0 when every trial succeeded, 1 if any failed, 2 on bad usage or global timeout.
  */
+import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
@@ -99,7 +100,16 @@ async function main(): Promise<void> {
 /** What the figures depend on, for RESULTS.md; load average shows if something else was competing for the CPUs. */
 function machine(): string {
   const zmq = JSON.parse(readFileSync(join(ROOT, "node_modules", "zeromq", "package.json"), "utf8")) as { version: string }
-  return `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}, zeromq ${zmq.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`
+  const git = (...a: string[]) => {
+    try {
+      return execFileSync("git", a, { cwd: ROOT, encoding: "utf8" }).trim()
+    } catch {
+      return "?"
+    }
+  }
+  // lib/ is edited concurrently: say which code was measured.
+  const dirty = git("status", "--porcelain", "--", "lib") ? " (lib/ has uncommitted changes)" : ""
+  return `omq at ${git("rev-parse", "--short", "HEAD")}${dirty}\nmachine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}, zeromq ${zmq.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`
 }
 
 async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
