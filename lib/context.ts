@@ -5,6 +5,7 @@
  */
 import { ZmqError } from "./errors.js"
 import { InprocRegistry } from "./transports/inproc.js"
+import { ZapClient } from "./mechanisms/zap-client.js"
 
 export interface ContextOptions {
   blocky?: boolean
@@ -34,12 +35,14 @@ export class Context {
 
   /** @internal inproc:// names bound in this context. */
   readonly inproc = new InprocRegistry()
+  /** @internal Sends ZAP requests to the handler bound in this context. */
+  readonly zap: ZapClient = new ZapClient(this)
 
   constructor(options?: ContextOptions) {
     if (options !== undefined) {
       if (typeof options !== "object" || options === null) throw new TypeError("Options must be an object")
       for (const [k, v] of Object.entries(options)) {
-        if (!(k in this)) throw new ZmqError("EINVAL", `Unknown context option: ${k}`)
+        if (!(k in this) || k === "inproc" || k === "zap") throw new ZmqError("EINVAL", `Unknown context option: ${k}`)
         ;(this as Record<string, unknown>)[k] = v
       }
     }

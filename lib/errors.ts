@@ -74,11 +74,23 @@ export function errClosed(): ZmqError {
  */
 export class ProtocolError extends Error {
   readonly code: string
+  /** ZAP status code (300, 400, 500) for authentication failures. */
+  status?: number
+  /** What to put in the ERROR command sent to the peer (default: the message). */
+  reason?: string
   constructor(code: ProtocolErrorCode, message: string) {
     super(message)
     this.name = "ProtocolError"
     this.code = code
   }
+}
+
+/** An authentication failure (ZAP denied, or the peer sent ERROR with a status code). */
+export function authError(status: number, text: string): ProtocolError {
+  const err = new ProtocolError("ZMTP_AUTH", `Authentication failed (${status}): ${text}`)
+  err.status = status
+  err.reason = String(status)
+  return err
 }
 
 export type ProtocolErrorCode =
@@ -93,3 +105,7 @@ export type ProtocolErrorCode =
   | "ZMTP_HANDSHAKE"
   | "ZMTP_PEER_ERROR"
   | "ZMTP_TIMEOUT"
+  | "ZMTP_AUTH"
+  | "ZMTP_NO_ZAP"
+  | "ZMTP_CRYPTOGRAPHIC"
+  | "ZMTP_KEY_EXCHANGE"

@@ -19,3 +19,5 @@ export { Observer, type Event, type EventType, type EventOfType, type ProtoError
 export { Proxy, type ProxyOptions } from "./devices/proxy.js"
 export { queueDevice, forwarderDevice, streamerDevice, type DeviceOptions, type DeviceEndpoints } from "./devices/devices.js"
 export { Stream, type StreamConnectOptions } from "./sockets/stream.js"
+export { curveKeyPair, z85 } from "./security/keys.js"
+export { startZapHandler, type ZapRequest, type ZapDecision, type ZapHandlerHandle } from "./security/zap-handler.js"

@@ -14,11 +14,11 @@
 import type { Socket as NetSocket } from "node:net"
 import createDebug from "debug"
 import { ProtocolError } from "../errors.js"
-import type { Mechanism } from "../mechanisms/mechanism.js"
-import type { Message, Pipe, PipeEngine } from "../pipe/pipe.js"
+import type { FrameCodec, Mechanism } from "../mechanisms/mechanism.js"
+import type { Pipe, PipeEngine } from "../pipe/pipe.js"
 import { decodeCommand } from "../wire/command.js"
 import type { Metadata } from "../wire/metadata.js"
-import { cancelFrame, errorFrame, pingFrame, pongFrame, subscribeFrame } from "../wire/command.js"
+import { commandBody, errorFrame } from "../wire/command.js"
 import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../wire/frame.js"
 import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting } from "../wire/greeting.js"
 import { isCompatible } from "./compat.js"
@@ -193,6 +193,13 @@ export class Engine implements PipeEngine, ConnectionEngine {
 
   private onFrame(flags: number, body: Buffer): void {
     if (this.state === State.Active) {
+      const codec = this.codec
+      if (codec !== undefined) {
+        // CURVE: every frame is a MESSAGE box carrying the real flags.
+        const d = codec.decode(body)
+        flags = (d.flags & 1 ? FLAG_MORE : 0) | (d.flags & 2 ? FLAG_COMMAND : 0)
+        body = d.body
+      }
       if ((flags & FLAG_COMMAND) === 0) {
         this.parts.push(body)
         this.partsBytes += body.length
@@ -211,11 +218,49 @@ export class Engine implements PipeEngine, ConnectionEngine {
       return
     }
     if (this.state !== State.Handshake) return
+    if (this.deferred !== null) {
+      // A ZAP answer is pending: keep what arrives until it is known.
+      this.deferred.push([flags, body])
+      return
+    }
     if ((flags & FLAG_COMMAND) === 0) {
       throw new ProtocolError("ZMTP_HANDSHAKE", "Message frame received before the handshake completed")
     }
-    this.writeFrames(this.mechanism.onCommand(body))
-    this.checkHandshakeDone()
+    const step = this.mechanism.onCommand(body)
+    if (Array.isArray(step)) {
+      this.writeFrames(step)
+      this.checkHandshakeDone()
+      return
+    }
+    this.deferred = []
+    this.stream.pause()
+    step.then(
+      (frames) => {
+        if (this.state !== State.Handshake) return
+        const later = this.deferred ?? []
+        this.deferred = null
+        try {
+          this.writeFrames(frames)
+          this.checkHandshakeDone()
+          for (const [f, b] of later) this.onFrame(f, b)
+        } catch (err) {
+          this.failWith(err)
+          return
+        }
+        this.stream.resume()
+      },
+      (err: unknown) => this.failWith(err),
+    )
+  }
+
+  /** Frames received while the mechanism waits for ZAP (null when not waiting). */
+  private deferred: Array<[number, Buffer]> | null = null
+  /** CURVE's frame codec once the handshake is done. */
+  private codec: FrameCodec | undefined
+
+  private failWith(err: unknown): void {
+    const perr = err instanceof ProtocolError ? err : new ProtocolError("ZMTP_HANDSHAKE", `Internal error: ${String(err)}`)
+    this.fail(perr, this.state !== State.Greeting)
   }
 
   private checkHandshakeDone(): void {
@@ -229,6 +274,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
     this.state = State.Active
     this.handshaken = true
+    this.codec = this.mechanism.codec
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = undefined
     debug("%s handshake done with %s (ZMTP 3.%d)", this.endpoint, peerType, this.peerMinor)
@@ -240,7 +286,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
     const cmd = decodeCommand(body)
     switch (cmd.name) {
       case "PING":
-        this.stream.write(pongFrame(cmd.context))
+        this.sendCommand("PONG", cmd.context)
         if (cmd.ttl > 0) this.watchPeerTtl(cmd.ttl * 100)
         return
       case "PONG":
@@ -274,7 +320,9 @@ export class Engine implements PipeEngine, ConnectionEngine {
     this.heartbeatTimer = setInterval(() => {
       if (this.state !== State.Active) return
       const sentAt = Date.now()
-      this.stream.write(pingFrame(ttl))
+      const ttlBytes = Buffer.allocUnsafe(2)
+      ttlBytes.writeUInt16BE(Math.min(0xffff, ttl), 0)
+      this.sendCommand("PING", ttlBytes)
       if (this.pingTimeoutTimer === undefined && timeout > 0) {
         this.pingTimeoutTimer = setTimeout(() => {
           this.pingTimeoutTimer = undefined
@@ -336,14 +384,20 @@ export class Engine implements PipeEngine, ConnectionEngine {
   sendSubscription(subscribe: boolean, topic: Buffer): void {
     if (this.state !== State.Active) return
     if (this.peerMinor >= 1) {
-      this.stream.write(subscribe ? subscribeFrame(topic) : cancelFrame(topic))
+      this.sendCommand(subscribe ? "SUBSCRIBE" : "CANCEL", topic)
     } else {
       // ZMTP 3.0 peers expect subscriptions as messages.
       const body = Buffer.allocUnsafe(topic.length + 1)
       body[0] = subscribe ? 1 : 0
       topic.copy(body, 1)
-      this.stream.write(encodeFrame(body))
+      this.stream.write(this.codec ? encodeFrame(this.codec.encode(0, body)) : encodeFrame(body))
     }
+  }
+
+  /** Writes a command after the handshake (boxed when CURVE is in use). */
+  private sendCommand(name: string, data: Buffer): void {
+    const body = commandBody(name, data)
+    this.stream.write(this.codec ? encodeFrame(this.codec.encode(2, body)) : encodeFrame(body, FLAG_COMMAND))
   }
 
   private writeFrames(frames: Buffer[]): void {
@@ -358,6 +412,10 @@ export class Engine implements PipeEngine, ConnectionEngine {
     const out = pipe.out
     if (out.length === 0) return
     const wasFull = pipe.full
+    if (this.codec !== undefined) {
+      this.flushEncrypted(pipe, budget, wasFull)
+      return
+    }
 
     // Pass 1: how many messages fit the budget, and how many bytes get copied.
     let count = 0
@@ -410,6 +468,31 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
   }
 
+  /** CURVE: each frame becomes a MESSAGE box in a frame of its own. */
+  private flushEncrypted(pipe: Pipe, budget: number, wasFull: boolean): void {
+    const codec = this.codec!
+    const out = pipe.out
+    const s = this.stream
+    let total = 0
+    s.cork()
+    while (out.length > 0 && total < budget) {
+      const msg = out.shift()!
+      const last = msg.length - 1
+      for (let i = 0; i <= last; i++) {
+        const boxed = codec.encode(i < last ? 1 : 0, msg[i]!)
+        const head = Buffer.allocUnsafe(headerSize(boxed.length))
+        writeHeader(head, 0, 0, boxed.length)
+        s.write(head)
+        s.write(boxed)
+        total += head.length + boxed.length
+      }
+    }
+    s.uncork()
+    if (s.writableLength >= s.writableHighWaterMark) this.waitingDrain = true
+    pipe.drained(wasFull)
+    if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
+  }
+
   // ---- shutdown ----
 
   /**
@@ -451,7 +534,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
     this.closeError = err
     if (sayError && this.state !== State.Greeting) {
       try {
-        this.stream.end(errorFrame(err.message.slice(0, 255)))
+        this.stream.end(errorFrame((err.reason ?? err.message).slice(0, 255)))
       } catch {
         /* stream already gone */
       }

@@ -16,14 +16,48 @@ export interface Mechanism {
   readonly peerMetadata: Metadata | undefined
   /** Frames to send once the greetings were exchanged. */
   start(): Buffer[]
-  /** Feeds one received command frame body; returns frames to send. Throws ProtocolError on a bad handshake. */
-  onCommand(body: Buffer): Buffer[]
+  /**
+   * Feeds one received command frame body; returns frames to send (or a
+   * promise of them, while a ZAP handler decides). Throws (or rejects with)
+   * ProtocolError on a bad or refused handshake.
+   */
+  onCommand(body: Buffer): Buffer[] | Promise<Buffer[]>
+  /** For mechanisms that encrypt traffic (CURVE): frame codec once done. */
+  readonly codec?: FrameCodec | undefined
+  /** User id the ZAP handler returned for the peer ("" if none). */
+  readonly userId?: string | undefined
+}
+
+/** Encrypts / decrypts each frame after the handshake (ZMTP CURVE MESSAGE commands). */
+export interface FrameCodec {
+  /** Wraps one frame; `flags`: bit 0 MORE, bit 1 COMMAND. Returns the MESSAGE command body. */
+  encode(flags: number, body: Buffer): Buffer
+  /** Unwraps one MESSAGE command body; throws ProtocolError if it does not authenticate. */
+  decode(body: Buffer): { flags: number; body: Buffer }
 }
 
 /** The properties a socket announces in READY/INITIATE. */
 export interface LocalProperties {
   socketType: string
   routingId?: Buffer | undefined
+}
+
+/** What a server-side mechanism needs to ask a ZAP handler (RFC 27). */
+export interface ZapContext {
+  domain: string
+  address: string
+  identity: Buffer
+  /** Resolves with the handler's reply, or null when no handler is installed. */
+  authenticate(mechanism: string, credentials: Buffer[]): Promise<ZapReply | null>
+  /** ZMQ_ZAP_ENFORCE_DOMAIN: refuse when no handler is installed. */
+  enforce: boolean
+}
+
+export interface ZapReply {
+  statusCode: number
+  statusText: string
+  userId: string
+  metadata: Buffer
 }
 
 export function localMetadata(props: LocalProperties): Array<[string, Buffer | string]> {

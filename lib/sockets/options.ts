@@ -3,6 +3,7 @@
  * Setting an invalid value throws a ZmqError with code EINVAL, as zeromq.js does.
  */
 import { ZmqError } from "../errors.js"
+import { decode as z85decode, encode as z85encode } from "../security/z85.js"
 
 function int(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
@@ -14,6 +15,29 @@ function int(name: string, value: unknown, min: number, max = Number.MAX_SAFE_IN
 function bool(name: string, value: unknown): boolean {
   if (typeof value !== "boolean") throw new ZmqError("EINVAL", `Invalid value for option ${name}: ${String(value)}`)
   return value
+}
+
+/** A CURVE key: 40 Z85 characters or 32 bytes. */
+function curveKey(name: string, v: unknown): Buffer | null {
+  if (v === null) return null
+  if (typeof v === "string") {
+    if (v.length === 40) {
+      try {
+        return z85decode(v)
+      } catch {
+        /* fall through */
+      }
+    }
+  } else if (v instanceof Uint8Array && v.length === 32) {
+    return Buffer.from(v)
+  }
+  throw new ZmqError("EINVAL", `Invalid value for option ${name}: a CURVE key is 40 Z85 characters or 32 bytes`)
+}
+
+function str(name: string, v: unknown, max = 255): string | null {
+  if (v === null) return null
+  if (typeof v !== "string" || Buffer.byteLength(v) > max) throw new ZmqError("EINVAL", `Invalid value for option ${name}`)
+  return v
 }
 
 /** A routing id: 1 to 255 bytes, not starting with a zero byte (reserved by libzmq for generated ids). */
@@ -250,8 +274,93 @@ export abstract class SocketOptionsBase {
   gssapiPrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
   gssapiServicePrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
 
-  /** ZMQ_MECHANISM: the security mechanism in use (null until PLAIN/CURVE are configured). */
+  // ---- security ----
+  protected _plainServer = false
+  protected _plainUsername: string | null = null
+  protected _plainPassword: string | null = null
+  protected _curveServer = false
+  protected _curvePublicKey: Buffer | null = null
+  protected _curveSecretKey: Buffer | null = null
+  protected _curveServerKey: Buffer | null = null
+  protected _zapDomain: string | null = null
+  private _zapEnforceDomain = false
+
+  /** ZMQ_PLAIN_SERVER: act as PLAIN server (checks credentials with ZAP). */
+  get plainServer(): boolean {
+    return this._plainServer
+  }
+  set plainServer(v: boolean) {
+    this._plainServer = bool("plainServer", v)
+  }
+
+  /** ZMQ_PLAIN_USERNAME: makes this socket a PLAIN client with this user name. */
+  get plainUsername(): string | null {
+    return this._plainUsername
+  }
+  set plainUsername(v: string | null) {
+    this._plainUsername = str("plainUsername", v)
+  }
+
+  /** ZMQ_PLAIN_PASSWORD: the PLAIN client's password. */
+  get plainPassword(): string | null {
+    return this._plainPassword
+  }
+  set plainPassword(v: string | null) {
+    this._plainPassword = str("plainPassword", v)
+  }
+
+  /** ZMQ_CURVE_SERVER: act as CURVE server (needs curveSecretKey). */
+  get curveServer(): boolean {
+    return this._curveServer
+  }
+  set curveServer(v: boolean) {
+    this._curveServer = bool("curveServer", v)
+  }
+
+  /** ZMQ_CURVE_PUBLICKEY: this socket's long-term public key (Z85 string or 32 bytes; read back as Z85). */
+  get curvePublicKey(): string | null {
+    return this._curvePublicKey && z85encode(this._curvePublicKey)
+  }
+  set curvePublicKey(v: string | Buffer | null) {
+    this._curvePublicKey = curveKey("curvePublicKey", v)
+  }
+
+  /** ZMQ_CURVE_SECRETKEY: this socket's long-term secret key (Z85 string or 32 bytes). */
+  get curveSecretKey(): string | null {
+    return this._curveSecretKey && z85encode(this._curveSecretKey)
+  }
+  set curveSecretKey(v: string | Buffer | null) {
+    this._curveSecretKey = curveKey("curveSecretKey", v)
+  }
+
+  /** ZMQ_CURVE_SERVERKEY: the server's public key; makes this socket a CURVE client. */
+  get curveServerKey(): string | null {
+    return this._curveServerKey && z85encode(this._curveServerKey)
+  }
+  set curveServerKey(v: string | Buffer | null) {
+    this._curveServerKey = curveKey("curveServerKey", v)
+  }
+
+  /** ZMQ_ZAP_DOMAIN: the ZAP domain sent to the handler; for NULL sockets, setting it turns ZAP on. */
+  get zapDomain(): string | null {
+    return this._zapDomain
+  }
+  set zapDomain(v: string | null) {
+    this._zapDomain = str("zapDomain", v)
+  }
+
+  /** ZMQ_ZAP_ENFORCE_DOMAIN: refuse clients when no ZAP handler is installed. */
+  get zapEnforceDomain(): boolean {
+    return this._zapEnforceDomain
+  }
+  set zapEnforceDomain(v: boolean) {
+    this._zapEnforceDomain = bool("zapEnforceDomain", v)
+  }
+
+  /** ZMQ_MECHANISM: the security mechanism configured: null (NULL), "plain" or "curve". */
   get securityMechanism(): null | "plain" | "curve" {
+    if (this._curveServer || this._curveServerKey !== null) return "curve"
+    if (this._plainServer || this._plainUsername !== null) return "plain"
     return null
   }
 

@@ -35,6 +35,10 @@ export class InprocRegistry {
     }
   }
 
+  isBound(name: string): boolean {
+    return this.bound.has(name)
+  }
+
   unbind(name: string, binder: InprocBinder): void {
     if (this.bound.get(name) === binder) this.bound.delete(name)
   }

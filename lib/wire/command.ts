@@ -22,8 +22,19 @@ export type Command =
   | { name: "CANCEL"; topic: Buffer }
   | { name: "OTHER"; command: RawCommand }
 
+/**
+ * libzmq 4.3.x writes its ERROR command name as "\x5ERROR", which C reads as
+ * the bytes 0x5E "RROR": a 5-byte body prefix "^RROR" instead of
+ * "\x05ERROR". Seen on the wire from libzmq 4.3.5 when ZAP denies a PLAIN
+ * client. omq accepts that form as ERROR (and sends the correct one).
+ */
+const LIBZMQ_BAD_ERROR = Buffer.from([0x5e, 0x52, 0x52, 0x4f, 0x52])
+
 export function parseRawCommand(body: Buffer): RawCommand {
   if (body.length < 1) throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Empty command frame")
+  if (body.length >= 6 && body[0] === 0x5e && body.subarray(0, 5).equals(LIBZMQ_BAD_ERROR)) {
+    return { name: "ERROR", data: body.subarray(5) }
+  }
   const nameLen = body[0]!
   if (nameLen === 0 || 1 + nameLen > body.length) {
     throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Command name overruns the frame")
