@@ -21,3 +21,4 @@ export { queueDevice, forwarderDevice, streamerDevice, type DeviceOptions, type 
 export { Stream, type StreamConnectOptions } from "./sockets/stream.js"
 export { curveKeyPair, z85 } from "./security/keys.js"
 export { startZapHandler, type ZapRequest, type ZapDecision, type ZapHandlerHandle } from "./security/zap-handler.js"
+export type { SocketOptions } from "./sockets/types.js"

@@ -93,8 +93,9 @@ export class Connecter implements EngineHost {
 
   private scheduleRetry(): void {
     if (this.stopped || this.timer !== undefined) return
-    const interval = Math.max(0, this.currentInterval)
     const max = this.host.reconnectMaxInterval
+    // As libzmq 4.3: with a maximum set, every interval (the first too) is capped by it.
+    const interval = Math.max(0, max > 0 ? Math.min(this.currentInterval, max) : this.currentInterval)
     if (max > 0) this.currentInterval = Math.min(this.currentInterval * 2, max)
     this.host.emitEvent("connect:retry", { address: this.address, interval })
     this.timer = setTimeout(() => this.dial(), interval)

@@ -174,6 +174,9 @@ export class Engine implements PipeEngine, ConnectionEngine {
         err instanceof ProtocolError ? err : new ProtocolError("ZMTP_HANDSHAKE", `Internal error: ${String(err)}`)
       if (!(err instanceof ProtocolError)) debug("%s unexpected error %O", this.endpoint, err)
       this.fail(perr, this.state !== State.Greeting)
+    } finally {
+      // Wake the socket once for everything this read delivered.
+      this.pipe?.commit()
     }
   }
 
@@ -210,7 +213,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
           const msg = this.parts
           this.parts = []
           this.partsBytes = 0
-          if (this.pipe !== null && !this.pipe.deliver(msg)) this.stream.pause()
+          if (this.pipe !== null && !this.pipe.deliverQuiet(msg)) this.stream.pause()
         }
         return
       }
@@ -243,6 +246,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
           this.writeFrames(frames)
           this.checkHandshakeDone()
           for (const [f, b] of later) this.onFrame(f, b)
+          this.pipe?.commit()
         } catch (err) {
           this.failWith(err)
           return
@@ -421,7 +425,9 @@ export class Engine implements PipeEngine, ConnectionEngine {
     let count = 0
     let copyBytes = 0
     let total = 0
-    for (const msg of out) {
+    const queued = out.length
+    for (let m = 0; m < queued; m++) {
+      const msg = out.at(m)!
       for (let i = 0; i < msg.length; i++) {
         const len = msg[i]!.length
         copyBytes += headerSize(len)

@@ -108,6 +108,32 @@ export class Pipe {
     return true
   }
 
+  /** A quiet delivery made `in` readable; commit() tells the socket. */
+  private unannounced = false
+
+  /**
+   * Like deliver(), but the socket hears of it only at commit(): an engine
+   * delivering a whole read's worth of messages wakes the socket once.
+   */
+  deliverQuiet(msg: Message): boolean {
+    if (this.conflate) this.in.clear()
+    if (this.in.length === 0) this.unannounced = true
+    this.in.push(msg)
+    if (this.recvHwm > 0 && this.in.length >= this.recvHwm) {
+      this.readPaused = true
+      return false
+    }
+    return true
+  }
+
+  /** Announces quiet deliveries (see deliverQuiet). */
+  commit(): void {
+    if (this.unannounced) {
+      this.unannounced = false
+      if (this.in.length > 0) this.owner.pipeReadable(this)
+    }
+  }
+
   /** Takes the next received message. */
   read(): Message | undefined {
     const msg = this.in.shift()

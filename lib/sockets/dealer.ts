@@ -3,7 +3,7 @@ import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import { Socket, iterate, type SocketTypeName } from "./socket.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export class Dealer extends Socket implements Readable, Writable {
   protected readonly lb = new LoadBalancer()
@@ -11,7 +11,7 @@ export class Dealer extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer (lets a ROUTER learn our id). */
   probeRouter = false
 
-  constructor(options?: Partial<Dealer> & Record<string, unknown>, typeName: SocketTypeName = "DEALER") {
+  constructor(options?: SocketOptions<Dealer>, typeName: SocketTypeName = "DEALER") {
     super(typeName)
     this.applyOptions(options)
   }

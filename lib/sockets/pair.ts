@@ -2,14 +2,14 @@
 import type { Pipe, Message } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { Socket, iterate } from "./socket.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export class Pair extends Socket implements Readable, Writable {
   private peer: Pipe | null = null
   /** Reads also drain a previous peer's leftover messages. */
   private readonly fq = new FairQueue()
 
-  constructor(options?: Partial<Pair> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Pair>) {
     super("PAIR")
     this.applyOptions(options)
   }

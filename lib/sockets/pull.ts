@@ -2,12 +2,12 @@
 import type { Pipe, Message } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { Socket, iterate } from "./socket.js"
-import type { Readable } from "./types.js"
+import type { Readable, SocketOptions } from "./types.js"
 
 export class Pull extends Socket implements Readable {
   private readonly fq = new FairQueue()
 
-  constructor(options?: Partial<Pull> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Pull>) {
     super("PULL")
     this.applyOptions(options)
   }

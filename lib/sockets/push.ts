@@ -2,13 +2,13 @@
 import type { Pipe, Message } from "../pipe/pipe.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import { Socket } from "./socket.js"
-import type { MessageLike, Writable } from "./types.js"
+import type { MessageLike, Writable, SocketOptions } from "./types.js"
 
 
 export class Push extends Socket implements Writable {
   private readonly lb = new LoadBalancer()
 
-  constructor(options?: Partial<Push> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Push>) {
     super("PUSH")
     this.applyOptions(options)
   }

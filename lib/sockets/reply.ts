@@ -7,7 +7,7 @@ import { MESSAGES, ZmqError } from "../errors.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { Socket, iterate } from "./socket.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export class Reply extends Socket implements Readable, Writable {
   private readonly fq = new FairQueue()
@@ -15,7 +15,7 @@ export class Reply extends Socket implements Readable, Writable {
   private envelope: Buffer[] = []
   private replyPipe: Pipe | null = null
 
-  constructor(options?: Partial<Reply> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Reply>) {
     super("REP")
     this.applyOptions(options)
   }

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import { Socket, iterate } from "./socket.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 const EMPTY = Buffer.alloc(0)
 
@@ -27,7 +27,7 @@ export class Request extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer. */
   probeRouter = false
 
-  constructor(options?: Partial<Request> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Request>) {
     super("REQ")
     this.applyOptions(options)
   }

@@ -12,7 +12,7 @@ import { MESSAGES, ZmqError } from "../errors.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { Socket, iterate } from "./socket.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export interface RouterConnectOptions {
   /** ZMQ_CONNECT_ROUTING_ID: the routing id this ROUTER uses for the peer at this address. */
@@ -30,7 +30,7 @@ export class Router extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer. */
   probeRouter = false
 
-  constructor(options?: Partial<Router> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Router>) {
     super("ROUTER")
     this.applyOptions(options)
   }

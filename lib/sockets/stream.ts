@@ -12,7 +12,7 @@ import { RawEngine } from "../engine/raw-engine.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { Socket, iterate } from "./socket.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 const EMPTY = Buffer.alloc(0)
 
@@ -30,7 +30,7 @@ export class Stream extends Socket implements Readable, Writable {
   /** ZMQ_STREAM_NOTIFY: announce connects and disconnects as [id, ""] (default true). */
   notify = true
 
-  constructor(options?: Partial<Stream> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Stream>) {
     super("STREAM")
     this.applyOptions(options)
   }

@@ -28,3 +28,21 @@ export interface Readable<M extends object[] = Message[]> {
   receive(): Promise<M>
   [Symbol.asyncIterator](): AsyncIterator<M, undefined>
 }
+
+/** Options whose setters accept more than their getters return. */
+interface WideOptions {
+  routingId?: string | Buffer | null
+  curvePublicKey?: string | Uint8Array | null
+  curveSecretKey?: string | Uint8Array | null
+  curveServerKey?: string | Uint8Array | null
+  /** The context the socket belongs to (default: the shared one). */
+  context?: import("../context.js").Context
+}
+
+/**
+ * Constructor options of a socket type (zeromq.js `SocketOptions<S>`): any
+ * writable option property of the socket.
+ */
+export type SocketOptions<S> = Partial<Omit<S, keyof WideOptions | FunctionKeys<S>>> & WideOptions
+
+type FunctionKeys<T> = { [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T]

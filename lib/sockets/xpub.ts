@@ -13,7 +13,7 @@ import type { Message, Pipe } from "../pipe/pipe.js"
 import { SubscriptionTrie } from "../routing/subscription-trie.js"
 import { Socket, iterate } from "./socket.js"
 import { Deque } from "../pipe/deque.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 const EMPTY = Buffer.alloc(0)
 
@@ -143,7 +143,7 @@ export abstract class PublisherBase extends Socket {
 }
 
 export class Publisher extends PublisherBase implements Writable {
-  constructor(options?: Partial<Publisher> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Publisher>) {
     super("PUB")
     this.applyOptions(options)
   }
@@ -171,7 +171,7 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
   /** ZMQ_XPUB_WELCOME_MSG: a message sent to every new subscriber (null for none). */
   welcomeMessage: string | Buffer | null = null
 
-  constructor(options?: Partial<XPublisher> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<XPublisher>) {
     super("XPUB")
     this.applyOptions(options)
   }

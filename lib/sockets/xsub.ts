@@ -11,7 +11,7 @@ import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { PrefixCounter } from "../routing/subscription-trie.js"
 import { Socket, iterate } from "./socket.js"
-import type { MessageLike, Readable, Writable } from "./types.js"
+import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 function toBuffer(p: string | Buffer): Buffer {
   return typeof p === "string" ? Buffer.from(p) : p
@@ -66,7 +66,7 @@ export abstract class SubscriberBase extends Socket {
 }
 
 export class Subscriber extends SubscriberBase implements Readable {
-  constructor(options?: Partial<Subscriber> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<Subscriber>) {
     super("SUB")
     this.applyOptions(options)
   }
@@ -96,7 +96,7 @@ export class Subscriber extends SubscriberBase implements Readable {
 }
 
 export class XSubscriber extends SubscriberBase implements Readable, Writable {
-  constructor(options?: Partial<XSubscriber> & Record<string, unknown>) {
+  constructor(options?: SocketOptions<XSubscriber>) {
     super("XSUB")
     this.applyOptions(options)
   }
