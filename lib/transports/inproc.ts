@@ -31,7 +31,10 @@ export class InprocRegistry {
     const waiting = this.pending.get(name)
     if (waiting) {
       this.pending.delete(name)
-      for (const req of waiting) this.join(binder, req)
+      // After the caller has finished binding (its "bind" event comes first, as for tcp).
+      queueMicrotask(() => {
+        for (const req of waiting) if (this.bound.get(name) === binder) this.join(binder, req)
+      })
     }
   }
 
