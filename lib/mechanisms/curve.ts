@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto"
 import { ProtocolError } from "../errors.js"
 import { commandFrame, parseRawCommand } from "../wire/command.js"
 import { decodeMetadata, encodeMetadata, type Metadata } from "../wire/metadata.js"
-import { generateKeyPair, open, precompute, seal, secretOpen, secretSeal } from "../security/crypto.js"
+import { generateKeyPair, open, precompute as rawPrecompute, seal, secretOpen, secretSeal } from "../security/crypto.js"
 import { localMetadata, type FrameCodec, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
 import { refusedBy } from "./plain.js"
 import { zapCheck } from "./zap.js"
@@ -33,6 +33,15 @@ function readShortNonce(buf: Buffer, offset: number): number {
 
 function crypto(msg: string): ProtocolError {
   return new ProtocolError("ZMTP_CRYPTOGRAPHIC", msg)
+}
+
+/** Key agreement with a peer-chosen key: a low-order or invalid key is the peer's fault, not ours. */
+function precompute(theirPublic: Uint8Array, ourSecret: Uint8Array): Uint8Array {
+  try {
+    return rawPrecompute(theirPublic, ourSecret)
+  } catch {
+    throw crypto("Peer sent an invalid CURVE public key")
+  }
 }
 
 /** MESSAGE boxes in one direction each, with strictly increasing nonces. */

@@ -27,9 +27,12 @@ interface DealerLike {
 
 export class ZapClient {
   private dealer: Promise<DealerLike> | null = null
+  /** The handler socket the dealer is connected to; a new handler needs a new connection. */
+  private handler: unknown
   private readonly pending = new Map<string, (reply: ZapReply) => void>()
   private nextId = 1
-  private reading = false
+  /** The dealer a reply-reading loop currently runs on. */
+  private readingOn: DealerLike | null = null
 
   constructor(private readonly context: Context) {}
 
@@ -48,6 +51,14 @@ export class ZapClient {
   }
 
   private socket(): Promise<DealerLike> {
+    const current = this.context.inproc.binderOf("zeromq.zap.01")
+    if (this.dealer !== null && current !== this.handler) {
+      // The handler was closed and another one bound: inproc links do not reconnect.
+      const old = this.dealer
+      void old.then((d) => d.close())
+      this.dealer = null
+    }
+    this.handler = current
     // Imported lazily: sockets depend on mechanisms, not the other way round.
     this.dealer ??= import("../sockets/dealer.js").then(({ Dealer }) => {
       const d = new Dealer({ context: this.context, linger: 0 })
@@ -59,8 +70,8 @@ export class ZapClient {
 
   /** Reads replies only while requests are outstanding, so an idle client never keeps the process alive. */
   private readReplies(dealer: DealerLike): void {
-    if (this.reading) return
-    this.reading = true
+    if (this.readingOn === dealer) return
+    this.readingOn = dealer
     void (async () => {
       try {
         while (this.pending.size > 0 && !dealer.closed) {
@@ -80,7 +91,7 @@ export class ZapClient {
       } catch {
         // The dealer was closed: outstanding handshakes end by their own timeout.
       } finally {
-        this.reading = false
+        if (this.readingOn === dealer) this.readingOn = null
       }
     })()
   }

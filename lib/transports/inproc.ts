@@ -42,6 +42,11 @@ export class InprocRegistry {
     return this.bound.has(name)
   }
 
+  /** The current binder of a name (to notice that it was re-bound by another socket). */
+  binderOf(name: string): InprocBinder | undefined {
+    return this.bound.get(name)
+  }
+
   unbind(name: string, binder: InprocBinder): void {
     if (this.bound.get(name) === binder) this.bound.delete(name)
   }
