@@ -107,5 +107,6 @@ export type ProtocolErrorCode =
   | "ZMTP_TIMEOUT"
   | "ZMTP_AUTH"
   | "ZMTP_NO_ZAP"
+  | "ZMTP_SEQUENCE"
   | "ZMTP_CRYPTOGRAPHIC"
   | "ZMTP_KEY_EXCHANGE"

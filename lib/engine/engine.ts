@@ -505,8 +505,12 @@ export class Engine implements PipeEngine, ConnectionEngine {
    * Closes the connection. With `lingerMs` > 0 (or -1 for no limit) queued
    * outbound messages are written first; 0 drops them.
    */
+  /** close() was called by our side (not a failure to report). */
+  private closingLocally = false
+
   close(lingerMs = 0): void {
     if (this.state >= State.Closing) return
+    this.closingLocally = true
     if (lingerMs === 0 || this.state !== State.Active) {
       this.destroy()
       return
@@ -555,6 +559,13 @@ export class Engine implements PipeEngine, ConnectionEngine {
 
   destroy(): void {
     if (this.state === State.Closed) return
+    if (!this.handshaken && this.closeError === undefined && !this.closingLocally) {
+      // The peer went away mid-handshake (libzmq reports this as a handshake failure too).
+      this.closeError = Object.assign(new Error("Connection closed by the peer during the handshake"), {
+        code: "ECONNRESET",
+        errno: 104,
+      })
+    }
     this.state = State.Closed
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     if (this.lingerTimer) clearTimeout(this.lingerTimer)

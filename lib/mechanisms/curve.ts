@@ -80,7 +80,7 @@ class CurveCodec implements FrameCodec {
       throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Expected a CURVE MESSAGE")
     }
     const n = readShortNonce(body, 8)
-    if (n <= this.peerNonce) throw crypto("CURVE MESSAGE nonce replayed or out of order")
+    if (n <= this.peerNonce) throw new ProtocolError("ZMTP_SEQUENCE", "CURVE MESSAGE nonce replayed or out of order")
     body.copy(this.recvNonce, 16, 8, 16)
     const plain = open(this.key, this.recvNonce, body.subarray(16))
     if (plain === null || plain.length < 1) throw crypto("CURVE MESSAGE does not authenticate")

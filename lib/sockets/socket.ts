@@ -6,7 +6,7 @@
  */
 import createDebug from "debug"
 import type { Socket as NetSocket } from "node:net"
-import { ERRNO, MESSAGES, ZmqError, errAgain, errClosed } from "../errors.js"
+import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from "../errors.js"
 import { Connecter, type ConnecterHost } from "../engine/connecter.js"
 import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
 import { holdLoop, releaseLoop } from "../engine/keepalive.js"
@@ -495,6 +495,11 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
         this.emitEvent(f.type, { address: engine.endpoint, error: f.error })
       }
       return
+    }
+    // A protocol violation after the handshake (e.g. a forged CURVE box) is reported as libzmq does.
+    if (error instanceof ProtocolError) {
+      const f = handshakeFailure(error)
+      if (f.type === "handshake:error:protocol") this.emitEvent(f.type, { address: engine.endpoint, error: f.error })
     }
     this.emitEvent("disconnect", { address: engine.endpoint })
   }

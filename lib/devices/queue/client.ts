@@ -1,0 +1,460 @@
+/**
+ * QueueClient: producer and consumer API of the durable queue, over one
+ * DEALER connection. Requests are pipelined (many in flight, replies matched
+ * by request id); acks are batched per event-loop turn.
+ *
+ * ```ts
+ * const client = new QueueClient("tcp://127.0.0.1:5570")
+ * await client.put("emails", JSON.stringify(job), { priority: 10, retry: { maxAttempts: 5, backoff: "exponential", delay: 1000 } })
+ * for await (const job of client.consume("emails", { credit: 50 })) {
+ *   try { await send(job.body); await job.ack() } catch { await job.nack() }
+ * }
+ * ```
+ */
+import createDebug from "debug"
+import { Dealer } from "../../sockets/dealer.js"
+import type { SocketOptions } from "../../sockets/types.js"
+import { decodeCbor, encodeCbor, headerEncoder } from "./cbor.js"
+import { Delivery, QueueConsumer, type DeliveryHost } from "./delivery.js"
+import { QueueError } from "./errors.js"
+import type { QueueStats } from "./inspect.js"
+import type { QueueConfig } from "./queue-state.js"
+import type { RetryPolicy } from "./retry.js"
+
+const debug = createDebug("omq:queue")
+const EMPTY = Buffer.alloc(0)
+const CMD = Object.fromEntries(
+  ["HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG"].map((c) => [c, Buffer.from(c)]),
+) as Record<string, Buffer>
+
+export interface QueueClientOptions {
+  /** Most requests awaiting a reply at once; further calls wait for a slot. Default 10000. */
+  maxInFlight?: number
+  /** Reported as `lastConsumer` of messages this client reserves (default: its connection id in hex). */
+  consumerName?: string
+  /** Options of the underlying DEALER (reconnectInterval, heartbeats, CURVE keys, ...). */
+  socket?: SocketOptions<Dealer>
+}
+
+/** Options of one put. Times are in ms. */
+export interface PutOptions {
+  /** 0 is the most urgent; default 1024. */
+  priority?: number
+  /** Not deliverable before this many ms from now. */
+  delay?: number
+  /** Lease length of each delivery (default: the queue's, else the device's, 30 s). */
+  ttr?: number
+  /** Dead-lettered ("expired") if not acked within this many ms from the put. 0: never. */
+  ttl?: number
+  /** Dedup id: a put with an id already used in this queue within the device's window stores nothing and gets the first put's result. */
+  id?: string
+  /** Any CBOR-encodable map, delivered with the message. */
+  headers?: Record<string, unknown>
+  /** Overrides fields of the queue's retry policy for this message. */
+  retry?: Partial<RetryPolicy>
+}
+
+export interface PutResult {
+  seq: number
+  /** True if `id` was seen before: nothing was stored, `seq` is the first put's. */
+  duplicate: boolean
+}
+
+export interface BatchMessage extends PutOptions {
+  body: Buffer | Uint8Array | string
+}
+
+/** A message as PEEK shows it. */
+export interface PeekedMessage {
+  seq: number
+  queue: string
+  state: "ready" | "delayed" | "reserved" | "buried" | "pending"
+  attempts: number
+  priority: number
+  putAt: number
+  readyAt: number
+  ttr: number
+  expiresAt?: number
+  id?: string
+  buryReason?: string
+  buriedAt?: number
+  lastConsumer?: string
+  leaseDeadline?: number
+  headers: Record<string, unknown>
+  body: Buffer
+}
+
+export interface DeviceStats {
+  uptime: number
+  segment: number
+  diskBytes: number
+  checkpoints: number
+  clients: number
+  fsync: string
+  queues: Record<string, QueueStats>
+}
+
+interface Reply {
+  result: Record<string, unknown>
+  data: Buffer[]
+}
+
+interface Pending {
+  resolve(r: Reply): void
+  reject(e: Error): void
+}
+
+const toBody = (b: Buffer | Uint8Array | string): Buffer =>
+  typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+
+const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
+
+/** Converts bigints (CBOR uint64) in a decoded reply to numbers. */
+function normalize(v: unknown): unknown {
+  if (typeof v === "bigint") return Number(v)
+  if (Array.isArray(v)) return v.map(normalize)
+  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array)) {
+    const o = v as Record<string, unknown>
+    for (const k of Object.keys(o)) o[k] = normalize(o[k])
+  }
+  return v
+}
+
+function putArgs(queue: string, o: PutOptions | undefined): Record<string, unknown> {
+  const a: Record<string, unknown> = { queue }
+  if (o !== undefined) {
+    a.priority = o.priority
+    a.delay = o.delay
+    a.ttr = o.ttr
+    a.ttl = o.ttl
+    a.id = o.id
+    a.retry = o.retry
+  }
+  return a
+}
+
+export class QueueClient implements DeliveryHost {
+  readonly socket: Dealer
+  private readonly pending = new Map<number, Pending>()
+  private readonly slotWaiters: (() => void)[] = []
+  private readonly drainWaiters: (() => void)[] = []
+  private readonly consumers = new Map<number, QueueConsumer>()
+  private readonly maxInFlight: number
+  private readonly consumerName: string | undefined
+  private nextId = 1
+  private readonly plainPutArgs = new Map<string, Buffer>()
+  private acks: number[] = []
+  private ackWaiters: Pending[] = []
+  private ackScheduled = false
+  private closed = false
+  private disconnected = false
+
+  /** Connects to `endpoint` if given (more with connect()). */
+  constructor(endpoint?: string, options: QueueClientOptions = {}) {
+    this.maxInFlight = options.maxInFlight ?? 10_000
+    this.consumerName = options.consumerName
+    this.socket = new Dealer({ sendHighWaterMark: 0, linger: 1000, ...options.socket })
+    this.socket.events.on("disconnect", () => this.onDisconnect())
+    this.socket.events.on("handshake", () => this.onReconnect())
+    void this.receiveLoop()
+    if (endpoint !== undefined) this.connect(endpoint)
+  }
+
+  /** Connects to a device endpoint (the DEALER reconnects by itself after failures). */
+  connect(endpoint: string): void {
+    this.socket.connect(endpoint)
+  }
+
+  // ---- producing ----
+
+  /** Stores a message; resolves once the device confirms it (durably, with fsync "always"). */
+  async put(queue: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult> {
+    let args: Buffer
+    const plain = options === undefined || (options.priority === undefined && options.delay === undefined && options.ttr === undefined && options.ttl === undefined && options.id === undefined && options.retry === undefined)
+    if (plain) {
+      args = this.plainPutArgs.get(queue) ?? encodeCbor({ queue })
+      if (this.plainPutArgs.size < 1000) this.plainPutArgs.set(queue, args)
+    } else args = encodeCbor(putArgs(queue, options))
+    const headers = options?.headers === undefined ? EMPTY : headerEncoder.encode(options.headers)
+    const r = await this.request(CMD.PUT!, args, [headers, toBody(body)])
+    return { seq: int(r.result.seq), duplicate: r.result.duplicate === true }
+  }
+
+  /** Stores several messages atomically (all or none); results in order. */
+  async putBatch(queue: string, messages: BatchMessage[]): Promise<PutResult[]> {
+    const items: Record<string, unknown>[] = []
+    const data: Buffer[] = []
+    for (const m of messages) {
+      const a = putArgs(queue, m)
+      delete a.queue
+      items.push(a)
+      data.push(m.headers === undefined ? EMPTY : headerEncoder.encode(m.headers), toBody(m.body))
+    }
+    const r = await this.request(CMD.PUTB!, encodeCbor({ queue, items }), data)
+    const seqs = (r.result.seqs as unknown[]).map(int)
+    const dups = new Set(((r.result.duplicates as unknown[] | undefined) ?? []).map(int))
+    return seqs.map((seq, i) => ({ seq, duplicate: dups.has(i) }))
+  }
+
+  // ---- consuming ----
+
+  /** Leases the next message; waits up to `timeout` ms (default: forever; 0: no wait). Null on timeout. */
+  async reserve(queue: string, options: { timeout?: number; consumer?: string } = {}): Promise<Delivery | null> {
+    const r = await this.request(CMD.RESERVE!, encodeCbor({ queue, timeout: options.timeout, consumer: options.consumer ?? this.consumerName }))
+    if (r.result.seq === undefined) return null
+    return new Delivery(this, r.result, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY)
+  }
+
+  /** Subscribes: messages are pushed while fewer than `credit` (default 100) are unsettled. */
+  consume(queue: string, options: { credit?: number; consumer?: string } = {}): QueueConsumer {
+    const c = new QueueConsumer(this, queue, options.credit ?? 100, options.consumer ?? this.consumerName)
+    this.subscribe(c)
+    return c
+  }
+
+  private subscribe(c: QueueConsumer): void {
+    const id = this.takeId()
+    c.tag = id
+    this.consumers.set(id, c)
+    this.send(id, CMD.CONSUME!, encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName })).then(undefined, (err: QueueError) => {
+      if (this.consumers.get(id) !== c) return
+      if (err.code === "DISCONNECTED") return // resubscribed on reconnect
+      this.consumers.delete(id)
+      c.end(err)
+    })
+  }
+
+  /** @internal */
+  ackDelivery(d: Delivery): Promise<void> {
+    this.acks.push(d.seq, d.attempt)
+    const p = new Promise<void>((resolve, reject) => this.ackWaiters.push({ resolve: () => resolve(), reject }))
+    p.catch((err: Error) => debug("ack of %d failed: %s", d.seq, err.message))
+    if (!this.ackScheduled) {
+      this.ackScheduled = true
+      setImmediate(() => this.flushAcks())
+    }
+    return p
+  }
+
+  private flushAcks(): void {
+    this.ackScheduled = false
+    if (this.acks.length === 0) return
+    const pairs = this.acks
+    const waiters = this.ackWaiters
+    this.acks = []
+    this.ackWaiters = []
+    this.request(CMD.ACK!, encodeCbor({ acks: pairs })).then(
+      (r) => {
+        const failed = new Map<number, string>()
+        for (const e of (r.result.errors as unknown[][] | undefined) ?? []) failed.set(int(e[0]), String(e[1]))
+        for (let i = 0; i < waiters.length; i++) {
+          const code = failed.get(i)
+          if (code === undefined) waiters[i]!.resolve(undefined as unknown as Reply)
+          else waiters[i]!.reject(new QueueError(code, `ack of message ${pairs[2 * i]} failed: ${code}`))
+        }
+      },
+      (err: Error) => {
+        for (const w of waiters) w.reject(err)
+      },
+    )
+  }
+
+  /** @internal */
+  async nackDelivery(d: Delivery, delay: number | undefined): Promise<"ready" | "delayed" | "buried"> {
+    const r = await this.request(CMD.NACK!, encodeCbor({ seq: d.seq, attempt: d.attempt, delay }))
+    return r.result.state as "ready" | "delayed" | "buried"
+  }
+
+  /** @internal */
+  async touchDelivery(d: Delivery, ttr: number | undefined): Promise<number> {
+    const r = await this.request(CMD.TOUCH!, encodeCbor({ seq: d.seq, attempt: d.attempt, ttr }))
+    return int(r.result.deadline)
+  }
+
+  /** @internal */
+  async buryDelivery(d: Delivery, reason: string | undefined): Promise<void> {
+    await this.request(CMD.BURY!, encodeCbor({ seq: d.seq, attempt: d.attempt, reason }))
+  }
+
+  /** @internal */
+  async cancelConsumer(c: QueueConsumer): Promise<void> {
+    const tag = c.tag
+    this.consumers.delete(tag)
+    if (this.closed || this.disconnected) return
+    const sub = Buffer.allocUnsafe(4)
+    sub.writeUInt32BE(tag)
+    await this.request(CMD.CANCEL!, encodeCbor({ sub })).catch((err: QueueError) => {
+      if (err.code !== "NOT_FOUND" && err.code !== "DISCONNECTED" && err.code !== "CLOSED") throw err
+    })
+  }
+
+  /** @internal */
+  async creditConsumer(c: QueueConsumer, credit: number): Promise<void> {
+    const sub = Buffer.allocUnsafe(4)
+    sub.writeUInt32BE(c.tag)
+    await this.request(CMD.CREDIT!, encodeCbor({ sub, credit }))
+  }
+
+  // ---- administration ----
+
+  /** Moves dead letters of `queue` back to ready (the `count` oldest, default 1, or the one `seq`). Resolves with how many. */
+  async kick(queue: string, options: { count?: number; seq?: number } = {}): Promise<number> {
+    const r = await this.request(CMD.KICK!, encodeCbor({ queue, count: options.count, seq: options.seq }))
+    return int(r.result.kicked)
+  }
+
+  /** The first `count` (default 1) messages of `queue` in `state` (default "ready"), without leasing them. */
+  peek(queue: string, options: { state?: "ready" | "delayed" | "reserved" | "buried"; count?: number } = {}): Promise<PeekedMessage[]> {
+    return this.peekRequest({ queue, state: options.state, count: options.count })
+  }
+
+  /** One message by seq, or by (queue, dedup id); null if there is none. */
+  async peekMessage(key: { seq: number } | { queue: string; id: string }): Promise<PeekedMessage | null> {
+    try {
+      return (await this.peekRequest(key))[0] ?? null
+    } catch (err) {
+      if ((err as QueueError).code === "NOT_FOUND") return null
+      throw err
+    }
+  }
+
+  private async peekRequest(args: Record<string, unknown>): Promise<PeekedMessage[]> {
+    const r = await this.request(CMD.PEEK!, encodeCbor(args))
+    return (r.result.messages as Record<string, unknown>[]).map((m, i) => {
+      const h = r.data[2 * i] ?? EMPTY
+      return { ...(m as unknown as PeekedMessage), headers: h.length > 0 ? (decodeCbor(h) as Record<string, unknown>) : {}, body: r.data[2 * i + 1] ?? EMPTY }
+    })
+  }
+
+  /** Counts per state, oldest age, redeliveries and bytes, per queue (one, or all). */
+  async stats(queue?: string): Promise<DeviceStats> {
+    const r = await this.request(CMD.STATS!, encodeCbor({ queue }))
+    return r.result as unknown as DeviceStats
+  }
+
+  /** Sets a queue's default ttr and retry policy (fields given replace the old ones). */
+  async configure(queue: string, config: QueueConfig): Promise<QueueConfig> {
+    const r = await this.request(CMD.CONFIG!, encodeCbor({ queue, ...config }))
+    return r.result as QueueConfig
+  }
+
+  /** The device's protocol version and limits. */
+  async hello(): Promise<Record<string, unknown>> {
+    return (await this.request(CMD.HELLO!, EMPTY)).result
+  }
+
+  // ---- plumbing ----
+
+  private takeId(): number {
+    const id = this.nextId
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
+    return id
+  }
+
+  /** Sends a request and waits for its reply (waiting first for a free slot if maxInFlight are out). */
+  private async request(command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
+    while (this.pending.size >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r))
+    return this.send(this.takeId(), command, args, data)
+  }
+
+  private send(id: number, command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
+    if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
+    const reqId = Buffer.allocUnsafe(4)
+    reqId.writeUInt32BE(id)
+    const frames = data === undefined ? [command, reqId, args] : [command, reqId, args, ...data]
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.socket.send(frames).then(undefined, (err: Error) => {
+        if (this.pending.delete(id)) reject(err)
+      })
+    })
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[]
+      try {
+        frames = await this.socket.receive()
+      } catch {
+        if (this.socket.closed) return
+        continue
+      }
+      this.onMessage(frames)
+    }
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    const kind = frames[0]
+    const tag = frames[1]
+    if (kind === undefined || tag === undefined || tag.length !== 4) return // PING, or nothing we sent
+    const id = tag.readUInt32BE(0)
+    if (kind.length === 3 && kind[0] === 0x4d /* MSG */) {
+      const c = this.consumers.get(id)
+      if (c === undefined || frames.length < 4) return
+      c.push(new Delivery(this, normalize(decodeCbor(frames[2]!)) as Record<string, unknown>, frames[3] ?? EMPTY, frames[4] ?? EMPTY))
+      return
+    }
+    const p = this.pending.get(id)
+    if (p === undefined) return
+    this.pending.delete(id)
+    const w = this.slotWaiters.shift()
+    if (w !== undefined) w()
+    if (this.pending.size === 0) for (const d of this.drainWaiters.splice(0)) d()
+    let result: Record<string, unknown>
+    try {
+      result = frames[2] === undefined || frames[2].length === 0 ? {} : (normalize(decodeCbor(frames[2])) as Record<string, unknown>)
+    } catch (err) {
+      p.reject(new QueueError("BAD_REQUEST", `undecodable reply: ${(err as Error).message}`))
+      return
+    }
+    if (kind.length === 2 && kind[0] === 0x4f /* OK */) p.resolve({ result, data: frames.slice(3) })
+    else p.reject(new QueueError(String(result.code ?? "UNKNOWN"), String(result.message ?? "request failed")))
+  }
+
+  private onDisconnect(): void {
+    if (this.closed) return
+    this.disconnected = true
+    debug("disconnected: failing %d requests in flight", this.pending.size)
+    this.failPending(new QueueError("DISCONNECTED", "the connection to the device was lost; the request may or may not have been carried out"))
+    for (const c of this.consumers.values()) c.dropBuffered()
+  }
+
+  private onReconnect(): void {
+    if (!this.disconnected || this.closed) return
+    this.disconnected = false
+    // The device dropped our subscriptions with the old connection: subscribe again.
+    const old = [...this.consumers.values()]
+    this.consumers.clear()
+    for (const c of old) if (!c.closed) this.subscribe(c)
+  }
+
+  private failPending(err: Error): void {
+    const ps = [...this.pending.values()]
+    this.pending.clear()
+    for (const p of ps) p.reject(err)
+    for (const w of this.slotWaiters.splice(0)) w()
+    for (const d of this.drainWaiters.splice(0)) d()
+  }
+
+  /**
+   * Closes the client: waits (up to `timeout` ms, default 2000) for requests in flight and
+   * pending acks, then closes the connection; what is still unanswered fails with CLOSED.
+   */
+  async close(timeout = 2000): Promise<void> {
+    if (this.closed) return
+    if (this.ackScheduled) this.flushAcks()
+    if (this.pending.size > 0 && !this.disconnected) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.drainWaiters.push(resolve)
+        timer = setTimeout(resolve, timeout)
+      })
+      clearTimeout(timer)
+    }
+    this.closed = true
+    for (const c of this.consumers.values()) c.end()
+    this.consumers.clear()
+    this.failPending(new QueueError("CLOSED", "the client is closed"))
+    this.socket.close()
+  }
+}

@@ -1,0 +1,192 @@
+/** What a consumer receives (Delivery) and the async-iterable subscription (QueueConsumer). */
+import { decodeCbor } from "./cbor.js"
+import { QueueError } from "./errors.js"
+
+/** The client operations a Delivery and a QueueConsumer use. */
+export interface DeliveryHost {
+  ackDelivery(d: Delivery): Promise<void>
+  nackDelivery(d: Delivery, delay: number | undefined): Promise<"ready" | "delayed" | "buried">
+  touchDelivery(d: Delivery, ttr: number | undefined): Promise<number>
+  buryDelivery(d: Delivery, reason: string | undefined): Promise<void>
+  cancelConsumer(c: QueueConsumer): Promise<void>
+  creditConsumer(c: QueueConsumer, credit: number): Promise<void>
+}
+
+const num = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
+
+/** A leased message. Settle it with ack(), nack(), bury(), or keep it longer with touch(). */
+export class Delivery {
+  /** The device's sequence number of the message (unique per device). */
+  readonly seq: number
+  /** Which delivery this is: 1 for the first, 2 for the first redelivery, ... */
+  readonly attempt: number
+  readonly queue: string
+  readonly priority: number
+  /** When it was put (ms since the epoch). */
+  readonly putAt: number
+  /** Lease length, ms: unsettled after this long, the message is delivered again. */
+  readonly ttr: number
+  /** The producer's dedup id, if it gave one. */
+  readonly id: string | undefined
+  readonly body: Buffer
+  private rawHeaders: Buffer
+  private decoded: Record<string, unknown> | undefined
+
+  /** @internal */
+  constructor(
+    private readonly host: DeliveryHost,
+    meta: Record<string, unknown>,
+    headers: Buffer,
+    body: Buffer,
+  ) {
+    this.seq = num(meta.seq)
+    this.attempt = num(meta.attempt)
+    this.queue = String(meta.queue)
+    this.priority = num(meta.priority)
+    this.putAt = num(meta.putAt)
+    this.ttr = num(meta.ttr)
+    this.id = typeof meta.id === "string" ? meta.id : undefined
+    this.rawHeaders = headers
+    this.body = body
+  }
+
+  /** The producer's headers (decoded from CBOR on first access). */
+  get headers(): Record<string, unknown> {
+    if (this.decoded === undefined) {
+      this.decoded = this.rawHeaders.length === 0 ? {} : (decodeCbor(this.rawHeaders) as Record<string, unknown>)
+      this.rawHeaders = Buffer.alloc(0)
+    }
+    return this.decoded
+  }
+
+  /**
+   * Done: the message is removed. Acks are sent in batches (one request per
+   * event-loop turn). Resolves once the ack is durable; rejects with
+   * LEASE_LOST if the lease had already ended. A rejection nobody awaits is
+   * dropped (the message will simply be delivered again).
+   */
+  ack(): Promise<void> {
+    return this.host.ackDelivery(this)
+  }
+
+  /** Failed: retry after `delay` ms (default: the retry policy's backoff), or dead-letter once attempts are used up. */
+  nack(options: { delay?: number } = {}): Promise<"ready" | "delayed" | "buried"> {
+    return this.host.nackDelivery(this, options.delay)
+  }
+
+  /** Extends the lease to `ttr` ms from now (default: the message's ttr). Resolves with the new deadline. */
+  touch(options: { ttr?: number } = {}): Promise<number> {
+    return this.host.touchDelivery(this, options.ttr)
+  }
+
+  /** Moves the message to its queue's dead-letter queue with `reason`. */
+  bury(reason?: string): Promise<void> {
+    return this.host.buryDelivery(this, reason)
+  }
+}
+
+/**
+ * A CONSUME subscription: the device pushes messages while fewer than
+ * `credit` of them are unsettled. Iterate it with `for await`; the loop ends
+ * when the consumer or its client is closed.
+ */
+export class QueueConsumer implements AsyncIterable<Delivery> {
+  private readonly buffer: Delivery[] = []
+  private head = 0
+  private waiter: { resolve: (r: IteratorResult<Delivery, undefined>) => void; reject: (e: Error) => void } | null = null
+  private ended = false
+  private failure: Error | undefined
+  /** @internal Subscription tag: the request id of the current CONSUME. */
+  tag = 0
+
+  /** @internal */
+  constructor(
+    private readonly host: DeliveryHost,
+    readonly queue: string,
+    /** Most unsettled deliveries at once. */
+    public credit: number,
+    readonly consumerName: string | undefined,
+  ) {}
+
+  /** True once closed (or the client closed). */
+  get closed(): boolean {
+    return this.ended
+  }
+
+  /** Deliveries received and not yet taken by the iterator. */
+  get buffered(): number {
+    return this.buffer.length - this.head
+  }
+
+  /** @internal */
+  push(d: Delivery): void {
+    if (this.ended) return
+    const w = this.waiter
+    if (w !== null) {
+      this.waiter = null
+      w.resolve({ value: d, done: false })
+    } else this.buffer.push(d)
+  }
+
+  /** @internal Drops buffered deliveries (their leases were released by a disconnect). */
+  dropBuffered(): void {
+    this.buffer.length = 0
+    this.head = 0
+  }
+
+  /** @internal Ends iteration (with an error, if given). */
+  end(error?: Error): void {
+    if (this.ended) return
+    this.ended = true
+    this.failure = error
+    this.dropBuffered()
+    const w = this.waiter
+    this.waiter = null
+    if (w !== null) {
+      if (error) w.reject(error)
+      else w.resolve({ value: undefined, done: true })
+    }
+  }
+
+  /** The next delivery (waits for one); done once closed. */
+  next(): Promise<IteratorResult<Delivery, undefined>> {
+    if (this.head < this.buffer.length) {
+      const d = this.buffer[this.head]!
+      this.buffer[this.head++] = undefined as unknown as Delivery
+      if (this.head === this.buffer.length) {
+        this.buffer.length = 0
+        this.head = 0
+      } else if (this.head > 1024 && this.head * 2 > this.buffer.length) {
+        this.buffer.splice(0, this.head)
+        this.head = 0
+      }
+      return Promise.resolve({ value: d, done: false })
+    }
+    if (this.ended) return this.failure ? Promise.reject(this.failure) : Promise.resolve({ value: undefined, done: true })
+    if (this.waiter !== null) return Promise.reject(new QueueError("BAD_REQUEST", "next() called while another next() is waiting"))
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }))
+  }
+
+  /** Changes the credit (most unsettled deliveries at once). */
+  setCredit(credit: number): Promise<void> {
+    this.credit = credit
+    return this.host.creditConsumer(this, credit)
+  }
+
+  /** Stops deliveries (messages already delivered stay leased until settled) and ends iteration. */
+  async close(): Promise<void> {
+    if (this.ended) return
+    this.end()
+    await this.host.cancelConsumer(this)
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Delivery, undefined> {
+    return {
+      next: () => this.next(),
+      return: async () => {
+        await this.close().catch(() => {})
+        return { value: undefined, done: true }
+      },
+    }
+  }
+}

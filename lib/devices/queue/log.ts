@@ -1,0 +1,96 @@
+/** Writers of the log's state-change records (layouts in records.ts and docs/queue-protocol.md). */
+import { encodeCbor } from "./cbor.js"
+import type { QueueConfig } from "./queue-state.js"
+import { RECORD_HEADER, RecordType, putSize, utf8Length, writePut, type PutFields } from "./records.js"
+import type { Store } from "./store.js"
+
+const EMPTY = Buffer.alloc(0)
+
+/** PUT: one message. Returns the record's size on disk. */
+export function logPut(store: Store, f: PutFields): number {
+  const ql = utf8Length(f.queue)
+  const il = utf8Length(f.id)
+  store.begin(RecordType.Put, putSize(f, ql, il))
+  writePut(store.writer, f, ql, il)
+  return store.end()
+}
+
+/** PUTB: messages stored all together or not at all. Returns each message's share of the bytes. */
+export function logBatch(store: Store, fs: PutFields[]): number[] {
+  const sizes = fs.map((f) => putSize(f, utf8Length(f.queue), utf8Length(f.id)))
+  let total = 4
+  for (const s of sizes) total += 4 + s
+  store.begin(RecordType.PutBatch, total)
+  const w = store.writer
+  w.u32(fs.length)
+  for (let i = 0; i < fs.length; i++) {
+    const f = fs[i]!
+    w.u32(sizes[i]!)
+    writePut(w, f, utf8Length(f.queue), utf8Length(f.id))
+  }
+  store.end()
+  const overhead = (RECORD_HEADER + 1 + 4) / fs.length
+  return sizes.map((s) => Math.ceil(s + 4 + overhead))
+}
+
+/** ACK: settled (acknowledged) messages, removed for good. */
+export function logAck(store: Store, seqs: number[]): void {
+  store.begin(RecordType.Ack, 4 + 8 * seqs.length)
+  const w = store.writer
+  w.u32(seqs.length)
+  for (const s of seqs) w.f64(s)
+  store.end()
+}
+
+/** RELEASE: back to ready (or delayed until readyAt) after a failed or abandoned delivery. */
+export function logRelease(store: Store, seq: number, attempts: number, readyAt: number): void {
+  store.begin(RecordType.Release, 8 + 4 + 8)
+  const w = store.writer
+  w.f64(seq)
+  w.u32(attempts)
+  w.f64(readyAt)
+  store.end()
+}
+
+/** BURY: into the queue's dead-letter list, with why and by whom. */
+export function logBury(store: Store, seq: number, attempts: number, buriedAt: number, reason: string, lastConsumer: string): void {
+  const rl = utf8Length(reason)
+  const cl = utf8Length(lastConsumer)
+  store.begin(RecordType.Bury, 8 + 4 + 8 + 2 + rl + 2 + cl)
+  const w = store.writer
+  w.f64(seq)
+  w.u32(attempts)
+  w.f64(buriedAt)
+  w.str(reason, rl)
+  w.str(lastConsumer, cl)
+  store.end()
+}
+
+/** KICK: buried messages back to ready, attempts reset, TTL cleared. */
+export function logKick(store: Store, seqs: number[], at: number): void {
+  store.begin(RecordType.Kick, 8 + 4 + 8 * seqs.length)
+  const w = store.writer
+  w.f64(at)
+  w.u32(seqs.length)
+  for (const s of seqs) w.f64(s)
+  store.end()
+}
+
+/** CONFIG: a queue's settings (the whole config, replacing the previous one). */
+export function logConfig(store: Store, queue: string, config: QueueConfig): void {
+  const ql = utf8Length(queue)
+  const body = encodeConfig(config)
+  store.begin(RecordType.Config, 2 + ql + 4 + body.length)
+  const w = store.writer
+  w.str(queue, ql)
+  w.bin(body)
+  store.end()
+}
+
+export function encodeConfig(config: QueueConfig): Buffer {
+  return encodeCbor(config)
+}
+
+export function encodeRetry(r: object | undefined): Buffer {
+  return r === undefined ? EMPTY : encodeCbor(r)
+}

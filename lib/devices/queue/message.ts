@@ -1,0 +1,126 @@
+/**
+ * One message as the broker holds it, and the intrusive list it sits in.
+ *
+ * A message is in at most one list at a time (its queue's ready list for its
+ * priority, a lease list, or its queue's dead-letter list), so the links live
+ * on the message itself: moving a message between lists allocates nothing
+ * and removing one from the middle is O(1).
+ */
+import type { QueueState } from "./queue-state.js"
+import type { RetryPolicy } from "./retry.js"
+
+/** Where a message is in its life. `pending`: stored but not yet durable, so not visible. */
+export type MessageState = "pending" | "ready" | "delayed" | "reserved" | "buried" | "gone"
+
+/** Who holds a lease: a client connection of the device (see device.ts). */
+export interface LeaseHolder {
+  /** The client's routing id on the device's ROUTER. */
+  readonly addr: Buffer
+  /** Number of leases this holder has. */
+  leases: number
+  /** Number of RESERVE requests of this holder waiting for a message. */
+  waiters: number
+  /** Its CONSUME subscriptions. */
+  readonly consumers: Consumer[]
+}
+
+/** A CONSUME subscription: credit-based delivery to one holder. */
+export interface Consumer {
+  readonly holder: LeaseHolder
+  readonly queue: QueueState
+  /** At most this many of its deliveries may be unsettled at once. */
+  credit: number
+  inflight: number
+  active: boolean
+  /** The subscription tag (request id of CONSUME) deliveries carry. */
+  readonly tag: Buffer
+  readonly name: string
+}
+
+export class QueueMessage {
+  state: MessageState = "pending"
+  attempts = 0
+  // lease
+  holder: LeaseHolder | null = null
+  consumer: Consumer | null = null
+  leaseDeadline = 0
+  /** Key of the lease list the message is in (its lease duration in ms). */
+  leaseTtr = 0
+  /** Set when the TTL passed during a lease: the lease's end buries it. */
+  ttlExpired = false
+  lastConsumer = ""
+  // dead letter
+  buryReason = ""
+  buriedAt = 0
+  // intrusive list links
+  prev: QueueMessage | null = null
+  next: QueueMessage | null = null
+  list: MessageList | null = null
+  // heap positions (-1: not in the heap)
+  delayIndex = -1
+  ttlIndex = -1
+  /** While pending: where the put's confirmation goes (routing id, request id). */
+  replyTo: Buffer | null = null
+  replyId: Buffer | null = null
+
+  constructor(
+    readonly seq: number,
+    readonly queue: QueueState,
+    public priority: number,
+    /** When the put was accepted (ms since the epoch). */
+    readonly putAt: number,
+    /** When it becomes (or became) ready, ms since the epoch. */
+    public readyAt: number,
+    /** Lease duration for deliveries, ms. */
+    readonly ttr: number,
+    /** TTL deadline (ms since the epoch), 0 for none. */
+    public expiresAt: number,
+    /** The producer's dedup id, if any. */
+    readonly id: string | undefined,
+    /** Raw CBOR header map as sent by the producer (empty: none). Forwarded as is. */
+    readonly headers: Buffer,
+    readonly body: Buffer,
+    /** The message's own retry fields (over its queue's policy). */
+    readonly retry: Partial<RetryPolicy> | undefined,
+    /** Bytes its PUT record takes on disk (for stats). */
+    public recordBytes: number,
+  ) {}
+}
+
+/** A doubly-linked list threaded through QueueMessage.prev/next. */
+export class MessageList {
+  head: QueueMessage | null = null
+  tail: QueueMessage | null = null
+  length = 0
+
+  push(m: QueueMessage): void {
+    m.list = this
+    m.next = null
+    m.prev = this.tail
+    if (this.tail !== null) this.tail.next = m
+    else this.head = m
+    this.tail = m
+    this.length++
+  }
+
+  remove(m: QueueMessage): void {
+    if (m.list !== this) return
+    if (m.prev !== null) m.prev.next = m.next
+    else this.head = m.next
+    if (m.next !== null) m.next.prev = m.prev
+    else this.tail = m.prev
+    m.prev = m.next = null
+    m.list = null
+    this.length--
+  }
+
+  shift(): QueueMessage | null {
+    const m = this.head
+    if (m !== null) this.remove(m)
+    return m
+  }
+
+  *[Symbol.iterator](): IterableIterator<QueueMessage> {
+    for (let m = this.head; m !== null; m = m.next) yield m
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The queue wire protocol (docs/queue-protocol.md is the reference): frame
+ * layout, command names, argument validation and reply encoding.
+ *
+ * Request (client DEALER -> device ROUTER):  [command, requestId, args, ...data]
+ * Reply   (device -> client):                [OK|ERR, requestId, result, ...data]
+ * Delivery to a CONSUME subscription:        [MSG, subscription requestId, meta, headers, body]
+ * Liveness probe (ignore it):                [PING]
+ */
+import { EMPTY_MAP, decodeCbor, encodeCbor } from "./cbor.js"
+import { QueueError } from "./errors.js"
+import type { QueueMessage } from "./message.js"
+import { intOption, parseRetry, type RetryPolicy } from "./retry.js"
+
+export const PROTOCOL_VERSION = 1
+
+export const OK = Buffer.from("OK")
+export const ERR = Buffer.from("ERR")
+export const MSG = Buffer.from("MSG")
+export const PING = Buffer.from("PING")
+const EMPTY = Buffer.alloc(0)
+
+export const COMMANDS = [
+  "HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG",
+] as const
+export type Command = (typeof COMMANDS)[number]
+
+export const MAX_REQUEST_ID = 32
+export const MAX_MS = 2 ** 40
+export const MAX_PRIORITY = 2 ** 32 - 1
+export const MAX_TTR = 2 ** 32 - 1
+export const DEFAULT_PRIORITY = 1024
+const MAX_ID = 256
+const MAX_QUEUE_NAME = 200
+const QUEUE_NAME = /^[A-Za-z0-9._:@/-]+$/
+
+/** A reply to `addr`: [addr, OK, reqId, result, ...data]. */
+export function okFrames(addr: Buffer, reqId: Buffer, result: Buffer = EMPTY_MAP, data?: Buffer[]): Buffer[] {
+  return data === undefined || data.length === 0 ? [addr, OK, reqId, result] : [addr, OK, reqId, result, ...data]
+}
+
+export function errFrames(addr: Buffer, reqId: Buffer, code: string, message: string): Buffer[] {
+  return [addr, ERR, reqId, encodeCbor({ code, message })]
+}
+
+/** Decodes the args frame: empty means {}; anything but a CBOR map is BAD_REQUEST. */
+export function decodeArgs(frame: Buffer): Record<string, unknown> {
+  if (frame.length === 0) return {}
+  let v: unknown
+  try {
+    v = decodeCbor(frame)
+  } catch (err) {
+    throw new QueueError("BAD_REQUEST", `args frame is not valid CBOR (${(err as Error).message})`)
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array || v instanceof Map) {
+    throw new QueueError("BAD_REQUEST", "args frame must be a CBOR map with text keys")
+  }
+  return v as Record<string, unknown>
+}
+
+/** Refuses keys outside `allowed` (a typo must not pass silently). */
+export function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new QueueError("BAD_OPTION", `unknown argument "${k}" for ${where}`)
+  }
+}
+
+export function queueName(v: unknown): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > MAX_QUEUE_NAME || !QUEUE_NAME.test(v)) {
+    throw new QueueError("BAD_OPTION", `queue must be a name of 1-${MAX_QUEUE_NAME} characters from A-Z a-z 0-9 . _ : @ / -`)
+  }
+  return v
+}
+
+export const opt = <T>(o: Record<string, unknown>, k: string, f: (v: unknown) => T): T | undefined => {
+  const v = o[k]
+  return v === undefined || v === null ? undefined : f(v)
+}
+
+/** Options of one message (PUT args, or an item of PUTB). */
+export interface PutOptions {
+  priority: number
+  delay: number
+  ttr: number | undefined
+  ttl: number
+  id: string | undefined
+  retry: Partial<RetryPolicy> | undefined
+}
+
+export const PUT_KEYS = ["queue", "priority", "delay", "ttr", "ttl", "id", "retry"] as const
+
+export function putOptions(o: Record<string, unknown>, where: string): PutOptions {
+  const id = opt(o, "id", (v) => {
+    if (typeof v !== "string" || v.length === 0 || Buffer.byteLength(v) > MAX_ID) {
+      throw new QueueError("BAD_OPTION", `${where}id must be a string of 1-${MAX_ID} bytes`)
+    }
+    return v
+  })
+  return {
+    priority: opt(o, "priority", (v) => intOption(v, `${where}priority`, 0, MAX_PRIORITY)) ?? DEFAULT_PRIORITY,
+    delay: opt(o, "delay", (v) => intOption(v, `${where}delay`, 0, MAX_MS)) ?? 0,
+    ttr: opt(o, "ttr", (v) => intOption(v, `${where}ttr`, 1, MAX_TTR)),
+    ttl: opt(o, "ttl", (v) => intOption(v, `${where}ttl`, 0, MAX_MS)) ?? 0,
+    id,
+    retry: opt(o, "retry", (v) => parseRetry(v, `${where}retry`)),
+  }
+}
+
+/** Checks a headers frame: empty, or CBOR that is a map. */
+export function checkHeaders(frame: Buffer, where: string): void {
+  if (frame.length === 0) return
+  const major = frame[0]! >> 5
+  if (major !== 5) throw new QueueError("BAD_OPTION", `${where}headers frame must be empty or a CBOR map`)
+}
+
+/** The meta map of a delivered or peeked message. */
+export function messageMeta(m: QueueMessage, full: boolean): Buffer {
+  if (!full) {
+    return encodeCbor({ seq: m.seq, attempt: m.attempts, queue: m.queue.name, priority: m.priority, putAt: m.putAt, ttr: m.ttr, id: m.id })
+  }
+  return encodeCbor(fullMeta(m))
+}
+
+/** Everything a PEEK shows about a message. */
+export function fullMeta(m: QueueMessage): Record<string, unknown> {
+  return {
+    seq: m.seq,
+    queue: m.queue.name,
+    state: m.state,
+    attempts: m.attempts,
+    priority: m.priority,
+    putAt: m.putAt,
+    readyAt: m.readyAt,
+    ttr: m.ttr,
+    expiresAt: m.expiresAt > 0 ? m.expiresAt : undefined,
+    id: m.id,
+    buryReason: m.state === "buried" ? m.buryReason : undefined,
+    buriedAt: m.state === "buried" ? m.buriedAt : undefined,
+    lastConsumer: m.lastConsumer.length > 0 ? m.lastConsumer : undefined,
+    leaseDeadline: m.state === "reserved" ? m.leaseDeadline : undefined,
+    bytes: m.body.length,
+  }
+}
+
+export { EMPTY_MAP, EMPTY }

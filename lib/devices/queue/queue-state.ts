@@ -1,0 +1,147 @@
+/**
+ * One named queue (a "tube"): ready messages by priority, its dead-letter
+ * list, its consumers and waiting reserves, its configuration and counters.
+ */
+import { MessageList, type Consumer, type LeaseHolder, type QueueMessage } from "./message.js"
+import type { RetryPolicy } from "./retry.js"
+
+/** Queue settings (CONFIG); persisted. */
+export interface QueueConfig {
+  /** Default lease time of deliveries (ms) for messages put without `ttr`. */
+  ttr?: number
+  /** Retry policy of the queue's messages (a message's own `retry` fields win). */
+  retry?: Partial<RetryPolicy>
+}
+
+/** A RESERVE waiting for a message. */
+export interface Waiter {
+  readonly holder: LeaseHolder
+  readonly queue: string
+  readonly reqId: Buffer
+  /** ms since the epoch, Infinity for none. */
+  readonly deadline: number
+  readonly name: string
+  index: number
+}
+
+/**
+ * Ready messages: one FIFO list per priority and the sorted list of
+ * priorities in use. With the usual handful of priorities, push, pop and
+ * remove are O(1) (plus a short array search when a priority appears or
+ * empties).
+ */
+export class ReadyQueue {
+  private readonly lists = new Map<number, MessageList>()
+  private readonly priorities: number[] = []
+  size = 0
+
+  push(m: QueueMessage): void {
+    let list = this.lists.get(m.priority)
+    if (list === undefined) {
+      list = new MessageList()
+      this.lists.set(m.priority, list)
+    }
+    if (list.length === 0) this.addPriority(m.priority)
+    list.push(m)
+    this.size++
+  }
+
+  /** The most urgent message (lowest priority number, then oldest), removed. */
+  pop(): QueueMessage | null {
+    const p = this.priorities[0]
+    if (p === undefined) return null
+    const list = this.lists.get(p)!
+    const m = list.shift()!
+    this.size--
+    if (list.length === 0) this.priorities.shift()
+    return m
+  }
+
+  remove(m: QueueMessage): void {
+    const list = this.lists.get(m.priority)
+    if (list === undefined || m.list !== list) return
+    list.remove(m)
+    this.size--
+    if (list.length === 0) {
+      const i = this.priorities.indexOf(m.priority)
+      if (i >= 0) this.priorities.splice(i, 1)
+    }
+  }
+
+  /** Up to `n` messages in delivery order, without removing them. */
+  peek(n: number): QueueMessage[] {
+    const out: QueueMessage[] = []
+    for (const p of this.priorities) {
+      for (let m = this.lists.get(p)!.head; m !== null && out.length < n; m = m.next) out.push(m)
+      if (out.length >= n) break
+    }
+    return out
+  }
+
+  private addPriority(p: number): void {
+    const a = this.priorities
+    let lo = 0
+    let hi = a.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (a[mid]! < p) lo = mid + 1
+      else hi = mid
+    }
+    a.splice(lo, 0, p)
+  }
+}
+
+export class QueueState {
+  readonly ready = new ReadyQueue()
+  /** The dead-letter queue: buried messages, oldest burial first. */
+  readonly buried = new MessageList()
+  /** Live messages by seq, in put order (the first is the oldest). */
+  readonly messages = new Map<number, QueueMessage>()
+  readonly consumers: Consumer[] = []
+  readonly waiters: Waiter[] = []
+  config: QueueConfig = {}
+  pending = 0
+  delayed = 0
+  reserved = 0
+  /** Bytes of live messages' PUT records. */
+  bytes = 0
+  /** Deliveries after the first (lease expiry, nack, release) since the device started. */
+  redeliveries = 0
+  /** Totals since the device started. */
+  puts = 0
+  acks = 0
+  private rr = 0
+
+  constructor(readonly name: string) {}
+
+  /** The next consumer with credit to spare, round-robin; null if none. */
+  nextConsumer(): Consumer | null {
+    const cs = this.consumers
+    const n = cs.length
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n
+      const c = cs[i]!
+      if (c.active && c.inflight < c.credit) {
+        this.rr = (i + 1) % n
+        return c
+      }
+    }
+    return null
+  }
+
+  removeConsumer(c: Consumer): void {
+    const i = this.consumers.indexOf(c)
+    if (i >= 0) this.consumers.splice(i, 1)
+  }
+
+  removeWaiter(w: Waiter): void {
+    const i = this.waiters.indexOf(w)
+    if (i >= 0) this.waiters.splice(i, 1)
+  }
+
+  /** The oldest live message's put time, or undefined. */
+  oldestPutAt(): number | undefined {
+    for (const m of this.messages.values()) return m.putAt
+    return undefined
+  }
+}
