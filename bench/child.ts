@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { createInterface } from "node:readline"
 import { parseArgs } from "node:util"
 
 /** Sends one message to the parent. Pipe writes to stdout are synchronous on Linux, so nothing is lost on exit. */
@@ -16,11 +17,48 @@ export function emit(msg: { type: string; [k: string]: unknown }): void {
 /** Resolves when the parent closes our stdin. */
 export function parentDone(): Promise<void> {
   return new Promise((resolve) => {
+    if (process.stdin.readableEnded || process.stdin.destroyed) return resolve() // already closed (e.g. read by parentCommand)
     process.stdin.on("end", resolve)
     process.stdin.on("close", resolve)
     process.stdin.resume()
   })
 }
+
+interface Commands {
+  queue: string[]
+  waiter: ((line: string | null) => void) | null
+  ended: boolean
+}
+let commands: Commands | undefined
+
+/**
+ * Waits for a command line from the parent (Peer.send in proc.ts), e.g. "go".
+ * Rejects if the parent closes our stdin first.
+ */
+export function parentCommand(): Promise<string> {
+  if (!commands) {
+    const c: Commands = (commands = { queue: [], waiter: null, ended: false })
+    const rl = createInterface({ input: process.stdin })
+    rl.on("line", (line) => (c.waiter ? c.waiter(line) : c.queue.push(line)))
+    rl.on("close", () => {
+      c.ended = true
+      c.waiter?.(null)
+    })
+  }
+  const c = commands
+  const queued = c.queue.shift()
+  if (queued !== undefined) return Promise.resolve(queued)
+  if (c.ended) return Promise.reject(new Error("parent closed stdin before sending a command"))
+  return new Promise((resolve, reject) => {
+    c.waiter = (line) => {
+      c.waiter = null
+      if (line === null) reject(new Error("parent closed stdin before sending a command"))
+      else resolve(line)
+    }
+  })
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Parses `--key value` args; every option is a string, validated by the caller. */
 export function args(names: readonly string[]): Record<string, string | undefined> {

@@ -13,6 +13,8 @@ export interface BenchSocket {
   send(message: Buffer | Buffer[]): Promise<void>
   receive(): Promise<Buffer[]>
   readonly lastEndpoint: string | null
+  /** Subscriber only. */
+  subscribe?(...prefixes: string[]): void
 }
 
 type SocketCtor = new (options?: Record<string, unknown>) => BenchSocket
@@ -33,6 +35,13 @@ export async function createSocket(lib: LibName, type: string, options: Record<s
   const Ctor = (await loadLib(lib))[type] as SocketCtor | undefined
   if (typeof Ctor !== "function") throw new Error(`${lib} does not export socket type ${type}`)
   return new Ctor(options)
+}
+
+/** The library's own curveKeyPair(): z85 public and secret keys. */
+export async function curveKeyPair(lib: LibName): Promise<{ publicKey: string; secretKey: string }> {
+  const fn = (await loadLib(lib)).curveKeyPair as (() => { publicKey: string; secretKey: string }) | undefined
+  if (typeof fn !== "function") throw new Error(`${lib} does not export curveKeyPair`)
+  return fn()
 }
 
 export function isLibName(s: string): s is LibName {

@@ -95,6 +95,11 @@ export class Peer {
     return msg
   }
 
+  /** Sends a one-line command to the peer (read there with parentCommand() from child.ts). */
+  send(command: string): void {
+    this.child.stdin!.write(command + "\n")
+  }
+
   /** Asks the peer to close its sockets and exit (closes its stdin), then waits, killing it past the timeout. */
   async finish(timeoutMs = this.opts.timeoutMs): Promise<void> {
     this.child.stdin!.end()

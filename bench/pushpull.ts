@@ -1,6 +1,11 @@
-/** PUSH->PULL throughput over tcp://127.0.0.1, sender and receiver in separate processes. */
+/**
+ * PUSH->PULL throughput.
+ *   tcp (default): over tcp://127.0.0.1, sender and receiver in separate processes;
+ *                  with `curve`, the connection uses CURVE security.
+ *   inproc:        both sockets in one process (inproc cannot cross processes).
+ */
 import { fileURLToPath } from "node:url"
-import { spawnPeer } from "./proc.js"
+import { spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./pushpull-peer.ts", import.meta.url))
@@ -13,26 +18,43 @@ export const THROUGHPUT_METRICS = [
 export interface PushPullSize {
   name: string
   size: number
-  /** Messages per trial; sized so a trial takes ~1-3 s for zeromq. */
+  /** Messages per trial; the send phase also stops after `seconds`, whichever comes first. */
   count: number
   quickCount: number
+  /** Cap on the send phase (default 2 s; quick: 0.5 s). */
+  seconds?: number
+  transport?: "tcp" | "inproc"
+  curve?: boolean
 }
 
-export function pushPull({ name, size, count, quickCount }: PushPullSize): Scenario {
+export function pushPull({ name, size, count, quickCount, seconds = 2, transport = "tcp", curve = false }: PushPullSize): Scenario {
   return {
     name,
     sockets: ["Push", "Pull"],
     metrics: THROUGHPUT_METRICS,
+    profRoles: transport === "inproc" ? ["both"] : ["send", "recv"],
     async trial(ctx: TrialContext) {
       const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs)]
       const opts = { timeoutMs: ctx.timeoutMs }
-      const recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "recv", ...common], { ...opts, nodeArgs: ctx.profArgs("recv") })
-      let send: ReturnType<typeof spawnPeer> | undefined
+      const load = ["--size", String(size), "--count", String(ctx.quick ? quickCount : count), "--seconds", ctx.quick ? "0.5" : String(seconds)]
+      if (transport === "inproc") {
+        const both = spawnPeer(`${ctx.lib} PUSH+PULL inproc (${name})`, PEER, ["--role", "both", ...load, ...common], { ...opts, nodeArgs: ctx.profArgs("both") })
+        try {
+          const res = await both.next("result")
+          if (res.received !== res.sent) throw new Error(`${ctx.lib} ${name}: sent ${res.sent} but received ${res.received}`)
+          await both.finish()
+          return { msgsPerSec: Number(res.msgsPerSec), mbPerSec: Number(res.mbPerSec) }
+        } finally {
+          both.kill()
+        }
+      }
+      const curveArgs = curve ? ["--curve", "1"] : []
+      const recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "recv", ...curveArgs, ...common], { ...opts, nodeArgs: ctx.profArgs("recv") })
+      let send: Peer | undefined
       try {
-        const { endpoint } = await recv.next("ready")
-        // The send phase is capped at 3 s (0.5 s quick) whatever N is, so a slow library still finishes in time.
-        const sendArgs = ["--role", "send", "--endpoint", String(endpoint), "--size", String(size),
-          "--count", String(ctx.quick ? quickCount : count), "--seconds", ctx.quick ? "0.5" : "3", ...common]
+        const { endpoint, serverKey } = await recv.next("ready")
+        const sendArgs = ["--role", "send", "--endpoint", String(endpoint), ...load, ...common]
+        if (curve) sendArgs.push(...curveArgs, "--server-key", String(serverKey))
         send = spawnPeer(`${ctx.lib} PUSH (${name})`, PEER, sendArgs, { ...opts, nodeArgs: ctx.profArgs("send") })
         const sent = await send.next("sent")
         const res = await recv.next("result")

@@ -6,20 +6,20 @@
  *   --lib a,b           omq and/or zeromq                               (env BENCH_LIBS)
  *   --scenario a,b      scenario names or prefixes, e.g. pushpull      (env BENCH_SCENARIOS)
  *   --prof              CPU-profile the omq peers (1 run), print a summary of each profile
- *   --timeout S         whole-run limit in seconds                      (env BENCH_TIMEOUT, default 170)
+ *   --timeout S         whole-run limit in seconds                      (env BENCH_TIMEOUT, default 360)
  *   --list              list scenarios and exit
  *
  * Exit 0 when every trial succeeded, 1 if any failed, 2 on bad usage or global timeout.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { LIBS, isLibName, missingSockets, type LibName } from "./libs.js"
 import { livePeers, ROOT } from "./proc.js"
 import { summarize } from "./prof-summary.js"
-import type { Scenario } from "./scenario.js"
+import type { Metric, Scenario } from "./scenario.js"
 import { SCENARIOS } from "./scenarios.js"
 import { fmt, median, spread, table } from "./stats.js"
 
@@ -31,7 +31,7 @@ const { values: opt } = parseArgs({
     lib: { type: "string", default: env.BENCH_LIBS ?? LIBS.join(",") },
     scenario: { type: "string", default: env.BENCH_SCENARIOS ?? "" },
     prof: { type: "boolean", default: false },
-    timeout: { type: "string", default: env.BENCH_TIMEOUT ?? "170" },
+    timeout: { type: "string", default: env.BENCH_TIMEOUT ?? "360" },
     list: { type: "boolean", default: false },
   },
   strict: true,
@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   console.log(machine())
   if (opt.prof) mkdirSync(PROF_DIR, { recursive: true })
   for (const s of scenarios) {
+    // No stale profile from an earlier run may pass for this one's.
+    if (opt.prof) for (const role of profRoles(s)) for (const f of [profFile(s.name, role), `${profFile(s.name, role)}.window.json`]) rmSync(join(PROF_DIR, f), { force: true })
     for (const lib of libs as LibName[]) {
       const missing = await missingSockets(lib, s.sockets)
       if (missing.length) skipped.set(`${s.name}/${lib}`, `${lib} lacks ${missing.join(", ")}`)
@@ -124,8 +126,8 @@ async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
       profArgs: (role) => (opt.prof && lib === "omq" ? ["--cpu-prof", "--cpu-prof-dir", PROF_DIR, "--cpu-prof-name", profFile(s.name, role)] : []),
     })
     samples.set(key, [...(samples.get(key) ?? []), r])
-    const m = s.metrics[0]!
-    console.log(`  ${s.name} ${lib} run ${run}: ${fmt(r[m.key]!, m.digits)} ${m.label} (${fmt((performance.now() - t0) / 1000, 1)} s)`)
+    const figures = s.metrics.map((m) => `${fmt(r[m.key]!, m.digits)} ${m.label}`).join(", ")
+    console.log(`  ${s.name} ${lib} run ${run}: ${figures} (${fmt((performance.now() - t0) / 1000, 1)} s)`)
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err)
     failures.set(key, msg)
@@ -133,7 +135,13 @@ async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
   }
 }
 
-/** One table per metric set (scenarios of the same kind share columns); the ratio is on the first metric. */
+/** Ratio of one metric's medians, oriented so that >1 always means omq is better. */
+function ratio(m: Metric, omq: number | undefined, zmq: number | undefined): number {
+  if (omq === undefined || zmq === undefined) return NaN
+  return m.better === "higher" ? omq / zmq : zmq / omq
+}
+
+/** One table per metric set (scenarios of the same kind share columns); ratios on the first metric and on those marked `ratio`. */
 function report(): void {
   const groups = new Map<string, Scenario[]>()
   for (const s of scenarios) {
@@ -142,6 +150,7 @@ function report(): void {
   }
   for (const group of groups.values()) {
     const metrics = group[0]!.metrics
+    const ratioMetrics = metrics.filter((m, i) => i === 0 || m.ratio)
     const rows: string[][] = []
     for (const s of group) {
       const med = (lib: LibName) => {
@@ -149,34 +158,39 @@ function report(): void {
         return xs?.length ? Object.fromEntries(metrics.map((m) => [m.key, median(xs.map((x) => x[m.key]!))])) : undefined
       }
       const p = metrics[0]!
-      const omq = med("omq")?.[p.key]
-      const zmq = med("zeromq")?.[p.key]
-      const ratio = omq !== undefined && zmq !== undefined ? (p.better === "higher" ? omq / zmq : zmq / omq) : NaN
       for (const lib of libs as LibName[]) {
         const key: Key = `${s.name}/${lib}`
         const m = med(lib)
         const xs = (samples.get(key) ?? []).map((x) => x[p.key]!)
         const note = failures.has(key) ? "FAILED" : skipped.has(key) ? `skipped: ${skipped.get(key)}` : ""
-        rows.push([
-          s.name,
-          lib,
-          ...metrics.map((mt) => (m ? fmt(m[mt.key]!, mt.digits) : "-")),
-          xs.length > 1 ? `±${fmt((100 * spread(xs)) / 2, 0)}%` : "",
-          lib === "omq" && Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : "",
-          note,
-        ])
+        const ratios = ratioMetrics.map((rm) => {
+          const r = ratio(rm, med("omq")?.[rm.key], med("zeromq")?.[rm.key])
+          return lib === "omq" && Number.isFinite(r) ? `${fmt(r, 2)}x` : ""
+        })
+        rows.push([s.name, lib, ...metrics.map((mt) => (m ? fmt(m[mt.key]!, mt.digits) : "-")), xs.length > 1 ? `±${fmt((100 * spread(xs)) / 2, 0)}%` : "", ...ratios, note])
       }
     }
-    const header = ["scenario", "lib", ...metrics.map((m) => m.label), "spread", "omq/zeromq", "note"]
+    // The header says which way each ratio was taken; either way >1 means omq is better.
+    const ratioHeader = (m: Metric) => (ratioMetrics.length > 1 ? `${m.label.replace(/ .*/, "")} ` : "") + (m.better === "higher" ? "omq/zeromq" : "zeromq/omq")
+    const header = ["scenario", "lib", ...metrics.map((m) => m.label), "spread", ...ratioMetrics.map(ratioHeader), "note"]
     console.log("\n" + table(header, rows, header.map((_, i) => i >= 2 && i < header.length - 1)))
+    const lower = ratioMetrics.filter((m) => m.better === "lower").map((m) => m.label)
+    console.log(
+      `spread on ${metrics[0]!.label}; ratios >1 mean omq is better` +
+        (lower.length ? ` (${lower.join(", ")}: lower is better, so those ratios are zeromq/omq)` : ""),
+    )
   }
-  console.log(`\nmedian of ${runs} run(s); spread = half of (max-min)/median on ${scenarios[0]!.metrics[0]!.label}; MB = 10^6 bytes of payload; omq/zeromq > 1 means omq is better`)
+  console.log(`\nmedian of ${runs} run(s); spread = half of (max-min)/median over the runs; MB = 10^6 bytes of payload`)
   for (const [key, msg] of failures) console.log(`\nFAILED ${key}:\n  ${msg.replace(/\n/g, "\n  ")}`)
+}
+
+function profRoles(s: Scenario): readonly string[] {
+  return s.profRoles ?? ["send", "recv"]
 }
 
 function printProfiles(): void {
   for (const s of scenarios) {
-    for (const role of ["send", "recv"]) {
+    for (const role of profRoles(s)) {
       const f = join(PROF_DIR, profFile(s.name, role))
       if (existsSync(f)) console.log(`\n=== omq ${s.name} ${role} ===\n${summarize(f, 12)}`)
     }

@@ -11,6 +11,8 @@ export interface Metric {
   digits: number
   /** Decides how the omq/zeromq ratio reads: >1 is always "omq better". */
   better: "higher" | "lower"
+  /** Also show an omq-vs-zeromq ratio column for this metric (the first metric always has one). */
+  ratio?: boolean
 }
 
 export interface TrialContext {
@@ -30,6 +32,8 @@ export interface Scenario {
   sockets: readonly string[]
   /** The first metric is the one the omq/zeromq ratio is computed on. */
   metrics: readonly Metric[]
+  /** Peer roles whose CPU profiles --prof prints, e.g. ["send", "recv"] (the default). */
+  profRoles?: readonly string[]
   /** One measurement; the runner repeats it and takes medians per metric. */
   trial(ctx: TrialContext): Promise<Record<string, number>>
 }

@@ -1,15 +1,31 @@
 /**
- * All scenarios, in run order. To add one (REQ/REP latency, DEALER->ROUTER
- * echo, PUB/SUB fan-out...): write NAME-peer.ts (a child process, using
- * child.ts helpers) and NAME.ts exporting a Scenario whose trial() spawns the
- * peers with proc.ts, then list it here. Socket types use the zeromq.js
+ * All scenarios, in run order. To add one: write NAME-peer.ts (a child process,
+ * using child.ts helpers) and NAME.ts exporting a Scenario whose trial() spawns
+ * the peers with proc.ts, then list it here. Socket types use the zeromq.js
  * export names ("Request", "Reply", "Dealer", "Router", "Publisher", "Subscriber");
  * a library lacking one is reported as skipped, not failed.
+ *
+ * Sizes are chosen so the default run (3 runs x 2 libraries x 10 scenarios) stays
+ * under ~4 minutes on a 2-CPU machine: every send phase is capped at 1.5-3 s, so a
+ * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
  */
+import { dealerRouterEcho } from "./dealer-router.js"
+import { pubSubFanOut } from "./pubsub.js"
 import { pushPull } from "./pushpull.js"
+import { reqRepLatency } from "./reqrep.js"
 import type { Scenario } from "./scenario.js"
 
+const KiB = 1024
+
 export const SCENARIOS: readonly Scenario[] = [
-  pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000 }),
-  pushPull({ name: "pushpull-64KiB", size: 64 * 1024, count: 40_000, quickCount: 1_000 }),
+  pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
+  pushPull({ name: "pushpull-64KiB", size: 64 * KiB, count: 30_000, quickCount: 1_000, seconds: 1.5 }),
+  pushPull({ name: "inproc-pushpull-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "inproc" }),
+  pushPull({ name: "inproc-pushpull-64KiB", size: 64 * KiB, count: 1_000_000, quickCount: 1_000, seconds: 1.5, transport: "inproc" }),
+  pushPull({ name: "curve-pushpull-64B", size: 64, count: 1_000_000, quickCount: 20_000, seconds: 1.5, curve: true }),
+  pushPull({ name: "curve-pushpull-64KiB", size: 64 * KiB, count: 20_000, quickCount: 500, seconds: 1.5, curve: true }),
+  reqRepLatency({ name: "reqrep-latency-64B", size: 64, count: 20_000, warmup: 2_000, seconds: 3 }),
+  dealerRouterEcho({ name: "dealer-router-echo-64B", size: 64, window: 1_000, count: 2_000_000, seconds: 1.5 }),
+  pubSubFanOut({ name: "pubsub-4sub-64B", size: 64, subscribers: 4, filter: false, count: 400_000, quickCount: 10_000, seconds: 2 }),
+  pubSubFanOut({ name: "pubsub-4sub-filter-64B", size: 64, subscribers: 4, filter: true, count: 800_000, quickCount: 20_000, seconds: 2 }),
 ]
