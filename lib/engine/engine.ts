@@ -27,6 +27,8 @@ const debug = createDebug("omq:engine")
 
 /** Bodies at least this large are handed to the stream by reference instead of copied. */
 const ZERO_COPY_MIN = 16 * 1024
+/** Bytes of unread command replies (PONGs) after which we stop reading from the peer. */
+const COMMAND_BACKLOG_MAX = 256 * 1024
 /** Upper bound of bytes encoded per flush, so one busy pipe cannot hog the loop. */
 const FLUSH_BUDGET = 1024 * 1024
 
@@ -139,6 +141,10 @@ export class Engine implements PipeEngine, ConnectionEngine {
     s.on("close", () => this.destroy())
     s.on("drain", () => {
       this.waitingDrain = false
+      if (this.pausedForWrites) {
+        this.pausedForWrites = false
+        if (this.pipe === null || !this.pipe.readPaused) s.resume()
+      }
       if (this.pipe !== null && this.pipe.out.length > 0) this.scheduleFlush()
     })
     if (this.options.handshakeInterval > 0) {
@@ -170,9 +176,14 @@ export class Engine implements PipeEngine, ConnectionEngine {
       this.decoder.push(chunk)
     } catch (err) {
       // Whatever goes wrong with this peer's bytes ends this connection only.
-      const perr =
-        err instanceof ProtocolError ? err : new ProtocolError("ZMTP_HANDSHAKE", `Internal error: ${String(err)}`)
-      if (!(err instanceof ProtocolError)) debug("%s unexpected error %O", this.endpoint, err)
+      let perr: ProtocolError
+      if (err instanceof ProtocolError) {
+        perr = err
+      } else {
+        debug("%s unexpected error %O", this.endpoint, err)
+        perr = new ProtocolError("ZMTP_HANDSHAKE", `Internal error: ${String(err)}`)
+        perr.reason = "Internal error" // details stay on our side
+      }
       this.fail(perr, this.state !== State.Greeting)
     } finally {
       // Wake the socket once for everything this read delivered.
@@ -205,7 +216,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
       }
       if ((flags & FLAG_COMMAND) === 0) {
         this.parts.push(body)
-        this.partsBytes += body.length
+        // Each part costs at least a byte, so endless empty parts also hit the limit.
+        this.partsBytes += body.length > 0 ? body.length : 1
         if (this.options.maxMessageSize >= 0 && this.partsBytes > this.options.maxMessageSize) {
           throw new ProtocolError("ZMTP_OVERSIZE", `Message exceeds ${this.options.maxMessageSize} bytes`)
         }
@@ -263,7 +275,13 @@ export class Engine implements PipeEngine, ConnectionEngine {
   private codec: FrameCodec | undefined
 
   private failWith(err: unknown): void {
-    const perr = err instanceof ProtocolError ? err : new ProtocolError("ZMTP_HANDSHAKE", `Internal error: ${String(err)}`)
+    let perr: ProtocolError
+    if (err instanceof ProtocolError) {
+      perr = err
+    } else {
+      perr = new ProtocolError("ZMTP_HANDSHAKE", `Internal error: ${String(err)}`)
+      perr.reason = "Internal error"
+    }
     this.fail(perr, this.state !== State.Greeting)
   }
 
@@ -367,7 +385,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
 
   /** Called by the pipe when its input has room again. */
   resumeReading(): void {
-    if (this.state === State.Active) this.stream.resume()
+    if (this.state === State.Active && !this.pausedForWrites) this.stream.resume()
   }
 
   // ---- outbound ----
@@ -402,7 +420,16 @@ export class Engine implements PipeEngine, ConnectionEngine {
   private sendCommand(name: string, data: Buffer): void {
     const body = commandBody(name, data)
     this.stream.write(this.codec ? encodeFrame(this.codec.encode(2, body)) : encodeFrame(body, FLAG_COMMAND))
+    // A peer that makes us answer (PING → PONG) but never reads must not grow our memory:
+    // stop reading from it until what we wrote has drained.
+    if (this.stream.writableLength > COMMAND_BACKLOG_MAX && !this.pausedForWrites) {
+      this.pausedForWrites = true
+      this.stream.pause()
+    }
   }
+
+  /** Reading paused because our replies to the peer piled up unread. */
+  private pausedForWrites = false
 
   private writeFrames(frames: Buffer[]): void {
     for (const f of frames) this.stream.write(f)

@@ -26,6 +26,9 @@ const RESERVED = 0xf8
  */
 const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, bufferConstants.MAX_LENGTH)
 
+/** Bodies up to this size get their buffer when the header arrives; larger ones as data comes. */
+const PREALLOCATE_MAX = 1024 * 1024
+
 export type FrameHandler = (flags: number, body: Buffer) => void
 
 const enum State {
@@ -42,6 +45,8 @@ export class FrameDecoder {
   private size = 0
   private sizeBuf = Buffer.alloc(8)
   private body: Buffer | null = null
+  /** Pieces of a body too large to allocate before it arrives. */
+  private pieces: Buffer[] = []
   private bodyGot = 0
   /** Once an error was raised the decoder refuses further input. */
   private failed = false
@@ -130,13 +135,20 @@ export class FrameDecoder {
           break
         }
         case State.Body: {
-          const body = this.body!
           const take = Math.min(this.size - this.bodyGot, len - pos)
-          chunk.copy(body, this.bodyGot, pos, pos + take)
+          if (this.body !== null) {
+            chunk.copy(this.body, this.bodyGot, pos, pos + take)
+          } else {
+            // Large body: keep the pieces as they arrive (memory follows the
+            // bytes received, not the size the peer claims) and join them once.
+            this.pieces.push(chunk.subarray(pos, pos + take))
+          }
           this.bodyGot += take
           pos += take
           if (this.bodyGot === this.size) {
+            const body = this.body ?? Buffer.concat(this.pieces, this.size)
             this.body = null
+            this.pieces = []
             this.state = State.Flags
             this.onFrame(this.flags, body)
           }
@@ -156,7 +168,8 @@ export class FrameDecoder {
 
   private startBody(size: number): void {
     this.size = size
-    this.body = Buffer.allocUnsafe(size)
+    this.body = size <= PREALLOCATE_MAX ? Buffer.allocUnsafe(size) : null
+    this.pieces = []
     this.bodyGot = 0
     this.state = State.Body
     if (size === 0) {
