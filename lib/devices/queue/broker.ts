@@ -12,12 +12,12 @@
  * timer armed for the earliest. Leases sit in one list per lease length,
  * which is ordered by deadline because deadlines are `now + length`.
  */
-import { encodeCbor } from "./cbor.js"
+import { EMPTY_MAP, encodeCbor } from "./cbor.js"
 import { QueueError } from "./errors.js"
 import { IndexedHeap } from "./heap.js"
 import { logAck, logBatch, logBury, logConfig, logKick, logPut, logRelease, encodeRetry } from "./log.js"
 import { MessageList, QueueMessage, type Consumer, type LeaseHolder, type MessageState } from "./message.js"
-import { EMPTY_MAP, MSG, errFrames, messageMeta, okFrames, type PutOptions } from "./protocol.js"
+import { MSG, deliveryPayload, errFrames, okFrames, type PutOptions } from "./protocol.js"
 import { QueueState, type QueueConfig, type Waiter } from "./queue-state.js"
 import type { PutFields } from "./records.js"
 import { backoffDelay, effectiveRetry } from "./retry.js"
@@ -47,6 +47,10 @@ class BatchPut {
     readonly reply: Reply,
   ) {}
 }
+
+/** Most messages in one MSG (a bundle per consumer turn keeps per-message overhead low). */
+const BUNDLE = 128
+const EMPTY = Buffer.alloc(0)
 
 interface DedupEntry {
   seq: number
@@ -294,12 +298,12 @@ export class Broker {
       const m = this.popReady(q, now)
       if (m !== null) {
         this.lease(m, holder, null, name, now)
-        this.send(okFrames(holder.addr, reqId, messageMeta(m, false), [m.headers, m.body]))
+        this.send(okFrames(holder.addr, reqId, deliveryPayload(q.name, [m]), [m.headers, m.body]))
         return
       }
     }
     if (timeout === 0) {
-      this.send(okFrames(holder.addr, reqId, EMPTY_MAP))
+      this.send(okFrames(holder.addr, reqId, deliveryPayload(q.name, [])))
       return
     }
     const w: Waiter = { holder, queue, reqId, deadline: timeout === undefined ? Infinity : now + timeout, name, index: -1 }
@@ -347,7 +351,10 @@ export class Broker {
     }
   }
 
-  /** Hands ready messages to waiting RESERVEs first, then to consumers with credit, round-robin. */
+  /**
+   * Hands ready messages to waiting RESERVEs first, then to consumers with
+   * credit, round-robin, up to BUNDLE messages per consumer turn in one MSG.
+   */
   dispatch(q: QueueState, now: number): void {
     if (this.stopped) return
     while (q.ready.size > 0) {
@@ -359,16 +366,25 @@ export class Broker {
         this.timeouts.remove(w)
         w.holder.waiters--
         this.lease(m, w.holder, null, w.name, now)
-        this.send(okFrames(w.holder.addr, w.reqId, messageMeta(m, false), [m.headers, m.body]))
+        this.send(okFrames(w.holder.addr, w.reqId, deliveryPayload(q.name, [m]), [m.headers, m.body]))
         continue
       }
       const c = q.nextConsumer()
       if (c === null) return
-      const m = this.popReady(q, now)
-      if (m === null) return
-      this.lease(m, c.holder, c, c.name, now)
-      c.inflight++
-      this.send([c.holder.addr, MSG, c.tag, messageMeta(m, false), m.headers, m.body])
+      const max = Math.min(c.credit - c.inflight, BUNDLE)
+      const msgs: QueueMessage[] = []
+      const frames: Buffer[] = [c.holder.addr, MSG, c.tag, EMPTY]
+      while (msgs.length < max) {
+        const m = this.popReady(q, now)
+        if (m === null) break
+        this.lease(m, c.holder, c, c.name, now)
+        msgs.push(m)
+        frames.push(m.headers, m.body)
+      }
+      if (msgs.length === 0) return
+      c.inflight += msgs.length
+      frames[3] = deliveryPayload(q.name, msgs)
+      this.send(frames)
     }
   }
 
@@ -607,7 +623,7 @@ export class Broker {
       this.timeouts.pop()
       this.queue(w.queue).removeWaiter(w)
       w.holder.waiters--
-      this.send(okFrames(w.holder.addr, w.reqId, EMPTY_MAP))
+      this.send(okFrames(w.holder.addr, w.reqId, deliveryPayload(w.queue, [])))
     }
     for (const q of touched) this.dispatch(q, now)
     this.rearm()

@@ -137,5 +137,34 @@ export function encodeCbor(v: unknown): Buffer {
   return out
 }
 
+/**
+ * Incremental writing for hot paths that know their shape (no intermediate
+ * objects): start(), then heads and items, then finish() for the Buffer.
+ */
+export const cborWriter = {
+  start(): void {
+    pos = 0
+  },
+  /** Array (major 4) or map (major 5) head for `n` items / pairs. */
+  array(n: number): void {
+    head(4, n)
+  },
+  map(n: number): void {
+    head(5, n)
+  },
+  /** Any value item() accepts. */
+  value(v: unknown): void {
+    item(v)
+  },
+  uint(n: number): void {
+    head(0, n)
+  },
+  finish(): Buffer {
+    const out = Buffer.allocUnsafe(pos)
+    scratch.copy(out, 0, 0, pos)
+    return out
+  },
+}
+
 /** The empty map, the most common argument and result. */
 export const EMPTY_MAP: Buffer = Buffer.from([0xa0])

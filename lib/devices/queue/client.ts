@@ -120,6 +120,25 @@ function normalize(v: unknown): unknown {
   return v
 }
 
+const AUTO_BATCH_MAX = 256
+const AUTO_BATCH_BYTES = 256 * 1024
+
+interface PutBatch {
+  items: (Record<string, unknown> | null)[]
+  data: Buffer[]
+  waiters: { resolve(r: PutResult): void; reject(e: Error): void }[]
+  bytes: number
+}
+
+function isPlain(o: PutOptions | undefined): boolean {
+  return o === undefined || (o.priority === undefined && o.delay === undefined && o.ttr === undefined && o.ttl === undefined && o.id === undefined && o.retry === undefined)
+}
+
+/** The per-message args of a put (without the queue). */
+function itemArgs(o: PutOptions): Record<string, unknown> {
+  return { priority: o.priority, delay: o.delay, ttr: o.ttr, ttl: o.ttl, id: o.id, retry: o.retry }
+}
+
 function putArgs(queue: string, o: PutOptions | undefined): Record<string, unknown> {
   const a: Record<string, unknown> = { queue }
   if (o !== undefined) {
@@ -143,6 +162,8 @@ export class QueueClient implements DeliveryHost {
   private readonly consumerName: string | undefined
   private nextId = 1
   private readonly plainPutArgs = new Map<string, Buffer>()
+  private readonly putBatches = new Map<string, PutBatch>()
+  private putFlushScheduled = false
   private acks: number[] = []
   private ackWaiters: Pending[] = []
   private ackScheduled = false
@@ -167,17 +188,78 @@ export class QueueClient implements DeliveryHost {
 
   // ---- producing ----
 
-  /** Stores a message; resolves once the device confirms it (durably, with fsync "always"). */
-  async put(queue: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult> {
+  /**
+   * Stores a message; resolves once the device confirms it (durably, with
+   * fsync "always"). Puts made in the same event-loop turn travel together
+   * (one PUTB per queue and up to 256 messages / 256 KiB); each still gets
+   * its own result, and puts to one queue keep their order.
+   */
+  put(queue: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult> {
+    if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
+    const b = toBody(body)
+    const headers = options?.headers === undefined ? EMPTY : headerEncoder.encode(options.headers)
+    const item = isPlain(options) ? null : itemArgs(options!)
+    let batch = this.putBatches.get(queue)
+    if (b.length + headers.length > AUTO_BATCH_BYTES) {
+      if (batch !== undefined) this.sendPuts(queue, batch)
+      return this.putSingle(queue, item, headers, b)
+    }
+    if (batch === undefined) {
+      batch = { items: [], data: [], waiters: [], bytes: 0 }
+      this.putBatches.set(queue, batch)
+      if (!this.putFlushScheduled) {
+        this.putFlushScheduled = true
+        setImmediate(this.flushPutsBound)
+      }
+    }
+    const p = new Promise<PutResult>((resolve, reject) => batch.waiters.push({ resolve, reject }))
+    batch.items.push(item)
+    batch.data.push(headers, b)
+    batch.bytes += b.length + headers.length
+    if (batch.items.length >= AUTO_BATCH_MAX || batch.bytes >= AUTO_BATCH_BYTES) this.sendPuts(queue, batch)
+    return p
+  }
+
+  private readonly flushPutsBound = (): void => {
+    this.putFlushScheduled = false
+    for (const [queue, batch] of this.putBatches) this.sendPuts(queue, batch)
+  }
+
+  private async putSingle(queue: string, item: Record<string, unknown> | null, headers: Buffer, body: Buffer): Promise<PutResult> {
     let args: Buffer
-    const plain = options === undefined || (options.priority === undefined && options.delay === undefined && options.ttr === undefined && options.ttl === undefined && options.id === undefined && options.retry === undefined)
-    if (plain) {
+    if (item === null) {
       args = this.plainPutArgs.get(queue) ?? encodeCbor({ queue })
       if (this.plainPutArgs.size < 1000) this.plainPutArgs.set(queue, args)
-    } else args = encodeCbor(putArgs(queue, options))
-    const headers = options?.headers === undefined ? EMPTY : headerEncoder.encode(options.headers)
-    const r = await this.request(CMD.PUT!, args, [headers, toBody(body)])
+    } else args = encodeCbor({ queue, ...item })
+    const r = await this.request(CMD.PUT!, args, [headers, body])
     return { seq: int(r.result.seq), duplicate: r.result.duplicate === true }
+  }
+
+  private sendPuts(queue: string, batch: PutBatch): void {
+    this.putBatches.delete(queue)
+    const { items, data, waiters } = batch
+    if (items.length === 1) {
+      this.putSingle(queue, items[0]!, data[0]!, data[1]!).then(waiters[0]!.resolve, waiters[0]!.reject)
+      return
+    }
+    this.request(CMD.PUTB!, encodeCbor({ queue, items }), data).then(
+      (r) => {
+        const seqs = r.result.seqs as unknown[]
+        const dups = r.result.duplicates as unknown[] | undefined
+        let d = dups === undefined || dups.length === 0 ? -1 : 0
+        for (let i = 0; i < waiters.length; i++) {
+          const duplicate = d >= 0 && int(dups![d]) === i
+          if (duplicate) d = d + 1 < dups!.length ? d + 1 : -1
+          waiters[i]!.resolve({ seq: int(seqs[i]), duplicate })
+        }
+      },
+      (err: QueueError) => {
+        // A PUTB is all or nothing: if one message was refused, put each on its own so only that one fails.
+        if (err.code === "BAD_OPTION" || err.code === "TOO_LARGE" || err.code === "BAD_REQUEST") {
+          for (let i = 0; i < waiters.length; i++) this.putSingle(queue, items[i]!, data[2 * i]!, data[2 * i + 1]!).then(waiters[i]!.resolve, waiters[i]!.reject)
+        } else for (const w of waiters) w.reject(err)
+      },
+    )
   }
 
   /** Stores several messages atomically (all or none); results in order. */
@@ -201,8 +283,9 @@ export class QueueClient implements DeliveryHost {
   /** Leases the next message; waits up to `timeout` ms (default: forever; 0: no wait). Null on timeout. */
   async reserve(queue: string, options: { timeout?: number; consumer?: string } = {}): Promise<Delivery | null> {
     const r = await this.request(CMD.RESERVE!, encodeCbor({ queue, timeout: options.timeout, consumer: options.consumer ?? this.consumerName }))
-    if (r.result.seq === undefined) return null
-    return new Delivery(this, r.result, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY)
+    const t = (r.result.messages as unknown[][] | undefined)?.[0]
+    if (t === undefined) return null
+    return new Delivery(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY)
   }
 
   /** Subscribes: messages are pushed while fewer than `credit` (default 100) are unsettled. */
@@ -390,8 +473,10 @@ export class QueueClient implements DeliveryHost {
     const id = tag.readUInt32BE(0)
     if (kind.length === 3 && kind[0] === 0x4d /* MSG */) {
       const c = this.consumers.get(id)
-      if (c === undefined || frames.length < 4) return
-      c.push(new Delivery(this, normalize(decodeCbor(frames[2]!)) as Record<string, unknown>, frames[3] ?? EMPTY, frames[4] ?? EMPTY))
+      if (c === undefined || frames.length < 3) return
+      const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
+      const ms = payload.messages
+      for (let i = 0; i < ms.length; i++) c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY))
       return
     }
     const p = this.pending.get(id)
@@ -442,6 +527,7 @@ export class QueueClient implements DeliveryHost {
    */
   async close(timeout = 2000): Promise<void> {
     if (this.closed) return
+    if (this.putFlushScheduled) this.flushPutsBound()
     if (this.ackScheduled) this.flushAcks()
     if (this.pending.size > 0 && !this.disconnected) {
       let timer: NodeJS.Timeout | undefined

@@ -32,20 +32,21 @@ export class Delivery {
   private rawHeaders: Buffer
   private decoded: Record<string, unknown> | undefined
 
-  /** @internal */
+  /** @internal `t` is the wire tuple [seq, attempt, priority, putAt, ttr, id]. */
   constructor(
     private readonly host: DeliveryHost,
-    meta: Record<string, unknown>,
+    queue: string,
+    t: readonly unknown[],
     headers: Buffer,
     body: Buffer,
   ) {
-    this.seq = num(meta.seq)
-    this.attempt = num(meta.attempt)
-    this.queue = String(meta.queue)
-    this.priority = num(meta.priority)
-    this.putAt = num(meta.putAt)
-    this.ttr = num(meta.ttr)
-    this.id = typeof meta.id === "string" ? meta.id : undefined
+    this.seq = num(t[0])
+    this.attempt = num(t[1])
+    this.queue = queue
+    this.priority = num(t[2])
+    this.putAt = num(t[3])
+    this.ttr = num(t[4])
+    this.id = typeof t[5] === "string" ? t[5] : undefined
     this.rawHeaders = headers
     this.body = body
   }

@@ -13,6 +13,8 @@ import {
   MAX_MS,
   PROTOCOL_VERSION,
   PUT_KEYS,
+  ITEM_KEYS,
+  DEFAULT_PUT,
   checkHeaders,
   decodeArgs,
   errFrames,
@@ -138,11 +140,14 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       let total = 0
       for (let i = 0; i < n; i++) {
         const where = `items[${i}].`
-        const raw = (a.items as unknown[])[i] ?? {}
-        if (typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) throw new QueueError("BAD_OPTION", `items[${i}] must be a map or null`)
-        const o = raw as Record<string, unknown>
-        onlyKeys(o, PUT_KEYS.filter((k) => k !== "queue"), `PUTB items[${i}]`)
-        const options = putOptions(o, where)
+        const raw = (a.items as unknown[])[i]
+        let options = DEFAULT_PUT
+        if (raw !== null && raw !== undefined) {
+          if (typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) throw new QueueError("BAD_OPTION", `items[${i}] must be a map or null`)
+          const o = raw as Record<string, unknown>
+          onlyKeys(o, ITEM_KEYS, `PUTB items[${i}]`)
+          options = putOptions(o, where)
+        }
         const headers = frames[4 + 2 * i]!
         const body = frames[5 + 2 * i]!
         checkBody(ctx, body, where)

@@ -7,7 +7,7 @@
  * Delivery to a CONSUME subscription:        [MSG, subscription requestId, meta, headers, body]
  * Liveness probe (ignore it):                [PING]
  */
-import { EMPTY_MAP, decodeCbor, encodeCbor } from "./cbor.js"
+import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "./cbor.js"
 import { QueueError } from "./errors.js"
 import type { QueueMessage } from "./message.js"
 import { intOption, parseRetry, type RetryPolicy } from "./retry.js"
@@ -88,6 +88,9 @@ export interface PutOptions {
 }
 
 export const PUT_KEYS = ["queue", "priority", "delay", "ttr", "ttl", "id", "retry"] as const
+export const ITEM_KEYS = PUT_KEYS.filter((k) => k !== "queue")
+/** Options of an item given as null: all defaults. */
+export const DEFAULT_PUT: Readonly<PutOptions> = Object.freeze({ priority: DEFAULT_PRIORITY, delay: 0, ttr: undefined, ttl: 0, id: undefined, retry: undefined })
 
 export function putOptions(o: Record<string, unknown>, where: string): PutOptions {
   const id = opt(o, "id", (v) => {
@@ -113,12 +116,29 @@ export function checkHeaders(frame: Buffer, where: string): void {
   if (major !== 5) throw new QueueError("BAD_OPTION", `${where}headers frame must be empty or a CBOR map`)
 }
 
-/** The meta map of a delivered or peeked message. */
-export function messageMeta(m: QueueMessage, full: boolean): Buffer {
-  if (!full) {
-    return encodeCbor({ seq: m.seq, attempt: m.attempts, queue: m.queue.name, priority: m.priority, putAt: m.putAt, ttr: m.ttr, id: m.id })
+/**
+ * The result map of a delivery (MSG, or a RESERVE reply): `{queue, messages}`
+ * where each message is the tuple [seq, attempt, priority, putAt, ttr, id or
+ * null]; the message's headers and body frames follow in the same order.
+ */
+export function deliveryPayload(queue: string, msgs: readonly QueueMessage[]): Buffer {
+  const w = cborWriter
+  w.start()
+  w.map(2)
+  w.value("queue")
+  w.value(queue)
+  w.value("messages")
+  w.array(msgs.length)
+  for (const m of msgs) {
+    w.array(6)
+    w.uint(m.seq)
+    w.uint(m.attempts)
+    w.uint(m.priority)
+    w.uint(m.putAt)
+    w.uint(m.ttr)
+    w.value(m.id ?? null)
   }
-  return encodeCbor(fullMeta(m))
+  return w.finish()
 }
 
 /** Everything a PEEK shows about a message. */

@@ -164,7 +164,6 @@ export class Store {
       debug("store write failed: %s", error.message)
     }
     this.flushing = false
-    if (process.env.QTRACE) { const now = performance.now(); const n = batches.reduce((x, b) => x + b.actions.length, 0); (globalThis as any).__qt ??= []; (globalThis as any).__qt.push([Math.round(now), n]); if ((globalThis as any).__qt.length % 20 === 0) fs.appendFileSync("/tmp/qtrace.txt", JSON.stringify((globalThis as any).__qt.slice(-20)) + "\n") }
     for (const b of batches) this.onCommit(b.actions, error)
     if (error) {
       // Nothing more will be written: fail what is waiting too.
