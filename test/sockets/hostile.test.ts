@@ -110,4 +110,80 @@ describe("hostile and incompatible peers (connection dropped, socket keeps servi
     await good.send("small")
     expect(String((await pull.receive())[0])).toBe("small")
   })
+
+  it("drops peers greeting with ZMTP 2.0 or 1.0 and reports handshake:error:other", async () => {
+    const [pull, good] = await servingPull()
+    const events: string[] = []
+    pull.events.on("handshake:error:other", (e) => events.push(e.type))
+    for (const major of [2, 1]) {
+      const g = encodeGreeting("NULL", false)
+      g[10] = major
+      g[11] = 0
+      await rawExchange(pull.lastEndpoint!, [g])
+    }
+    await stillServes(pull, good)
+    expect(events.length).toBe(2)
+  })
+
+  it("drops a peer sending garbage after a valid greeting, with a protocol event", async () => {
+    const [pull, good] = await servingPull()
+    const events: string[] = []
+    pull.events.on("handshake:error:protocol", (e) => events.push(e.type))
+    await rawExchange(pull.lastEndpoint!, [encodeGreeting("NULL", false), Buffer.from([0x04, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff])])
+    await stillServes(pull, good)
+    expect(events.length).toBeGreaterThan(0)
+  })
+
+  it("drops a peer whose frame claims 2^63 bytes, without allocating it", async () => {
+    const [pull, good] = await servingPull()
+    const header = Buffer.from([0x02, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+    const before = process.memoryUsage().rss
+    await rawExchange(pull.lastEndpoint!, [encodeGreeting("NULL", false), readyFrame([["Socket-Type", "PUSH"]]), header])
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024)
+    await stillServes(pull, good)
+  })
+
+  it("drops a peer that dribbles its handshake one byte at a time after handshakeInterval", async () => {
+    const [pull, good] = await servingPull()
+    const m = /tcp:\/\/(.+):(\d+)/.exec(pull.lastEndpoint!)!
+    const bytes = Buffer.concat([encodeGreeting("NULL", false), readyFrame([["Socket-Type", "PUSH"]])])
+    const t0 = Date.now()
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect({ host: m[1]!, port: Number(m[2]) })
+      let i = 0
+      const timer = setInterval(() => {
+        if (i < bytes.length && !sock.destroyed) sock.write(bytes.subarray(i, ++i))
+      }, 50)
+      const deadline = setTimeout(() => reject(new Error("never dropped")), 8000)
+      sock.on("error", () => {})
+      sock.on("close", () => {
+        clearInterval(timer)
+        clearTimeout(deadline)
+        resolve()
+      })
+    })
+    // handshakeInterval is 1000 ms in servingPull(); 50 ms per byte would need ~5 s to finish.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
+    expect(Date.now() - t0).toBeLessThan(5000)
+    await stillServes(pull, good)
+  })
+
+  it("survives a peer resetting the connection in the middle of a frame", async () => {
+    const [pull, good] = await servingPull()
+    const m = /tcp:\/\/(.+):(\d+)/.exec(pull.lastEndpoint!)!
+    const disconnected = new Promise<void>((resolve) => pull.events.on("disconnect", () => resolve()))
+    await new Promise<void>((resolve) => {
+      const sock = net.connect({ host: m[1]!, port: Number(m[2]) }, () => {
+        sock.write(Buffer.concat([encodeGreeting("NULL", false), readyFrame([["Socket-Type", "PUSH"]])]))
+        // Half of a 1000-byte frame, then a TCP RST.
+        const partial = encodeFrame(Buffer.alloc(1000, 1)).subarray(0, 509)
+        sock.write(partial, () => setTimeout(() => sock.resetAndDestroy(), 50))
+      })
+      sock.on("error", () => {})
+      sock.on("close", () => resolve())
+    })
+    await disconnected
+    await stillServes(pull, good)
+  })
 })
+
