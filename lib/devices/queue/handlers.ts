@@ -187,12 +187,15 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const s = ctx.session(addr, false)
       const c = s?.subs.get(key)
       if (s === undefined || c === undefined) throw new QueueError("NOT_FOUND", "no such subscription on this connection")
-      if (command === "CREDIT") b.setCredit(c, intOption(a.credit, "credit", 1, MAX_CREDIT))
-      else {
+      if (command === "CREDIT") {
+        const credit = intOption(a.credit, "credit", 1, MAX_CREDIT)
+        ctx.send(okFrames(addr, reqId, EMPTY_MAP)) // the reply goes before the deliveries the new credit allows
+        b.setCredit(c, credit)
+      } else {
         s.subs.delete(key)
         b.cancel(c)
+        ctx.send(okFrames(addr, reqId, EMPTY_MAP))
       }
-      ctx.send(okFrames(addr, reqId, EMPTY_MAP))
       return
     }
     case "ACK": {
