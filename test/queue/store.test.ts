@@ -154,7 +154,7 @@ describe("recovery", () => {
     expect(segs.length).toBeGreaterThan(2)
     const first = join(copy, segs[0]!)
     const buf = fs.readFileSync(first)
-    buf[buf.length - 5] ^= 0x55
+    buf[buf.length - 5] = buf[buf.length - 5]! ^ 0x55
     fs.writeFileSync(first, buf)
     await expect(new QueueDevice({ dir: copy }).open()).rejects.toMatchObject({ code: "CORRUPT", file: first })
     fs.rmSync(join(copy, "LOCK"), { force: true })

@@ -118,6 +118,11 @@ export class QueueDevice {
     this.router = new Router({ sendHighWaterMark: 0, linger: 2000, maxMessageSize: Math.max(o.maxBodySize, o.maxBatchBytes) + 1024 * 1024 })
   }
 
+  /** Live (unsettled) messages in all queues. */
+  get messageCount(): number {
+    return this.broker?.bySeq.size ?? 0
+  }
+
   /** The endpoint last bound (ports resolved), as Socket.lastEndpoint. */
   get lastEndpoint(): string | null {
     return this.router.lastEndpoint
