@@ -1,0 +1,79 @@
+/**
+ * Clients written from docs/queue-protocol.md against the device:
+ * a libzmq DEALER (the zeromq package) with a generic CBOR encoder, and,
+ * where the system Python has pyzmq and cbor2, the Python example of the
+ * document itself.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Encoder } from "cbor-x"
+import { describe, expect, it } from "vitest"
+import * as zmq from "zeromq"
+import { client, startDevice } from "./queue-util.js"
+
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true })
+const enc = (v: unknown) => Buffer.from(cbor.encode(v))
+const dec = (b: Buffer) => cbor.decode(b) as Record<string, unknown>
+
+describe("a libzmq DEALER speaking the queue protocol", () => {
+  it("puts, consumes with credit and acks", async () => {
+    const dev = await startDevice()
+    const d = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 })
+    try {
+      d.connect(dev.lastEndpoint!)
+      let n = 0
+      const id = () => Buffer.from([0, 0, 0, ++n])
+      for (let i = 0; i < 3; i++) await d.send(["PUT", id(), enc({ queue: "lz", priority: 3 - i }), enc({ i }), `body-${i}`])
+      for (let i = 0; i < 3; i++) expect((await d.receive())[0]!.toString()).toBe("OK")
+      const sub = Buffer.from("sub-1")
+      await d.send(["CONSUME", sub, enc({ queue: "lz", credit: 10 })])
+      const got: string[] = []
+      const acks: unknown[] = []
+      while (got.length < 3) {
+        const [kind, tag, payload, ...data] = await d.receive()
+        if (kind!.toString() !== "MSG") continue
+        expect(tag!.equals(sub)).toBe(true)
+        const p = dec(payload!)
+        ;(p.messages as unknown[][]).forEach((t, i) => {
+          got.push(`${data[2 * i + 1]!.toString()}:${dec(data[2 * i]!).i}`)
+          acks.push(t[0], t[1])
+        })
+      }
+      expect(got).toEqual(["body-2:2", "body-1:1", "body-0:0"]) // priority 1, 2, 3
+      await d.send(["ACK", Buffer.from("ack"), enc({ acks })])
+      const [kind, , result] = await d.receive()
+      expect(kind!.toString()).toBe("OK")
+      expect(dec(result!)).toEqual({ acked: 3 })
+    } finally {
+      d.close()
+    }
+    expect((await client(dev).stats("lz")).queues.lz!.total).toBe(0)
+  })
+})
+
+const python = "/usr/bin/python3"
+const hasPyzmq = existsSync(python) && spawnSync(python, ["-c", "import zmq, cbor2"]).status === 0
+
+describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq + cbor2)", () => {
+  it("runs against the device as written", async () => {
+    const dev = await startDevice()
+    const doc = readFileSync(fileURLToPath(new URL("../../docs/queue-protocol.md", import.meta.url)), "utf8")
+    const code = doc
+      .split("```python")[1]!
+      .split("```")[0]!
+      .replace("tcp://127.0.0.1:5570", dev.lastEndpoint!)
+      .replace('    call("ACK", {"acks": [seq, attempt]})', '    print(body.decode(), headers["to"], attempt, call("ACK", {"acks": [seq, attempt]})[0]["acked"])')
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(python, ["-c", code], { timeout: 20_000 })
+      let stdout = ""
+      let stderr = ""
+      p.stdout.on("data", (b: Buffer) => (stdout += b))
+      p.stderr.on("data", (b: Buffer) => (stderr += b))
+      p.on("close", (status) => resolve({ status, stdout, stderr }))
+    })
+    expect(r.stderr).toBe("")
+    expect(r.status).toBe(0)
+    expect(r.stdout.trim()).toBe("hello a@b.c 1 1")
+  }, 30_000)
+})
