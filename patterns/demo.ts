@@ -12,6 +12,7 @@ import { proxyQueue } from "./examples/proxy.js"
 import { pair } from "./examples/pair.js"
 import { pushPull } from "./examples/push-pull.js"
 import { broker, requestReply } from "./examples/request-reply.js"
+import { durableQueue } from "./examples/durable-queue.js"
 
 const ipc = (name: string) => `ipc://${path.join(os.tmpdir(), `omq-demo-${process.pid}-${name}.sock`)}`
 
@@ -27,6 +28,7 @@ const examples: Array<[string, () => Promise<string>]> = [
   ["Observer through a peer restart", observer],
   ["Proxy as a ROUTER/DEALER queue", proxyQueue],
   ["omq <-> libzmq (zeromq package)", interop],
+  ["Durable queue: retry, dead letter, delay, restart", durableQueue],
 ]
 
 let failed = 0
