@@ -1,7 +1,8 @@
 /**
  * QueueClient: producer and consumer API of the durable queue, over one
- * DEALER connection. Requests are pipelined (many in flight, replies matched
- * by request id); acks are batched per event-loop turn.
+ * DEALER connection (connection.ts). Requests are pipelined (many in
+ * flight, replies matched by request id); puts of one event-loop turn travel
+ * together; acks are batched per turn.
  *
  * ```ts
  * const client = new QueueClient("tcp://127.0.0.1:5570")
@@ -11,114 +12,17 @@
  * }
  * ```
  */
-import createDebug from "debug"
-import { Dealer } from "../../sockets/dealer.js"
-import type { SocketOptions } from "../../sockets/types.js"
 import { decodeCbor, encodeCbor, headerEncoder } from "./cbor.js"
-import { Delivery, QueueConsumer, type DeliveryHost } from "./delivery.js"
+import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions } from "./client-types.js"
+import { CMD, EMPTY, QueueConnection, debug, int, type Pending, type Reply } from "./connection.js"
+import { Delivery, QueueConsumer } from "./delivery.js"
 import { QueueError } from "./errors.js"
-import type { QueueStats } from "./inspect.js"
 import type { QueueConfig } from "./queue-state.js"
-import type { RetryPolicy } from "./retry.js"
 
-const debug = createDebug("omq:queue")
-const EMPTY = Buffer.alloc(0)
-const CMD = Object.fromEntries(
-  ["HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG"].map((c) => [c, Buffer.from(c)]),
-) as Record<string, Buffer>
-
-export interface QueueClientOptions {
-  /** Most requests awaiting a reply at once; further calls wait for a slot. Default 10000. */
-  maxInFlight?: number
-  /** Reported as `lastConsumer` of messages this client reserves (default: its connection id in hex). */
-  consumerName?: string
-  /** Options of the underlying DEALER (reconnectInterval, heartbeats, CURVE keys, ...). */
-  socket?: SocketOptions<Dealer>
-}
-
-/** Options of one put. Times are in ms. */
-export interface PutOptions {
-  /** 0 is the most urgent; default 1024. */
-  priority?: number
-  /** Not deliverable before this many ms from now. */
-  delay?: number
-  /** Lease length of each delivery (default: the queue's, else the device's, 30 s). */
-  ttr?: number
-  /** Dead-lettered ("expired") if not acked within this many ms from the put. 0: never. */
-  ttl?: number
-  /** Dedup id: a put with an id already used in this queue within the device's window stores nothing and gets the first put's result. */
-  id?: string
-  /** Any CBOR-encodable map, delivered with the message. */
-  headers?: Record<string, unknown>
-  /** Overrides fields of the queue's retry policy for this message. */
-  retry?: Partial<RetryPolicy>
-}
-
-export interface PutResult {
-  seq: number
-  /** True if `id` was seen before: nothing was stored, `seq` is the first put's. */
-  duplicate: boolean
-}
-
-export interface BatchMessage extends PutOptions {
-  body: Buffer | Uint8Array | string
-}
-
-/** A message as PEEK shows it. */
-export interface PeekedMessage {
-  seq: number
-  queue: string
-  state: "ready" | "delayed" | "reserved" | "buried" | "pending"
-  attempts: number
-  priority: number
-  putAt: number
-  readyAt: number
-  ttr: number
-  expiresAt?: number
-  id?: string
-  buryReason?: string
-  buriedAt?: number
-  lastConsumer?: string
-  leaseDeadline?: number
-  headers: Record<string, unknown>
-  body: Buffer
-}
-
-export interface DeviceStats {
-  uptime: number
-  segment: number
-  diskBytes: number
-  checkpoints: number
-  clients: number
-  fsync: string
-  queues: Record<string, QueueStats>
-}
-
-interface Reply {
-  result: Record<string, unknown>
-  data: Buffer[]
-}
-
-interface Pending {
-  resolve(r: Reply): void
-  reject(e: Error): void
-}
+export type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions }
 
 const toBody = (b: Buffer | Uint8Array | string): Buffer =>
   typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-
-const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
-
-/** Converts bigints (CBOR uint64) in a decoded reply to numbers. */
-function normalize(v: unknown): unknown {
-  if (typeof v === "bigint") return Number(v)
-  if (Array.isArray(v)) return v.map(normalize)
-  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array)) {
-    const o = v as Record<string, unknown>
-    for (const k of Object.keys(o)) o[k] = normalize(o[k])
-  }
-  return v
-}
 
 const AUTO_BATCH_MAX = 256
 const AUTO_BATCH_BYTES = 256 * 1024
@@ -152,38 +56,20 @@ function putArgs(queue: string, o: PutOptions | undefined): Record<string, unkno
   return a
 }
 
-export class QueueClient implements DeliveryHost {
-  readonly socket: Dealer
-  private readonly pending = new Map<number, Pending>()
-  private readonly slotWaiters: (() => void)[] = []
-  private readonly drainWaiters: (() => void)[] = []
-  private readonly consumers = new Map<number, QueueConsumer>()
-  private readonly maxInFlight: number
+export class QueueClient extends QueueConnection {
   private readonly consumerName: string | undefined
-  private nextId = 1
   private readonly plainPutArgs = new Map<string, Buffer>()
   private readonly putBatches = new Map<string, PutBatch>()
   private putFlushScheduled = false
   private acks: number[] = []
   private ackWaiters: Pending[] = []
   private ackScheduled = false
-  private closed = false
-  private disconnected = false
 
   /** Connects to `endpoint` if given (more with connect()). */
   constructor(endpoint?: string, options: QueueClientOptions = {}) {
-    this.maxInFlight = options.maxInFlight ?? 10_000
+    super(options.maxInFlight ?? 10_000, options.socket)
     this.consumerName = options.consumerName
-    this.socket = new Dealer({ sendHighWaterMark: 0, linger: 1000, ...options.socket })
-    this.socket.events.on("disconnect", () => this.onDisconnect())
-    this.socket.events.on("handshake", () => this.onReconnect())
-    void this.receiveLoop()
     if (endpoint !== undefined) this.connect(endpoint)
-  }
-
-  /** Connects to a device endpoint (the DEALER reconnects by itself after failures). */
-  connect(endpoint: string): void {
-    this.socket.connect(endpoint)
   }
 
   // ---- producing ----
@@ -295,7 +181,7 @@ export class QueueClient implements DeliveryHost {
     return c
   }
 
-  private subscribe(c: QueueConsumer): void {
+  protected subscribe(c: QueueConsumer): void {
     const id = this.takeId()
     c.tag = id
     this.consumers.set(id, c)
@@ -426,121 +312,15 @@ export class QueueClient implements DeliveryHost {
     return (await this.request(CMD.HELLO!, EMPTY)).result
   }
 
-  // ---- plumbing ----
-
-  private takeId(): number {
-    const id = this.nextId
-    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
-    return id
-  }
-
-  /** Sends a request and waits for its reply (waiting first for a free slot if maxInFlight are out). */
-  private async request(command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
-    while (this.pending.size >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r))
-    return this.send(this.takeId(), command, args, data)
-  }
-
-  private send(id: number, command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
-    if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
-    const reqId = Buffer.allocUnsafe(4)
-    reqId.writeUInt32BE(id)
-    const frames = data === undefined ? [command, reqId, args] : [command, reqId, args, ...data]
-    return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      this.socket.send(frames).then(undefined, (err: Error) => {
-        if (this.pending.delete(id)) reject(err)
-      })
-    })
-  }
-
-  private async receiveLoop(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[]
-      try {
-        frames = await this.socket.receive()
-      } catch {
-        if (this.socket.closed) return
-        continue
-      }
-      this.onMessage(frames)
-    }
-  }
-
-  private onMessage(frames: Buffer[]): void {
-    const kind = frames[0]
-    const tag = frames[1]
-    if (kind === undefined || tag === undefined || tag.length !== 4) return // PING, or nothing we sent
-    const id = tag.readUInt32BE(0)
-    if (kind.length === 3 && kind[0] === 0x4d /* MSG */) {
-      const c = this.consumers.get(id)
-      if (c === undefined || frames.length < 3) return
-      const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
-      const ms = payload.messages
-      for (let i = 0; i < ms.length; i++) c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY))
-      return
-    }
-    const p = this.pending.get(id)
-    if (p === undefined) return
-    this.pending.delete(id)
-    const w = this.slotWaiters.shift()
-    if (w !== undefined) w()
-    if (this.pending.size === 0) for (const d of this.drainWaiters.splice(0)) d()
-    let result: Record<string, unknown>
-    try {
-      result = frames[2] === undefined || frames[2].length === 0 ? {} : (normalize(decodeCbor(frames[2])) as Record<string, unknown>)
-    } catch (err) {
-      p.reject(new QueueError("BAD_REQUEST", `undecodable reply: ${(err as Error).message}`))
-      return
-    }
-    if (kind.length === 2 && kind[0] === 0x4f /* OK */) p.resolve({ result, data: frames.slice(3) })
-    else p.reject(new QueueError(String(result.code ?? "UNKNOWN"), String(result.message ?? "request failed")))
-  }
-
-  private onDisconnect(): void {
-    if (this.closed) return
-    this.disconnected = true
-    debug("disconnected: failing %d requests in flight", this.pending.size)
-    this.failPending(new QueueError("DISCONNECTED", "the connection to the device was lost; the request may or may not have been carried out"))
-    for (const c of this.consumers.values()) c.dropBuffered()
-  }
-
-  private onReconnect(): void {
-    if (!this.disconnected || this.closed) return
-    this.disconnected = false
-    // The device dropped our subscriptions with the old connection: subscribe again.
-    const old = [...this.consumers.values()]
-    this.consumers.clear()
-    for (const c of old) if (!c.closed) this.subscribe(c)
-  }
-
-  private failPending(err: Error): void {
-    const ps = [...this.pending.values()]
-    this.pending.clear()
-    for (const p of ps) p.reject(err)
-    for (const w of this.slotWaiters.splice(0)) w()
-    for (const d of this.drainWaiters.splice(0)) d()
-  }
-
   /**
-   * Closes the client: waits (up to `timeout` ms, default 2000) for requests in flight and
-   * pending acks, then closes the connection; what is still unanswered fails with CLOSED.
+   * Closes the client: sends the puts and acks still gathered, waits (up to `timeout` ms,
+   * default 2000) for requests in flight, then closes the connection; what is still
+   * unanswered fails with CLOSED.
    */
   async close(timeout = 2000): Promise<void> {
     if (this.closed) return
     if (this.putFlushScheduled) this.flushPutsBound()
     if (this.ackScheduled) this.flushAcks()
-    if (this.pending.size > 0 && !this.disconnected) {
-      let timer: NodeJS.Timeout | undefined
-      await new Promise<void>((resolve) => {
-        this.drainWaiters.push(resolve)
-        timer = setTimeout(resolve, timeout)
-      })
-      clearTimeout(timer)
-    }
-    this.closed = true
-    for (const c of this.consumers.values()) c.end()
-    this.consumers.clear()
-    this.failPending(new QueueError("CLOSED", "the client is closed"))
-    this.socket.close()
+    await this.closeConnection(timeout)
   }
 }

@@ -1,0 +1,72 @@
+/** Option and result types of QueueClient. */
+import type { Dealer } from "../../sockets/dealer.js"
+import type { SocketOptions } from "../../sockets/types.js"
+import type { QueueStats } from "./inspect.js"
+import type { RetryPolicy } from "./retry.js"
+
+export interface QueueClientOptions {
+  /** Most requests awaiting a reply at once; further calls wait for a slot. Default 10000. */
+  maxInFlight?: number
+  /** Reported as `lastConsumer` of messages this client reserves (default: its connection id in hex). */
+  consumerName?: string
+  /** Options of the underlying DEALER (reconnectInterval, heartbeats, CURVE keys, ...). */
+  socket?: SocketOptions<Dealer>
+}
+
+/** Options of one put. Times are in ms. */
+export interface PutOptions {
+  /** 0 is the most urgent; default 1024. */
+  priority?: number
+  /** Not deliverable before this many ms from now. */
+  delay?: number
+  /** Lease length of each delivery (default: the queue's, else the device's, 30 s). */
+  ttr?: number
+  /** Dead-lettered ("expired") if not acked within this many ms from the put. 0: never. */
+  ttl?: number
+  /** Dedup id: a put with an id already used in this queue within the device's window stores nothing and gets the first put's result. */
+  id?: string
+  /** Any CBOR-encodable map, delivered with the message. */
+  headers?: Record<string, unknown>
+  /** Overrides fields of the queue's retry policy for this message. */
+  retry?: Partial<RetryPolicy>
+}
+
+export interface PutResult {
+  seq: number
+  /** True if `id` was seen before: nothing was stored, `seq` is the first put's. */
+  duplicate: boolean
+}
+
+export interface BatchMessage extends PutOptions {
+  body: Buffer | Uint8Array | string
+}
+
+/** A message as PEEK shows it. */
+export interface PeekedMessage {
+  seq: number
+  queue: string
+  state: "ready" | "delayed" | "reserved" | "buried" | "pending"
+  attempts: number
+  priority: number
+  putAt: number
+  readyAt: number
+  ttr: number
+  expiresAt?: number
+  id?: string
+  buryReason?: string
+  buriedAt?: number
+  lastConsumer?: string
+  leaseDeadline?: number
+  headers: Record<string, unknown>
+  body: Buffer
+}
+
+export interface DeviceStats {
+  uptime: number
+  segment: number
+  diskBytes: number
+  checkpoints: number
+  clients: number
+  fsync: string
+  queues: Record<string, QueueStats>
+}

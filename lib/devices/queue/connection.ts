@@ -1,0 +1,186 @@
+/**
+ * The client's connection: one DEALER, pipelined requests matched to replies
+ * by a 4-byte request id, deliveries routed to subscriptions, and what to do
+ * when the connection drops (in-flight requests fail with DISCONNECTED,
+ * subscriptions are renewed on reconnect). QueueClient builds on it.
+ */
+import createDebug from "debug"
+import { Dealer } from "../../sockets/dealer.js"
+import type { SocketOptions } from "../../sockets/types.js"
+import { decodeCbor } from "./cbor.js"
+import { Delivery, type DeliveryHost, type QueueConsumer } from "./delivery.js"
+import { QueueError } from "./errors.js"
+
+export const debug = createDebug("omq:queue")
+export const EMPTY = Buffer.alloc(0)
+export const CMD = Object.fromEntries(
+  ["HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG"].map((c) => [c, Buffer.from(c)]),
+) as Record<string, Buffer>
+
+export interface Reply {
+  result: Record<string, unknown>
+  data: Buffer[]
+}
+
+export interface Pending {
+  resolve(r: Reply): void
+  reject(e: Error): void
+}
+
+export const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
+
+/** Converts bigints (CBOR uint64) in a decoded reply to numbers. */
+function normalize(v: unknown): unknown {
+  if (typeof v === "bigint") return Number(v)
+  if (Array.isArray(v)) return v.map(normalize)
+  if (v !== null && typeof v === "object" && !(v instanceof Uint8Array)) {
+    const o = v as Record<string, unknown>
+    for (const k of Object.keys(o)) o[k] = normalize(o[k])
+  }
+  return v
+}
+
+export abstract class QueueConnection implements DeliveryHost {
+  readonly socket: Dealer
+  private readonly pending = new Map<number, Pending>()
+  private readonly slotWaiters: (() => void)[] = []
+  private readonly drainWaiters: (() => void)[] = []
+  /** Subscriptions by the request id of their CONSUME. */
+  protected readonly consumers = new Map<number, QueueConsumer>()
+  private readonly maxInFlight: number
+  private nextId = 1
+  protected closed = false
+  protected disconnected = false
+
+  constructor(maxInFlight: number, socketOptions: SocketOptions<Dealer> | undefined) {
+    this.maxInFlight = maxInFlight
+    this.socket = new Dealer({ sendHighWaterMark: 0, linger: 1000, ...socketOptions })
+    this.socket.events.on("disconnect", () => this.onDisconnect())
+    this.socket.events.on("handshake", () => this.onReconnect())
+    void this.receiveLoop()
+  }
+
+  abstract ackDelivery(d: Delivery): Promise<void>
+  abstract nackDelivery(d: Delivery, delay: number | undefined): Promise<"ready" | "delayed" | "buried">
+  abstract touchDelivery(d: Delivery, ttr: number | undefined): Promise<number>
+  abstract buryDelivery(d: Delivery, reason: string | undefined): Promise<void>
+  abstract cancelConsumer(c: QueueConsumer): Promise<void>
+  abstract creditConsumer(c: QueueConsumer, credit: number): Promise<void>
+  /** Sends CONSUME for `c` (again, after a reconnect). */
+  protected abstract subscribe(c: QueueConsumer): void
+
+  /** Connects to a device endpoint (the DEALER reconnects by itself after failures). */
+  connect(endpoint: string): void {
+    this.socket.connect(endpoint)
+  }
+
+  protected takeId(): number {
+    const id = this.nextId
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
+    return id
+  }
+
+  /** Sends a request and waits for its reply (waiting first for a free slot if maxInFlight are out). */
+  protected async request(command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
+    while (this.pending.size >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r))
+    return this.send(this.takeId(), command, args, data)
+  }
+
+  protected send(id: number, command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
+    if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
+    const reqId = Buffer.allocUnsafe(4)
+    reqId.writeUInt32BE(id)
+    const frames = data === undefined ? [command, reqId, args] : [command, reqId, args, ...data]
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.socket.send(frames).then(undefined, (err: Error) => {
+        if (this.pending.delete(id)) reject(err)
+      })
+    })
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[]
+      try {
+        frames = await this.socket.receive()
+      } catch {
+        if (this.socket.closed) return
+        continue
+      }
+      this.onMessage(frames)
+    }
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    const kind = frames[0]
+    const tag = frames[1]
+    if (kind === undefined || tag === undefined || tag.length !== 4) return // PING, or nothing we sent
+    const id = tag.readUInt32BE(0)
+    if (kind.length === 3 && kind[0] === 0x4d /* MSG */) {
+      const c = this.consumers.get(id)
+      if (c === undefined || frames.length < 3) return
+      const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
+      const ms = payload.messages
+      for (let i = 0; i < ms.length; i++) c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY))
+      return
+    }
+    const p = this.pending.get(id)
+    if (p === undefined) return
+    this.pending.delete(id)
+    const w = this.slotWaiters.shift()
+    if (w !== undefined) w()
+    if (this.pending.size === 0) for (const d of this.drainWaiters.splice(0)) d()
+    let result: Record<string, unknown>
+    try {
+      result = frames[2] === undefined || frames[2].length === 0 ? {} : (normalize(decodeCbor(frames[2])) as Record<string, unknown>)
+    } catch (err) {
+      p.reject(new QueueError("BAD_REQUEST", `undecodable reply: ${(err as Error).message}`))
+      return
+    }
+    if (kind.length === 2 && kind[0] === 0x4f /* OK */) p.resolve({ result, data: frames.slice(3) })
+    else p.reject(new QueueError(String(result.code ?? "UNKNOWN"), String(result.message ?? "request failed")))
+  }
+
+  private onDisconnect(): void {
+    if (this.closed) return
+    this.disconnected = true
+    debug("disconnected: failing %d requests in flight", this.pending.size)
+    this.failPending(new QueueError("DISCONNECTED", "the connection to the device was lost; the request may or may not have been carried out"))
+    for (const c of this.consumers.values()) c.dropBuffered()
+  }
+
+  private onReconnect(): void {
+    if (!this.disconnected || this.closed) return
+    this.disconnected = false
+    // The device dropped our subscriptions with the old connection: subscribe again.
+    const old = [...this.consumers.values()]
+    this.consumers.clear()
+    for (const c of old) if (!c.closed) this.subscribe(c)
+  }
+
+  private failPending(err: Error): void {
+    const ps = [...this.pending.values()]
+    this.pending.clear()
+    for (const p of ps) p.reject(err)
+    for (const w of this.slotWaiters.splice(0)) w()
+    for (const d of this.drainWaiters.splice(0)) d()
+  }
+
+  /** Waits up to `timeout` ms for the replies in flight, then closes; what is unanswered fails with CLOSED. */
+  protected async closeConnection(timeout: number): Promise<void> {
+    if (this.pending.size > 0 && !this.disconnected) {
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        this.drainWaiters.push(resolve)
+        timer = setTimeout(resolve, timeout)
+      })
+      clearTimeout(timer)
+    }
+    this.closed = true
+    for (const c of this.consumers.values()) c.end()
+    this.consumers.clear()
+    this.failPending(new QueueError("CLOSED", "the client is closed"))
+    this.socket.close()
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The broker's in-memory state and its mechanics: the indexes of live
+ * messages, ready/delayed/dead-letter placement, leases, dispatch to
+ * consumers, and the one timer behind every deadline. The commands that
+ * drive it are in broker.ts.
+ *
+ * Leases sit in one list per lease length, which is ordered by deadline
+ * because deadlines are `now + length`; delays and TTLs are indexed heaps.
+ * The timer is armed for the earliest of all of them, never one per message.
+ */
+import { IndexedHeap } from "./heap.js"
+import { encodeRetry, logBury, logRelease } from "./log.js"
+import { MessageList, type Consumer, type LeaseHolder, type MessageState, type QueueMessage } from "./message.js"
+import { QueueError } from "./errors.js"
+import { MSG, deliveryPayload, okFrames } from "./protocol.js"
+import { QueueState, type Waiter } from "./queue-state.js"
+import type { PutFields } from "./records.js"
+import { backoffDelay, effectiveRetry } from "./retry.js"
+import type { Store } from "./store.js"
+
+export interface BrokerOptions {
+  /** A put repeating an `id` within this many ms gets the first put's confirmation. */
+  dedupWindowMs: number
+  /** Lease time (ms) when neither the put nor the queue config gives one. */
+  defaultTtr: number
+}
+
+/** Most messages in one MSG (a bundle per consumer turn keeps per-message overhead low). */
+const BUNDLE = 128
+const EMPTY = Buffer.alloc(0)
+
+export interface DedupEntry {
+  seq: number
+  at: number
+}
+
+export class BrokerState {
+  readonly queues = new Map<string, QueueState>()
+  readonly bySeq = new Map<number, QueueMessage>()
+  /** Dedup ids by `queue \n id`, oldest first. */
+  readonly dedup = new Map<string, DedupEntry>()
+  nextSeq = 1
+  readonly delays = new IndexedHeap<QueueMessage>(
+    (a, b) => a.readyAt < b.readyAt || (a.readyAt === b.readyAt && a.seq < b.seq),
+    (m) => m.delayIndex,
+    (m, i) => (m.delayIndex = i),
+  )
+  readonly ttls = new IndexedHeap<QueueMessage>((a, b) => a.expiresAt < b.expiresAt, (m) => m.ttlIndex, (m, i) => (m.ttlIndex = i))
+  readonly timeouts = new IndexedHeap<Waiter>((a, b) => a.deadline < b.deadline, (w) => w.index, (w, i) => (w.index = i))
+  /** Leased messages, one list per lease length (ms). */
+  readonly leases = new Map<number, MessageList>()
+  /** Randomness for backoff jitter (replaceable in tests). */
+  random: () => number = Math.random
+  protected _store: Store | undefined
+  private timer: NodeJS.Timeout | undefined
+  private timerAt = Infinity
+  private stopped = false
+
+  constructor(
+    protected readonly send: (frames: Buffer[]) => void,
+    readonly options: BrokerOptions,
+  ) {}
+
+  get store(): Store {
+    return this._store!
+  }
+
+  queue(name: string): QueueState {
+    let q = this.queues.get(name)
+    if (q === undefined) {
+      q = new QueueState(name)
+      this.queues.set(name, q)
+    }
+    return q
+  }
+
+  fields(m: QueueMessage): PutFields {
+    return {
+      seq: m.seq,
+      putAt: m.putAt,
+      priority: m.priority,
+      readyAt: m.readyAt,
+      ttr: m.ttr,
+      expiresAt: m.expiresAt,
+      queue: m.queue.name,
+      id: m.id,
+      retry: encodeRetry(m.retry),
+      headers: m.headers,
+      body: m.body,
+    }
+  }
+
+  /** Adds a message to the indexes (state still "pending"). */
+  register(m: QueueMessage): void {
+    const q = m.queue
+    this.bySeq.set(m.seq, m)
+    q.messages.set(m.seq, m)
+    q.bytes += m.recordBytes
+    q.pending++
+    q.puts++
+    if (m.id !== undefined) this.dedup.set(`${q.name}\n${m.id}`, { seq: m.seq, at: m.putAt })
+    if (m.seq >= this.nextSeq) this.nextSeq = m.seq + 1
+  }
+
+  protected unregister(m: QueueMessage): void {
+    const q = m.queue
+    this.bySeq.delete(m.seq)
+    q.messages.delete(m.seq)
+    q.bytes -= m.recordBytes
+    this.ttls.remove(m)
+    m.state = "gone"
+  }
+
+  placeReady(m: QueueMessage): void {
+    m.state = "ready"
+    m.queue.ready.push(m)
+  }
+
+  placeDelayed(m: QueueMessage): void {
+    m.state = "delayed"
+    m.queue.delayed++
+    this.delays.push(m)
+    this.want(m.readyAt)
+  }
+
+  placeBuried(m: QueueMessage): void {
+    m.state = "buried"
+    this.ttls.remove(m)
+    m.queue.buried.push(m)
+  }
+
+  protected popReady(q: QueueState, now: number): QueueMessage | null {
+    for (;;) {
+      const m = q.ready.pop()
+      if (m === null) return null
+      if (m.expiresAt > 0 && m.expiresAt <= now) {
+        this.bury(m, "expired", now) // its TTL timer has not fired yet
+        continue
+      }
+      return m
+    }
+  }
+
+  /**
+   * Hands ready messages to waiting RESERVEs first, then to consumers with
+   * credit, round-robin, up to BUNDLE messages per consumer turn in one MSG.
+   */
+  dispatch(q: QueueState, now: number): void {
+    if (this.stopped) return
+    while (q.ready.size > 0) {
+      const w = q.waiters[0]
+      if (w !== undefined) {
+        const m = this.popReady(q, now)
+        if (m === null) return
+        q.waiters.shift()
+        this.timeouts.remove(w)
+        w.holder.waiters--
+        this.lease(m, w.holder, null, w.name, now)
+        this.send(okFrames(w.holder.addr, w.reqId, deliveryPayload(q.name, [m]), [m.headers, m.body]))
+        continue
+      }
+      const c = q.nextConsumer()
+      if (c === null) return
+      const max = Math.min(c.credit - c.inflight, BUNDLE)
+      const msgs: QueueMessage[] = []
+      const frames: Buffer[] = [c.holder.addr, MSG, c.tag, EMPTY]
+      while (msgs.length < max) {
+        const m = this.popReady(q, now)
+        if (m === null) break
+        this.lease(m, c.holder, c, c.name, now)
+        msgs.push(m)
+        frames.push(m.headers, m.body)
+      }
+      if (msgs.length === 0) return
+      c.inflight += msgs.length
+      frames[3] = deliveryPayload(q.name, msgs)
+      this.send(frames)
+    }
+  }
+
+  protected lease(m: QueueMessage, holder: LeaseHolder, consumer: Consumer | null, name: string, now: number): void {
+    const q = m.queue
+    m.state = "reserved"
+    m.attempts++
+    if (m.attempts > 1) q.redeliveries++
+    m.holder = holder
+    m.consumer = consumer
+    m.lastConsumer = name
+    holder.leases++
+    q.reserved++
+    this.startLease(m, m.ttr, now)
+  }
+
+  protected startLease(m: QueueMessage, ttr: number, now: number): void {
+    m.leaseTtr = ttr
+    m.leaseDeadline = now + ttr
+    let list = this.leases.get(ttr)
+    if (list === undefined) {
+      list = new MessageList()
+      this.leases.set(ttr, list)
+    }
+    list.push(m)
+    this.want(m.leaseDeadline)
+  }
+
+  protected endLease(m: QueueMessage): void {
+    m.list?.remove(m)
+    m.holder!.leases--
+    if (m.consumer !== null) m.consumer.inflight--
+    m.queue.reserved--
+    m.holder = null
+    m.consumer = null
+  }
+
+  /** The message `holder` leases as delivery `attempt`, or LEASE_LOST / NOT_FOUND. */
+  protected leased(holder: LeaseHolder, seq: number, attempt: number): QueueMessage {
+    const m = this.bySeq.get(seq)
+    if (m === undefined) throw new QueueError("NOT_FOUND", `no message ${seq}`)
+    if (m.state !== "reserved" || m.holder !== holder || m.attempts !== attempt) {
+      throw new QueueError("LEASE_LOST", `message ${seq} attempt ${attempt} is not leased by this client (lease expired or released)`)
+    }
+    return m
+  }
+
+  /** After a lease ended without an ack: retry (ready or delayed) or dead-letter. Returns the new state. */
+  protected requeue(m: QueueMessage, delay: number | undefined, now: number, cause: "nack" | "ttr" | "disconnect"): MessageState {
+    const q = m.queue
+    if (m.ttlExpired || (m.expiresAt > 0 && m.expiresAt <= now)) {
+      this.bury(m, "expired", now)
+      return m.state
+    }
+    const p = effectiveRetry(q.config.retry, m.retry)
+    if (p.maxAttempts > 0 && m.attempts >= p.maxAttempts) {
+      this.bury(m, "max-attempts", now)
+      return m.state
+    }
+    const d = delay ?? (cause === "disconnect" ? 0 : backoffDelay(p, m.attempts, this.random))
+    m.readyAt = now + d
+    logRelease(this.store, m.seq, m.attempts, m.readyAt)
+    if (d > 0) this.placeDelayed(m)
+    else this.placeReady(m)
+    return m.state
+  }
+
+  /** Moves an unplaced message to its queue's dead letters and logs it. */
+  protected bury(m: QueueMessage, reason: string, now: number): void {
+    m.ttlExpired = false
+    m.buryReason = reason
+    m.buriedAt = now
+    this.placeBuried(m)
+    logBury(this.store, m.seq, m.attempts, now, reason, m.lastConsumer)
+  }
+
+  revive(m: QueueMessage, now: number): void {
+    m.queue.buried.remove(m)
+    m.attempts = 0
+    m.expiresAt = 0
+    m.ttlExpired = false
+    m.buryReason = ""
+    m.readyAt = now
+    this.placeReady(m)
+  }
+
+  // ---- the timer ----
+
+  /** Makes sure the timer fires by `t` (ms since the epoch). */
+  want(t: number): void {
+    if (t >= this.timerAt || this.stopped) return
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timerAt = t
+    this.timer = setTimeout(() => this.onTimer(), Math.max(1, t - Date.now()))
+    this.timer.unref()
+  }
+
+  private onTimer(): void {
+    this.timer = undefined
+    this.timerAt = Infinity
+    if (this.stopped) return
+    const now = Date.now()
+    const touched = new Set<QueueState>()
+    for (let m = this.delays.peek(); m !== undefined && m.readyAt <= now; m = this.delays.peek()) {
+      this.delays.pop()
+      m.queue.delayed--
+      this.placeReady(m)
+      touched.add(m.queue)
+    }
+    for (let m = this.ttls.peek(); m !== undefined && m.expiresAt <= now; m = this.ttls.peek()) {
+      this.ttls.pop()
+      this.expire(m, now)
+    }
+    for (const list of this.leases.values()) {
+      for (let m = list.head; m !== null && m.leaseDeadline <= now; m = list.head) {
+        this.endLease(m)
+        this.requeue(m, undefined, now, "ttr")
+        touched.add(m.queue)
+      }
+    }
+    for (let w = this.timeouts.peek(); w !== undefined && w.deadline <= now; w = this.timeouts.peek()) {
+      this.timeouts.pop()
+      this.queue(w.queue).removeWaiter(w)
+      w.holder.waiters--
+      this.send(okFrames(w.holder.addr, w.reqId, deliveryPayload(w.queue, [])))
+    }
+    for (const q of touched) this.dispatch(q, now)
+    this.rearm()
+  }
+
+  /** TTL passed: dead-letter it now, or when its lease ends. */
+  private expire(m: QueueMessage, now: number): void {
+    switch (m.state) {
+      case "ready":
+        m.queue.ready.remove(m)
+        this.bury(m, "expired", now)
+        break
+      case "delayed":
+        this.delays.remove(m)
+        m.queue.delayed--
+        this.bury(m, "expired", now)
+        break
+      case "reserved":
+        m.ttlExpired = true
+        break
+      default:
+        break
+    }
+  }
+
+  /** Arms the timer for the earliest deadline left. */
+  rearm(): void {
+    let t = Infinity
+    const d = this.delays.peek()
+    if (d !== undefined) t = d.readyAt
+    const x = this.ttls.peek()
+    if (x !== undefined && x.expiresAt < t) t = x.expiresAt
+    const w = this.timeouts.peek()
+    if (w !== undefined && w.deadline < t) t = w.deadline
+    for (const list of this.leases.values()) if (list.head !== null && list.head.leaseDeadline < t) t = list.head.leaseDeadline
+    if (t !== Infinity) this.want(t)
+  }
+
+  /** Stops the timer and all deliveries (device shutdown). */
+  stop(): void {
+    this.stopped = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}
