@@ -54,7 +54,7 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
       try {
         const { endpoint, serverKey } = await recv.next("ready")
         const sendArgs = ["--role", "send", "--endpoint", String(endpoint), ...load, ...common]
-        if (curve) sendArgs.push(...curveArgs, "--server-key", String(serverKey))
+        if (curve) sendArgs.push(...curveArgs, `--server-key=${String(serverKey)}`) // "=": a z85 key may start with "-", which parseArgs would take for an option
         send = spawnPeer(`${ctx.lib} PUSH (${name})`, PEER, sendArgs, { ...opts, nodeArgs: ctx.profArgs("send") })
         const sent = await send.next("sent")
         const res = await recv.next("result")

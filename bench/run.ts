@@ -180,7 +180,7 @@ function report(): void {
         (lower.length ? ` (${lower.join(", ")}: lower is better, so those ratios are zeromq/omq)` : ""),
     )
   }
-  console.log(`\nmedian of ${runs} run(s); spread = half of (max-min)/median over the runs; MB = 10^6 bytes of payload`)
+  console.log(`\nmedian of ${runs} run(s); spread = half of (max-min)/median over the runs; MB = 10^6 bytes`)
   for (const [key, msg] of failures) console.log(`\nFAILED ${key}:\n  ${msg.replace(/\n/g, "\n  ")}`)
 }
 

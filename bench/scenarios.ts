@@ -5,11 +5,12 @@
  * export names ("Request", "Reply", "Dealer", "Router", "Publisher", "Subscriber");
  * a library lacking one is reported as skipped, not failed.
  *
- * Sizes are chosen so the default run (3 runs x 2 libraries x 10 scenarios) stays
+ * Sizes are chosen so the default run (3 runs x 2 libraries x 12 scenarios: 3 min 4 s) stays
  * under ~4 minutes on a 2-CPU machine: every send phase is capped at 1.5-3 s, so a
  * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
  */
 import { dealerRouterEcho } from "./dealer-router.js"
+import { idleConnections, pushPullPeak } from "./memory.js"
 import { pubSubFanOut } from "./pubsub.js"
 import { pushPull } from "./pushpull.js"
 import { reqRepLatency } from "./reqrep.js"
@@ -28,4 +29,6 @@ export const SCENARIOS: readonly Scenario[] = [
   dealerRouterEcho({ name: "dealer-router-echo-64B", size: 64, window: 1_000, count: 2_000_000, seconds: 1.5 }),
   pubSubFanOut({ name: "pubsub-4sub-64B", size: 64, subscribers: 4, filter: false, count: 400_000, quickCount: 10_000, seconds: 2 }),
   pubSubFanOut({ name: "pubsub-4sub-filter-64B", size: 64, subscribers: 4, filter: true, count: 800_000, quickCount: 20_000, seconds: 2 }),
+  idleConnections({ name: "memory-1000-idle", connections: 1_000, quickConnections: 1_000, batch: 100, idleMs: 500 }),
+  pushPullPeak({ name: "memory-1M-pushpull", size: 64, count: 1_000_000, quickCount: 50_000, seconds: 20 }),
 ]
