@@ -14,7 +14,7 @@
  */
 import { decodeCbor, encodeCbor, headerEncoder } from "./cbor.js"
 import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions } from "./client-types.js"
-import { CMD, EMPTY, QueueConnection, debug, int, type Pending, type Reply } from "./connection.js"
+import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
 import { QueueError } from "./errors.js"
 import type { QueueConfig } from "./queue-state.js"
@@ -23,6 +23,8 @@ export type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, Q
 
 const toBody = (b: Buffer | Uint8Array | string): Buffer =>
   typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+
+const ignoreAckFailure = (err: Error): void => debug("%s", err.message)
 
 const AUTO_BATCH_MAX = 256
 const AUTO_BATCH_BYTES = 256 * 1024
@@ -62,7 +64,8 @@ export class QueueClient extends QueueConnection {
   private readonly putBatches = new Map<string, PutBatch>()
   private putFlushScheduled = false
   private acks: number[] = []
-  private ackWaiters: Pending[] = []
+  private ackResolves: (() => void)[] = []
+  private ackRejects: ((e: Error) => void)[] = []
   private ackScheduled = false
 
   /** Connects to `endpoint` if given (more with connect()). */
@@ -196,34 +199,49 @@ export class QueueClient extends QueueConnection {
   /** @internal */
   ackDelivery(d: Delivery): Promise<void> {
     this.acks.push(d.seq, d.attempt)
-    const p = new Promise<void>((resolve, reject) => this.ackWaiters.push({ resolve: () => resolve(), reject }))
-    p.catch((err: Error) => debug("ack of %d failed: %s", d.seq, err.message))
+    const p = new Promise<void>(this.ackExecutor)
+    p.catch(ignoreAckFailure) // an ack nobody awaits may fail quietly: the message is simply delivered again
     if (!this.ackScheduled) {
       this.ackScheduled = true
-      setImmediate(() => this.flushAcks())
+      setImmediate(this.flushAcksBound)
     }
     return p
   }
+
+  /** Records the new ack promise's settle functions (one shared executor: no closure per ack). */
+  private readonly ackExecutor = (resolve: () => void, reject: (e: Error) => void): void => {
+    this.ackResolves.push(resolve)
+    this.ackRejects.push(reject)
+  }
+
+  private readonly flushAcksBound = (): void => this.flushAcks()
 
   private flushAcks(): void {
     this.ackScheduled = false
     if (this.acks.length === 0) return
     const pairs = this.acks
-    const waiters = this.ackWaiters
+    const resolves = this.ackResolves
+    const rejects = this.ackRejects
     this.acks = []
-    this.ackWaiters = []
+    this.ackResolves = []
+    this.ackRejects = []
     this.request(CMD.ACK!, encodeCbor({ acks: pairs })).then(
       (r) => {
+        const errors = r.result.errors as unknown[][] | undefined
+        if (errors === undefined) {
+          for (const resolve of resolves) resolve()
+          return
+        }
         const failed = new Map<number, string>()
-        for (const e of (r.result.errors as unknown[][] | undefined) ?? []) failed.set(int(e[0]), String(e[1]))
-        for (let i = 0; i < waiters.length; i++) {
+        for (const e of errors) failed.set(int(e[0]), String(e[1]))
+        for (let i = 0; i < resolves.length; i++) {
           const code = failed.get(i)
-          if (code === undefined) waiters[i]!.resolve(undefined as unknown as Reply)
-          else waiters[i]!.reject(new QueueError(code, `ack of message ${pairs[2 * i]} failed: ${code}`))
+          if (code === undefined) resolves[i]!()
+          else rejects[i]!(new QueueError(code, `ack of message ${pairs[2 * i]} failed: ${code}`))
         }
       },
       (err: Error) => {
-        for (const w of waiters) w.reject(err)
+        for (const reject of rejects) reject(err)
       },
     )
   }

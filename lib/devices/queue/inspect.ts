@@ -42,7 +42,7 @@ export function stats(b: Broker, only: string | undefined): Record<string, Queue
       reserved: q.reserved,
       buried: q.buried.length,
       pending: q.pending,
-      total: q.messages.size,
+      total: q.total,
       oldestAge: oldest === undefined ? 0 : Math.max(0, now - oldest),
       redeliveries: q.redeliveries,
       bytes: q.bytes,

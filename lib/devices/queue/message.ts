@@ -56,6 +56,9 @@ export class QueueMessage {
   prev: QueueMessage | null = null
   next: QueueMessage | null = null
   list: MessageList | null = null
+  // its queue's list of live messages, in put order
+  older: QueueMessage | null = null
+  newer: QueueMessage | null = null
   // heap positions (-1: not in the heap)
   delayIndex = -1
   ttlIndex = -1

@@ -95,8 +95,11 @@ export class QueueState {
   readonly ready = new ReadyQueue()
   /** The dead-letter queue: buried messages, oldest burial first. */
   readonly buried = new MessageList()
-  /** Live messages by seq, in put order (the first is the oldest). */
-  readonly messages = new Map<number, QueueMessage>()
+  /** Live messages in put order, linked through QueueMessage.older/newer (no per-message allocation). */
+  private oldest: QueueMessage | null = null
+  private newest: QueueMessage | null = null
+  /** Number of live messages. */
+  total = 0
   readonly consumers: Consumer[] = []
   readonly waiters: Waiter[] = []
   config: QueueConfig = {}
@@ -139,9 +142,26 @@ export class QueueState {
     if (i >= 0) this.waiters.splice(i, 1)
   }
 
+  addLive(m: QueueMessage): void {
+    m.older = this.newest
+    m.newer = null
+    if (this.newest !== null) this.newest.newer = m
+    else this.oldest = m
+    this.newest = m
+    this.total++
+  }
+
+  removeLive(m: QueueMessage): void {
+    if (m.older !== null) m.older.newer = m.newer
+    else if (this.oldest === m) this.oldest = m.newer
+    if (m.newer !== null) m.newer.older = m.older
+    else if (this.newest === m) this.newest = m.older
+    m.older = m.newer = null
+    this.total--
+  }
+
   /** The oldest live message's put time, or undefined. */
   oldestPutAt(): number | undefined {
-    for (const m of this.messages.values()) return m.putAt
-    return undefined
+    return this.oldest?.putAt
   }
 }

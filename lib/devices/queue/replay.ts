@@ -184,7 +184,7 @@ export class Replayer {
     const b = this.broker
     const q = m.queue
     b.bySeq.delete(m.seq)
-    q.messages.delete(m.seq)
+    q.removeLive(m)
     q.bytes -= m.recordBytes
     b.ttls.remove(m)
     m.state = "gone"

@@ -94,7 +94,7 @@ export class BrokerState {
   register(m: QueueMessage): void {
     const q = m.queue
     this.bySeq.set(m.seq, m)
-    q.messages.set(m.seq, m)
+    q.addLive(m)
     q.bytes += m.recordBytes
     q.pending++
     q.puts++
@@ -105,7 +105,7 @@ export class BrokerState {
   protected unregister(m: QueueMessage): void {
     const q = m.queue
     this.bySeq.delete(m.seq)
-    q.messages.delete(m.seq)
+    q.removeLive(m)
     q.bytes -= m.recordBytes
     this.ttls.remove(m)
     m.state = "gone"
