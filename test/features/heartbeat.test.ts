@@ -17,25 +17,30 @@ const IO = { linger: 0, receiveTimeout: 5000, sendTimeout: 5000 }
 const SLACK = 1500
 
 /** An omq PULL bound on tcp with `opts`, and a raw peer that completed the handshake as a PUSH. */
-async function pullWithRawPeer(opts: Record<string, unknown>): Promise<{ pull: omq.Pull; peer: RawPeer; events: omq.Observer }> {
+async function pullWithRawPeer(
+  opts: Record<string, unknown>,
+): Promise<{ pull: omq.Pull; peer: RawPeer; events: omq.Observer; before: number }> {
   const pull = t.track(new omq.Pull({ ...IO, ...opts }))
   const events = pull.events
   await pull.bind("tcp://127.0.0.1:*")
   const peer = RawPeer.connect(pull.lastEndpoint!)
   t.cleanup(() => peer.destroy())
   await withTimeout(peer.connectedPromise, 5000, "raw connect")
+  // omq's heartbeat clock cannot start before our READY is sent: lower bounds measured from
+  // here hold exactly, however slow the machine.
+  const before = Date.now()
   peer.handshake("PUSH")
   await peer.peerReady()
   await nextEvent(events, (e) => e.type === "handshake", 5000)
-  return { pull, peer, events }
+  return { pull, peer, events, before }
 }
 
 describe("heartbeats", () => {
   it("drops a peer that completes the handshake then never answers PINGs, within about heartbeatInterval + heartbeatTimeout", async () => {
     const ivl = 100
     const timeout = 200
-    const { peer, events } = await pullWithRawPeer({ heartbeatInterval: ivl, heartbeatTimeout: timeout })
-    const start = Date.now()
+    const { peer, events, before } = await pullWithRawPeer({ heartbeatInterval: ivl, heartbeatTimeout: timeout })
+    const start = before
     await peer.waitClosed(ivl + timeout + SLACK, "omq to drop the silent peer")
     const elapsed = peer.closedAt - start
     // It PINGed first, and did not drop the peer before the timeout could have run out.
@@ -48,8 +53,8 @@ describe("heartbeats", () => {
 
   it("heartbeatTimeout defaults to heartbeatInterval: a silent peer is dropped after about two intervals", async () => {
     const ivl = 150
-    const { peer } = await pullWithRawPeer({ heartbeatInterval: ivl })
-    const start = Date.now()
+    const { peer, before } = await pullWithRawPeer({ heartbeatInterval: ivl })
+    const start = before
     await peer.waitClosed(2 * ivl + SLACK, "omq to drop the silent peer")
     expect(peer.closedAt - start).toBeGreaterThanOrEqual(2 * ivl - 50)
   })
@@ -85,9 +90,9 @@ describe("heartbeats", () => {
       })
     })
     const p = await withTimeout(accepted, 5000, "omq to connect")
+    const start = Date.now() // before our READY: omq's heartbeat clock starts later
     p.handshake("PULL")
     await p.peerReady()
-    const start = Date.now()
     await p.waitClosed(ivl + timeout + SLACK, "omq to drop the silent peer")
     expect(p.closedAt - start).toBeGreaterThanOrEqual(ivl + timeout - 50)
     expect(p.commands.some((c) => c.name === "PING")).toBe(true)
