@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto"
 import { ProtocolError } from "../errors.js"
 import { commandFrame, parseRawCommand } from "../wire/command.js"
 import { decodeMetadata, encodeMetadata, type Metadata } from "../wire/metadata.js"
-import { generateKeyPair, open, precompute as rawPrecompute, seal, secretOpen, secretSeal } from "../security/crypto.js"
+import { generateKeyPair, loadFastCipher, open, precompute as rawPrecompute, seal, secretOpen, secretSeal } from "../security/crypto.js"
 import { localMetadata, type FrameCodec, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
 import { refusedBy } from "./plain.js"
 import { zapCheck } from "./zap.js"
@@ -104,7 +104,9 @@ export class CurveClient implements Mechanism {
     private readonly publicKey: Buffer,
     private readonly secretKey: Buffer,
     private readonly serverKey: Buffer,
-  ) {}
+  ) {
+    void loadFastCipher()
+  }
 
   start(): Buffer[] {
     const n = shortNonce(this.nonce++)
@@ -170,7 +172,9 @@ export class CurveServer implements Mechanism {
     private readonly publicKey: Buffer,
     private readonly secretKey: Buffer,
     private readonly zap: ZapContext | undefined,
-  ) {}
+  ) {
+    void loadFastCipher()
+  }
 
   start(): Buffer[] {
     return []

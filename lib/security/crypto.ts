@@ -8,24 +8,32 @@
  *
  * The per-message boxes (the hot path of a CURVE connection) use
  * libsodium's WebAssembly build once it has loaded: 2.4x (64 KiB) to 4x
- * (64 B) faster than the pure-JS cipher, measured here. Until then (the
- * first milliseconds after import), and if it cannot load, @noble's cipher
- * produces the same bytes.
+ * (64 B) faster than the pure-JS cipher, measured here. It is loaded on the
+ * first CURVE connection (about 10 MB of memory, so processes without CURVE
+ * do not pay for it); until it is ready, and if it cannot load, @noble's
+ * cipher produces the same bytes.
  */
 import { x25519 } from "@noble/curves/ed25519.js"
 import { hsalsa, xsalsa20poly1305 } from "@noble/ciphers/salsa.js"
-import sodiumModule from "libsodium-wrappers"
+import type SodiumModule from "libsodium-wrappers"
 import { randomBytes } from "node:crypto"
 
-let sodium: typeof sodiumModule | null = null
-sodiumModule.ready.then(
-  () => {
-    sodium = sodiumModule
-  },
-  () => {
-    /* stay on the pure-JS cipher */
-  },
-)
+let sodium: typeof SodiumModule | null = null
+let loading: Promise<void> | null = null
+
+/** Starts loading the WebAssembly cipher (idempotent); resolves when it is in use or failed to load. */
+export function loadFastCipher(): Promise<void> {
+  loading ??= import("libsodium-wrappers")
+    .then(async (m) => {
+      const mod = ((m as { default?: typeof SodiumModule }).default ?? m) as typeof SodiumModule
+      await mod.ready
+      sodium = mod
+    })
+    .catch(() => {
+      /* stay on the pure-JS cipher */
+    })
+  return loading
+}
 
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength)

@@ -1,12 +1,12 @@
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js"
 import sodium from "libsodium-wrappers"
 import { describe, expect, it } from "vitest"
-import { open, seal } from "../../lib/security/crypto.js"
+import { loadFastCipher, open, seal } from "../../lib/security/crypto.js"
 
 describe("CURVE box backends (libsodium WASM fast path vs @noble fallback)", () => {
   it("produce the same bytes and open each other's boxes", async () => {
     await sodium.ready
-    await new Promise((r) => setImmediate(r)) // let crypto.ts switch to libsodium
+    await loadFastCipher()
     for (const size of [0, 1, 64, 1000, 65536]) {
       const key = Buffer.alloc(32, size % 251)
       const nonce = Buffer.alloc(24, 7)
