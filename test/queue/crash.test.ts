@@ -5,10 +5,14 @@
  * - no confirmed put is ever lost (every one is delivered at some point);
  * - no message whose ack was confirmed is ever delivered again;
  * - bodies come back intact, and recovery copes with whatever the kill left
- *   (torn tails, half-written checkpoints, fresh segments).
+ *   (half-written checkpoints, fresh segments) and with torn tails, which
+ *   every other iteration adds on purpose (a SIGKILL rarely tears a write).
  * Bounded in time: iterations run until ~18 s are used (at least 4).
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { appendFileSync, readdirSync } from "node:fs"
+import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
@@ -63,6 +67,7 @@ describe("crash safety (SIGKILL of a device process, fsync always)", () => {
     let next = 0
     let iterations = 0
     let truncatedTails = 0
+    let injected = 0
     let checkpointsLoaded = 0
     const started = Date.now()
 
@@ -110,6 +115,16 @@ describe("crash safety (SIGKILL of a device process, fsync always)", () => {
       // Kill at a random moment under load.
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 400))
       await kill(child)
+      // Every other kill also leaves a torn write: junk after the last record, as a crash mid-write would.
+      if (iterations % 2 === 0) {
+        const last = readdirSync(dir).filter((f) => f.startsWith("seg-")).sort().at(-1)
+        if (last !== undefined) {
+          const junk = randomBytes(1 + Math.floor(Math.random() * 200))
+          if (junk.length >= 4) junk.writeUInt32LE(1000 + junk.length, 0) // a length that runs past the end
+          appendFileSync(join(dir, last), junk)
+          injected++
+        }
+      }
       stop = true
       await Promise.all(producing)
       await Promise.all([producer.close(100), consumer.close(100)])
@@ -136,11 +151,12 @@ describe("crash safety (SIGKILL of a device process, fsync always)", () => {
     const lost = [...confirmedPuts].filter((id) => !delivered.has(id))
     console.log(
       `crash loop: ${iterations} SIGKILLs in ${((Date.now() - started) / 1000).toFixed(1)} s, ${confirmedPuts.size} confirmed puts, ` +
-        `${confirmedAcks.size} confirmed acks, ${truncatedTails} torn tails truncated, ${checkpointsLoaded} restarts from a checkpoint`,
+        `${confirmedAcks.size} confirmed acks, ${truncatedTails} torn tails truncated (${injected} injected), ${checkpointsLoaded} restarts from a checkpoint`,
     )
     expect(violations).toEqual([])
     expect(lost).toEqual([])
     expect(iterations).toBeGreaterThanOrEqual(4)
+    expect(truncatedTails).toBeGreaterThanOrEqual(injected)
     expect(confirmedPuts.size).toBeGreaterThan(100)
   }, 90_000)
 })
