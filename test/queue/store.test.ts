@@ -237,3 +237,19 @@ describe("lock file", () => {
     expect(fs.existsSync(join(dir, "LOCK"))).toBe(false)
   })
 })
+
+describe("write failures", () => {
+  it("a failed write is reported as STORE_FAILED and the device keeps answering", async () => {
+    const dir = tempDir()
+    const dev = await startDevice({ dir, segmentBytes: 4096, checkpointBytes: 1 << 30 })
+    const c = client(dev)
+    await c.put("q", "before")
+    fs.rmSync(dir, { recursive: true, force: true }) // the next segment cannot be created
+    const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => c.put("q", `m${i}`.padEnd(100, "."))))
+    const failed = results.filter((r) => r.status === "rejected")
+    expect(failed.length).toBeGreaterThan(0)
+    expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: "STORE_FAILED" })
+    await expect(c.put("q", "after")).rejects.toMatchObject({ code: "STORE_FAILED" })
+    expect((await c.stats("q")).queues.q!.total).toBeGreaterThanOrEqual(1) // reads still work
+  })
+})

@@ -288,7 +288,13 @@ export class Store {
 
   /** Bytes of segment and checkpoint files in the directory. */
   diskBytes(): number {
-    const { segments, checkpoints } = listDir(this.dir)
+    let listing
+    try {
+      listing = listDir(this.dir)
+    } catch {
+      return 0 // the directory is gone: the store has failed or will
+    }
+    const { segments, checkpoints } = listing
     let total = 0
     for (const n of segments) total += fs.statSync(segmentPath(this.dir, n), { throwIfNoEntry: false })?.size ?? 0
     for (const n of checkpoints) total += fs.statSync(checkpointPath(this.dir, n), { throwIfNoEntry: false })?.size ?? 0
