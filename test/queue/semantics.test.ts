@@ -325,3 +325,35 @@ describe("peek and stats", () => {
     expect(s.diskBytes).toBeGreaterThan(0)
   })
 })
+
+describe("reconnection", () => {
+  it("a consumer keeps consuming after the device restarts on the same address; requests in flight fail", async () => {
+    const { QueueDevice } = await import("../../lib/index.js")
+    const { tempDir, onCleanup } = await import("./queue-util.js")
+    const dir = tempDir()
+    let dev = new QueueDevice({ dir })
+    await dev.bind("tcp://127.0.0.1:*")
+    const endpoint = dev.lastEndpoint!
+    const consumer = client(endpoint, { socket: { reconnectInterval: 20 } })
+    const sub = consumer.consume("r", { credit: 10 })
+    const it = sub[Symbol.asyncIterator]()
+    const producer = client(endpoint)
+    await producer.put("r", "before")
+    const first = (await it.next()).value!
+    expect(text(first.body)).toBe("before")
+    await first.ack()
+    // In flight when the device goes away: answered SHUTTING_DOWN if it reached the closing device, else failed DISCONNECTED by the client.
+    const waiting = consumer.reserve("other", { timeout: 60_000 }).catch((e: unknown) => e)
+    await dev.close()
+    const err = (await waiting) as { code?: string }
+    expect(["SHUTTING_DOWN", "DISCONNECTED"]).toContain(err.code)
+    dev = new QueueDevice({ dir })
+    onCleanup(() => dev.close())
+    await dev.bind(endpoint)
+    const producer2 = client(endpoint)
+    await producer2.put("r", "after")
+    const second = (await it.next()).value!
+    expect(text(second.body)).toBe("after")
+    await second.ack()
+  })
+})
