@@ -13,6 +13,7 @@ import { dealerRouterEcho } from "./dealer-router.js"
 import { idleConnections, pushPullPeak } from "./memory.js"
 import { pubSubFanOut } from "./pubsub.js"
 import { pushPull } from "./pushpull.js"
+import { QUEUE_SCENARIOS } from "./queue.js"
 import { reqRepLatency } from "./reqrep.js"
 import type { Scenario } from "./scenario.js"
 
@@ -31,4 +32,5 @@ export const SCENARIOS: readonly Scenario[] = [
   pubSubFanOut({ name: "pubsub-4sub-filter-64B", size: 64, subscribers: 4, filter: true, count: 800_000, quickCount: 20_000, seconds: 2 }),
   idleConnections({ name: "memory-1000-idle", connections: 1_000, quickConnections: 1_000, batch: 100, idleMs: 500 }),
   pushPullPeak({ name: "memory-1M-pushpull", size: 64, count: 1_000_000, quickCount: 50_000, seconds: 20 }),
+  ...QUEUE_SCENARIOS,
 ]

@@ -66,6 +66,8 @@ export interface DeviceStats {
   segment: number
   diskBytes: number
   checkpoints: number
+  /** fdatasync calls on the log since the device started. */
+  fsyncs: number
   clients: number
   fsync: string
   queues: Record<string, QueueStats>

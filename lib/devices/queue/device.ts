@@ -274,6 +274,7 @@ export class QueueDevice {
       segment: store.currentSegment,
       diskBytes: store.diskBytes(),
       checkpoints: this.checkpoints,
+      fsyncs: store.syncs,
       clients: this.sessions.size,
       fsync: typeof this.options.fsync === "object" ? `interval ${this.options.fsync.intervalMs} ms` : this.options.fsync,
     }

@@ -53,6 +53,8 @@ export class Store {
   failed: Error | undefined
   /** Bytes appended since the last checkpoint was started. */
   bytesSinceCheckpoint = 0
+  /** fdatasync calls on segments so far (with "always", one per group commit). */
+  syncs = 0
 
   private readonly sealed: Batch[] = []
   private actions: unknown[] = []
@@ -156,6 +158,7 @@ export class Store {
       }
       if (this.options.fsync === "always" && this.dirty) {
         this.dirty = false
+        this.syncs++
         await fdatasync(this.fd)
       }
     } catch (err) {
@@ -214,6 +217,7 @@ export class Store {
   /** Syncs and closes the current file, opens segment `n`. */
   private async rotate(n: number): Promise<void> {
     const old = this.fd
+    this.syncs++
     await fdatasync(old)
     this.dirty = false
     await close(old)
@@ -239,6 +243,7 @@ export class Store {
   private periodicSync(): void {
     if (!this.dirty || this.fd < 0 || this.failed) return
     this.dirty = false
+    this.syncs++
     fs.fdatasync(this.fd, (err) => {
       if (err) debug("periodic fdatasync failed: %s", err.message)
     })
