@@ -133,3 +133,26 @@ describe("recovery of a randomly damaged log", () => {
     )
   })
 })
+
+describe("retry backoff", () => {
+  it("fixed, exponential with a cap, and jitter", async () => {
+    const { backoffDelay, effectiveRetry } = await import("../../lib/devices/queue/retry.js")
+    const fixed = effectiveRetry({ delay: 100 }, undefined)
+    expect([1, 2, 5].map((a) => backoffDelay(fixed, a))).toEqual([100, 100, 100])
+    const exp = effectiveRetry({ backoff: "exponential", delay: 100, maxDelay: 1000 }, undefined)
+    expect([1, 2, 3, 4, 5, 60].map((a) => backoffDelay(exp, a))).toEqual([100, 200, 400, 800, 1000, 1000])
+    const jittered = effectiveRetry({ backoff: "exponential", delay: 100 }, { jitter: 0.5 })
+    expect(backoffDelay(jittered, 3, () => 0)).toBe(400)
+    expect(backoffDelay(jittered, 3, () => 1)).toBe(200)
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, r) => {
+        const d = backoffDelay(jittered, attempt, () => r)
+        const full = Math.min(100 * 2 ** (attempt - 1), 2 ** 40)
+        expect(d).toBeGreaterThanOrEqual(Math.floor(full / 2))
+        expect(d).toBeLessThanOrEqual(Math.ceil(full))
+      }),
+    )
+    // A message's fields override its queue's, field by field.
+    expect(effectiveRetry({ maxAttempts: 5, delay: 10 }, { delay: 20 })).toMatchObject({ maxAttempts: 5, delay: 20, backoff: "fixed" })
+  })
+})
