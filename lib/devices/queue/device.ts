@@ -142,7 +142,7 @@ export class QueueDevice {
     fs.mkdirSync(o.dir, { recursive: true })
     this.lock = DirectoryLock.acquire(o.dir)
     try {
-      const broker = new Broker((frames) => void this.router.send(frames), { dedupWindowMs: o.dedupWindowMs, defaultTtr: o.defaultTtr })
+      const broker = new Broker(this.sendFrames, { dedupWindowMs: o.dedupWindowMs, defaultTtr: o.defaultTtr })
       const replayer = new Replayer(broker)
       const report = recover(o.dir, (type, r, bytes) => replayer.apply(type, r, bytes), o.repair)
       const store = new Store(o.dir, report.nextSegment, { fsync: o.fsync, segmentBytes: o.segmentBytes })
@@ -165,6 +165,11 @@ export class QueueDevice {
     this.loop = this.receiveLoop()
   }
 
+  /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
+  private readonly sendFrames = (frames: Buffer[]): void => {
+    if (!this.router.closed) void this.router.send(frames) // send() throws at once on a closed socket
+  }
+
   /** Binds the ROUTER (opening the store first if needed). */
   async bind(address: string): Promise<void> {
     await this.open()
@@ -178,7 +183,7 @@ export class QueueDevice {
       maxBodySize: this.options.maxBodySize,
       maxBatch: this.options.maxBatch,
       maxBatchBytes: this.options.maxBatchBytes,
-      send: (frames) => void this.router.send(frames),
+      send: this.sendFrames,
       session: (addr, create) => {
         const key = addr.toString("latin1")
         let s = this.sessions.get(key)
@@ -199,7 +204,7 @@ export class QueueDevice {
         return // closed
       }
       if (this.closing) {
-        if (frames.length >= 3) void this.router.send(errFrames(frames[0]!, frames[2]!.length <= 32 ? frames[2]! : Buffer.alloc(0), "SHUTTING_DOWN", "the device is closing"))
+        if (frames.length >= 3) this.sendFrames(errFrames(frames[0]!, frames[2]!.length <= 32 ? frames[2]! : Buffer.alloc(0), "SHUTTING_DOWN", "the device is closing"))
         continue
       }
       handleRequest(ctx, frames)
