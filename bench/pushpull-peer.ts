@@ -2,7 +2,8 @@
  * One side of the PUSH->PULL throughput test, run in its own process so the
  * sender and receiver don't share an event loop (as with two real services).
  *
- *   --role recv: binds a PULL on tcp://127.0.0.1:*, emits {type:"ready", endpoint},
+ *   --role recv: binds a PULL on --bind (default tcp://127.0.0.1:*; the runner passes an
+ *                ipc:// path for the ipc scenario), emits {type:"ready", endpoint},
  *                counts messages until an empty end marker, emits {type:"result"}.
  *   --role send: connects a PUSH, sends --count messages of --size bytes (or
  *                fewer if --seconds runs out), then the end marker; emits {type:"sent"}.
@@ -15,7 +16,7 @@
 import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer } from "./child.js"
 import { createSocket, curveKeyPair, isLibName, type BenchSocket, type LibName } from "./libs.js"
 
-const a = args(["role", "lib", "size", "count", "seconds", "endpoint", "deadline", "curve", "server-key"])
+const a = args(["role", "lib", "size", "count", "seconds", "endpoint", "deadline", "curve", "server-key", "bind"])
 const lib: LibName = isLibName(a.lib ?? "") ? (a.lib as LibName) : fail(`bad --lib ${a.lib}`)
 const curve = a.curve === "1"
 
@@ -84,7 +85,7 @@ async function receiver(): Promise<void> {
     options = { ...options, curveServer: true, curveSecretKey: kp.secretKey, curvePublicKey: kp.publicKey }
   }
   const sock = await createSocket(lib, "Pull", options)
-  await sock.bind("tcp://127.0.0.1:*")
+  await sock.bind(a.bind ?? "tcp://127.0.0.1:*")
   emit({ type: "ready", endpoint: sock.lastEndpoint, serverKey })
   const r = await receiveAll(sock)
   markProfileWindow(r.firstUs, r.endUs)

@@ -2,8 +2,13 @@
  * PUSH->PULL throughput.
  *   tcp (default): over tcp://127.0.0.1, sender and receiver in separate processes;
  *                  with `curve`, the connection uses CURVE security.
+ *   ipc:           like tcp, over ipc://<fresh dir in os.tmpdir()>/pull.sock; the runner
+ *                  makes the directory per trial and removes it afterwards.
  *   inproc:        both sockets in one process (inproc cannot cross processes).
  */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
@@ -23,7 +28,7 @@ export interface PushPullSize {
   quickCount: number
   /** Cap on the send phase (default 2 s; quick: 0.5 s). */
   seconds?: number
-  transport?: "tcp" | "inproc"
+  transport?: "tcp" | "ipc" | "inproc"
   curve?: boolean
 }
 
@@ -49,9 +54,13 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
         }
       }
       const curveArgs = curve ? ["--curve", "1"] : []
-      const recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "recv", ...curveArgs, ...common], { ...opts, nodeArgs: ctx.profArgs("recv") })
+      // ipc: a fresh directory per trial (unique, short enough for sun_path's 107 bytes), removed in `finally`.
+      const ipcDir = transport === "ipc" ? mkdtempSync(join(tmpdir(), "omq-bench-")) : undefined
+      const bindArgs = ipcDir ? ["--bind", `ipc://${join(ipcDir, "pull.sock")}`] : []
+      let recv: Peer | undefined
       let send: Peer | undefined
       try {
+        recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "recv", ...bindArgs, ...curveArgs, ...common], { ...opts, nodeArgs: ctx.profArgs("recv") })
         const { endpoint, serverKey } = await recv.next("ready")
         const sendArgs = ["--role", "send", "--endpoint", String(endpoint), ...load, ...common]
         if (curve) sendArgs.push(...curveArgs, `--server-key=${String(serverKey)}`) // "=": a z85 key may start with "-", which parseArgs would take for an option
@@ -62,8 +71,9 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
         await Promise.all([recv.finish(), send.finish()])
         return { msgsPerSec: Number(res.msgsPerSec), mbPerSec: Number(res.mbPerSec) }
       } finally {
-        recv.kill()
+        recv?.kill()
         send?.kill()
+        if (ipcDir) rmSync(ipcDir, { recursive: true, force: true })
       }
     },
   }

@@ -5,7 +5,7 @@
  * export names ("Request", "Reply", "Dealer", "Router", "Publisher", "Subscriber");
  * a library lacking one is reported as skipped, not failed.
  *
- * Sizes are chosen so the default run (3 runs x 2 libraries x 12 scenarios: 3 min 4 s) stays
+ * Sizes are chosen so the default run (3 runs x 2 libraries x 17 scenarios: 3 min 53 s) stays
  * under ~4 minutes on a 2-CPU machine: every send phase is capped at 1.5-3 s, so a
  * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
  */
@@ -22,12 +22,15 @@ const KiB = 1024
 export const SCENARIOS: readonly Scenario[] = [
   pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
   pushPull({ name: "pushpull-64KiB", size: 64 * KiB, count: 30_000, quickCount: 1_000, seconds: 1.5 }),
+  pushPull({ name: "pushpull-1KiB", size: KiB, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
+  pushPull({ name: "pushpull-ipc-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "ipc" }),
   pushPull({ name: "inproc-pushpull-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "inproc" }),
   pushPull({ name: "inproc-pushpull-64KiB", size: 64 * KiB, count: 1_000_000, quickCount: 1_000, seconds: 1.5, transport: "inproc" }),
   pushPull({ name: "curve-pushpull-64B", size: 64, count: 1_000_000, quickCount: 20_000, seconds: 1.5, curve: true }),
   pushPull({ name: "curve-pushpull-64KiB", size: 64 * KiB, count: 20_000, quickCount: 500, seconds: 1.5, curve: true }),
   reqRepLatency({ name: "reqrep-latency-64B", size: 64, count: 20_000, warmup: 2_000, seconds: 3 }),
   dealerRouterEcho({ name: "dealer-router-echo-64B", size: 64, window: 1_000, count: 2_000_000, seconds: 1.5 }),
+  dealerRouterEcho({ name: "dealer-router-4x16", size: 64, window: 16, dealers: 4, warmup: 20_000, count: 2_000_000, seconds: 1.5 }),
   pubSubFanOut({ name: "pubsub-4sub-64B", size: 64, subscribers: 4, filter: false, count: 400_000, quickCount: 10_000, seconds: 2 }),
   pubSubFanOut({ name: "pubsub-4sub-filter-64B", size: 64, subscribers: 4, filter: true, count: 800_000, quickCount: 20_000, seconds: 2 }),
   idleConnections({ name: "memory-1000-idle", connections: 1_000, quickConnections: 1_000, batch: 100, idleMs: 500 }),
