@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { appendFileSync, readdirSync } from "node:fs"
+import { appendFileSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
@@ -118,7 +118,9 @@ describe("crash safety (SIGKILL of a device process, fsync always)", () => {
       // Every other kill also leaves a torn write: junk after the last record, as a crash mid-write would.
       if (iterations % 2 === 0) {
         const last = readdirSync(dir).filter((f) => f.startsWith("seg-")).sort().at(-1)
-        if (last !== undefined) {
+        // Only after a complete segment header: a kill in the middle of creating a segment leaves
+        // an empty file, and junk after nothing is damage, not a torn write (recovery says CORRUPT).
+        if (last !== undefined && statSync(join(dir, last)).size >= 16) {
           const junk = randomBytes(1 + Math.floor(Math.random() * 200))
           if (junk.length >= 4) junk.writeUInt32LE(1000 + junk.length, 0) // a length that runs past the end
           appendFileSync(join(dir, last), junk)
@@ -132,7 +134,8 @@ describe("crash safety (SIGKILL of a device process, fsync always)", () => {
     }
 
     // A last start: drain everything that is left.
-    const { child, endpoint } = await startChild(dir)
+    const { child, endpoint, recovery } = await startChild(dir)
+    truncatedTails += recovery.truncated
     const c = new QueueClient(endpoint)
     try {
       for (;;) {
