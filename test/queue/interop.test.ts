@@ -55,6 +55,8 @@ describe("a libzmq DEALER speaking the queue protocol", () => {
 const python = "/usr/bin/python3"
 const hasPyzmq = existsSync(python) && spawnSync(python, ["-c", "import zmq, cbor2"]).status === 0
 
+// Skipped where Debian's python3-zmq and python3-cbor2 are not installed (CI runs exactly
+// `npm ci && npm test`, with no apt step); `apt-get install python3-zmq python3-cbor2` runs it.
 describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq + cbor2)", () => {
   it("runs against the device as written", async () => {
     const dev = await startDevice()
