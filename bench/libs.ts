@@ -3,6 +3,9 @@
  * Only the tiny surface the benchmarks use is typed here: zeromq and omq
  * have the same API, and omq may not export every socket type yet.
  */
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+
 export type LibName = "omq" | "zeromq"
 export const LIBS: readonly LibName[] = ["omq", "zeromq"]
 
@@ -19,9 +22,16 @@ export interface BenchSocket {
 
 type SocketCtor = new (options?: Record<string, unknown>) => BenchSocket
 
+/**
+ * omq is measured as users run it: the built package (`dist/`, made by `npm run build`, which
+ * `npm run bench` runs first). Running lib/*.ts through tsx's loader measured up to 2x slower
+ * on 64 KiB messages, which is the loader, not the library. BENCH_OMQ=src uses the sources.
+ */
+const OMQ_ENTRY =
+  process.env.BENCH_OMQ === "src" ? "../lib/index.js" : pathToFileURL(join(process.cwd(), "dist", "index.js")).href
+
 export async function loadLib(lib: LibName): Promise<Record<string, unknown>> {
-  // ".js" resolves to lib/index.ts under tsx and keeps `tsc --noEmit` happy.
-  return lib === "omq" ? import("../lib/index.js") : import("zeromq")
+  return lib === "omq" ? (import(OMQ_ENTRY) as Promise<Record<string, unknown>>) : import("zeromq")
 }
 
 /** Socket types (e.g. "Request") a library does not export, so a scenario can be skipped rather than crash. */

@@ -4,10 +4,34 @@
  * sure every wait is bounded and every failure says which peer and why.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { buildSync } from "esbuild"
+import { basename, isAbsolute, join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url))
+
+const compiled = new Map<string, string>()
+
+/** Bundles a peer script (and the bench helpers it imports) to bench/.build/*.mjs, once per run. */
+function compiledPeer(script: string): string {
+  let out = compiled.get(script)
+  if (out === undefined) {
+    out = join(ROOT, "bench", ".build", basename(script).replace(/\.ts$/, ".mjs"))
+    buildSync({
+      entryPoints: [isAbsolute(script) ? script : join(ROOT, script)],
+      outfile: out,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      packages: "external",
+      logLevel: "error",
+    })
+    compiled.set(script, out)
+  }
+  return out
+}
 const STDERR_TAIL = 2000
 
 export interface PeerMessage {
@@ -31,8 +55,11 @@ export class Peer {
   readonly exited: Promise<number | null>
 
   constructor(readonly label: string, script: string, args: readonly string[], private readonly opts: SpawnOptions) {
-    // `--import tsx` (not the tsx CLI) so the peer is a plain node process we can kill and profile directly.
-    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", script, ...args], {
+    // Peers run as plain node processes on a bundled copy of their script: a module loader such as
+    // tsx's `--import` hooks measurably slows a receiving omq peer (64 KiB: 1.0 vs 2.0 GB/s), which
+    // would be a benchmark artefact. BENCH_OMQ=src keeps tsx to run omq from its sources.
+    const runner = process.env.BENCH_OMQ === "src" ? ["--import", "tsx", script] : [compiledPeer(script)]
+    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...runner, ...args], {
       cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],
     })

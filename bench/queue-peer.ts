@@ -12,7 +12,10 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { QueueClient, QueueDevice } from "../lib/index.js"
+import type * as Omq from "../lib/index.js"
+import { loadLib } from "./libs.js"
+
+const { QueueClient, QueueDevice } = (await loadLib("omq")) as unknown as typeof Omq
 import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer } from "./child.js"
 
 const a = args(["role", "endpoint", "fsync", "size", "count", "seconds", "window", "credit", "deadline"])
