@@ -7,10 +7,10 @@
  * a 32-bit counter, as libzmq). Unroutable or HWM-blocked messages are
  * dropped, or with `mandatory` fail with EHOSTUNREACH / wait for room.
  */
-import { randomBytes } from "node:crypto"
 import { MESSAGES, ZmqError } from "../errors.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
+import { RoutingIdGenerator } from "../routing/routing-ids.js"
 import { Socket, iterate } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
@@ -22,7 +22,7 @@ export interface RouterConnectOptions {
 export class Router extends Socket implements Readable, Writable {
   private readonly fq = new FairQueue()
   private readonly byId = new Map<string, Pipe>()
-  private nextId = randomBytes(4).readUInt32BE(0)
+  private readonly ids = new RoutingIdGenerator()
   /** ZMQ_ROUTER_MANDATORY: unroutable messages fail with EHOSTUNREACH instead of being dropped; full peers make send() wait. */
   mandatory = false
   /** ZMQ_ROUTER_HANDOVER: a new peer with a taken routing id takes it over (the old connection is closed). */
@@ -68,13 +68,7 @@ export class Router extends Socket implements Readable, Writable {
       const announced = pipe.peerMetadata.get("identity")
       if (announced !== undefined && announced.length > 0) id = announced
     }
-    if (id === undefined) {
-      const gen = Buffer.allocUnsafe(5)
-      gen[0] = 0
-      gen.writeUInt32BE(this.nextId >>> 0, 1)
-      this.nextId = (this.nextId + 1) >>> 0
-      id = gen
-    }
+    id ??= this.ids.generate()
     const key = id.toString("latin1")
     const existing = this.byId.get(key)
     if (existing !== undefined && existing !== pipe) {

@@ -4,13 +4,13 @@
  * [routing id, ""] to close its connection. With `notify` (default true), a
  * new or closed connection is announced as [routing id, ""].
  */
-import { randomBytes } from "node:crypto"
 import type { Socket as NetSocket } from "node:net"
 import { MESSAGES, ZmqError } from "../errors.js"
 import type { ConnectionEngine, EngineHost } from "../engine/engine.js"
 import { RawEngine } from "../engine/raw-engine.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
+import { RoutingIdGenerator } from "../routing/routing-ids.js"
 import { Socket, iterate } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
@@ -24,7 +24,7 @@ export interface StreamConnectOptions {
 export class Stream extends Socket implements Readable, Writable {
   private readonly fq = new FairQueue()
   private readonly byId = new Map<string, Pipe>()
-  private nextId = randomBytes(4).readUInt32BE(0)
+  private readonly ids = new RoutingIdGenerator()
   /** Notifications (connect/disconnect) waiting to be received, ahead of data. */
   private readonly notices: Message[] = []
   /** ZMQ_STREAM_NOTIFY: announce connects and disconnects as [id, ""] (default true). */
@@ -66,12 +66,7 @@ export class Stream extends Socket implements Readable, Writable {
 
   private identify(pipe: Pipe): void {
     let id = pipe.connectRoutingId
-    if (id === undefined || this.byId.has(id.toString("latin1"))) {
-      id = Buffer.allocUnsafe(5)
-      id[0] = 0
-      id.writeUInt32BE(this.nextId >>> 0, 1)
-      this.nextId = (this.nextId + 1) >>> 0
-    }
+    if (id === undefined || this.byId.has(id.toString("latin1"))) id = this.ids.generate()
     pipe.routingId = id
     this.byId.set(id.toString("latin1"), pipe)
     if (this.notify) {
