@@ -24,3 +24,4 @@ export { startZapHandler, type ZapRequest, type ZapDecision, type ZapHandlerHand
 export type { SocketOptions } from "./sockets/types.js"
 export { QueueDevice, QueueClient, Delivery, QueueConsumer, QueueError, QueueStoreError } from "./devices/queue/index.js"
 export type { QueueDeviceOptions, QueueClientOptions, QueuePutOptions, PutResult, BatchMessage, PeekedMessage, DeviceStats, QueueErrorCode, FsyncPolicy, RetryPolicy, QueueConfig, QueueStats, RecoveryReport } from "./devices/queue/index.js"
+export { version, capability } from "./capability.js"
