@@ -4,6 +4,7 @@
  */
 import { ZmqError } from "../errors.js"
 import { decode as z85decode, encode as z85encode } from "../security/z85.js"
+import type { SecuritySettings } from "./security.js"
 
 function int(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
@@ -355,6 +356,22 @@ export abstract class SocketOptionsBase {
   }
   set zapEnforceDomain(v: boolean) {
     this._zapEnforceDomain = bool("zapEnforceDomain", v)
+  }
+
+  /** @internal The security options as one plain object (see security.ts). */
+  securitySettings(): SecuritySettings {
+    return {
+      curveServer: this._curveServer,
+      curvePublicKey: this._curvePublicKey,
+      curveSecretKey: this._curveSecretKey,
+      curveServerKey: this._curveServerKey,
+      plainServer: this._plainServer,
+      plainUsername: this._plainUsername,
+      plainPassword: this._plainPassword,
+      zapDomain: this._zapDomain,
+      zapEnforceDomain: this._zapEnforceDomain,
+      routingId: this.routingIdBuffer,
+    }
   }
 
   /** ZMQ_MECHANISM: the security mechanism configured: null (NULL), "plain" or "curve". */

@@ -10,11 +10,7 @@ import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from ".
 import { Connecter, type ConnecterHost } from "../engine/connecter.js"
 import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
 import { holdLoop, releaseLoop } from "../engine/keepalive.js"
-import { NullMechanism } from "../mechanisms/null.js"
-import type { Mechanism, ZapContext } from "../mechanisms/mechanism.js"
-import { PlainClient, PlainServer } from "../mechanisms/plain.js"
-import { CurveClient, CurveServer } from "../mechanisms/curve.js"
-import { publicKeyOf } from "../security/crypto.js"
+import { checkSecurity, createMechanism, isSecurityServer } from "./security.js"
 import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
 import { parseEndpoint, type Endpoint } from "../transports/address.js"
@@ -169,7 +165,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    */
   async bind(address: string): Promise<void> {
     if (this._closed) throw errClosed()
-    this.checkSecurity()
+    checkSecurity(this.securitySettings())
     const ep = parseEndpoint(address, true)
     const bound: Bound = { address, listener: undefined as unknown as Listener, engines: new Set(), links: new Set() }
     if (ep.transport === "inproc") {
@@ -215,7 +211,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    */
   connect(address: string, options?: { routingId?: string | Buffer | undefined }): void {
     if (this._closed) throw errClosed()
-    this.checkSecurity()
+    checkSecurity(this.securitySettings())
     const ep: Endpoint = parseEndpoint(address, false)
     const connectRoutingId = options?.routingId !== undefined ? validRoutingId(options.routingId) : undefined
     let conn: Connection
@@ -341,58 +337,16 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
 
   // ---- engines ----
 
-  /** The mechanism for a new connection, from the security options (server or client role). */
-  private mechanismFor(stream: NetSocket): Mechanism {
-    const local = { socketType: this.socketTypeName, routingId: this.localRoutingId() }
-    const zap = (mechanism: "NULL" | "PLAIN" | "CURVE"): ZapContext | undefined => {
-      if (mechanism === "NULL" && !this._zapDomain) return undefined
-      const client = this.context.zap
-      return {
-        domain: this._zapDomain ?? "",
-        address: stream.remoteAddress ?? "",
-        identity: this.localRoutingId() ?? Buffer.alloc(0),
-        enforce: this.zapEnforceDomain,
-        authenticate: (m, credentials) =>
-          client.authenticate({
-            domain: this._zapDomain ?? "",
-            address: stream.remoteAddress ?? "",
-            identity: this.routingIdBuffer ?? Buffer.alloc(0),
-            mechanism: m,
-            credentials,
-          }),
-      }
-    }
-    if (this._curveServer) {
-      const secret = this._curveSecretKey
-      if (secret === null) throw new ZmqError("EINVAL", "CURVE server needs curveSecretKey")
-      return new CurveServer(local, this._curvePublicKey ?? publicKeyOf(secret), secret, zap("CURVE"))
-    }
-    if (this._curveServerKey !== null) {
-      const secret = this._curveSecretKey
-      if (secret === null) throw new ZmqError("EINVAL", "CURVE client needs curveSecretKey and curvePublicKey")
-      return new CurveClient(local, this._curvePublicKey ?? publicKeyOf(secret), secret, this._curveServerKey)
-    }
-    if (this._plainServer) return new PlainServer(local, zap("PLAIN"))
-    if (this._plainUsername !== null) return new PlainClient(local, this._plainUsername, this._plainPassword ?? "")
-    return new NullMechanism(local, zap("NULL"))
-  }
-
-  /** Refuses incomplete security settings before any connection exists. */
-  private checkSecurity(): void {
-    if ((this._curveServer || this._curveServerKey !== null) && this._curveSecretKey === null) {
-      throw new ZmqError("EINVAL", "CURVE needs curveSecretKey (and curvePublicKey for a client)")
-    }
-  }
-
-  private get asServer(): boolean {
-    return this._curveServer || this._plainServer
-  }
-
   createEngine(stream: NetSocket, host: EngineHost, endpoint: string): ConnectionEngine {
     return new Engine(stream, host, {
       socketType: this.socketTypeName,
-      mechanism: this.mechanismFor(stream),
-      asServer: this.asServer,
+      mechanism: createMechanism(
+        this.securitySettings(),
+        { socketType: this.socketTypeName, routingId: this.localRoutingId() },
+        stream.remoteAddress ?? "",
+        this.context.zap,
+      ),
+      asServer: isSecurityServer(this.securitySettings()),
       maxMessageSize: this.maxMessageSize,
       handshakeInterval: this.handshakeInterval,
       heartbeatInterval: this.heartbeatInterval,
