@@ -22,6 +22,7 @@ import { commandBody, errorFrame } from "../wire/command.js"
 import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../wire/frame.js"
 import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting } from "../wire/greeting.js"
 import { isCompatible } from "./compat.js"
+import { Heartbeat } from "./heartbeat.js"
 
 const debug = createDebug("omq:engine")
 
@@ -96,11 +97,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
   private handshakeTimer: NodeJS.Timeout | undefined
   private lingerTimer: NodeJS.Timeout | undefined
   private closeError: Error | undefined
-  /** Time (ms) of the last bytes received, for heartbeat and TTL checks. */
-  private lastRecv = 0
-  private heartbeatTimer: NodeJS.Timeout | undefined
-  private pingTimeoutTimer: NodeJS.Timeout | undefined
-  private ttlTimer: NodeJS.Timeout | undefined
+  /** RFC 37 heartbeats: PINGs we send, silence we detect, the peer's TTL. */
+  private readonly heartbeat: Heartbeat
   private readonly flushBound = () => this.flush()
 
   constructor(
@@ -109,6 +107,16 @@ export class Engine implements PipeEngine, ConnectionEngine {
     readonly options: EngineOptions,
   ) {
     this.decoder = new FrameDecoder((flags, body) => this.onFrame(flags, body), options.maxMessageSize)
+    this.heartbeat = new Heartbeat(
+      { interval: options.heartbeatInterval, timeout: options.heartbeatTimeout, timeToLive: options.heartbeatTimeToLive },
+      (ttl) => {
+        if (this.state !== State.Active) return
+        const data = Buffer.allocUnsafe(2)
+        data.writeUInt16BE(ttl, 0)
+        this.sendCommand("PING", data)
+      },
+      (why) => this.heartbeatExpired(why),
+    )
   }
 
   get mechanism(): Mechanism {
@@ -160,7 +168,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
 
   private onData(chunk: Buffer): void {
     if (this.state >= State.Closing) return
-    if (this.heartbeats) this.lastRecv = Date.now()
+    if (this.heartbeat.tracking) this.heartbeat.traffic()
     try {
       if (this.state === State.Greeting) {
         const take = Math.min(GREETING_SIZE - this.greetingGot, chunk.length)
@@ -300,7 +308,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = undefined
     debug("%s handshake done with %s (ZMTP 3.%d)", this.endpoint, peerType, this.peerMinor)
-    this.startHeartbeats()
+    // PING/PONG exist from ZMTP 3.1 on.
+    if (this.peerMinor >= 1) this.heartbeat.start()
     this.host.engineReady(this)
   }
 
@@ -309,7 +318,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
     switch (cmd.name) {
       case "PING":
         this.sendCommand("PONG", cmd.context)
-        if (cmd.ttl > 0) this.watchPeerTtl(cmd.ttl * 100)
+        if (cmd.ttl > 0) this.heartbeat.peerTtl(cmd.ttl * 100)
         return
       case "PONG":
         return
@@ -325,56 +334,6 @@ export class Engine implements PipeEngine, ConnectionEngine {
         // RFC 37: unknown commands are ignored.
         return
     }
-  }
-
-  // ---- heartbeats (RFC 37 PING/PONG) ----
-
-  /** True when we track received traffic (heartbeats on, or the peer asked for a TTL). */
-  private heartbeats = false
-
-  private startHeartbeats(): void {
-    const ivl = this.options.heartbeatInterval
-    if (ivl <= 0 || this.peerMinor < 1) return
-    this.heartbeats = true
-    this.lastRecv = Date.now()
-    const timeout = this.options.heartbeatTimeout >= 0 ? this.options.heartbeatTimeout : ivl
-    const ttl = Math.round(this.options.heartbeatTimeToLive / 100)
-    this.heartbeatTimer = setInterval(() => {
-      if (this.state !== State.Active) return
-      const sentAt = Date.now()
-      const ttlBytes = Buffer.allocUnsafe(2)
-      ttlBytes.writeUInt16BE(Math.min(0xffff, ttl), 0)
-      this.sendCommand("PING", ttlBytes)
-      if (this.pingTimeoutTimer === undefined && timeout > 0) {
-        this.pingTimeoutTimer = setTimeout(() => {
-          this.pingTimeoutTimer = undefined
-          if (this.lastRecv < sentAt) this.heartbeatExpired("no traffic after PING")
-        }, timeout)
-        this.pingTimeoutTimer.unref()
-      }
-    }, ivl)
-    this.heartbeatTimer.unref()
-  }
-
-  /** The peer's PING says: drop the connection if nothing arrives within `ttlMs`. */
-  private watchPeerTtl(ttlMs: number): void {
-    if (this.ttlTimer !== undefined) return
-    if (!this.heartbeats) {
-      this.heartbeats = true
-      this.lastRecv = Date.now()
-    }
-    const check = (): void => {
-      const idle = Date.now() - this.lastRecv
-      if (idle >= ttlMs) {
-        this.ttlTimer = undefined
-        this.heartbeatExpired("peer's heartbeat TTL expired")
-        return
-      }
-      this.ttlTimer = setTimeout(check, ttlMs - idle)
-      this.ttlTimer.unref()
-    }
-    this.ttlTimer = setTimeout(check, ttlMs)
-    this.ttlTimer.unref()
   }
 
   private heartbeatExpired(why: string): void {
@@ -596,9 +555,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
     this.state = State.Closed
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
-    if (this.pingTimeoutTimer) clearTimeout(this.pingTimeoutTimer)
-    if (this.ttlTimer) clearTimeout(this.ttlTimer)
+    this.heartbeat.stop()
     this.stream.destroy()
     if (this.pipe !== null) {
       this.pipe.engine = null
