@@ -22,6 +22,8 @@ export interface RouterConnectOptions {
 export class Router extends Socket implements Readable, Writable {
   private readonly fq = new FairQueue()
   private readonly byId = new Map<string, Pipe>()
+  /** Routing id Buffer (as handed out with received messages) → pipe: replies that reuse it skip a string key. */
+  private readonly byRef = new WeakMap<Buffer, Pipe>()
   private readonly ids = new RoutingIdGenerator()
   /** ZMQ_ROUTER_MANDATORY: unroutable messages fail with EHOSTUNREACH instead of being dropped; full peers make send() wait. */
   mandatory = false
@@ -80,6 +82,7 @@ export class Router extends Socket implements Readable, Writable {
     }
     pipe.routingId = id
     this.byId.set(key, pipe)
+    this.byRef.set(id, pipe)
   }
 
   protected detachPipe(pipe: Pipe): void {
@@ -98,7 +101,9 @@ export class Router extends Socket implements Readable, Writable {
       if (msg.length === 0) throw new ZmqError("EINVAL", "Invalid argument")
       return true // a routing id alone carries nothing to deliver
     }
-    const pipe = this.byId.get(msg[0]!.toString("latin1"))
+    const idFrame = msg[0]!
+    let pipe = this.byRef.get(idFrame)
+    if (pipe === undefined || pipe.routingId !== idFrame) pipe = this.byId.get(idFrame.toString("latin1"))
     if (pipe === undefined || !pipe.attached) {
       if (this.mandatory) throw new ZmqError("EHOSTUNREACH", MESSAGES.EHOSTUNREACH)
       return true
