@@ -9,8 +9,8 @@ import type { Socket as NetSocket } from "node:net"
 import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from "../errors.js"
 import { Connecter, type ConnecterHost } from "../engine/connecter.js"
 import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
-import { holdLoop, releaseLoop } from "../engine/keepalive.js"
 import { checkSecurity, createMechanism, isSecurityServer } from "./security.js"
+import { Pending } from "./pending.js"
 import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
 import { parseEndpoint, type Endpoint } from "../transports/address.js"
@@ -24,16 +24,6 @@ import { SocketOptionsBase, validRoutingId } from "./options.js"
 
 const debug = createDebug("omq:socket")
 const RESOLVED: Promise<void> = Promise.resolve()
-
-interface Waiter<T> {
-  resolve(value: T): void
-  reject(err: Error): void
-  timer: NodeJS.Timeout | undefined
-}
-
-interface SendWaiter extends Waiter<void> {
-  msg: Message
-}
 
 interface Bound {
   address: string
@@ -68,8 +58,8 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   private _context: Context = defaultContext
   /** Pipes that have an engine or are owned by a connecter, for close/linger. */
   protected readonly pipes = new Set<Pipe>()
-  private sendWaiter: SendWaiter | null = null
-  private recvWaiter: Waiter<Message> | null = null
+  private readonly pendingSend = new Pending<void, Message>()
+  private readonly pendingRecv = new Pending<Message>()
   private eventSink: ((type: string, data: Record<string, unknown>) => void) | undefined
   private observer: Observer | undefined
 
@@ -496,40 +486,25 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
 
   /** Something may have become receivable: hand it to a waiting receive(). */
   protected notifyReadable(): void {
-    const w = this.recvWaiter
-    if (w !== null) {
-      const msg = this.xrecv()
-      if (msg !== undefined) {
-        this.recvWaiter = null
-        if (w.timer) clearTimeout(w.timer)
-        releaseLoop()
-        w.resolve(msg)
-      }
-    }
+    if (!this.pendingRecv.busy) return
+    const msg = this.xrecv()
+    if (msg !== undefined) this.pendingRecv.resolve(msg)
   }
 
   /** Lets the socket type register a readable pipe with its fair queue. */
   protected abstract onPipeReadable(pipe: Pipe): void
 
   pipeWritable(_pipe: Pipe): void {
-    const w = this.sendWaiter
-    if (w === null) return
+    const pending = this.pendingSend
+    if (!pending.busy) return
     let ok: boolean
     try {
-      ok = this.xsend(w.msg)
+      ok = this.xsend(pending.data)
     } catch (err) {
-      this.sendWaiter = null
-      if (w.timer) clearTimeout(w.timer)
-      releaseLoop()
-      w.reject(err as Error)
+      pending.reject(err as Error)
       return
     }
-    if (ok) {
-      this.sendWaiter = null
-      if (w.timer) clearTimeout(w.timer)
-      releaseLoop()
-      w.resolve()
-    }
+    if (ok) pending.resolve()
   }
 
   // ---- send / receive ----
@@ -537,7 +512,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   /** Shared implementation of `send()` for socket types that can send. */
   protected sendMessage(message: unknown): Promise<void> {
     if (this._closed) throw errClosed()
-    if (this.sendWaiter !== null) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
+    if (this.pendingSend.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
     if (message === undefined) throw new TypeError("Message must be present")
     const msg = toMessage(message)
     try {
@@ -545,21 +520,8 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     } catch (err) {
       return Promise.reject(err)
     }
-    const timeout = this.sendTimeout
-    if (timeout === 0) return Promise.reject(errAgain())
-    return new Promise<void>((resolve, reject) => {
-      const w: SendWaiter = { msg, resolve, reject, timer: undefined }
-      if (timeout > 0) {
-        w.timer = setTimeout(() => {
-          if (this.sendWaiter !== w) return
-          this.sendWaiter = null
-          releaseLoop()
-          reject(errAgain())
-        }, timeout)
-      }
-      holdLoop()
-      this.sendWaiter = w
-    })
+    if (this.sendTimeout === 0) return Promise.reject(errAgain())
+    return this.pendingSend.wait(this.sendTimeout, msg)
   }
 
   /**
@@ -568,14 +530,14 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    */
   receiveNow(): Message | undefined {
     if (this._closed) throw errClosed()
-    if (this.recvWaiter !== null) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)
+    if (this.pendingRecv.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)
     return this.xrecv()
   }
 
   /** Shared implementation of `receive()` for socket types that can receive. */
   protected receiveMessage(): Promise<Message> {
     if (this._closed) throw errClosed()
-    if (this.recvWaiter !== null) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)
+    if (this.pendingRecv.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)
     let msg: Message | undefined
     try {
       msg = this.xrecv()
@@ -583,38 +545,13 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       return Promise.reject(err)
     }
     if (msg !== undefined) return Promise.resolve(msg)
-    const timeout = this.receiveTimeout
-    if (timeout === 0) return Promise.reject(errAgain())
-    return new Promise<Message>((resolve, reject) => {
-      const w: Waiter<Message> = { resolve, reject, timer: undefined }
-      if (timeout > 0) {
-        w.timer = setTimeout(() => {
-          if (this.recvWaiter !== w) return
-          this.recvWaiter = null
-          releaseLoop()
-          reject(errAgain())
-        }, timeout)
-      }
-      holdLoop()
-      this.recvWaiter = w
-    })
+    if (this.receiveTimeout === 0) return Promise.reject(errAgain())
+    return this.pendingRecv.wait(this.receiveTimeout, undefined)
   }
 
   private failWaiters(err: ZmqError): void {
-    const s = this.sendWaiter
-    if (s !== null) {
-      this.sendWaiter = null
-      if (s.timer) clearTimeout(s.timer)
-      releaseLoop()
-      s.reject(err)
-    }
-    const r = this.recvWaiter
-    if (r !== null) {
-      this.recvWaiter = null
-      if (r.timer) clearTimeout(r.timer)
-      releaseLoop()
-      r.reject(err)
-    }
+    this.pendingSend.reject(err)
+    this.pendingRecv.reject(err)
   }
 
   // ---- events ----
