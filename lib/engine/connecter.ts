@@ -9,6 +9,7 @@ import type { Socket as NetSocket } from "node:net"
 import type { Pipe } from "../pipe/pipe.js"
 import type { Endpoint } from "../transports/address.js"
 import { dial } from "../transports/stream.js"
+import { holdLoop, releaseLoop } from "./keepalive.js"
 import type { ConnectionEngine, EngineHost } from "./engine.js"
 
 const debug = createDebug("omq:transport")
@@ -103,17 +104,74 @@ export class Connecter implements EngineHost {
   }
 
   engineReady(engine: ConnectionEngine): void {
+    if (this.lingerDeadline !== undefined && this.pipe !== null) {
+      // The socket was closed while this connection was being made: deliver what it queued, then end.
+      engine.attach(this.pipe)
+      engine.close(this.lingerDeadline < 0 ? -1 : Math.max(1, this.lingerDeadline - Date.now()))
+      return
+    }
     if (!this.host.connecterReady(this, engine)) engine.close(0)
   }
 
   engineClosed(engine: ConnectionEngine, error: Error | undefined): void {
     if (this.engine === engine) this.engine = null
     this.host.connecterDisconnected(this, engine, error)
+    if (this.lingerDeadline !== undefined) {
+      // Lingering after close(): done once the queue is out, else try again.
+      if (this.pipe === null || this.pipe.out.length === 0) this.endLinger()
+      else if (this.host.reconnectInterval >= 0) this.scheduleRetry()
+      else this.endLinger()
+      return
+    }
     if (!this.stopped && this.host.reconnectInterval >= 0) this.scheduleRetry()
   }
 
-  /** Stops reconnecting; closes the connection (after lingering when `lingerMs` ≠ 0). */
+  /** While lingering after close(): -1 (no limit) or the time (ms) to give up; undefined otherwise. */
+  private lingerDeadline: number | undefined
+  private lingerTimer: NodeJS.Timeout | undefined
+
+  /**
+   * Stops reconnecting; closes the connection (after lingering when `lingerMs` ≠ 0).
+   * Messages queued before the connection exists are still delivered within the linger
+   * period, as libzmq does (a script that sends and exits must not lose them); the process
+   * is kept alive for that long.
+   */
   stop(lingerMs: number): void {
+    const queued = this.pipe !== null && this.pipe.out.length > 0
+    const handshaken = this.engine?.handshaken ?? false
+    if (lingerMs !== 0 && queued && !handshaken && !this.stopped && this.lingerDeadline === undefined) {
+      this.lingerDeadline = lingerMs < 0 ? -1 : Date.now() + lingerMs
+      holdLoop()
+      if (lingerMs < 0) {
+        // Like zeromq.js, say why the process does not exit when this takes a while.
+        this.lingerTimer = setTimeout(() => {
+          process.emitWarning(
+            `omq: a closed socket is still waiting to deliver queued messages to ${this.address} (linger -1). ` +
+              "Set the socket's linger, or context.blocky = false, to not wait.",
+          )
+        }, 2000)
+        this.lingerTimer.unref()
+      } else {
+        this.lingerTimer = setTimeout(() => {
+          this.engine?.close(0)
+          this.endLinger()
+        }, lingerMs)
+      }
+      return
+    }
+    this.halt(lingerMs)
+  }
+
+  private endLinger(): void {
+    if (this.lingerDeadline === undefined) return
+    this.lingerDeadline = undefined
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer)
+    this.lingerTimer = undefined
+    releaseLoop()
+    this.halt(0)
+  }
+
+  private halt(lingerMs: number): void {
     this.stopped = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined

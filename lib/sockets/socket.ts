@@ -73,6 +73,12 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    * end of their constructor, after their own option fields are initialised.
    */
   protected applyOptions(options: object | undefined): void {
+    this.assignOptions(options)
+    // zeromq.js: with `context.blocky = false`, new sockets get linger 0 unless told otherwise.
+    if (!this._context.blocky && !(options && "linger" in options)) this.linger = 0
+  }
+
+  private assignOptions(options: object | undefined): void {
     if (options !== undefined && options !== null) {
       if (typeof options !== "object") throw new TypeError("Options must be an object")
       for (const [key, value] of Object.entries(options)) {
