@@ -10,8 +10,7 @@ import { ProtocolError } from "../errors.js"
 import { commandFrame, parseRawCommand } from "../wire/command.js"
 import { decodeMetadata, encodeMetadata, type Metadata } from "../wire/metadata.js"
 import { generateKeyPair, loadFastCipher, open, precompute as rawPrecompute, seal, secretOpen, secretSeal } from "../security/crypto.js"
-import { localMetadata, type FrameCodec, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
-import { refusedBy } from "./plain.js"
+import { localMetadata, refusedBy, type FrameCodec, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
 import { zapCheck } from "./zap.js"
 
 const MESSAGE_PREFIX = Buffer.from("\x07MESSAGE", "latin1")

@@ -5,6 +5,8 @@
  * frames to send. When `done` is true the peer's metadata is known and
  * message traffic may flow.
  */
+import { ProtocolError, authError } from "../errors.js"
+import { decodeCommand, parseRawCommand } from "../wire/command.js"
 import type { Metadata } from "../wire/metadata.js"
 
 export interface Mechanism {
@@ -65,4 +67,14 @@ export function localMetadata(props: LocalProperties): Array<[string, Buffer | s
   // libzmq sends Identity only for socket types that use it; an empty value is allowed.
   if (props.routingId !== undefined) out.push(["Identity", props.routingId])
   return out
+}
+
+/** If `body` is an ERROR command, the error it means (an auth failure for a ZAP status code); else null. */
+export function refusedBy(body: Buffer): ProtocolError | null {
+  if (parseRawCommand(body).name !== "ERROR") return null
+  const cmd = decodeCommand(body)
+  if (cmd.name !== "ERROR") return null
+  // libzmq puts the ZAP status code in the reason.
+  if (/^[345]\d\d$/.test(cmd.reason)) return authError(Number(cmd.reason), "refused by the server")
+  return new ProtocolError("ZMTP_PEER_ERROR", `Peer refused the handshake: ${cmd.reason}`)
 }

@@ -7,8 +7,7 @@
 import { ProtocolError } from "../errors.js"
 import { decodeCommand, readyFrame } from "../wire/command.js"
 import type { Metadata } from "../wire/metadata.js"
-import { localMetadata, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
-import { refusedBy } from "./plain.js"
+import { localMetadata, refusedBy, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
 import { zapCheck } from "./zap.js"
 
 export class NullMechanism implements Mechanism {

@@ -3,20 +3,11 @@
  * password in clear text, the server answers WELCOME (after asking ZAP),
  * then INITIATE / READY carry each side's metadata.
  */
-import { ProtocolError, authError } from "../errors.js"
-import { commandFrame, decodeCommand, parseRawCommand } from "../wire/command.js"
+import { ProtocolError } from "../errors.js"
+import { commandFrame, parseRawCommand } from "../wire/command.js"
 import { decodeMetadata, encodeMetadata, type Metadata } from "../wire/metadata.js"
-import { localMetadata, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
+import { localMetadata, refusedBy, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
 import { zapCheck } from "./zap.js"
-
-function refusedBy(body: Buffer): ProtocolError | null {
-  if (parseRawCommand(body).name !== "ERROR") return null
-  const cmd = decodeCommand(body)
-  if (cmd.name !== "ERROR") return null
-  // libzmq puts the ZAP status code in the reason.
-  if (/^[345]\d\d$/.test(cmd.reason)) return authError(Number(cmd.reason), "refused by the server")
-  return new ProtocolError("ZMTP_PEER_ERROR", `Peer refused the handshake: ${cmd.reason}`)
-}
 
 export class PlainClient implements Mechanism {
   readonly name = "PLAIN"
@@ -97,4 +88,3 @@ export class PlainServer implements Mechanism {
   }
 }
 
-export { refusedBy }
