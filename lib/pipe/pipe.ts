@@ -97,15 +97,9 @@ export class Pipe {
    * reached its HWM and the engine should stop reading from the wire.
    */
   deliver(msg: Message): boolean {
-    if (this.conflate) this.in.clear()
-    const wasEmpty = this.in.length === 0
-    this.in.push(msg)
-    if (wasEmpty) this.owner.pipeReadable(this)
-    if (this.recvHwm > 0 && this.in.length >= this.recvHwm) {
-      this.readPaused = true
-      return false
-    }
-    return true
+    const room = this.deliverQuiet(msg)
+    this.commit()
+    return room
   }
 
   /** A quiet delivery made `in` readable; commit() tells the socket. */
