@@ -17,6 +17,10 @@ import { appendFileSync } from "node:fs"
 import fc from "fast-check"
 import { ProtocolError } from "../../lib/errors.js"
 import { FrameDecoder } from "../../lib/wire/frame.js"
+import { chunk, type Chunking } from "../wire/util.js"
+
+// One chunking helper for both fuzz suites; only the arbitrary's bounds differ here.
+export { chunk, type Chunking }
 
 // ---------------------------------------------------------------- budget
 
@@ -389,12 +393,6 @@ export function mutate(input: Buffer, mutations: readonly Mutation[], fields: re
 
 // ---------------------------------------------------------------- chunking
 
-export type Chunking =
-  | { kind: "whole" }
-  | { kind: "bytes" }
-  | { kind: "cycle"; sizes: number[] }
-  | { kind: "cuts"; cuts: number[] }
-
 export const chunkingArb: fc.Arbitrary<Chunking> = fc.oneof(
   fc.constant<Chunking>({ kind: "whole" }),
   fc.constant<Chunking>({ kind: "bytes" }),
@@ -402,38 +400,3 @@ export const chunkingArb: fc.Arbitrary<Chunking> = fc.oneof(
   fc.record({ kind: fc.constant("cuts" as const), cuts: fc.array(fc.nat(), { maxLength: 30 }) }),
 )
 
-/** Cuts `buf` into chunks that concatenate back to `buf` (empty chunks allowed for "cuts"). */
-export function chunk(buf: Buffer, how: Chunking): Buffer[] {
-  const len = buf.length
-  switch (how.kind) {
-    case "whole":
-      return [buf]
-    case "bytes": {
-      const out: Buffer[] = []
-      for (let i = 0; i < len; i++) out.push(buf.subarray(i, i + 1))
-      return out
-    }
-    case "cycle": {
-      const out: Buffer[] = []
-      let pos = 0
-      let i = 0
-      while (pos < len) {
-        const n = how.sizes[i++ % how.sizes.length]!
-        out.push(buf.subarray(pos, pos + n))
-        pos += n
-      }
-      return out
-    }
-    case "cuts": {
-      const points = [...new Set(how.cuts.map((c) => c % (len + 1)))].sort((a, b) => a - b)
-      const out: Buffer[] = []
-      let prev = 0
-      for (const p of points) {
-        out.push(buf.subarray(prev, p))
-        prev = p
-      }
-      out.push(buf.subarray(prev))
-      return out
-    }
-  }
-}
