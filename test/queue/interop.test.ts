@@ -4,13 +4,14 @@
  * where the system Python has pyzmq and cbor2, the Python example of the
  * document itself.
  */
-import { spawn, spawnSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Encoder } from "cbor-x"
 import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import { client, startDevice } from "./queue-util.js"
+import { foreignPeer } from "../helpers/foreign-peer.js"
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true })
 const enc = (v: unknown) => Buffer.from(cbor.encode(v))
@@ -53,10 +54,10 @@ describe("a libzmq DEALER speaking the queue protocol", () => {
 })
 
 const python = "/usr/bin/python3"
-const hasPyzmq = existsSync(python) && spawnSync(python, ["-c", "import zmq, cbor2"]).status === 0
+// Skipped, with the reason printed, where Debian's python3-zmq and python3-cbor2 are missing;
+// .ci/run installs them, and under CI a missing peer fails instead.
+const hasPyzmq = foreignPeer("Python queue client", [python, "-c", "import zmq, cbor2"], "apt-get install python3-zmq python3-cbor2")
 
-// Skipped where Debian's python3-zmq and python3-cbor2 are not installed (CI runs exactly
-// `npm ci && npm test`, with no apt step); `apt-get install python3-zmq python3-cbor2` runs it.
 describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq + cbor2)", () => {
   it("runs against the device as written", async () => {
     const dev = await startDevice()
