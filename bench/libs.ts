@@ -27,8 +27,11 @@ type SocketCtor = new (options?: Record<string, unknown>) => BenchSocket
  * `npm run bench` runs first). Running lib/*.ts through tsx's loader measured up to 2x slower
  * on 64 KiB messages, which is the loader, not the library. BENCH_OMQ=src uses the sources.
  */
-const OMQ_ENTRY =
-  process.env.BENCH_OMQ === "src" ? "../lib/index.js" : pathToFileURL(join(process.cwd(), "dist", "index.js")).href
+const omqEntry = (name: string, src: string): string =>
+  process.env.BENCH_OMQ === "src" ? src : pathToFileURL(join(process.cwd(), "dist", `${name}.js`)).href
+const OMQ_ENTRY = omqEntry("index", "../lib/index.js")
+/** `omq/queue`: the durable queue device and client. */
+export const OMQ_QUEUE_ENTRY = omqEntry("queue", "../lib/entry/queue.js")
 
 export async function loadLib(lib: LibName): Promise<Record<string, unknown>> {
   return lib === "omq" ? (import(OMQ_ENTRY) as Promise<Record<string, unknown>>) : import("zeromq")

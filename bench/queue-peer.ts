@@ -12,10 +12,10 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type * as Omq from "../lib/index.js"
-import { loadLib } from "./libs.js"
+import type * as OmqQueue from "../lib/entry/queue.js"
+import { OMQ_QUEUE_ENTRY } from "./libs.js"
 
-const { QueueClient, QueueDevice } = (await loadLib("omq")) as unknown as typeof Omq
+const { QueueClient, QueueDevice } = (await import(OMQ_QUEUE_ENTRY)) as typeof OmqQueue
 import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer } from "./child.js"
 
 const a = args(["role", "endpoint", "fsync", "size", "count", "seconds", "window", "credit", "deadline"])

@@ -1,27 +1,25 @@
 /**
- * omq: ZeroMQ in pure TypeScript. The exports mirror zeromq.js v6, so
- * `import * as zmq from "omq"` can replace `import * as zmq from "zeromq"`.
+ * omq: ZeroMQ in pure TypeScript. The root module exports exactly zeromq.js v6's names, so
+ * `import * as zmq from "omq"` replaces `import * as zmq from "zeromq"` one for one. What omq
+ * adds lives in subpath exports, out of a plain socket user's bundle:
+ * `omq/queue` (durable queue device and client), `omq/devices` (classic devices),
+ * `omq/security` (z85, ZAP handler), `omq/errors` (error classes).
  */
-export { Push } from "./sockets/push.js"
-export { Pull } from "./sockets/pull.js"
-export { Pair } from "./sockets/pair.js"
+export { version, capability } from "./capability.js"
+export { curveKeyPair } from "./security/keys.js"
+export { Context, context, type ContextOptions } from "./context.js"
 export { Socket } from "./sockets/socket.js"
-export type { Writable, Readable, Message, MessageLike } from "./sockets/types.js"
-export { ZmqError, ProtocolError, type FullError } from "./errors.js"
+export { Observer, type Event, type EventType, type EventOfType, type ProtoError, type AuthError } from "./observer.js"
+export { Proxy, type ProxyOptions } from "./devices/proxy.js"
+export { Pair } from "./sockets/pair.js"
+export { Publisher, XPublisher, type XPublisherVerbosity } from "./sockets/xpub.js"
+export { Subscriber, XSubscriber } from "./sockets/xsub.js"
 export { Request } from "./sockets/request.js"
 export { Reply } from "./sockets/reply.js"
 export { Dealer } from "./sockets/dealer.js"
 export { Router, type RouterConnectOptions } from "./sockets/router.js"
-export { Publisher, XPublisher, type XPublisherVerbosity } from "./sockets/xpub.js"
-export { Subscriber, XSubscriber } from "./sockets/xsub.js"
-export { Context, context, type ContextOptions } from "./context.js"
-export { Observer, type Event, type EventType, type EventOfType, type ProtoError, type AuthError } from "./observer.js"
-export { Proxy, type ProxyOptions } from "./devices/proxy.js"
-export { queueDevice, forwarderDevice, streamerDevice, type DeviceOptions, type DeviceEndpoints } from "./devices/devices.js"
+export { Pull } from "./sockets/pull.js"
+export { Push } from "./sockets/push.js"
 export { Stream, type StreamConnectOptions } from "./sockets/stream.js"
-export { curveKeyPair, z85 } from "./security/keys.js"
-export { startZapHandler, type ZapRequest, type ZapDecision, type ZapHandlerHandle } from "./security/zap-handler.js"
-export type { SocketOptions } from "./sockets/types.js"
-export { QueueDevice, QueueClient, Delivery, QueueConsumer, QueueError, QueueStoreError } from "./devices/queue/index.js"
-export type { QueueDeviceOptions, QueueClientOptions, QueuePutOptions, PutResult, BatchMessage, PeekedMessage, DeviceStats, QueueErrorCode, FsyncPolicy, RetryPolicy, QueueConfig, QueueStats, RecoveryReport } from "./devices/queue/index.js"
-export { version, capability } from "./capability.js"
+export type { Writable, Readable, Message, MessageLike, SocketOptions } from "./sockets/types.js"
+export type { FullError } from "./errors.js"

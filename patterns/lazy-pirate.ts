@@ -9,7 +9,8 @@
  * the socket may send again while a reply is outstanding, and a late reply
  * to an abandoned attempt is recognised by its request id and dropped.
  */
-import { Request, ZmqError, type Context, type MessageLike } from "../lib/index.js"
+import { Request, type Context, type MessageLike } from "../lib/index.js"
+import { ZmqError } from "../lib/entry/errors.js"
 
 export interface LazyPirateOptions {
   /** ms to wait for each reply (default 2500). */

@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { QueueClient, QueueDevice } from "../../lib/index.js"
+import { QueueClient, QueueDevice } from "../../lib/entry/queue.js"
+
 
 export async function durableQueue(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "omq-demo-queue-"))

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import { nextEvent, tracker, tryReceive, withTimeout } from "./feature-util.js"
+import { forwarderDevice, queueDevice, streamerDevice } from "../../lib/entry/devices.js"
 
 const t = tracker()
 const IO = { linger: 0, receiveTimeout: 5000, sendTimeout: 5000 }
@@ -220,7 +221,7 @@ describe("devices", () => {
     await captured.bind(t.ipc())
     capture.connect(captured.lastEndpoint!)
     const ipc = t.ipc()
-    const dev = await omq.forwarderDevice({
+    const dev = await forwarderDevice({
       frontEnd: { connect: [zpub.lastEndpoint!] },
       backEnd: { bind: [ipc] },
       capture,
@@ -271,7 +272,7 @@ describe("devices", () => {
     const zxpub = t.track(new zmq.XPublisher({ linger: 0, receiveTimeout: 5000 }))
     await zxpub.bind("tcp://127.0.0.1:*")
     const ipc = t.ipc()
-    const dev = await omq.forwarderDevice({ frontEnd: { connect: [zxpub.lastEndpoint!] }, backEnd: { bind: [ipc] } })
+    const dev = await forwarderDevice({ frontEnd: { connect: [zxpub.lastEndpoint!] }, backEnd: { bind: [ipc] } })
     t.track(dev.frontEnd)
     t.track(dev.backEnd)
     const running = dev.run()
@@ -289,7 +290,7 @@ describe("devices", () => {
 
   it("streamerDevice: PULL → PUSH relays a libzmq PUSH's messages to an omq PULL in order", async () => {
     const ipc = t.ipc()
-    const dev = await omq.streamerDevice({ frontEnd: { bind: ["tcp://127.0.0.1:*"] }, backEnd: { bind: [ipc] } })
+    const dev = await streamerDevice({ frontEnd: { bind: ["tcp://127.0.0.1:*"] }, backEnd: { bind: [ipc] } })
     t.track(dev.frontEnd)
     t.track(dev.backEnd)
     const running = dev.run()
@@ -306,7 +307,7 @@ describe("devices", () => {
 
   it("queueDevice: libzmq REQ → ROUTER/DEALER → omq REP", async () => {
     const ipc = t.ipc()
-    const dev = await omq.queueDevice({ frontEnd: { bind: ["tcp://127.0.0.1:*"] }, backEnd: { bind: [ipc] } })
+    const dev = await queueDevice({ frontEnd: { bind: ["tcp://127.0.0.1:*"] }, backEnd: { bind: [ipc] } })
     t.track(dev.frontEnd)
     t.track(dev.backEnd)
     const running = dev.run()

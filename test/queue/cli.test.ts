@@ -3,8 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { QueueClient } from "../../lib/index.js"
+
 import { tempDir } from "./queue-util.js"
+import { QueueClient } from "../../lib/entry/queue.js"
 
 const CLI = fileURLToPath(new URL("../../lib/devices/queue/cli.ts", import.meta.url))
 

@@ -16,8 +16,9 @@ import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { QueueClient } from "../../lib/index.js"
+
 import { tempDir } from "./queue-util.js"
+import { QueueClient } from "../../lib/entry/queue.js"
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-device.ts", import.meta.url))
 const QUEUE = "crash"

@@ -186,7 +186,7 @@ describe("bad input gets an error reply and the device keeps serving", () => {
   })
 
   it("rejects bad device options", async () => {
-    const { QueueDevice } = await import("../../lib/index.js")
+    const { QueueDevice } = await import("../../lib/entry/queue.js")
     expect(() => new QueueDevice({ dir: "" })).toThrow(/dir/)
     expect(() => new QueueDevice({ dir: "/tmp/x", fsync: { intervalMs: 0 } })).toThrow(/fsync/)
     expect(() => new QueueDevice({ dir: "/tmp/x", fsync: "sometimes" as never })).toThrow(/fsync/)

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach } from "vitest"
-import { QueueClient, QueueDevice, type QueueClientOptions, type QueueDeviceOptions } from "../../lib/index.js"
+import { QueueClient, type QueueClientOptions, QueueDevice, type QueueDeviceOptions } from "../../lib/entry/queue.js"
 
 const cleanup: (() => Promise<void> | void)[] = []
 

@@ -328,7 +328,7 @@ describe("peek and stats", () => {
 
 describe("reconnection", () => {
   it("a consumer keeps consuming after the device restarts on the same address; requests in flight fail", async () => {
-    const { QueueDevice } = await import("../../lib/index.js")
+    const { QueueDevice } = await import("../../lib/entry/queue.js")
     const { tempDir, onCleanup } = await import("./queue-util.js")
     const dir = tempDir()
     let dev = new QueueDevice({ dir })

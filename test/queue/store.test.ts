@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { QueueDevice, QueueStoreError } from "../../lib/index.js"
+import { QueueDevice, QueueStoreError } from "../../lib/entry/queue.js"
 import { client, startDevice, tempDir, onCleanup } from "./queue-util.js"
 
 const segments = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith("seg-")).sort()

@@ -33,6 +33,7 @@ import {
   type Side,
   type Transport,
 } from "./sec-util.js"
+import { type ZapRequest, startZapHandler, z85 } from "../../lib/entry/security.js"
 
 const t = securityTracker()
 
@@ -303,12 +304,12 @@ describe.each(TRANSPORTS)("CURVE over %s", (transport: Transport) => {
       const skp = keyPair("omq")
       const allowed = keyPair(clientSide)
       const denied = keyPair(clientSide)
-      const allowedRaw = omq.z85.decode(allowed.publicKey)
-      const requests: omq.ZapRequest[] = []
+      const allowedRaw = z85.decode(allowed.publicKey)
+      const requests: ZapRequest[] = []
       // A context of its own: the handler's lifetime is this test's.
       const context = new omq.Context()
       t.track(
-        await omq.startZapHandler(
+        await startZapHandler(
           (req) => {
             requests.push(req)
             return req.credentials[0]?.equals(allowedRaw) ? { status: 200, userId: "alice" } : { status: 400 }
@@ -337,7 +338,7 @@ describe.each(TRANSPORTS)("CURVE over %s", (transport: Transport) => {
       expect(text(await pull.receive())).toEqual(["hello", "alice"])
       expect(await tryReceive(pull, 300)).toBeUndefined()
 
-      const deniedReq = requests.find((r) => r.credentials[0]!.equals(omq.z85.decode(denied.publicKey)))!
+      const deniedReq = requests.find((r) => r.credentials[0]!.equals(z85.decode(denied.publicKey)))!
       const allowedReq = requests.find((r) => r.credentials[0]!.equals(allowedRaw))!
       for (const r of [deniedReq, allowedReq]) {
         expect(r).toBeDefined()
@@ -355,7 +356,7 @@ describe.each(TRANSPORTS)("CURVE over %s", (transport: Transport) => {
       const skp = keyPair("libzmq")
       const allowed = keyPair("omq")
       const denied = keyPair("omq")
-      const allowedRaw = omq.z85.decode(allowed.publicKey)
+      const allowedRaw = z85.decode(allowed.publicKey)
       const handler = await libzmqZapHandler(
         (req) => (req.mechanism === "CURVE" && req.credentials[0]?.equals(allowedRaw) ? { status: 200, userId: "ok" } : { status: 400 }),
         t.track,
@@ -382,7 +383,7 @@ describe.each(TRANSPORTS)("CURVE over %s", (transport: Transport) => {
 
       const keys = handler.requests.map((r) => r[6]!)
       expect(keys.some((k) => k.equals(allowedRaw))).toBe(true)
-      expect(keys.some((k) => k.equals(omq.z85.decode(denied.publicKey)))).toBe(true)
+      expect(keys.some((k) => k.equals(z85.decode(denied.publicKey)))).toBe(true)
       for (const r of handler.requests) {
         expect(r[0]!.toString()).toBe("1.0")
         expect(r[2]!.toString()).toBe("zd")
@@ -399,9 +400,9 @@ describe("CURVE options on a live omq socket", () => {
     const pull = t.socket("libzmq", "Pull", curveServerOpts(skp))
     const addr = await t.bind(pull, "tcp")
     const push = t.socket("omq", "Push", {
-      curveServerKey: omq.z85.decode(skp.publicKey),
-      curvePublicKey: omq.z85.decode(ckp.publicKey),
-      curveSecretKey: omq.z85.decode(ckp.secretKey),
+      curveServerKey: z85.decode(skp.publicKey),
+      curvePublicKey: z85.decode(ckp.publicKey),
+      curveSecretKey: z85.decode(ckp.secretKey),
     })
     push.connect(addr)
     await push.send("buffer keys")
@@ -443,7 +444,7 @@ describe("ZAP handler lifecycle (default context)", () => {
     for (let round = 0; round < 3; round++) {
       const seen: string[] = []
       const handler = t.track(
-        await omq.startZapHandler((req) => {
+        await startZapHandler((req) => {
           seen.push(req.domain)
           return { status: 200 }
         }),

@@ -35,6 +35,7 @@ import {
   type SecEvent,
   type Side,
 } from "./sec-util.js"
+import { z85 } from "../../lib/entry/security.js"
 
 const t = securityTracker()
 const HANDSHAKE_ERRORS = ["handshake:error:protocol", "handshake:error:auth", "handshake:error:other"]
@@ -135,7 +136,7 @@ function helloData(transientPublic: Buffer, nonce: Buffer, box: Buffer): Buffer 
 async function rawCurveClient(endpoint: string, serverPublic: string, socketType = "PUSH"): Promise<{ peer: RawPeer; client: CurveClient }> {
   const peer = await RawPeer.connect(endpoint)
   const kp = generateKeyPair()
-  const client = new CurveClient({ socketType }, kp.publicKey, kp.secretKey, omq.z85.decode(serverPublic))
+  const client = new CurveClient({ socketType }, kp.publicKey, kp.secretKey, z85.decode(serverPublic))
   peer.write(encodeGreeting("CURVE", false))
   const g = decodeGreeting(await peer.read(64))
   expect(g.mechanism).toBe("CURVE")
@@ -244,7 +245,7 @@ describe("raw hostile peers against an omq CURVE server", () => {
 
   it.each(LOW_ORDER)("an omq client configured with a low-order server key (%s) fails its handshake, no crash", async (_name, key) => {
     const srv = await curveServer("omq")
-    const bad = t.socket("omq", "Push", curveClientOpts(omq.z85.encode(key), keyPair("omq")))
+    const bad = t.socket("omq", "Push", curveClientOpts(z85.encode(key), keyPair("omq")))
     const badEvents = recordEvents(bad, HANDSHAKE_ERRORS)
     bad.sendTimeout = 0
     bad.connect(srv.addr)
@@ -314,7 +315,7 @@ describe("raw hostile peers against an omq CURVE server", () => {
     const srv = await curveServer("omq")
     const peer = await RawPeer.connect(srv.addr)
     const kp = generateKeyPair()
-    const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, omq.z85.decode(srv.skp.publicKey))
+    const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, z85.decode(srv.skp.publicKey))
     peer.write(encodeGreeting("CURVE", false))
     await peer.read(64)
     peer.write(...client.start())
@@ -333,7 +334,7 @@ describe("raw hostile peers against an omq CURVE server", () => {
     const srv = await curveServer("omq")
     const peer = await RawPeer.connect(srv.addr)
     const kp = generateKeyPair()
-    const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, omq.z85.decode(srv.skp.publicKey))
+    const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, z85.decode(srv.skp.publicKey))
     peer.write(encodeGreeting("CURVE", false))
     await peer.read(64)
     const hello = client.start()
@@ -353,7 +354,7 @@ describe("raw hostile peers against an omq CURVE server", () => {
     const t0 = Date.now()
     const peer = await RawPeer.connect(srv.addr)
     const kp = generateKeyPair()
-    const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, omq.z85.decode(srv.skp.publicKey))
+    const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, z85.decode(srv.skp.publicKey))
     peer.write(encodeGreeting("CURVE", false))
     await peer.read(64)
     peer.write(...client.start())
@@ -381,7 +382,7 @@ describe("raw hostile peers against an omq CURVE server", () => {
       const srv = await curveServer(side)
       const peer = await RawPeer.connect(srv.addr)
       const kp = generateKeyPair()
-      const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, omq.z85.decode(srv.skp.publicKey))
+      const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, z85.decode(srv.skp.publicKey))
       peer.write(encodeGreeting("CURVE", false))
       await peer.read(64)
       peer.write(...client.start())

@@ -27,6 +27,7 @@ import {
   type Side,
   type Transport,
 } from "./sec-util.js"
+import { type ZapRequest, startZapHandler } from "../../lib/entry/security.js"
 
 const t = securityTracker()
 const HANDSHAKE_ERRORS = ["handshake:error:protocol", "handshake:error:auth", "handshake:error:other"]
@@ -52,7 +53,7 @@ async function plainServer(side: Side, kind: "Pull" | "Router" | "Reply", transp
   if (side === "omq") {
     const context = new omq.Context()
     t.track(
-      await omq.startZapHandler(
+      await startZapHandler(
         (req) => {
           requests.push([req.domain, req.address, req.mechanism, ...req.credentials.map(String)])
           return checkPassword(req.credentials) ? { status: 200, userId: req.credentials[0]!.toString() } : { status: 400 }
@@ -215,9 +216,9 @@ describe.each(TRANSPORTS)("NULL with a ZAP domain over %s", (transport: Transpor
   describe.each(SIDES)("%s client → omq NULL server with zapDomain \"test\"", (clientSide) => {
     async function nullServer(status: 200 | 400) {
       const context = new omq.Context()
-      const requests: omq.ZapRequest[] = []
+      const requests: ZapRequest[] = []
       t.track(
-        await omq.startZapHandler(
+        await startZapHandler(
           (req) => {
             requests.push(req)
             return { status }

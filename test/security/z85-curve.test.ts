@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import { publicKeyOf } from "../../lib/security/crypto.js"
+import { z85 } from "../../lib/entry/security.js"
 
 const open: { close(): void }[] = []
 function track<T extends { close(): void }>(s: T): T {
@@ -34,68 +35,68 @@ describe("z85", () => {
   const vector = Buffer.from([0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b])
 
   it("encodes the RFC 32 test vector", () => {
-    expect(omq.z85.encode(vector)).toBe("HelloWorld")
+    expect(z85.encode(vector)).toBe("HelloWorld")
   })
 
   it("decodes the RFC 32 test vector", () => {
-    expect(Buffer.from(omq.z85.decode("HelloWorld"))).toEqual(vector)
+    expect(Buffer.from(z85.decode("HelloWorld"))).toEqual(vector)
   })
 
   it("accepts a Uint8Array as well as a Buffer", () => {
-    expect(omq.z85.encode(new Uint8Array(vector))).toBe("HelloWorld")
+    expect(z85.encode(new Uint8Array(vector))).toBe("HelloWorld")
   })
 
   it("encodes the empty input as the empty string", () => {
-    expect(omq.z85.encode(Buffer.alloc(0))).toBe("")
-    expect(omq.z85.decode("").length).toBe(0)
+    expect(z85.encode(Buffer.alloc(0))).toBe("")
+    expect(z85.decode("").length).toBe(0)
   })
 
   it("encodes extreme chunks (all zeros, all 0xff)", () => {
-    expect(omq.z85.encode(Buffer.alloc(4))).toBe("00000")
+    expect(z85.encode(Buffer.alloc(4))).toBe("00000")
     // 0xffffffff = 84*85^4 + ... : the largest valid chunk is "%nSc0".
-    expect(omq.z85.encode(Buffer.alloc(4, 0xff))).toBe("%nSc0")
-    expect(Buffer.from(omq.z85.decode("%nSc0"))).toEqual(Buffer.alloc(4, 0xff))
+    expect(z85.encode(Buffer.alloc(4, 0xff))).toBe("%nSc0")
+    expect(Buffer.from(z85.decode("%nSc0"))).toEqual(Buffer.alloc(4, 0xff))
   })
 
   it("round-trips random data of every multiple-of-4 length up to 128 bytes", () => {
     for (let len = 0; len <= 128; len += 4) {
       for (let k = 0; k < 5; k++) {
         const data = randomBytes(len)
-        const text = omq.z85.encode(data)
+        const text = z85.encode(data)
         expect(text.length).toBe((len / 4) * 5)
         expect(text).toMatch(Z85_ALPHABET)
-        expect(Buffer.from(omq.z85.decode(text))).toEqual(data)
+        expect(Buffer.from(z85.decode(text))).toEqual(data)
       }
     }
   })
 
   it("round-trips text → bytes → text for valid strings", () => {
     const key = zmq.curveKeyPair().publicKey
-    expect(omq.z85.encode(omq.z85.decode(key))).toBe(key)
+    expect(z85.encode(z85.decode(key))).toBe(key)
   })
 
   it("refuses to encode a length that is not a multiple of 4", () => {
     for (const len of [1, 2, 3, 5, 31, 33]) {
-      expect(() => omq.z85.encode(Buffer.alloc(len))).toThrow(RangeError)
+      expect(() => z85.encode(Buffer.alloc(len))).toThrow(RangeError)
     }
   })
 
   it("refuses to decode a length that is not a multiple of 5", () => {
     for (const text of ["H", "Hell", "HelloW", "HelloWorl"]) {
-      expect(() => omq.z85.decode(text)).toThrow(RangeError)
+      expect(() => z85.decode(text)).toThrow(RangeError)
     }
   })
 
   it("refuses characters outside the Z85 alphabet", () => {
     for (const text of ["Hello Worl", "Hello\u0000orld", "Hell\"World", "Hello,orld", "Hello;orld", "HelloWörld", "Hello\\orld", "Hello_orld", "Hello|orld", "Hello~orld", "Hello`orld", "Hello'orld"]) {
-      expect(() => omq.z85.decode(text), JSON.stringify(text)).toThrow(RangeError)
+      expect(() => z85.decode(text), JSON.stringify(text)).toThrow(RangeError)
     }
   })
 
   it("refuses a chunk whose value exceeds 32 bits", () => {
     // "%nSc1" = 0xffffffff + 1; "#####" is the largest 5-character value.
-    expect(() => omq.z85.decode("%nSc1")).toThrow(RangeError)
-    expect(() => omq.z85.decode("#####")).toThrow(RangeError)
+    expect(() => z85.decode("%nSc1")).toThrow(RangeError)
+    expect(() => z85.decode("#####")).toThrow(RangeError)
   })
 })
 
@@ -106,7 +107,7 @@ describe("curveKeyPair", () => {
       expect(typeof key).toBe("string")
       expect(key.length).toBe(40)
       expect(key).toMatch(Z85_ALPHABET)
-      expect(omq.z85.decode(key).length).toBe(32)
+      expect(z85.decode(key).length).toBe(32)
     }
   })
 
@@ -120,7 +121,7 @@ describe("curveKeyPair", () => {
   it("returns a public key that is the X25519 public key of the secret key", () => {
     for (let i = 0; i < 10; i++) {
       const kp = omq.curveKeyPair()
-      expect(omq.z85.encode(publicKeyOf(omq.z85.decode(kp.secretKey)))).toBe(kp.publicKey)
+      expect(z85.encode(publicKeyOf(z85.decode(kp.secretKey)))).toBe(kp.publicKey)
     }
   })
 
@@ -128,7 +129,7 @@ describe("curveKeyPair", () => {
     for (let i = 0; i < 20; i++) {
       const kp = zmq.curveKeyPair()
       expect(kp.publicKey.length).toBe(40)
-      expect(omq.z85.encode(publicKeyOf(omq.z85.decode(kp.secretKey)))).toBe(kp.publicKey)
+      expect(z85.encode(publicKeyOf(z85.decode(kp.secretKey)))).toBe(kp.publicKey)
     }
   })
 
@@ -151,8 +152,8 @@ describe("security option validation", () => {
   })
 
   it("accepts 32-byte Buffer keys and reads them back as Z85", () => {
-    const pub = omq.z85.decode(kp.publicKey)
-    const sec = omq.z85.decode(kp.secretKey)
+    const pub = z85.decode(kp.publicKey)
+    const sec = z85.decode(kp.secretKey)
     const s = track(new omq.Dealer({ linger: 0, curvePublicKey: pub, curveSecretKey: sec, curveServerKey: pub }))
     expect(s.curvePublicKey).toBe(kp.publicKey)
     expect(s.curveSecretKey).toBe(kp.secretKey)
@@ -160,7 +161,7 @@ describe("security option validation", () => {
   })
 
   it("copies a Buffer key (later changes to the caller's buffer do not leak in)", () => {
-    const pub = Buffer.from(omq.z85.decode(kp.publicKey))
+    const pub = Buffer.from(z85.decode(kp.publicKey))
     const s = track(new omq.Dealer({ linger: 0 }))
     s.curvePublicKey = pub
     pub.fill(0)
