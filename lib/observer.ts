@@ -5,7 +5,7 @@
  * The observer ends (an "end" event, then `closed`) when its socket closes.
  */
 import { EventEmitter } from "node:events"
-import { ProtocolError, ZmqError, errAgain } from "./errors.js"
+import { ProtocolError, ZmqError, errAgain, errClosed } from "./errors.js"
 import { holdLoop, releaseLoop } from "./engine/keepalive.js"
 import { Deque } from "./pipe/deque.js"
 import type { Socket } from "./sockets/socket.js"
@@ -122,7 +122,8 @@ export class Observer {
     }
     const e = this.queue.shift()
     if (e !== undefined) return Promise.resolve(e)
-    if (this._closed) return Promise.reject(errAgain())
+    // As zeromq.js: once the observer has ended, receive() fails with EBADF.
+    if (this._closed) return Promise.reject(errClosed())
     if (this.waiter !== null) {
       throw new ZmqError("EBUSY", "Observer is busy reading; only one receive operation may be in progress at any time")
     }

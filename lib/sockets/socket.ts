@@ -152,8 +152,25 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   }
 
   protected override optionChanged(name: string): void {
+    // As libzmq (4.2 on): a new HWM also applies to the pipes that exist.
+    if (name === "sendHighWaterMark" || name === "receiveHighWaterMark") this.applyHighWaterMarks(name)
     if (IMMEDIATE_OPTIONS.has(name) || (this.endpointCount === 0 && !this.blocked)) return
     process.emitWarning(WARN_LATE_OPTION)
+  }
+
+  private applyHighWaterMarks(name: string): void {
+    if (this.pipes === undefined) return // options set by a field initialiser, before the pipes exist
+    for (const pipe of this.pipes) {
+      if (name === "sendHighWaterMark") pipe.sendHwm = this.sendHighWaterMark
+      else {
+        pipe.recvHwm = this.receiveHighWaterMark
+        if (pipe.readPaused && (pipe.recvHwm === 0 || pipe.in.length < pipe.recvHwm)) {
+          pipe.readPaused = false
+          pipe.engine?.resumeReading()
+        }
+      }
+    }
+    if (name === "sendHighWaterMark") this.pipeWritable(null)
   }
 
   /** Throws as zeromq.js does for an operation on a closed or blocked socket. */
@@ -327,12 +344,14 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
 
   private async bindBlocked(address: string): Promise<void> {
     try {
+      // Even a bind that fails at once ends after the caller's turn, as zeromq.js's does
+      // (another call in the same turn sees EBUSY; close() waits for it).
+      await RESOLVED
       checkSecurity(this.securitySettings())
       const ep = parseEndpoint(address, true)
       const bound = this.newBound(address)
       if (ep.transport === "inproc") {
         this.bindInproc(ep.name, bound)
-        await RESOLVED
       } else {
         try {
           bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
@@ -416,8 +435,8 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
 
   private async unbindBlocked(address: string): Promise<void> {
     try {
-      this.unbindNow(address)
       await RESOLVED
+      this.unbindNow(address)
     } finally {
       this.unblock(-1)
     }
