@@ -62,18 +62,36 @@ const PROTO_CODES: Record<string, string> = {
   ZMTP_SEQUENCE: "ERR_ZMTP_INVALID_SEQUENCE",
   ZMTP_CRYPTOGRAPHIC: "ERR_ZMTP_CRYPTOGRAPHIC",
   ZMTP_KEY_EXCHANGE: "ERR_ZMTP_KEY_EXCHANGE",
+  ZAP_MALFORMED_REPLY: "ERR_ZAP_MALFORMED_REPLY",
+  ZAP_BAD_REQUEST_ID: "ERR_ZAP_BAD_REQUEST_ID",
+  ZAP_BAD_VERSION: "ERR_ZAP_BAD_VERSION",
+  ZAP_INVALID_STATUS_CODE: "ERR_ZAP_INVALID_STATUS_CODE",
+  ZAP_INVALID_METADATA: "ERR_ZAP_INVALID_METADATA",
 }
 
-/** The event a failed handshake produces, or undefined if the error is not a handshake failure. */
+/** zeromq.js's texts for the ZAP status of "handshake:error:auth". */
+const AUTH_MESSAGES: Record<number, string> = {
+  300: "Temporary error",
+  400: "Authentication failure",
+  500: "Internal error",
+}
+
+/**
+ * The event a failed handshake produces. The error carries zeromq.js's message ("ZMTP protocol
+ * error", "ZAP protocol error", "Authentication failure", ...) and code or status; omq's own
+ * description of what went wrong is its `cause`.
+ */
 export function handshakeFailure(error: Error): { type: EventType; error: Error } {
   if (error instanceof ProtocolError) {
     if (error.code === "ZMTP_AUTH") {
-      const e = Object.assign(new Error(error.message), { status: (error as ProtocolError & { status?: number }).status ?? 400 })
-      return { type: "handshake:error:auth", error: e }
+      const status = error.status ?? 400
+      const e = new Error(AUTH_MESSAGES[status] ?? "Unknown error", { cause: error })
+      return { type: "handshake:error:auth", error: Object.assign(e, { status }) }
     }
     const code = PROTO_CODES[error.code]
     if (code !== undefined) {
-      return { type: "handshake:error:protocol", error: Object.assign(new Error(error.message), { code }) }
+      const e = new Error(error.code.startsWith("ZAP_") ? "ZAP protocol error" : "ZMTP protocol error", { cause: error })
+      return { type: "handshake:error:protocol", error: Object.assign(e, { code }) }
     }
   }
   return { type: "handshake:error:other", error }

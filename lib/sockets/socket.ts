@@ -9,7 +9,7 @@ import type { Socket as NetSocket } from "node:net"
 import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from "../errors.js"
 import { Connecter, type ConnecterHost } from "../engine/connecter.js"
 import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
-import { checkSecurity, createMechanism, isSecurityServer } from "./security.js"
+import { createMechanism, isSecurityServer } from "./security.js"
 import { Pending } from "./pending.js"
 import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
@@ -347,7 +347,6 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
       // Even a bind that fails at once ends after the caller's turn, as zeromq.js's does
       // (another call in the same turn sees EBUSY; close() waits for it).
       await RESOLVED
-      checkSecurity(this.securitySettings())
       const ep = parseEndpoint(address, true)
       const bound = this.newBound(address)
       if (ep.transport === "inproc") {
@@ -373,7 +372,6 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     this.checkOpen()
     this.blocked = true
     try {
-      checkSecurity(this.securitySettings())
       const ep = parseEndpoint(address, true)
       const bound = this.newBound(address)
       if (ep.transport === "inproc") {
@@ -474,7 +472,6 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   connect(address: string, options?: { routingId?: string | Buffer | undefined }): void {
     checkAddress(address)
     this.checkOpen()
-    checkSecurity(this.securitySettings())
     const ep: Endpoint = parseEndpoint(address, false)
     const connectRoutingId = options?.routingId !== undefined ? validRoutingId(options.routingId) : undefined
     let conn: Connection
