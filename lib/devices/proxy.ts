@@ -47,7 +47,8 @@ export class Proxy<F extends Socket = Socket, B extends Socket = Socket> {
     if (arguments.length > 2 && (typeof options !== "object" || options === null || options instanceof Socket)) {
       throw new TypeError(`Expected 2 arguments but received ${arguments.length}`)
     }
-    if (!(frontEnd instanceof Socket) || !(backEnd instanceof Socket)) throw new ZmqError("EINVAL", "Invalid argument")
+    // As zeromq.js's native check: a plain Error (no code) for an object that is not a socket.
+    if (!(frontEnd instanceof Socket) || !(backEnd instanceof Socket)) throw new Error("Invalid argument")
     this.frontEnd = frontEnd
     this.backEnd = backEnd
     this.options = options ?? {}

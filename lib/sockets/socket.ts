@@ -57,6 +57,11 @@ const BLOCKED = "Socket is blocked by a bind or unbind operation"
 /** zeromq.js resolves at most this many send/receive calls in a row at once, then yields to the event loop. */
 const MAX_SYNC_OPERATIONS = 512
 
+/** Resolves in the event loop's next check phase. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
 /** zeromq.js's argument check: `Expected 1 argument but received 2`. */
 function expectArgs(received: number, expected: number): void {
   if (received > expected) {
@@ -130,7 +135,8 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     }
     const ctx = (options as { context?: unknown } | undefined)?.context
     if (ctx !== undefined) {
-      if (!(ctx instanceof ContextClass)) throw new ZmqError("EINVAL", "Invalid argument")
+      // zeromq.js's native check gives a plain Error (no code) for an object that is not a Context.
+      if (!(ctx instanceof ContextClass)) throw new Error("Invalid argument")
       this._context = ctx
     }
     // zeromq.js seals sockets: setting an unknown option throws instead of doing nothing.
@@ -344,9 +350,9 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
 
   private async bindBlocked(address: string): Promise<void> {
     try {
-      // Even a bind that fails at once ends after the caller's turn, as zeromq.js's does
-      // (another call in the same turn sees EBUSY; close() waits for it).
-      await RESOLVED
+      // Like zeromq.js's (run on its thread pool), a bind takes at least a turn of the event
+      // loop, even one that fails at once: calls meanwhile see EBUSY, close() waits for it.
+      await nextTurn()
       const ep = parseEndpoint(address, true)
       const bound = this.newBound(address)
       if (ep.transport === "inproc") {
@@ -433,7 +439,7 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
 
   private async unbindBlocked(address: string): Promise<void> {
     try {
-      await RESOLVED
+      await nextTurn()
       this.unbindNow(address)
     } finally {
       this.unblock(-1)

@@ -115,16 +115,16 @@ function listening(ep: Endpoint, server: net.Server, listenPath: string | undefi
   }
 }
 
-/** Node's handle classes, through which a listening socket can be made synchronously. */
+/** Node's TCP handle class, through which a listening socket can be made synchronously. */
 interface HandleModule {
   constants: { SERVER: number }
-  new (kind: number): { bind(a: string, port?: number): number; bind6(a: string, port: number, flags: number): number; listen(backlog: number): number; close(): void }
+  new (kind: number): { bind(a: string, port: number): number; bind6(a: string, port: number, flags: number): number; listen(backlog: number): number; close(): void }
 }
 
-function handleClass(name: "tcp_wrap" | "pipe_wrap"): HandleModule | undefined {
+function handleClass(name: "tcp_wrap"): HandleModule | undefined {
   try {
     const binding = (process as unknown as { binding(n: string): Record<string, unknown> }).binding(name)
-    const cls = (name === "tcp_wrap" ? binding.TCP : binding.Pipe) as HandleModule | undefined
+    const cls = binding.TCP as HandleModule | undefined
     if (cls !== undefined) cls.constants = binding.constants as HandleModule["constants"]
     return cls
   } catch {
@@ -133,44 +133,53 @@ function handleClass(name: "tcp_wrap" | "pipe_wrap"): HandleModule | undefined {
 }
 
 /**
- * bind() done synchronously, for zeromq.js's `bindSync`: the listening socket is made with
- * Node's own TCP/pipe handle classes (what `net.Server.listen` uses underneath), so errors
- * such as EADDRINUSE are known before returning. Host names that need DNS are refused with
- * ENODEV; runtimes without those classes get ENOTSUP.
+ * bind() done synchronously, for zeromq.js's `bindSync`: a tcp listening socket is made with
+ * Node's own TCP handle class (what `net.Server.listen` uses underneath), so errors such as
+ * EADDRINUSE are known before returning; host names that need DNS are refused with ENODEV;
+ * runtimes without that class get ENOTSUP.
  */
 export function listenSync(ep: Endpoint, onConnection: (s: net.Socket) => void, backlog: number): Listener {
   if (ep.transport === "inproc") throw new Error("inproc is not a stream transport")
-  const Handle = handleClass(ep.transport === "tcp" ? "tcp_wrap" : "pipe_wrap")
-  if (Handle === undefined) throw new ZmqError("ENOTSUP", "bindSync is not supported on this runtime", ep.raw)
-  let listenPath: string | undefined
-  const handle = new Handle(Handle.constants.SERVER)
-  let err: number
-  if (ep.transport === "tcp") {
-    const host = ep.host === "localhost" ? "127.0.0.1" : interfaceAddress(ep.host)
-    if (host === undefined) throw new ZmqError("ENODEV", MESSAGES.ENODEV!, ep.raw)
-    err = net.isIPv6(host) ? handle.bind6(host, ep.port, 0) : handle.bind(host, ep.port)
-  } else {
-    let p = ep.path
-    if (p === "*") p = path.join(os.tmpdir(), `omq-${randomBytes(6).toString("hex")}.sock`)
-    if (Buffer.byteLength(p) > MAX_IPC_PATH) throw new ZmqError("ENAMETOOLONG", "File name too long", ep.raw)
-    listenPath = ipcPath(p)
-    if (!p.startsWith("@")) removeStaleSocketSync(p, ep.raw)
-    err = handle.bind(listenPath)
-  }
-  if (err === 0) err = handle.listen(backlog > 0 ? backlog : 511)
-  if (err !== 0) {
-    handle.close()
-    const code = util.getSystemErrorName(err)
-    throw new ZmqError(code, MESSAGES[code] ?? code, ep.raw)
-  }
   const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (sock) => {
     configure(sock)
     onConnection(sock)
   })
   server.on("error", () => {
-    /* errors after listening are per-connection and handled there */
+    /* errors after listening are per-connection (and, for ipc, the deferred bind error) */
   })
-  server.listen(handle as unknown as net.ListenOptions)
+  if (ep.transport === "tcp") {
+    const Handle = handleClass("tcp_wrap")
+    if (Handle === undefined) throw new ZmqError("ENOTSUP", "bindSync is not supported on this runtime", ep.raw)
+    const host = ep.host === "localhost" ? "127.0.0.1" : interfaceAddress(ep.host)
+    if (host === undefined) throw new ZmqError("ENODEV", MESSAGES.ENODEV!, ep.raw)
+    const handle = new Handle(Handle.constants.SERVER)
+    let err = net.isIPv6(host) ? handle.bind6(host, ep.port, 0) : handle.bind(host, ep.port)
+    if (err === 0) err = handle.listen(backlog > 0 ? backlog : 511)
+    if (err !== 0) {
+      handle.close()
+      const code = util.getSystemErrorName(err)
+      throw new ZmqError(code, MESSAGES[code] ?? code, ep.raw)
+    }
+    server.listen(handle as unknown as net.ListenOptions)
+    return listening(ep, server, undefined)
+  }
+  // ipc: net.Server binds a path synchronously (no name lookup); its error would only come
+  // in the next tick, so what can fail is checked first.
+  let p = ep.path
+  if (p === "*") p = path.join(os.tmpdir(), `omq-${randomBytes(6).toString("hex")}.sock`)
+  if (Buffer.byteLength(p) > MAX_IPC_PATH) throw new ZmqError("ENAMETOOLONG", "File name too long", ep.raw)
+  const listenPath = ipcPath(p)
+  if (!p.startsWith("@")) {
+    removeStaleSocketSync(p, ep.raw)
+    try {
+      fs.accessSync(path.dirname(path.resolve(p)), fs.constants.W_OK)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "EACCES"
+      throw new ZmqError(code, MESSAGES[code] ?? code, ep.raw)
+    }
+  }
+  server.listen({ path: listenPath, backlog: backlog > 0 ? backlog : 511 })
+  if (!server.listening) throw new ZmqError("EADDRINUSE", MESSAGES.EADDRINUSE!, ep.raw)
   return listening(ep, server, listenPath)
 }
 

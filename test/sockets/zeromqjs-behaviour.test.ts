@@ -1,0 +1,302 @@
+/**
+ * zeromq.js v6 behaviour of endpoints, close, events and send/receive that its own unit tests
+ * pin down (bind/unbind blocking, bindSync, disconnect errors, what close() releases, event
+ * addresses, small-buffer copies, yielding to the event loop), checked on omq — and, where a
+ * difference would be easy to miss, on zeromq.js side by side.
+ */
+import * as net from "node:net"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+import * as zmq from "zeromq"
+import { afterEach, describe, expect, it } from "vitest"
+import * as omq from "../../lib/index.js"
+import { uniqueIpc } from "../helpers.js"
+
+type Lib = typeof omq | typeof zmq
+const open: Array<{ close(): void }> = []
+afterEach(() => {
+  for (const s of open.splice(0)) s.close()
+})
+function track<T extends { close(): void }>(s: T): T {
+  open.push(s)
+  return s
+}
+
+setFlagsFromString("--expose-gc")
+const gc = runInNewContext("gc") as () => void
+async function collect(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r))
+    gc()
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+const errorOf = async (p: Promise<unknown> | (() => unknown)): Promise<{ code?: string | undefined; message: string } | "ok"> => {
+  try {
+    await (typeof p === "function" ? p() : p)
+    return "ok"
+  } catch (err) {
+    return { code: (err as { code?: string }).code, message: (err as Error).message }
+  }
+}
+
+describe("bind and unbind block the socket while they run (zeromq.js socket-bind-unbind, socket-close)", () => {
+  const BLOCKED = { code: "EBUSY", message: "Socket is blocked by a bind or unbind operation" }
+
+  for (const kind of ["tcp", "ipc", "inproc"] as const) {
+    const address = async () => (kind === "tcp" ? `tcp://127.0.0.1:${await freePort()}` : kind === "ipc" ? uniqueIpc() : `inproc://blocked-${Math.random()}`)
+
+    it(`${kind}: a second bind, an unbind, a connect or a send during a bind throws EBUSY`, async () => {
+      const s = track(new omq.Dealer({ linger: 0 }))
+      const a = await address()
+      const bound = s.bind(a)
+      expect(await errorOf(() => s.bind("inproc://other"))).toEqual(BLOCKED)
+      expect(await errorOf(() => s.unbind(a))).toEqual(BLOCKED)
+      expect(await errorOf(() => s.connect("inproc://other"))).toEqual(BLOCKED)
+      expect(await errorOf(() => s.send("x"))).toEqual(BLOCKED)
+      await bound
+      expect(await errorOf(s.unbind(a))).toBe("ok")
+    })
+
+    it(`${kind}: a second unbind during an unbind throws EBUSY`, async () => {
+      const s = track(new omq.Dealer({ linger: 0 }))
+      const a = await address()
+      await s.bind(a)
+      const unbound = s.unbind(a)
+      expect(await errorOf(() => s.unbind(a))).toEqual(BLOCKED)
+      await unbound
+    })
+
+    it(`${kind}: close() during a bind or unbind, successful or not, takes effect when it ends`, async () => {
+      const a = await address()
+      const cases: Array<(s: omq.Dealer) => Promise<void>> = [
+        (s) => s.bind(a),
+        async (s) => {
+          await s.bind(a)
+          await s.unbind(a)
+        },
+        (s) => s.unbind(a), // never bound: fails
+      ]
+      for (const run of cases) {
+        const s = track(new omq.Dealer({ linger: 0 }))
+        const step = run(s)
+        s.close()
+        expect(s.closed).toBe(false)
+        await step.catch(() => undefined)
+        expect(s.closed).toBe(true)
+      }
+      const holder = track(new omq.Dealer({ linger: 0 }))
+      await holder.bind(a)
+      const s = track(new omq.Dealer({ linger: 0 }))
+      const failing = s.bind(a) // in use: fails
+      s.close()
+      expect(s.closed).toBe(false)
+      await expect(failing).rejects.toBeDefined()
+      expect(s.closed).toBe(true)
+    })
+  }
+})
+
+describe("bindSync and unbindSync (zeromq.js's synchronous bind)", () => {
+  it("binds tcp at once, wildcard port resolved, and refuses an address in use with EADDRINUSE, synchronously", async () => {
+    const a = track(new omq.Pull({ linger: 0 }))
+    a.bindSync("tcp://127.0.0.1:*")
+    expect(a.lastEndpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/)
+    const b = track(new omq.Pull({ linger: 0 }))
+    expect(() => b.bindSync(a.lastEndpoint!)).toThrow(
+      expect.objectContaining({ code: "EADDRINUSE", message: "Address already in use", address: a.lastEndpoint }),
+    )
+    const push = track(new zmq.Push({ linger: 0 }))
+    push.connect(a.lastEndpoint!)
+    await push.send("over bindSync")
+    expect((await a.receive()).map(String)).toEqual(["over bindSync"])
+    a.unbindSync(a.lastEndpoint!)
+    expect(() => a.unbindSync(a.lastEndpoint!)).toThrow(expect.objectContaining({ code: "ENOENT" }))
+  })
+
+  it("binds ipc and inproc at once", async () => {
+    const ep = uniqueIpc()
+    const pull = track(new omq.Pull({ linger: 0 }))
+    pull.bindSync(ep)
+    pull.bindSync("inproc://bind-sync")
+    const zpush = track(new zmq.Push({ linger: 0 }))
+    zpush.connect(ep)
+    await zpush.send("ipc")
+    const push = track(new omq.Push({ linger: 0 }))
+    push.connect("inproc://bind-sync")
+    await push.send("inproc")
+    const got = [String((await pull.receive())[0]), String((await pull.receive())[0])].sort()
+    expect(got).toEqual(["inproc", "ipc"])
+  })
+
+  it("refuses what bind() refuses, with the same errors, but at once", () => {
+    const s = track(new omq.Pull({ linger: 0 }))
+    expect(() => s.bindSync("foo-bar")).toThrow(expect.objectContaining({ code: "EINVAL" }))
+    expect(() => s.bindSync("foo://bar")).toThrow(expect.objectContaining({ code: "EPROTONOSUPPORT" }))
+    expect(() => s.bindSync("tcp://no-such-interface-or-host.invalid:5555")).toThrow(expect.objectContaining({ code: "ENODEV" }))
+  })
+})
+
+describe("endpoint addresses as libzmq takes them", () => {
+  it("bind takes an interface name (lo) and a source;address endpoint, and gives ENODEV for an unknown host, as zeromq.js", async () => {
+    for (const lib of [zmq, omq] as Lib[]) {
+      const s = track(new lib.Pull({ linger: 0 }))
+      await s.bind("tcp://lo:*")
+      expect(s.lastEndpoint, String(lib === omq)).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/)
+      const port = await freePort()
+      await s.bind(`tcp://127.0.0.1:6000;127.0.0.1:${port}`)
+      expect(s.lastEndpoint).toBe(`tcp://127.0.0.1:${port}`)
+      expect(await errorOf(s.bind("tcp://nosuchhost.invalid:0"))).toMatchObject({ code: "ENODEV", message: "No such device" })
+    }
+  })
+
+  it("disconnect() checks the address's form and transport before looking it up, as zeromq.js", async () => {
+    for (const address of ["foo-bar", "foo://bar", "udp://127.0.0.1:5", "tcp://127.0.0.1:5", "tcp://foo"]) {
+      const ours = track(new omq.Dealer())
+      const theirs = track(new zmq.Dealer())
+      const o = await errorOf(() => ours.disconnect(address))
+      const t = await errorOf(() => theirs.disconnect(address))
+      expect(o, address).toEqual(t)
+    }
+  })
+})
+
+describe("close() (zeromq.js socket-close)", () => {
+  it("releases the socket's hold on its context: a closed socket's context can be collected at once", async () => {
+    for (const address of ["tcp://127.0.0.1:1", uniqueIpc(), "inproc://nobody-binds"]) {
+      let ref: WeakRef<omq.Context> | undefined
+      await (async () => {
+        const context = new omq.Context()
+        ref = new WeakRef(context)
+        const s = new omq.Dealer({ context, linger: 0 })
+        s.connect(address)
+        await s.send(Buffer.from("foo"))
+        s.close()
+      })()
+      await collect()
+      expect(ref!.deref(), address).toBeUndefined()
+    }
+  })
+
+  it("with linger 0 still writes what the stream takes at once of what was sent just before", async () => {
+    const pull = track(new zmq.Pull({ linger: 0 }))
+    await pull.bind("tcp://127.0.0.1:*")
+    const push = new omq.Push({ linger: 0 })
+    push.connect(pull.lastEndpoint!)
+    await new Promise((resolve) => push.events.on("handshake", resolve))
+    await push.send("last words")
+    push.close()
+    pull.receiveTimeout = 2000
+    expect((await pull.receive()).map(String)).toEqual(["last words"])
+  })
+})
+
+describe("events (zeromq.js socket-events)", () => {
+  it("bind:error names the address without its transport, as libzmq reports it", async () => {
+    const a = track(new omq.Dealer({ linger: 0 }))
+    await a.bind("tcp://127.0.0.1:*")
+    const b = track(new omq.Dealer({ linger: 0 }))
+    const event = new Promise<omq.Event>((resolve) => b.events.on("bind:error", resolve))
+    await b.bind(a.lastEndpoint!).catch(() => undefined)
+    const e = await event
+    expect(`tcp://${e.address}`).toBe(a.lastEndpoint)
+    expect(e.error).toMatchObject({ code: "EADDRINUSE", message: "Address already in use" })
+  })
+
+  it("after the socket closed, the Observer gives its end event, then receive() rejects with EBADF", async () => {
+    const s = new omq.Dealer()
+    const events = s.events
+    s.close()
+    expect((await events.receive()).type).toBe("end")
+    await expect(events.receive()).rejects.toMatchObject({ code: "EBADF", message: "Socket is closed" })
+    expect(events.closed).toBe(true)
+  })
+
+  it("inproc connections raise no Observer events, as in libzmq: only the end", async () => {
+    const a = new omq.Dealer()
+    const b = track(new omq.Dealer())
+    const seen: string[] = []
+    for (const t of ["bind", "accept", "connect", "handshake", "close", "disconnect", "end"] as const) a.events.on(t, (e) => seen.push(e.type))
+    await a.bind("inproc://quiet")
+    b.connect("inproc://quiet")
+    await b.send("x")
+    await a.receive()
+    const ended = new Promise((r) => a.events.on("end", r))
+    a.close()
+    await ended
+    expect(seen).toEqual(["end"])
+  })
+})
+
+describe("send and receive (zeromq.js socket-send-receive)", () => {
+  it("copies Buffers of up to 128 bytes on send, so the caller's Buffer is free at once; larger ones are kept until written", async () => {
+    const s = track(new omq.Pair({ linger: 0, sendHighWaterMark: 10 }))
+    s.connect("inproc://nobody-here")
+    let small: WeakRef<Buffer> | undefined
+    let large: WeakRef<Buffer> | undefined
+    await (async () => {
+      const a = Buffer.alloc(128, 1)
+      const b = Buffer.alloc(129, 2)
+      small = new WeakRef(a)
+      large = new WeakRef(b)
+      await s.send(a)
+      await s.send(b)
+      a.fill(9) // the queued copy must not change
+    })()
+    await collect()
+    expect(small!.deref()).toBeUndefined()
+    expect(large!.deref()).toBeDefined()
+    const peer = track(new omq.Pair({ linger: 0 }))
+    await peer.bind("inproc://nobody-here")
+    expect((await peer.receive())[0]).toEqual(Buffer.alloc(128, 1))
+  })
+
+  it("a loop of send()s or receive()s that all complete at once still yields to the event loop every 512 calls", async () => {
+    const a = track(new omq.Pair({ linger: 0, sendHighWaterMark: 20_000 }))
+    const b = track(new omq.Pair({ linger: 0, receiveHighWaterMark: 20_000 }))
+    await b.bind("inproc://no-starving")
+    a.connect("inproc://no-starving")
+    const turns = async (fn: () => Promise<void>): Promise<number> => {
+      let n = 0
+      let stop = false
+      const spin = () => {
+        n++
+        if (!stop) setImmediate(spin)
+      }
+      setImmediate(spin)
+      await fn()
+      stop = true
+      return n
+    }
+    const N = 10_240
+    const sendTurns = await turns(async () => {
+      for (let i = 0; i < N; i++) await a.send("x")
+    })
+    const recvTurns = await turns(async () => {
+      for (let i = 0; i < N; i++) await b.receive()
+    })
+    const iterTurns = await turns(async () => {
+      for (let i = 0; i < N; i++) await a.send("y")
+      let i = 0
+      for await (const _ of b) if (++i === N) break
+    })
+    expect(sendTurns).toBeGreaterThanOrEqual(N / 512 - 1)
+    expect(recvTurns).toBeGreaterThanOrEqual(N / 512 - 1)
+    expect(iterTurns).toBeGreaterThanOrEqual(N / 512 - 1)
+  })
+
+  it("every socket has send() and receive() at run time; where the type cannot use them they never complete", async () => {
+    const sub = track(new omq.Subscriber({ sendTimeout: 0 }))
+    const untyped = sub as unknown as { send(m?: unknown): Promise<void> }
+    expect(() => untyped.send()).toThrow("Message must be present")
+    await expect(untyped.send("x")).rejects.toMatchObject({ code: "EAGAIN" })
+  })
+})
