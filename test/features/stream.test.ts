@@ -3,6 +3,7 @@
  * connect/disconnect notifications, [id, ""] to close a connection, and
  * connect() with a chosen routing id.
  */
+import * as http from "node:http"
 import * as net from "node:net"
 import { describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
@@ -199,3 +200,62 @@ describe("Stream", () => {
 })
 
 const strs = (m: Buffer[]) => m.map(String)
+
+describe("Stream with HTTP peers (zeromq.js socket-stream)", () => {
+  it("as a server: answers node's http client and closes at once, linger 0 included (the answer still goes out)", async () => {
+    for (const linger of [0, -1]) {
+      const stream = t.track(new omq.Stream({ linger }))
+      await stream.bind("tcp://127.0.0.1:*")
+      const url = `${stream.lastEndpoint!.replace("tcp:", "http:")}/foo`
+      const serve = (async () => {
+        for await (const [id, msg] of stream) {
+          if (msg!.length === 0) continue // connect notification
+          expect(msg!.toString().split("\r\n")[0]).toBe("GET /foo HTTP/1.1")
+          await stream.send([id!, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nHello world!"])
+          stream.close()
+        }
+      })()
+      const body = await withTimeout(
+        new Promise<string>((resolve, reject) => {
+          http
+            .get(url, (res) => {
+              let b = ""
+              res.on("data", (chunk) => (b += chunk))
+              res.on("end", () => resolve(b))
+            })
+            .on("error", reject)
+        }),
+        5000,
+        "the HTTP response",
+      )
+      await serve
+      expect(body, `linger ${linger}`).toBe("Hello world!")
+    }
+  })
+
+  it("as a client: connect() with a routing id and send at once — the request waits for the TCP connection", async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": 12 })
+      res.end("Hello world!")
+    })
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+    try {
+      const stream = t.track(new omq.Stream(IO))
+      const routingId = "abcdef1234567890"
+      const address = `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`
+      stream.connect(address, { routingId })
+      await stream.send([routingId, `GET /foo HTTP/1.1\r\nHost: ${address.slice(6)}\r\n\r\n`])
+      let body = ""
+      for await (const [id, data] of stream) {
+        expect(id!.toString()).toBe(routingId)
+        if (data!.length > 0) {
+          body += data!.toString()
+          if (body.endsWith("Hello world!")) break
+        }
+      }
+      expect(body.split("\r\n\r\n").pop()).toBe("Hello world!")
+    } finally {
+      server.close()
+    }
+  })
+})
