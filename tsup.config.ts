@@ -7,6 +7,7 @@ const entries = {
   devices: "lib/entry/devices.ts",
   security: "lib/entry/security.ts",
   errors: "lib/entry/errors.ts",
+  "v5-compat": "lib/entry/v5-compat.ts",
 }
 
 export default defineConfig({
