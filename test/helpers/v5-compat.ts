@@ -30,8 +30,16 @@ export function nextEvent(emitter: EventEmitter, event: string, ms = EVENT_TIMEO
   })
 }
 
-/** Collects the next `n` "message" events, each as its frames turned into strings. */
-export function messages(sock: zmq.Socket, n: number, ms = EVENT_TIMEOUT): Promise<string[][]> {
+/**
+ * Collects the next `n` "message" events, each as its frames turned into strings; messages
+ * that `keep` refuses are left out.
+ */
+export function messages(
+  sock: zmq.Socket,
+  n: number,
+  keep: (frames: string[]) => boolean = () => true,
+  ms = EVENT_TIMEOUT,
+): Promise<string[][]> {
   return new Promise((resolve, reject) => {
     const got: string[][] = []
     const timer = setTimeout(() => {
@@ -39,7 +47,9 @@ export function messages(sock: zmq.Socket, n: number, ms = EVENT_TIMEOUT): Promi
       reject(new Error(`got ${got.length} of ${n} messages within ${ms} ms: ${JSON.stringify(got)}`))
     }, ms)
     const on = (...frames: Buffer[]) => {
-      got.push(frames.map((f) => f.toString()))
+      const strings = frames.map((f) => f.toString())
+      if (!keep(strings)) return
+      got.push(strings)
       if (got.length === n) {
         clearTimeout(timer)
         sock.off("message", on)

@@ -1,0 +1,148 @@
+/**
+ * omq/v5-compat endpoints: bind/unbind with callbacks and their "bind"/"unbind" events,
+ * errors to the callback or as "error", bindSync/unbindSync, connect and disconnect.
+ */
+import { describe, expect, it } from "vitest"
+import * as zmq from "../../lib/entry/v5-compat.js"
+import { bound, compatSockets, inproc, messages, nextEvent, turn } from "../helpers/v5-compat.js"
+
+const socket = compatSockets()
+
+function bindResult(sock: zmq.Socket, address: string): Promise<Error | undefined> {
+  return new Promise((resolve) => sock.bind(address, (err) => resolve(err)))
+}
+
+describe("v5-compat: bind", () => {
+  it("bind() returns the socket, emits 'bind' with the address as given, then calls back", async () => {
+    const rep = socket("rep")
+    const order: unknown[] = []
+    rep.on("bind", (address: string) => order.push(["bind", address]))
+    const done = new Promise<void>((resolve) => {
+      expect(rep.bind("tcp://127.0.0.1:*", (...args) => {
+        order.push(["cb", ...args])
+        resolve()
+      })).toBe(rep)
+    })
+    await done
+    expect(order).toEqual([["bind", "tcp://127.0.0.1:*"], ["cb"]])
+    expect(rep.getsockopt(zmq.ZMQ_LAST_ENDPOINT)).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/)
+    expect(rep.last_endpoint).toBe(rep.getsockopt(zmq.ZMQ_LAST_ENDPOINT))
+  })
+
+  it("a failed bind calls back with the error (EADDRINUSE, with address) and emits no 'bind'", async () => {
+    const first = socket("pull")
+    const endpoint = await bound(first)
+    const second = socket("pull")
+    second.on("bind", () => expect.unreachable("no bind event"))
+    const err = await bindResult(second, endpoint)
+    expect(err).toMatchObject({ code: "EADDRINUSE", address: endpoint })
+  })
+
+  it("a failed bind without a callback is emitted as 'error'", async () => {
+    const endpoint = await bound(socket("pull"))
+    const second = socket("pull")
+    const errored = nextEvent(second, "error")
+    second.bind(endpoint)
+    const [err] = await errored
+    expect(err).toMatchObject({ code: "EADDRINUSE" })
+  })
+
+  it("an invalid address calls back with EINVAL / EPROTONOSUPPORT", async () => {
+    expect(await bindResult(socket("pull"), "tcp://no-port")).toMatchObject({ code: "EINVAL" })
+    expect(await bindResult(socket("pull"), "bogus://x")).toMatchObject({ code: "EPROTONOSUPPORT" })
+  })
+
+  it("bindSync() binds (inproc: at once, so a peer can connect and send right away)", async () => {
+    const pull = socket("pull")
+    const push = socket("push")
+    const address = inproc()
+    expect(pull.bindSync(address)).toBe(pull)
+    const got = messages(pull, 1)
+    push.connect(address)
+    push.send("hello")
+    expect(await got).toEqual([["hello"]])
+  })
+
+  it("bindSync() on a taken address fails", async () => {
+    const address = inproc()
+    socket("pull").bindSync(address)
+    const second = socket("pull")
+    const errored = nextEvent(second, "error")
+    let thrown: unknown
+    try {
+      second.bindSync(address)
+    } catch (err) {
+      thrown = err
+    }
+    // Thrown by a core with a synchronous bind, otherwise emitted as "error".
+    const err = thrown ?? (await errored)[0]
+    expect(err).toMatchObject({ code: "EADDRINUSE" })
+  })
+})
+
+describe("v5-compat: unbind", () => {
+  it("unbind() emits 'unbind' with the address as given, then calls back; peers are cut off", async () => {
+    const pull = socket("pull")
+    const endpoint = await bound(pull)
+    const push = socket("push")
+    push.connect(endpoint)
+    const got = messages(pull, 1)
+    push.send("before")
+    await got
+    const order: unknown[] = []
+    pull.on("unbind", (address: string) => order.push(["unbind", address]))
+    await new Promise<void>((resolve, reject) =>
+      pull.unbind(endpoint, (err) => {
+        order.push(["cb", err])
+        if (err) reject(err)
+        else resolve()
+      }),
+    )
+    expect(order).toEqual([["unbind", endpoint], ["cb", undefined]])
+    // The address is free again.
+    await expect(bound(socket("pull"), endpoint)).resolves.toBe(endpoint)
+  })
+
+  it("unbinding an address that is not bound calls back with ENOENT, or emits 'error' without a callback", async () => {
+    const pull = socket("pull")
+    await bound(pull)
+    const err = await new Promise<Error | undefined>((resolve) => pull.unbind("tcp://127.0.0.1:1", resolve))
+    expect(err).toMatchObject({ code: "ENOENT" })
+    const errored = nextEvent(pull, "error")
+    pull.unbind("tcp://127.0.0.1:1")
+    expect((await errored)[0]).toMatchObject({ code: "ENOENT" })
+  })
+
+  it("unbindSync() unbinds: the address can be bound again", async () => {
+    const address = inproc()
+    const pull = socket("pull")
+    pull.bindSync(address)
+    await turn()
+    expect(pull.unbindSync(address)).toBe(pull)
+    await turn()
+    await expect(bound(socket("pull"), address)).resolves.toBe(address)
+  })
+})
+
+describe("v5-compat: connect and disconnect", () => {
+  it("connect() and disconnect() return the socket; messages flow while connected", async () => {
+    const pull = socket("pull")
+    const endpoint = await bound(pull)
+    const push = socket("push")
+    expect(push.connect(endpoint)).toBe(push)
+    const got = messages(pull, 1)
+    push.send("while connected")
+    await got
+    expect(push.disconnect(endpoint)).toBe(push)
+  })
+
+  it("an invalid address throws at once", () => {
+    const push = socket("push")
+    expect(() => push.connect("bogus://x")).toThrow(expect.objectContaining({ code: "EPROTONOSUPPORT" }))
+  })
+
+  it("disconnecting from an address never connected throws ENOENT", () => {
+    const push = socket("push")
+    expect(() => push.disconnect("tcp://127.0.0.1:1")).toThrow(expect.objectContaining({ code: "ENOENT" }))
+  })
+})
