@@ -8,9 +8,11 @@
 export { version, capability } from "./capability.js"
 export { curveKeyPair } from "./security/keys.js"
 export { Context, context, type ContextOptions } from "./context.js"
-export { Socket } from "./sockets/socket.js"
+import { Socket as SocketClass } from "./sockets/socket.js"
+import { Proxy as ProxyClass } from "./devices/proxy.js"
+import { requireNew } from "./require-new.js"
 export { Observer, type Event, type EventType, type EventOfType, type ProtoError, type AuthError } from "./observer.js"
-export { Proxy, type ProxyOptions } from "./devices/proxy.js"
+export type { ProxyOptions } from "./devices/proxy.js"
 export { Pair } from "./sockets/pair.js"
 export { Publisher, XPublisher, type XPublisherVerbosity } from "./sockets/xpub.js"
 export { Subscriber, XSubscriber } from "./sockets/xsub.js"
@@ -23,3 +25,10 @@ export { Push } from "./sockets/push.js"
 export { Stream, type StreamConnectOptions } from "./sockets/stream.js"
 export type { Writable, Readable, Message, MessageLike, SocketOptions } from "./sockets/types.js"
 export type { FullError } from "./errors.js"
+
+/** The socket base class: `new Socket(type, options)` with libzmq's type number, or extend it. */
+export const Socket = requireNew(SocketClass)
+export type Socket = SocketClass
+/** Moves messages between a front-end and a back-end socket until terminated. */
+export const Proxy = requireNew(ProxyClass)
+export type Proxy<F extends SocketClass = SocketClass, B extends SocketClass = SocketClass> = ProxyClass<F, B>

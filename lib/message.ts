@@ -5,12 +5,29 @@ export type MessageLike = ArrayBufferView | ArrayBuffer | SharedArrayBuffer | st
 
 const EMPTY = Buffer.alloc(0)
 
-/** One frame as a Buffer; Buffers are taken as they are (not copied). */
+/**
+ * Buffers up to this size are copied on send, larger ones are sent by reference (zeromq.js's
+ * zero-copy threshold): a small Buffer is free for reuse, or collection, as soon as send()
+ * returns; a large one must not be changed until it has been written.
+ */
+export const COPY_MAX = 128
+
+function copy(data: Uint8Array): Buffer {
+  if (data.length === 0) return EMPTY
+  const c = Buffer.allocUnsafe(data.length)
+  c.set(data)
+  return c
+}
+
+/** One frame as a Buffer: small Buffers copied, large ones taken as they are, strings encoded. */
 export function toFrame(part: unknown): Buffer {
-  if (Buffer.isBuffer(part)) return part
+  if (Buffer.isBuffer(part)) return part.length <= COPY_MAX ? copy(part) : part
   if (typeof part === "string") return Buffer.from(part, "utf8")
   if (part === null || part === undefined) return EMPTY
-  if (ArrayBuffer.isView(part)) return Buffer.from(part.buffer, part.byteOffset, part.byteLength)
+  if (ArrayBuffer.isView(part)) {
+    if (part.byteLength <= COPY_MAX) return copy(new Uint8Array(part.buffer, part.byteOffset, part.byteLength))
+    return Buffer.from(part.buffer, part.byteOffset, part.byteLength)
+  }
   if (part instanceof ArrayBuffer) return Buffer.from(part)
   if (typeof SharedArrayBuffer !== "undefined" && part instanceof SharedArrayBuffer) return Buffer.from(part)
   return Buffer.from(String(part), "utf8")

@@ -4,8 +4,8 @@
  * proxy was terminated; both sockets are then closed, as in zeromq.js.
  * An optional capture socket gets a copy of every message (as zmq_proxy).
  */
-import { ZmqError } from "../errors.js"
-import type { Socket } from "../sockets/socket.js"
+import { ZmqError, errClosed } from "../errors.js"
+import { Socket } from "../sockets/socket.js"
 
 interface Receiving {
   receive(): Promise<Buffer[]>
@@ -31,17 +31,41 @@ export class Proxy<F extends Socket = Socket, B extends Socket = Socket> {
   private resumePaused: (() => void) | null = null
   private running = false
   private terminated = false
+  readonly frontEnd: F
+  readonly backEnd: B
+  private readonly options: ProxyOptions
 
-  constructor(
-    readonly frontEnd: F,
-    readonly backEnd: B,
-    private readonly options: ProxyOptions = {},
-  ) {}
+  /**
+   * @param frontEnd the socket clients talk to (ROUTER, XSUB, PULL, ...)
+   * @param backEnd the socket workers talk to (DEALER, XPUB, PUSH, ...)
+   * @param options omq's addition: `{ capture }`, a socket that gets a copy of every message.
+   */
+  constructor(frontEnd: F, backEnd: B, options?: ProxyOptions) {
+    if (typeof frontEnd !== "object" || frontEnd === null) throw new TypeError("Front-end must be a socket object")
+    if (typeof backEnd !== "object" || backEnd === null) throw new TypeError("Back-end must be a socket object")
+    // zeromq.js takes exactly two sockets; a third argument is accepted only as omq's options.
+    if (arguments.length > 2 && (typeof options !== "object" || options === null || options instanceof Socket)) {
+      throw new TypeError(`Expected 2 arguments but received ${arguments.length}`)
+    }
+    if (!(frontEnd instanceof Socket) || !(backEnd instanceof Socket)) throw new ZmqError("EINVAL", "Invalid argument")
+    this.frontEnd = frontEnd
+    this.backEnd = backEnd
+    this.options = options ?? {}
+  }
 
-  /** Proxies until terminate(); then closes both sockets and resolves. */
+  /**
+   * Proxies until terminate(); then closes both sockets and resolves. Rejects with EINVAL
+   * when an end is neither bound nor connected (or is closed), as zeromq.js.
+   */
   async run(): Promise<void> {
     if (this.running) throw new ZmqError("EBUSY", "Proxy is already running")
-    if (this.frontEnd.closed || this.backEnd.closed) throw new ZmqError("EBADF", "Socket is closed")
+    if (this.frontEnd.closed || this.frontEnd.endpoints === 0) {
+      throw new ZmqError("EINVAL", "Front-end socket must be bound or connected")
+    }
+    if (this.backEnd.closed || this.backEnd.endpoints === 0) {
+      throw new ZmqError("EINVAL", "Back-end socket must be bound or connected")
+    }
+    if (this.terminated) throw errClosed()
     this.running = true
     const pumps: Promise<void>[] = []
     if (canReceive(this.frontEnd) && canSend(this.backEnd)) pumps.push(this.pump(this.frontEnd, this.backEnd))
@@ -56,14 +80,25 @@ export class Proxy<F extends Socket = Socket, B extends Socket = Socket> {
     }
   }
 
+  /** zeromq.js: pause/resume/terminate need a running proxy (EBADF "Socket is closed" otherwise). */
+  private checkRunning(): void {
+    if (!this.running || this.terminated) throw errClosed()
+  }
+
   /** Suspends proxying (messages stay queued in the sockets, subject to their HWM). */
   pause(): void {
-    if (this.paused !== null || this.terminated) return
+    this.checkRunning()
+    if (this.paused !== null) return
     this.paused = new Promise((resolve) => (this.resumePaused = resolve))
   }
 
   /** Resumes after pause(). */
   resume(): void {
+    this.checkRunning()
+    this.unpause()
+  }
+
+  private unpause(): void {
     const r = this.resumePaused
     this.paused = null
     this.resumePaused = null
@@ -72,9 +107,9 @@ export class Proxy<F extends Socket = Socket, B extends Socket = Socket> {
 
   /** Stops the proxy; run() then closes both sockets and resolves. */
   terminate(): void {
-    if (this.terminated) return
+    this.checkRunning()
     this.terminated = true
-    this.resume()
+    this.unpause()
     // Closing ends the pending receive() calls with EAGAIN, which ends the pumps.
     this.frontEnd.close()
     this.backEnd.close()

@@ -2,7 +2,7 @@
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
-import { Socket, iterate, type SocketTypeName } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export class Dealer extends Socket implements Readable, Writable {
@@ -11,8 +11,10 @@ export class Dealer extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer (lets a ROUTER learn our id). */
   probeRouter = false
 
-  constructor(options?: SocketOptions<Dealer>, typeName: SocketTypeName = "DEALER") {
-    super(typeName)
+  protected static override readonly builtIn = true
+
+  constructor(options?: SocketOptions<Dealer>) {
+    super(SOCKET_TYPE_NUMBER.DEALER)
     this.applyOptions(options)
   }
 
@@ -28,14 +30,14 @@ export class Dealer extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     if (this.probeRouter) pipe.forceWrite([Buffer.alloc(0)])
     this.lb.add(pipe)
   }
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     this.lb.remove(pipe)
   }
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
   protected override xsend(msg: Message): boolean {

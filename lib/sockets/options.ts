@@ -1,25 +1,69 @@
 /**
- * Socket options with zeromq.js v6 names, libzmq defaults and validation.
- * Setting an invalid value throws a ZmqError with code EINVAL, as zeromq.js does.
+ * Socket options with zeromq.js v6 names, libzmq defaults and zeromq.js's validation: a value
+ * of the wrong JavaScript type throws a TypeError ("Option value must be a number"), a value
+ * libzmq refuses throws a ZmqError EINVAL ("Invalid argument"). Numbers are truncated to
+ * integers as zeromq.js converts them (`linger: 1.5` sets 1).
  */
 import { ZmqError } from "../errors.js"
 import { decode as z85decode, encode as z85encode } from "../security/z85.js"
 import type { SecuritySettings } from "./security.js"
 
-function int(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ZmqError("EINVAL", `Invalid value for option ${name}: ${String(value)}`)
-  }
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+
+function invalidValue(): ZmqError {
+  return new ZmqError("EINVAL", "Invalid argument")
+}
+
+/**
+ * A number option: TypeError unless a number; converted to the C type as zeromq.js converts
+ * it (int32: ToInt32, so 1.5 → 1, NaN → 0, 2^32 + 5 → 5; int64: truncated; uint64: negative
+ * → 0); EINVAL outside [min, max].
+ */
+function int(value: unknown, min: number, max = Number.POSITIVE_INFINITY, kind: "int32" | "int64" | "uint64" = "int32"): number {
+  if (typeof value !== "number") throw new TypeError("Option value must be a number")
+  let v: number
+  if (kind === "int32") v = value | 0
+  else v = Number.isNaN(value) ? 0 : Number.isFinite(value) ? Math.trunc(value) : value > 0 ? MAX_SAFE : -MAX_SAFE
+  if (kind === "uint64" && v < 0) v = 0
+  if (v < min || v > max) throw invalidValue()
+  return v
+}
+
+function bool(value: unknown): boolean {
+  if (typeof value !== "boolean") throw new TypeError("Option value must be a boolean")
   return value
 }
 
-function bool(name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw new ZmqError("EINVAL", `Invalid value for option ${name}: ${String(value)}`)
-  return value
+/** A string option: a string, a Buffer (read as UTF-8) or null. */
+function str(value: unknown, max = 255): string | null {
+  if (value === null) return null
+  let v: string
+  if (typeof value === "string") v = value
+  else if (Buffer.isBuffer(value)) v = value.toString()
+  else throw new TypeError("Option value must be a string or buffer")
+  if (Buffer.byteLength(v) > max) throw invalidValue()
+  return v
+}
+
+/**
+ * Gives read-only accessors of `proto` a setter that throws as zeromq.js's native Socket does
+ * (a getter-only property there; the message names `#<Socket>` whatever the subclass).
+ */
+export function defineReadOnly(proto: object, names: readonly string[]): void {
+  for (const name of names) {
+    const d = Object.getOwnPropertyDescriptor(proto, name)
+    if (d?.get === undefined) throw new Error(`no getter ${name}`)
+    Object.defineProperty(proto, name, {
+      ...d,
+      set() {
+        throw new TypeError(`Cannot set property ${name} of #<Socket> which has only a getter`)
+      },
+    })
+  }
 }
 
 /** A CURVE key: 40 Z85 characters or 32 bytes. */
-function curveKey(name: string, v: unknown): Buffer | null {
+function curveKey(v: unknown): Buffer | null {
   if (v === null) return null
   if (typeof v === "string") {
     if (v.length === 40) {
@@ -29,28 +73,64 @@ function curveKey(name: string, v: unknown): Buffer | null {
         /* fall through */
       }
     }
-  } else if (v instanceof Uint8Array && v.length === 32) {
-    return Buffer.from(v)
+  } else if (v instanceof Uint8Array) {
+    if (v.length === 32) return Buffer.from(v)
+    if (v.length === 40) return curveKey(Buffer.from(v).toString("latin1"))
+  } else {
+    throw new TypeError("Option value must be a string or buffer")
   }
-  throw new ZmqError("EINVAL", `Invalid value for option ${name}: a CURVE key is 40 Z85 characters or 32 bytes`)
+  throw invalidValue()
 }
 
-function str(name: string, v: unknown, max = 255): string | null {
-  if (v === null) return null
-  if (typeof v !== "string" || Buffer.byteLength(v) > max) throw new ZmqError("EINVAL", `Invalid value for option ${name}`)
-  return v
-}
-
-/** A routing id: 1 to 255 bytes, not starting with a zero byte (reserved by libzmq for generated ids). */
+/**
+ * A routing id: 1 to 255 bytes. libzmq reserves ids starting with a zero byte for the ones it
+ * generates but does not refuse them; neither does omq.
+ */
 export function validRoutingId(v: unknown): Buffer {
   const b = typeof v === "string" ? Buffer.from(v) : Buffer.isBuffer(v) ? v : null
-  if (b === null || b.length === 0 || b.length > 255 || b[0] === 0) {
-    throw new ZmqError("EINVAL", `Invalid routing id: ${String(v)}`)
-  }
+  if (b === null) throw new TypeError("Option value must be a string or buffer")
+  if (b.length === 0 || b.length > 255) throw new ZmqError("EINVAL", "Invalid argument")
   return b
 }
 
+const UINT64_OPTIONS = new Set(["affinity", "vmciBufferSize", "vmciBufferMinSize", "vmciBufferMaxSize"])
+
+/**
+ * Options of zeromq.js that omq accepts, validates and keeps but that have no effect here
+ * (multicast, VMCI, GSSAPI, kernel buffer sizes and keepalive details Node cannot set, ...):
+ * [name, kind, default, minimum].
+ */
+const INERT_OPTIONS: ReadonlyArray<readonly [string, "int" | "bool" | "string", number | boolean | string | null, number?]> = [
+  ["affinity", "int", 0, 0],
+  ["rate", "int", 100, 1],
+  ["recoveryInterval", "int", 10000, 0],
+  ["multicastHops", "int", 1, 1],
+  ["multicastMaxTransportDataUnit", "int", 1500, 0],
+  ["sendBufferSize", "int", -1, -1],
+  ["receiveBufferSize", "int", -1, -1],
+  ["tcpKeepaliveCount", "int", -1, -1],
+  ["tcpKeepaliveInterval", "int", -1, -1],
+  ["tcpAcceptFilter", "string", null],
+  ["tcpMaxRetransmitTimeout", "int", 0, 0],
+  ["ipv6", "bool", false],
+  ["typeOfService", "int", 0, 0],
+  ["socksProxy", "string", null],
+  ["interface", "string", null],
+  ["loopbackFastPath", "bool", false],
+  ["vmciBufferSize", "int", 0, 0],
+  ["vmciBufferMinSize", "int", 0, 0],
+  ["vmciBufferMaxSize", "int", 0, 0],
+  ["vmciConnectTimeout", "int", -1, -1],
+  ["gssapiServer", "bool", false],
+  ["gssapiPrincipal", "string", null],
+  ["gssapiServicePrincipal", "string", null],
+  ["gssapiPlainText", "bool", false],
+]
+
 export abstract class SocketOptionsBase {
+  /** Called after an option was set (the socket warns when it cannot take effect any more). */
+  protected optionChanged(_name: string): void {}
+
   protected routingIdBuffer: Buffer | undefined
   protected _lastEndpoint: string | null = null
   private _linger = -1
@@ -79,7 +159,8 @@ export abstract class SocketOptionsBase {
     return this._linger
   }
   set linger(v: number) {
-    this._linger = int("linger", v, -1)
+    this._linger = int(v, -1)
+    this.optionChanged("linger")
   }
 
   /**
@@ -90,7 +171,8 @@ export abstract class SocketOptionsBase {
     return this._sendHwm
   }
   set sendHighWaterMark(v: number) {
-    this._sendHwm = int("sendHighWaterMark", v, 0)
+    this._sendHwm = int(v, 0)
+    this.optionChanged("sendHighWaterMark")
   }
 
   /** ZMQ_RCVHWM: most messages queued per peer on receipt (default 1000; 0 = no limit). Past it, reading from that peer pauses. */
@@ -98,7 +180,8 @@ export abstract class SocketOptionsBase {
     return this._recvHwm
   }
   set receiveHighWaterMark(v: number) {
-    this._recvHwm = int("receiveHighWaterMark", v, 0)
+    this._recvHwm = int(v, 0)
+    this.optionChanged("receiveHighWaterMark")
   }
 
   /** ZMQ_SNDTIMEO: ms `send()` may wait before rejecting with EAGAIN; -1 (default) waits forever, 0 never waits. */
@@ -106,7 +189,8 @@ export abstract class SocketOptionsBase {
     return this._sendTimeout
   }
   set sendTimeout(v: number) {
-    this._sendTimeout = int("sendTimeout", v, -1)
+    this._sendTimeout = int(v, -1)
+    this.optionChanged("sendTimeout")
   }
 
   /** ZMQ_RCVTIMEO: ms `receive()` may wait before rejecting with EAGAIN; -1 (default) waits forever, 0 never waits. */
@@ -114,7 +198,8 @@ export abstract class SocketOptionsBase {
     return this._recvTimeout
   }
   set receiveTimeout(v: number) {
-    this._recvTimeout = int("receiveTimeout", v, -1)
+    this._recvTimeout = int(v, -1)
+    this.optionChanged("receiveTimeout")
   }
 
   /** ZMQ_RECONNECT_IVL: ms between reconnection attempts (default 100); -1 disables reconnection. */
@@ -122,7 +207,8 @@ export abstract class SocketOptionsBase {
     return this._reconnectInterval
   }
   set reconnectInterval(v: number) {
-    this._reconnectInterval = int("reconnectInterval", v, -1)
+    this._reconnectInterval = int(v, -1)
+    this.optionChanged("reconnectInterval")
   }
 
   /** ZMQ_RECONNECT_IVL_MAX: upper bound (ms) for the doubling reconnect interval; 0 (default) keeps it constant. */
@@ -130,7 +216,8 @@ export abstract class SocketOptionsBase {
     return this._reconnectMaxInterval
   }
   set reconnectMaxInterval(v: number) {
-    this._reconnectMaxInterval = int("reconnectMaxInterval", v, 0)
+    this._reconnectMaxInterval = int(v, 0)
+    this.optionChanged("reconnectMaxInterval")
   }
 
   /** ZMQ_MAXMSGSIZE: largest inbound message in bytes; a peer sending more is disconnected. -1 (default) = no limit. */
@@ -138,7 +225,8 @@ export abstract class SocketOptionsBase {
     return this._maxMessageSize
   }
   set maxMessageSize(v: number) {
-    this._maxMessageSize = int("maxMessageSize", v, -1)
+    this._maxMessageSize = int(v, -MAX_SAFE, MAX_SAFE, "int64")
+    this.optionChanged("maxMessageSize")
   }
 
   /** ZMQ_HANDSHAKE_IVL: ms a new connection has to complete the ZMTP handshake (default 30000; 0 = no limit). */
@@ -146,7 +234,8 @@ export abstract class SocketOptionsBase {
     return this._handshakeInterval
   }
   set handshakeInterval(v: number) {
-    this._handshakeInterval = int("handshakeInterval", v, 0)
+    this._handshakeInterval = int(v, 0)
+    this.optionChanged("handshakeInterval")
   }
 
   /** ZMQ_IMMEDIATE: queue messages only to completed connections (default false). */
@@ -154,7 +243,8 @@ export abstract class SocketOptionsBase {
     return this._immediate
   }
   set immediate(v: boolean) {
-    this._immediate = bool("immediate", v)
+    this._immediate = bool(v)
+    this.optionChanged("immediate")
   }
 
   /**
@@ -165,7 +255,8 @@ export abstract class SocketOptionsBase {
     return this._conflate
   }
   set conflate(v: boolean) {
-    this._conflate = bool("conflate", v)
+    this._conflate = bool(v)
+    this.optionChanged("conflate")
   }
 
   /** ZMQ_BACKLOG: accepted for compatibility; Node's listen backlog is used as is. */
@@ -173,12 +264,13 @@ export abstract class SocketOptionsBase {
     return this._backlog
   }
   set backlog(v: number) {
-    this._backlog = int("backlog", v, 0)
+    this._backlog = int(v, 0)
+    this.optionChanged("backlog")
   }
 
   /**
    * ZMQ_ROUTING_ID: the identity this socket announces to ROUTER peers
-   * (1-255 bytes, not starting with a zero byte). Default: none, so the peer
+   * (1-255 bytes). Default: none, so the peer
    * generates one.
    */
   get routingId(): string | null {
@@ -186,6 +278,7 @@ export abstract class SocketOptionsBase {
   }
   set routingId(v: string | Buffer | null) {
     this.routingIdBuffer = v === null ? undefined : validRoutingId(v)
+    this.optionChanged("routingId")
   }
 
   private _heartbeatInterval = 0
@@ -200,7 +293,8 @@ export abstract class SocketOptionsBase {
     return this._heartbeatInterval
   }
   set heartbeatInterval(v: number) {
-    this._heartbeatInterval = int("heartbeatInterval", v, 0)
+    this._heartbeatInterval = int(v, 0)
+    this.optionChanged("heartbeatInterval")
   }
 
   /** ZMQ_HEARTBEAT_TIMEOUT: ms to wait for any traffic after a PING before dropping the peer (-1: heartbeatInterval). */
@@ -208,7 +302,8 @@ export abstract class SocketOptionsBase {
     return this._heartbeatTimeout
   }
   set heartbeatTimeout(v: number) {
-    this._heartbeatTimeout = int("heartbeatTimeout", v, -1)
+    this._heartbeatTimeout = int(v, -1)
+    this.optionChanged("heartbeatTimeout")
   }
 
   /** ZMQ_HEARTBEAT_TTL: ms the peer should wait for traffic from us before dropping us, sent in our PINGs (0: none; 100 ms granularity). */
@@ -216,7 +311,8 @@ export abstract class SocketOptionsBase {
     return this._heartbeatTtl
   }
   set heartbeatTimeToLive(v: number) {
-    this._heartbeatTtl = int("heartbeatTimeToLive", v, 0, 6553500)
+    this._heartbeatTtl = int(v, 0, 6553500)
+    this.optionChanged("heartbeatTimeToLive")
   }
 
   /** ZMQ_CONNECT_TIMEOUT: ms a TCP connect attempt may take before it is abandoned and retried (0: the OS decides). */
@@ -224,7 +320,8 @@ export abstract class SocketOptionsBase {
     return this._connectTimeout
   }
   set connectTimeout(v: number) {
-    this._connectTimeout = int("connectTimeout", v, 0)
+    this._connectTimeout = int(v, 0)
+    this.optionChanged("connectTimeout")
   }
 
   /** ZMQ_TCP_KEEPALIVE: 1 enables SO_KEEPALIVE, 0 disables it, -1 (default) leaves the OS default. */
@@ -232,7 +329,8 @@ export abstract class SocketOptionsBase {
     return this._tcpKeepalive
   }
   set tcpKeepalive(v: number) {
-    this._tcpKeepalive = int("tcpKeepalive", v, -1, 1)
+    this._tcpKeepalive = int(v, -1, 1)
+    this.optionChanged("tcpKeepalive")
   }
 
   /** ZMQ_TCP_KEEPALIVE_IDLE: seconds of idleness before keepalive probes (-1: OS default). */
@@ -240,39 +338,17 @@ export abstract class SocketOptionsBase {
     return this._tcpKeepaliveIdle
   }
   set tcpKeepaliveIdle(v: number) {
-    this._tcpKeepaliveIdle = int("tcpKeepaliveIdle", v, -1)
+    this._tcpKeepaliveIdle = int(v, -1)
+    this.optionChanged("tcpKeepaliveIdle")
   }
 
-  /**
-   * Options of zeromq.js that omq accepts and keeps but that have no effect
-   * here (multicast, VMCI, GSSAPI, kernel buffer sizes that Node cannot set,
-   * keepalive count/interval that Node cannot set, ...).
-   */
-  affinity = 0
-  rate = 100
-  recoveryInterval = 10000
-  multicastHops = 1
-  multicastMaxTransportDataUnit = 1500
-  sendBufferSize = -1
-  receiveBufferSize = -1
-  tcpKeepaliveCount = -1
-  tcpKeepaliveInterval = -1
-  tcpAcceptFilter: string | null = null
-  tcpMaxRetransmitTimeout = 0
-  ipv6 = false
-  typeOfService = 0
-  socksProxy: string | null = null
-  interface: string | null = null
-  loopbackFastPath = false
-  vmciBufferSize = 0
-  vmciBufferMinSize = 0
-  vmciBufferMaxSize = 0
-  vmciConnectTimeout = -1
-  gssapiServer = false
-  gssapiPrincipal: string | null = null
-  gssapiServicePrincipal: string | null = null
-  gssapiPlainText = false
+  /** Inert options' values (see INERT_OPTIONS; accessors are defined below the class). */
+  /** @internal */
+  readonly inertOptions: Record<string, unknown> = Object.fromEntries(INERT_OPTIONS.map(([n, , d]) => [n, d]))
+
+  /** ZMQ_GSSAPI_PRINCIPAL_NAMETYPE: accepted and kept (no GSSAPI here). */
   gssapiPrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
+  /** ZMQ_GSSAPI_SERVICE_PRINCIPAL_NAMETYPE: accepted and kept (no GSSAPI here). */
   gssapiServicePrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
 
   // ---- security ----
@@ -291,7 +367,8 @@ export abstract class SocketOptionsBase {
     return this._plainServer
   }
   set plainServer(v: boolean) {
-    this._plainServer = bool("plainServer", v)
+    this._plainServer = bool(v)
+    this.optionChanged("plainServer")
   }
 
   /** ZMQ_PLAIN_USERNAME: makes this socket a PLAIN client with this user name. */
@@ -299,7 +376,8 @@ export abstract class SocketOptionsBase {
     return this._plainUsername
   }
   set plainUsername(v: string | null) {
-    this._plainUsername = str("plainUsername", v)
+    this._plainUsername = str(v)
+    this.optionChanged("plainUsername")
   }
 
   /** ZMQ_PLAIN_PASSWORD: the PLAIN client's password. */
@@ -307,7 +385,8 @@ export abstract class SocketOptionsBase {
     return this._plainPassword
   }
   set plainPassword(v: string | null) {
-    this._plainPassword = str("plainPassword", v)
+    this._plainPassword = str(v)
+    this.optionChanged("plainPassword")
   }
 
   /** ZMQ_CURVE_SERVER: act as CURVE server (needs curveSecretKey). */
@@ -315,7 +394,8 @@ export abstract class SocketOptionsBase {
     return this._curveServer
   }
   set curveServer(v: boolean) {
-    this._curveServer = bool("curveServer", v)
+    this._curveServer = bool(v)
+    this.optionChanged("curveServer")
   }
 
   /** ZMQ_CURVE_PUBLICKEY: this socket's long-term public key (Z85 string or 32 bytes; read back as Z85). */
@@ -323,7 +403,8 @@ export abstract class SocketOptionsBase {
     return this._curvePublicKey && z85encode(this._curvePublicKey)
   }
   set curvePublicKey(v: string | Buffer | null) {
-    this._curvePublicKey = curveKey("curvePublicKey", v)
+    this._curvePublicKey = curveKey(v)
+    this.optionChanged("curvePublicKey")
   }
 
   /** ZMQ_CURVE_SECRETKEY: this socket's long-term secret key (Z85 string or 32 bytes). */
@@ -331,7 +412,8 @@ export abstract class SocketOptionsBase {
     return this._curveSecretKey && z85encode(this._curveSecretKey)
   }
   set curveSecretKey(v: string | Buffer | null) {
-    this._curveSecretKey = curveKey("curveSecretKey", v)
+    this._curveSecretKey = curveKey(v)
+    this.optionChanged("curveSecretKey")
   }
 
   /** ZMQ_CURVE_SERVERKEY: the server's public key; makes this socket a CURVE client. */
@@ -339,7 +421,8 @@ export abstract class SocketOptionsBase {
     return this._curveServerKey && z85encode(this._curveServerKey)
   }
   set curveServerKey(v: string | Buffer | null) {
-    this._curveServerKey = curveKey("curveServerKey", v)
+    this._curveServerKey = curveKey(v)
+    this.optionChanged("curveServerKey")
   }
 
   /** ZMQ_ZAP_DOMAIN: the ZAP domain sent to the handler; for NULL sockets, setting it turns ZAP on. */
@@ -347,7 +430,8 @@ export abstract class SocketOptionsBase {
     return this._zapDomain
   }
   set zapDomain(v: string | null) {
-    this._zapDomain = str("zapDomain", v)
+    this._zapDomain = str(v)
+    this.optionChanged("zapDomain")
   }
 
   /** ZMQ_ZAP_ENFORCE_DOMAIN: refuse clients when no ZAP handler is installed. */
@@ -355,7 +439,8 @@ export abstract class SocketOptionsBase {
     return this._zapEnforceDomain
   }
   set zapEnforceDomain(v: boolean) {
-    this._zapEnforceDomain = bool("zapEnforceDomain", v)
+    this._zapEnforceDomain = bool(v)
+    this.optionChanged("zapEnforceDomain")
   }
 
   /** @internal The security options as one plain object (see security.ts). */
@@ -381,8 +466,77 @@ export abstract class SocketOptionsBase {
     return null
   }
 
+
   /** ZMQ_THREAD_SAFE: omq sockets live on one event loop; always false, as zeromq.js reports for classic socket types. */
   get threadSafe(): boolean {
     return false
   }
 }
+
+/** Declarations of the inert options' accessors (defined on the prototype below). */
+export interface SocketOptionsBase {
+  /** ZMQ_AFFINITY: accepted and kept (no I/O threads here). */
+  affinity: number
+  /** ZMQ_RATE (multicast): accepted and kept. */
+  rate: number
+  /** ZMQ_RECOVERY_IVL (multicast): accepted and kept. */
+  recoveryInterval: number
+  /** ZMQ_MULTICAST_HOPS: accepted and kept. */
+  multicastHops: number
+  /** ZMQ_MULTICAST_MAXTPDU: accepted and kept. */
+  multicastMaxTransportDataUnit: number
+  /** ZMQ_SNDBUF: accepted and kept (Node sets no kernel buffer sizes). */
+  sendBufferSize: number
+  /** ZMQ_RCVBUF: accepted and kept (Node sets no kernel buffer sizes). */
+  receiveBufferSize: number
+  /** ZMQ_TCP_KEEPALIVE_CNT: accepted and kept (Node cannot set it). */
+  tcpKeepaliveCount: number
+  /** ZMQ_TCP_KEEPALIVE_INTVL: accepted and kept (Node cannot set it). */
+  tcpKeepaliveInterval: number
+  /** ZMQ_TCP_ACCEPT_FILTER: accepted and kept. */
+  tcpAcceptFilter: string | null
+  /** ZMQ_TCP_MAXRT: accepted and kept. */
+  tcpMaxRetransmitTimeout: number
+  /** ZMQ_IPV6: accepted and kept (IPv6 addresses always work). */
+  ipv6: boolean
+  /** ZMQ_TOS: accepted and kept. */
+  typeOfService: number
+  /** ZMQ_SOCKS_PROXY: accepted and kept (no SOCKS support). */
+  socksProxy: string | null
+  /** ZMQ_BINDTODEVICE: accepted and kept. */
+  interface: string | null
+  /** ZMQ_LOOPBACK_FASTPATH (Windows only): accepted and kept. */
+  loopbackFastPath: boolean
+  /** ZMQ_VMCI_BUFFER_SIZE: accepted and kept. */
+  vmciBufferSize: number
+  /** ZMQ_VMCI_BUFFER_MIN_SIZE: accepted and kept. */
+  vmciBufferMinSize: number
+  /** ZMQ_VMCI_BUFFER_MAX_SIZE: accepted and kept. */
+  vmciBufferMaxSize: number
+  /** ZMQ_VMCI_CONNECT_TIMEOUT: accepted and kept. */
+  vmciConnectTimeout: number
+  /** ZMQ_GSSAPI_SERVER: accepted and kept (no GSSAPI here). */
+  gssapiServer: boolean
+  /** ZMQ_GSSAPI_PRINCIPAL: accepted and kept. */
+  gssapiPrincipal: string | null
+  /** ZMQ_GSSAPI_SERVICE_PRINCIPAL: accepted and kept. */
+  gssapiServicePrincipal: string | null
+  /** ZMQ_GSSAPI_PLAINTEXT: accepted and kept. */
+  gssapiPlainText: boolean
+}
+
+for (const [name, kind, , min] of INERT_OPTIONS) {
+  Object.defineProperty(SocketOptionsBase.prototype, name, {
+    configurable: true,
+    enumerable: false,
+    get(this: SocketOptionsBase) {
+      return this.inertOptions[name]
+    },
+    set(this: SocketOptionsBase, v: unknown) {
+      this.inertOptions[name] =
+        kind === "int" ? int(v, min ?? 0, Infinity, UINT64_OPTIONS.has(name) ? "uint64" : "int32") : kind === "bool" ? bool(v) : str(v)
+      ;(this as unknown as { optionChanged(n: string): void }).optionChanged(name)
+    },
+  })
+}
+defineReadOnly(SocketOptionsBase.prototype, ["lastEndpoint", "securityMechanism", "threadSafe"])

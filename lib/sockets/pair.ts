@@ -1,7 +1,7 @@
 /** PAIR (RFC 31): exactly one peer at a time; a second peer is refused. */
 import type { Pipe, Message } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export class Pair extends Socket implements Readable, Writable {
@@ -9,8 +9,10 @@ export class Pair extends Socket implements Readable, Writable {
   /** Reads also drain a previous peer's leftover messages. */
   private readonly fq = new FairQueue()
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Pair>) {
-    super("PAIR")
+    super(SOCKET_TYPE_NUMBER.PAIR)
     this.applyOptions(options)
   }
 
@@ -29,14 +31,14 @@ export class Pair extends Socket implements Readable, Writable {
   protected override acceptsPeer(): boolean {
     return this.peer === null
   }
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     if (this.peer === null) this.peer = pipe
     else this.dropPipe(pipe)
   }
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     if (this.peer === pipe) this.peer = null
   }
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
   protected override xsend(msg: Message): boolean {

@@ -1,14 +1,16 @@
 /** PULL (RFC 30): fair-queues messages from connected PUSH peers. */
 import type { Pipe, Message } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { Readable, SocketOptions } from "./types.js"
 
 export class Pull extends Socket implements Readable {
   private readonly fq = new FairQueue()
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Pull>) {
-    super("PULL")
+    super(SOCKET_TYPE_NUMBER.PULL)
     this.applyOptions(options)
   }
 
@@ -20,9 +22,9 @@ export class Pull extends Socket implements Readable {
     return iterate(this)
   }
 
-  protected attachPipe(_pipe: Pipe): void {}
-  protected detachPipe(_pipe: Pipe): void {}
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override attachPipe(_pipe: Pipe): void {}
+  protected override detachPipe(_pipe: Pipe): void {}
+  protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
   protected override xrecv(): Message | undefined {

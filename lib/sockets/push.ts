@@ -1,15 +1,17 @@
 /** PUSH (RFC 30): load-balances messages over connected PULL peers; waits when all are at HWM. */
 import type { Pipe, Message } from "../pipe/pipe.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
-import { Socket } from "./socket.js"
+import { Socket, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Writable, SocketOptions } from "./types.js"
 
 
 export class Push extends Socket implements Writable {
   private readonly lb = new LoadBalancer()
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Push>) {
-    super("PUSH")
+    super(SOCKET_TYPE_NUMBER.PUSH)
     this.applyOptions(options)
   }
 
@@ -17,10 +19,10 @@ export class Push extends Socket implements Writable {
     return this.sendMessage(message)
   }
 
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     this.lb.add(pipe)
   }
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     this.lb.remove(pipe)
   }
   protected override xsend(msg: Message): boolean {
@@ -29,7 +31,7 @@ export class Push extends Socket implements Writable {
   protected override xwritable(): boolean {
     return this.lb.writable
   }
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     // A PUSH has nothing to read: whatever a misbehaving peer sends is dropped.
     pipe.in.clear()
   }

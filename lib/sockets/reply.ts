@@ -6,7 +6,7 @@
 import { MESSAGES, ZmqError } from "../errors.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export class Reply extends Socket implements Readable, Writable {
@@ -15,8 +15,10 @@ export class Reply extends Socket implements Readable, Writable {
   private envelope: Buffer[] = []
   private replyPipe: Pipe | null = null
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Reply>) {
-    super("REP")
+    super(SOCKET_TYPE_NUMBER.REP)
     this.applyOptions(options)
   }
 
@@ -32,10 +34,10 @@ export class Reply extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
-  protected attachPipe(_pipe: Pipe): void {}
-  protected detachPipe(_pipe: Pipe): void {}
+  protected override attachPipe(_pipe: Pipe): void {}
+  protected override detachPipe(_pipe: Pipe): void {}
 
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 

@@ -9,7 +9,7 @@ import { MESSAGES, ZmqError } from "../errors.js"
 import { randomBytes } from "node:crypto"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 const EMPTY = Buffer.alloc(0)
@@ -27,8 +27,10 @@ export class Request extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer. */
   probeRouter = false
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Request>) {
-    super("REQ")
+    super(SOCKET_TYPE_NUMBER.REQ)
     this.applyOptions(options)
   }
 
@@ -44,16 +46,16 @@ export class Request extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     if (this.probeRouter) pipe.forceWrite([EMPTY])
     this.lb.add(pipe)
   }
 
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     this.lb.remove(pipe)
   }
 
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     // Only the peer that got the request may answer; others are drained.
     if (pipe !== this.replyPipe) pipe.in.clear()
   }

@@ -11,7 +11,7 @@ import { MESSAGES, ZmqError } from "../errors.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { RoutingIdGenerator } from "../routing/routing-ids.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export interface RouterConnectOptions {
@@ -32,8 +32,10 @@ export class Router extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer. */
   probeRouter = false
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Router>) {
-    super("ROUTER")
+    super(SOCKET_TYPE_NUMBER.ROUTER)
     this.applyOptions(options)
   }
 
@@ -53,7 +55,7 @@ export class Router extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     this.identify(pipe)
     if (this.probeRouter) pipe.forceWrite([Buffer.alloc(0)])
   }
@@ -85,14 +87,14 @@ export class Router extends Socket implements Readable, Writable {
     this.byRef.set(id, pipe)
   }
 
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     if (pipe.routingId !== undefined) {
       const key = pipe.routingId.toString("latin1")
       if (this.byId.get(key) === pipe) this.byId.delete(key)
     }
   }
 
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 

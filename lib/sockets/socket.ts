@@ -13,14 +13,16 @@ import { checkSecurity, createMechanism, isSecurityServer } from "./security.js"
 import { Pending } from "./pending.js"
 import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
-import { parseEndpoint, type Endpoint } from "../transports/address.js"
-import { checkIpcPath, listen, type Listener } from "../transports/stream.js"
+import { checkProtocol, parseEndpoint, type Endpoint } from "../transports/address.js"
+import { checkIpcPath, listen, listenSync, type Listener } from "../transports/stream.js"
 import { InprocLink, type InprocRequest } from "../transports/inproc.js"
 import { isCompatible } from "../engine/compat.js"
 import { context as defaultContext, type Context } from "../context.js"
 import type { Metadata } from "../wire/metadata.js"
 import { Observer, handshakeFailure } from "../observer.js"
-import { SocketOptionsBase, validRoutingId } from "./options.js"
+import { SocketOptionsBase, defineReadOnly, validRoutingId } from "./options.js"
+import { IMMEDIATE_OPTIONS, MECHANISMS, OPTION_IDS, type OptionKind } from "./option-ids.js"
+import { Context as ContextClass } from "../context.js"
 
 const debug = createDebug("omq:socket")
 const RESOLVED: Promise<void> = Promise.resolve()
@@ -31,6 +33,8 @@ interface Bound {
   engines: Set<ConnectionEngine>
   /** inproc links accepted on this endpoint. */
   links: Set<InprocLink>
+  /** An inproc endpoint (libzmq reports no events for those). */
+  inproc: boolean
 }
 
 /** An active connect(): a reconnecting stream connecter or an inproc request. */
@@ -46,8 +50,32 @@ export type SocketTypeName =
 export const SOCKET_TYPE_NUMBER: Readonly<Record<SocketTypeName, number>> = {
   PAIR: 0, PUB: 1, SUB: 2, REQ: 3, REP: 4, DEALER: 5, ROUTER: 6, PULL: 7, PUSH: 8, XPUB: 9, XSUB: 10, STREAM: 11,
 }
+const TYPE_NAMES = Object.keys(SOCKET_TYPE_NUMBER) as SocketTypeName[]
 
-export abstract class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, ConnecterHost {
+const WARN_LATE_OPTION = "Socket option will not take effect until next connect/bind."
+const BLOCKED = "Socket is blocked by a bind or unbind operation"
+/** zeromq.js resolves at most this many send/receive calls in a row at once, then yields to the event loop. */
+const MAX_SYNC_OPERATIONS = 512
+
+/** zeromq.js's argument check: `Expected 1 argument but received 2`. */
+function expectArgs(received: number, expected: number): void {
+  if (received > expected) {
+    throw new TypeError(`Expected ${expected} argument${expected === 1 ? "" : "s"} but received ${received}`)
+  }
+}
+
+function checkAddress(address: unknown): asserts address is string {
+  if (typeof address !== "string") throw new TypeError("Address must be a string")
+}
+
+/**
+ * The socket base, as zeromq.js's `Socket`: `new Socket(type, options)` with libzmq's type
+ * number makes a socket of that type (bind, connect, events, options; the type classes such
+ * as `Push` add send and receive). Instances are sealed, so an unknown option name throws.
+ */
+export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, ConnecterHost {
+  /** Socket type classes defined by omq set this: they apply options after their own fields exist. */
+  protected static readonly builtIn: boolean = false
   /** ZMTP socket type name sent in READY (e.g. "PUSH"). */
   readonly socketTypeName: SocketTypeName
   private _closed = false
@@ -62,33 +90,150 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   private readonly pendingRecv = new Pending<Message>()
   private eventSink: ((type: string, data: Record<string, unknown>) => void) | undefined
   private observer: Observer | undefined
+  /** A bind or unbind is in progress (zeromq.js's Blocked state). */
+  private blocked = false
+  /** close() was called while blocked: close when the operation ends. */
+  private closeRequested = false
+  /** bind/connect calls minus unbind/disconnect calls, as zeromq.js counts them (for its late-option warning). */
+  private endpointCount = 0
+  /** send/receive calls resolved at once since the socket last yielded to the event loop. */
+  private syncOperations = 0
 
-  protected constructor(typeName: SocketTypeName) {
+  /**
+   * @param type libzmq's socket type number (`0` PAIR … `11` STREAM).
+   * @param options option values to set, and `context` (default: the shared context).
+   */
+  constructor(type: number, options?: object) {
     super()
-    this.socketTypeName = typeName
+    if (typeof type !== "number") throw new TypeError("Socket type must be a number")
+    if ((new.target as typeof Socket).builtIn) {
+      this.socketTypeName = TYPE_NAMES[type]!
+      return
+    }
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError("Options must be an object")
+    }
+    expectArgs(arguments.length, 2)
+    const name = Number.isInteger(type) ? TYPE_NAMES[type] : undefined
+    if (name === undefined) throw new ZmqError("EINVAL", "Invalid argument")
+    this.socketTypeName = name
+    this.applyOptions(options)
   }
 
   /**
-   * Assigns constructor options as properties. Socket types call it at the
-   * end of their constructor, after their own option fields are initialised.
+   * Sets the context and the options given to the constructor, then seals the socket. Socket
+   * types call it at the end of their constructor, after their own option fields exist.
    */
   protected applyOptions(options: object | undefined): void {
-    this.assignOptions(options)
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError("Options must be an object")
+    }
+    const ctx = (options as { context?: unknown } | undefined)?.context
+    if (ctx !== undefined) {
+      if (!(ctx instanceof ContextClass)) throw new ZmqError("EINVAL", "Invalid argument")
+      this._context = ctx
+    }
+    // zeromq.js seals sockets: setting an unknown option throws instead of doing nothing.
+    Object.seal(this)
+    if (options !== undefined) {
+      const self = this as unknown as Record<string, unknown>
+      for (const [key, value] of Object.entries(options)) {
+        if (key === "context") continue
+        if (!(key in this)) throw new TypeError(`Cannot add property ${key}, object is not extensible`)
+        const current = self[key]
+        // Plain option fields (relaxed, mandatory, ...) are checked by their default's type.
+        if (typeof current === "boolean" && typeof value !== "boolean") throw new TypeError("Option value must be a boolean")
+        if (typeof current === "number" && typeof value !== "number") throw new TypeError("Option value must be a number")
+        self[key] = value
+      }
+    }
     // zeromq.js: with `context.blocky = false`, new sockets get linger 0 unless told otherwise.
     if (!this._context.blocky && !(options && "linger" in options)) this.linger = 0
   }
 
-  private assignOptions(options: object | undefined): void {
-    if (options !== undefined && options !== null) {
-      if (typeof options !== "object") throw new TypeError("Options must be an object")
-      for (const [key, value] of Object.entries(options)) {
-        if (key === "context") {
-          if (value !== undefined) this._context = value as Context
-          continue
-        }
-        ;(this as unknown as Record<string, unknown>)[key] = value
+  protected override optionChanged(name: string): void {
+    if (IMMEDIATE_OPTIONS.has(name) || (this.endpointCount === 0 && !this.blocked)) return
+    process.emitWarning(WARN_LATE_OPTION)
+  }
+
+  /** Throws as zeromq.js does for an operation on a closed or blocked socket. */
+  private checkOpen(): void {
+    if (this.blocked) throw new ZmqError("EBUSY", BLOCKED)
+    if (this._closed) throw errClosed()
+  }
+
+  // ---- low-level option access by libzmq option number, as zeromq.js ----
+
+  private optionName(id: unknown, kind: OptionKind): string {
+    if (typeof id !== "number") throw new TypeError("Identifier must be a number")
+    const entry = OPTION_IDS.get(id)
+    if (entry === undefined || !(entry[0] in this)) throw new ZmqError("EINVAL", "Invalid argument")
+    void kind
+    return entry[0]
+  }
+
+  private getOption(id: unknown, kind: OptionKind): unknown {
+    const name = this.optionName(id, kind)
+    const v = (this as unknown as Record<string, unknown>)[name]
+    if (name === "securityMechanism") return MECHANISMS.indexOf(v as string | null)
+    if (kind === "Bool") return Boolean(v)
+    if (kind === "String") return v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString() : String(v)
+    return v
+  }
+
+  private setOption(id: unknown, kind: OptionKind, value: unknown): void {
+    const name = this.optionName(id, kind)
+    if (kind === "Bool") {
+      if (typeof value !== "boolean") throw new TypeError("Option value must be a boolean")
+    } else if (kind === "String") {
+      if (value !== null && typeof value !== "string" && !Buffer.isBuffer(value)) {
+        throw new TypeError("Option value must be a string or buffer")
       }
+    } else if (typeof value !== "number") {
+      throw new TypeError("Option value must be a number")
+    } else if (kind === "Uint64" && value > Number.MAX_SAFE_INTEGER) {
+      process.emitWarning("Value is larger than Number.MAX_SAFE_INTEGER and may have been rounded inaccurately.")
     }
+    ;(this as unknown as Record<string, unknown>)[name] = value
+  }
+
+  /** ZMQ option `id` (libzmq's number) as a boolean. */
+  getBoolOption(id: number): boolean {
+    return this.getOption(id, "Bool") as boolean
+  }
+  setBoolOption(id: number, value: boolean): void {
+    this.setOption(id, "Bool", value)
+  }
+  getInt32Option(id: number): number {
+    return this.getOption(id, "Int32") as number
+  }
+  setInt32Option(id: number, value: number): void {
+    this.setOption(id, "Int32", value)
+  }
+  getUint32Option(id: number): number {
+    return this.getOption(id, "Uint32") as number
+  }
+  setUint32Option(id: number, value: number): void {
+    this.setOption(id, "Uint32", value)
+  }
+  getInt64Option(id: number): number {
+    return this.getOption(id, "Int64") as number
+  }
+  setInt64Option(id: number, value: number): void {
+    this.setOption(id, "Int64", value)
+  }
+  getUint64Option(id: number): number {
+    return this.getOption(id, "Uint64") as number
+  }
+  setUint64Option(id: number, value: number): void {
+    this.setOption(id, "Uint64", value)
+  }
+  /** ZMQ option `id` as a string (null when unset). */
+  getStringOption(id: number): string | null {
+    return this.getOption(id, "String") as string | null
+  }
+  setStringOption(id: number, value: string | Buffer | null): void {
+    this.setOption(id, "String", value)
   }
 
   /** The socket's event Observer (created on first access). */
@@ -105,6 +250,11 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   /** ZMQ_TYPE: the socket type as libzmq numbers it. */
   get type(): number {
     return SOCKET_TYPE_NUMBER[this.socketTypeName]
+  }
+
+  /** @internal bind/connect calls minus unbind/disconnect calls (Proxy requires one of each end). */
+  get endpoints(): number {
+    return this._closed ? 0 : this.endpointCount
   }
 
   /** True once `close()` was called. */
@@ -124,17 +274,23 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
 
   // ---- routing hooks for socket types ----
 
+  // The hooks' defaults are those of a socket made with `new Socket(type)`, which has no
+  // routing of its own: it connects and handshakes but neither sends nor receives.
+
   /** A pipe became usable (handshake done, or created by connect). */
-  protected abstract attachPipe(pipe: Pipe): void
+  protected attachPipe(_pipe: Pipe): void {}
   /** A pipe is gone for sending (its messages already received stay readable). */
-  protected abstract detachPipe(pipe: Pipe): void
-  /** Queues one message; false when it would block. May throw a ZmqError (EFSM, EHOSTUNREACH...). */
+  protected detachPipe(_pipe: Pipe): void {}
+  /**
+   * Queues one message; false when it would block. May throw a ZmqError (EFSM, EHOSTUNREACH...).
+   * A type that cannot send is never writable: its send() waits, as zeromq.js's does.
+   */
   protected xsend(_msg: Message): boolean {
-    throw new ZmqError("ENOTSUP", "Operation not supported")
+    return false
   }
-  /** Takes the next message, or undefined when none is ready. */
+  /** Takes the next message, or undefined when none is ready (always, for a type that cannot receive). */
   protected xrecv(): Message | undefined {
-    throw new ZmqError("ENOTSUP", "Operation not supported")
+    return undefined
   }
   protected xreadable(): boolean {
     return false
@@ -156,40 +312,131 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   // ---- endpoints ----
 
   /**
-   * Binds to an endpoint (`tcp://host:port`, `tcp://*:*`, `ipc://path`).
-   * Rejects with EADDRINUSE, EINVAL, EPROTONOSUPPORT, ENAMETOOLONG, ...
+   * Binds to an endpoint (`tcp://host:port`, `tcp://*:*`, `tcp://eth0:5555`, `ipc://path`,
+   * `inproc://name`). Rejects with EADDRINUSE, EINVAL, ENODEV, EPROTONOSUPPORT, ... While it
+   * runs the socket is blocked: another bind, unbind, connect, send or receive throws EBUSY,
+   * and close() takes effect when the bind has finished.
    */
-  async bind(address: string): Promise<void> {
-    if (this._closed) throw errClosed()
-    checkSecurity(this.securitySettings())
-    const ep = parseEndpoint(address, true)
-    const bound: Bound = { address, listener: undefined as unknown as Listener, engines: new Set(), links: new Set() }
-    if (ep.transport === "inproc") {
-      const registry = this._context.inproc
-      const binder = { join: (req: InprocRequest) => this.inprocJoin(req, bound) }
-      registry.bind(ep.name, address, binder)
-      bound.listener = { endpoint: address, close: () => registry.unbind(ep.name, binder) }
-    } else {
-      try {
-        bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
-      } catch (err) {
-        this.emitEvent("bind:error", { address, error: err })
-        throw err
+  bind(address: string): Promise<void> {
+    checkAddress(address)
+    expectArgs(arguments.length, 1)
+    this.checkOpen()
+    this.blocked = true
+    return this.bindBlocked(address)
+  }
+
+  private async bindBlocked(address: string): Promise<void> {
+    try {
+      checkSecurity(this.securitySettings())
+      const ep = parseEndpoint(address, true)
+      const bound = this.newBound(address)
+      if (ep.transport === "inproc") {
+        this.bindInproc(ep.name, bound)
+        await RESOLVED
+      } else {
+        try {
+          bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
+        } catch (err) {
+          this.emitEvent("bind:error", { address: address.slice(address.indexOf("://") + 3), error: err })
+          throw err
+        }
       }
+      this.addBound(bound)
+    } finally {
+      this.unblock(1)
     }
-    if (this._closed) {
-      bound.listener.close()
-      throw errClosed()
+  }
+
+  /** bind() done synchronously, as zeromq.js's `bindSync` (throws what bind would reject with). */
+  bindSync(address: string): void {
+    checkAddress(address)
+    expectArgs(arguments.length, 1)
+    this.checkOpen()
+    this.blocked = true
+    try {
+      checkSecurity(this.securitySettings())
+      const ep = parseEndpoint(address, true)
+      const bound = this.newBound(address)
+      if (ep.transport === "inproc") {
+        this.bindInproc(ep.name, bound)
+      } else {
+        try {
+          bound.listener = listenSync(ep, (stream) => this.accept(bound, stream), this.backlog)
+        } catch (err) {
+          this.emitEvent("bind:error", { address: address.slice(address.indexOf("://") + 3), error: err })
+          throw err
+        }
+      }
+      this.addBound(bound)
+    } finally {
+      this.unblock(1)
     }
+  }
+
+  private newBound(address: string): Bound {
+    return { address, listener: undefined as unknown as Listener, engines: new Set(), links: new Set(), inproc: false }
+  }
+
+  private bindInproc(name: string, bound: Bound): void {
+    const registry = this._context.inproc
+    const binder = { join: (req: InprocRequest) => this.inprocJoin(req, bound) }
+    registry.bind(name, bound.address, binder)
+    bound.inproc = true
+    bound.listener = { endpoint: bound.address, close: () => registry.unbind(name, binder) }
+  }
+
+  private addBound(bound: Bound): void {
     this.bound.push(bound)
     this._lastEndpoint = bound.listener.endpoint
-    this.emitEvent("bind", { address: bound.listener.endpoint })
+    this.emitEvent("bind", { address: bound.listener.endpoint }, bound.inproc)
     debug("%s bound to %s", this.socketTypeName, bound.listener.endpoint)
   }
 
-  /** Stops listening on an endpoint (as given to bind, or as resolved) and drops its connections. */
-  async unbind(address: string): Promise<void> {
-    if (this._closed) throw errClosed()
+  /** Ends a blocking bind/unbind: counts the endpoint and carries out a close() requested meanwhile. */
+  private unblock(endpointDelta: number): void {
+    this.blocked = false
+    this.endpointCount += endpointDelta
+    if (this.closeRequested) {
+      this.closeRequested = false
+      this.close()
+    }
+  }
+
+  /**
+   * Stops listening on an endpoint (as given to bind, or as resolved) and drops its
+   * connections. Blocks the socket like bind() while it runs.
+   */
+  unbind(address: string): Promise<void> {
+    checkAddress(address)
+    expectArgs(arguments.length, 1)
+    this.checkOpen()
+    this.blocked = true
+    return this.unbindBlocked(address)
+  }
+
+  private async unbindBlocked(address: string): Promise<void> {
+    try {
+      this.unbindNow(address)
+      await RESOLVED
+    } finally {
+      this.unblock(-1)
+    }
+  }
+
+  /** unbind() done synchronously, as zeromq.js's `unbindSync`. */
+  unbindSync(address: string): void {
+    checkAddress(address)
+    expectArgs(arguments.length, 1)
+    this.checkOpen()
+    this.blocked = true
+    try {
+      this.unbindNow(address)
+    } finally {
+      this.unblock(-1)
+    }
+  }
+
+  private unbindNow(address: string): void {
     parseEndpoint(address, true)
     const i = this.bound.findIndex((b) => b.address === address || b.listener.endpoint === address)
     if (i < 0) throw new ZmqError("ENOENT", "No such endpoint", address)
@@ -197,7 +444,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     b!.listener.close()
     for (const e of b!.engines) e.close(0)
     for (const l of b!.links) l.close(0)
-    this.emitEvent("close", { address: b!.listener.endpoint })
+    this.emitEvent("close", { address: b!.listener.endpoint }, b!.inproc)
   }
 
   /**
@@ -206,7 +453,8 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    * the peer exists, up to the high water mark.
    */
   connect(address: string, options?: { routingId?: string | Buffer | undefined }): void {
-    if (this._closed) throw errClosed()
+    checkAddress(address)
+    this.checkOpen()
     checkSecurity(this.securitySettings())
     const ep: Endpoint = parseEndpoint(address, false)
     const connectRoutingId = options?.routingId !== undefined ? validRoutingId(options.routingId) : undefined
@@ -224,6 +472,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       conn = c
       c.start()
     }
+    this.endpointCount++
     const list = this.connecters.get(address)
     if (list) list.push(conn)
     else this.connecters.set(address, [conn])
@@ -242,10 +491,10 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       joined: (l) => {
         link = l
         this.links.add(l)
-        this.emitEvent("connect", { address })
+        this.emitEvent("connect", { address }, true)
         if (pipe.attached) {
           this.pipeReconnected(pipe)
-          this.emitEvent("handshake", { address })
+          this.emitEvent("handshake", { address }, true)
           this.pipeConnected(pipe)
           this.pipeWritable(pipe)
         }
@@ -268,7 +517,7 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     const peer = req.pipe.owner as Socket
     if (this._closed || peer._closed || !req.pipe.attached) return null
     if (!isCompatible(this.socketTypeName, peer.socketTypeName) || !this.acceptsPeer()) {
-      this.emitEvent("handshake:error:protocol", { address: bound.address })
+      this.emitEvent("handshake:error:protocol", { address: bound.address }, true)
       return null
     }
     const pipe = this.newPipe(bound.address)
@@ -277,9 +526,9 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     const link = new InprocLink(req.pipe, pipe, (p) => (p.owner as Socket).inprocClosed(link, p))
     bound.links.add(link)
     this.links.add(link)
-    this.emitEvent("accept", { address: bound.address })
+    this.emitEvent("accept", { address: bound.address }, true)
     this.attachPipe(pipe)
-    this.emitEvent("handshake", { address: bound.address })
+    this.emitEvent("handshake", { address: bound.address }, true)
     this.pipeConnected(pipe)
     this.pipeWritable(pipe)
     return link
@@ -295,19 +544,23 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   private inprocClosed(link: InprocLink, pipe: Pipe): void {
     this.links.delete(link)
     for (const b of this.bound) b.links.delete(link)
-    this.emitEvent("disconnect", { address: pipe.endpoint })
+    this.emitEvent("disconnect", { address: pipe.endpoint }, true)
     this.dropPipe(pipe)
   }
 
   /** Disconnects from an endpoint given to connect(). */
   disconnect(address: string): void {
-    if (this._closed) throw errClosed()
+    checkAddress(address)
+    expectArgs(arguments.length, 1)
+    this.checkOpen()
+    checkProtocol(address)
     const list = this.connecters.get(address)
     const c = list?.shift()
     if (!c) throw new ZmqError("ENOENT", "No such endpoint", address)
     if (list!.length === 0) this.connecters.delete(address)
     c.stop(0)
     if (c.pipe) this.dropPipe(c.pipe)
+    this.endpointCount--
   }
 
   /**
@@ -316,13 +569,19 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    * receive calls are rejected with EAGAIN, which ends async iteration.
    */
   close(): void {
+    expectArgs(arguments.length, 0)
+    if (this.blocked) {
+      // As zeromq.js: a socket blocked by bind/unbind closes when that operation ends.
+      this.closeRequested = true
+      return
+    }
     if (this._closed) return
     this._closed = true
     this.failWaiters(errAgain())
     for (const b of this.bound) {
       b.listener.close()
       for (const e of b.engines) e.close(this.linger)
-      this.emitEvent("close", { address: b.listener.endpoint })
+      this.emitEvent("close", { address: b.listener.endpoint }, b.inproc)
     }
     this.bound.length = 0
     for (const list of this.connecters.values()) for (const c of list) c.stop(this.linger)
@@ -493,14 +752,25 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
   /** Something may have become receivable: hand it to a waiting receive(). */
   protected notifyReadable(): void {
     if (!this.pendingRecv.busy) return
-    const msg = this.xrecv()
-    if (msg !== undefined) this.pendingRecv.resolve(msg)
+    let msg: Message | undefined
+    try {
+      msg = this.xrecv()
+    } catch (err) {
+      this.pendingRecv.reject(err as Error)
+      return
+    }
+    if (msg !== undefined) {
+      this.syncOperations = 0
+      this.pendingRecv.resolve(msg)
+    }
   }
 
   /** Lets the socket type register a readable pipe with its fair queue. */
-  protected abstract onPipeReadable(pipe: Pipe): void
+  protected onPipeReadable(pipe: Pipe): void {
+    pipe.in.clear()
+  }
 
-  pipeWritable(_pipe: Pipe): void {
+  pipeWritable(_pipe: Pipe | null): void {
     const pending = this.pendingSend
     if (!pending.busy) return
     let ok: boolean
@@ -510,24 +780,50 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       pending.reject(err as Error)
       return
     }
-    if (ok) pending.resolve()
+    if (ok) {
+      this.syncOperations = 0
+      pending.resolve()
+    }
   }
+
+  /**
+   * After MAX_SYNC_OPERATIONS calls resolved at once, the next waits for one turn of the event
+   * loop (as zeromq.js does), so a loop over a busy socket cannot starve timers and I/O.
+   */
+  private mustYield(): boolean {
+    if (this.syncOperations++ < MAX_SYNC_OPERATIONS) return false
+    if (!this.yieldScheduled) {
+      this.yieldScheduled = true
+      setImmediate(() => {
+        this.yieldScheduled = false
+        this.syncOperations = 0
+        if (this._closed) return
+        this.pipeWritable(null)
+        this.notifyReadable()
+      })
+    }
+    return true
+  }
+
+  private yieldScheduled = false
 
   // ---- send / receive ----
 
   /** Shared implementation of `send()` for socket types that can send. */
   protected sendMessage(message: unknown): Promise<void> {
-    if (this._closed) throw errClosed()
-    if (this.pendingSend.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
     if (message === undefined) throw new TypeError("Message must be present")
+    this.checkOpen()
+    if (this.pendingSend.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
     const msg = toMessage(message)
+    const timeout = this.sendTimeout
+    if (timeout !== 0 && this.mustYield()) return this.pendingSend.wait(timeout, msg)
     try {
       if (this.xsend(msg)) return RESOLVED
     } catch (err) {
       return Promise.reject(err)
     }
-    if (this.sendTimeout === 0) return Promise.reject(errAgain())
-    return this.pendingSend.wait(this.sendTimeout, msg)
+    if (timeout === 0) return Promise.reject(errAgain())
+    return this.pendingSend.wait(timeout, msg)
   }
 
   /**
@@ -535,15 +831,19 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
    * (used by async iteration; throws as receive() would, e.g. EFSM).
    */
   receiveNow(): Message | undefined {
-    if (this._closed) throw errClosed()
+    this.checkOpen()
     if (this.pendingRecv.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)
-    return this.xrecv()
+    if (this.receiveTimeout !== 0 && this.syncOperations >= MAX_SYNC_OPERATIONS) return undefined
+    const msg = this.xrecv()
+    if (msg !== undefined) this.syncOperations++
+    return msg
   }
 
   /** Shared implementation of `receive()` for socket types that can receive. */
   protected receiveMessage(): Promise<Message> {
-    if (this._closed) throw errClosed()
+    this.checkOpen()
     if (this.pendingRecv.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)
+    if (this.receiveTimeout !== 0 && this.mustYield()) return this.pendingRecv.wait(this.receiveTimeout, undefined)
     let msg: Message | undefined
     try {
       msg = this.xrecv()
@@ -567,10 +867,45 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
     this.eventSink = sink
   }
 
-  emitEvent(type: string, data: Record<string, unknown>): void {
-    this.eventSink?.(type, data)
+  /**
+   * Reports a socket event. libzmq reports none for inproc connections, so those reach only
+   * omq's own listeners (see onConnectionEvent), not the Observer.
+   */
+  emitEvent(type: string, data: Record<string, unknown>, inproc = false): void {
+    if (!inproc) this.eventSink?.(type, data)
+    if (this.connectionListeners !== undefined) for (const l of this.connectionListeners) l(type)
+  }
+
+  private connectionListeners: Array<(type: string) => void> | undefined
+
+  /**
+   * @internal Calls `listener` with the type of every event of this socket, inproc ones
+   * included (omq's devices use it where the Observer, as libzmq's, is silent).
+   */
+  onConnectionEvent(listener: (type: string) => void): void {
+    ;(this.connectionListeners ??= []).push(listener)
   }
 }
+
+// As on zeromq.js's native Socket, every socket has send() and receive() at run time (the
+// types declare them only where they work); where the type cannot send or receive they wait.
+Object.defineProperties(Socket.prototype, {
+  send: {
+    configurable: true,
+    writable: true,
+    value: function send(this: { sendMessage(m: unknown): Promise<void> }, message: unknown) {
+      return this.sendMessage(message)
+    },
+  },
+  receive: {
+    configurable: true,
+    writable: true,
+    value: function receive(this: { receiveMessage(): Promise<Message> }) {
+      return this.receiveMessage()
+    },
+  },
+})
+defineReadOnly(Socket.prototype, ["type", "closed", "readable", "writable", "context", "events"])
 
 /** Async iteration as zeromq.js: `next()` receives; it ends when the socket is closed. */
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }

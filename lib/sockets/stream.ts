@@ -11,7 +11,7 @@ import { RawEngine } from "../engine/raw-engine.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { RoutingIdGenerator } from "../routing/routing-ids.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 const EMPTY = Buffer.alloc(0)
@@ -30,8 +30,10 @@ export class Stream extends Socket implements Readable, Writable {
   /** ZMQ_STREAM_NOTIFY: announce connects and disconnects as [id, ""] (default true). */
   notify = true
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Stream>) {
-    super("STREAM")
+    super(SOCKET_TYPE_NUMBER.STREAM)
     this.applyOptions(options)
   }
 
@@ -55,7 +57,7 @@ export class Stream extends Socket implements Readable, Writable {
     return new RawEngine(stream, host, endpoint)
   }
 
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     if (pipe.locallyInitiated && pipe.engine === null) return // connect(): wait for the TCP connection
     this.identify(pipe)
   }
@@ -86,7 +88,7 @@ export class Stream extends Socket implements Readable, Writable {
     }
   }
 
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     this.forget(pipe)
   }
 
@@ -94,7 +96,7 @@ export class Stream extends Socket implements Readable, Writable {
     this.forget(pipe)
   }
 
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 

@@ -11,7 +11,7 @@
  */
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { SubscriptionTrie } from "../routing/subscription-trie.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import { Deque } from "../pipe/deque.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
@@ -51,13 +51,13 @@ export abstract class PublisherBase extends Socket {
     return null
   }
 
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     this.peers.add(pipe)
     const w = this.welcome
     if (w !== null) pipe.forceWrite([w])
   }
 
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     this.peers.delete(pipe)
     if (pipe === this.lastSubscriber) this.lastSubscriber = undefined
     this.subscriptions.removePipe(pipe, (prefix, last) => {
@@ -73,7 +73,7 @@ export abstract class PublisherBase extends Socket {
     this.peers.add(pipe)
   }
 
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     for (let msg = pipe.read(); msg !== undefined; msg = pipe.read()) {
       const first = msg[0]!
       if (msg.length === 1 && first.length > 0 && (first[0] === 0 || first[0] === 1)) {
@@ -143,8 +143,10 @@ export abstract class PublisherBase extends Socket {
 }
 
 export class Publisher extends PublisherBase implements Writable {
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Publisher>) {
-    super("PUB")
+    super(SOCKET_TYPE_NUMBER.PUB)
     this.applyOptions(options)
   }
 
@@ -171,8 +173,10 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
   /** ZMQ_XPUB_WELCOME_MSG: a message sent to every new subscriber (null for none). */
   welcomeMessage: string | Buffer | null = null
 
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<XPublisher>) {
-    super("XPUB")
+    super(SOCKET_TYPE_NUMBER.XPUB)
     this.applyOptions(options)
   }
 

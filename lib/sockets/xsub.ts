@@ -10,7 +10,7 @@
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { PrefixCounter } from "../routing/subscription-trie.js"
-import { Socket, iterate } from "./socket.js"
+import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 function toBuffer(p: string | Buffer): Buffer {
@@ -24,11 +24,11 @@ export abstract class SubscriberBase extends Socket {
   /** ZMQ_INVERT_MATCHING: keep the messages that do NOT match a subscription. */
   invertMatching = false
 
-  protected attachPipe(pipe: Pipe): void {
+  protected override attachPipe(pipe: Pipe): void {
     this.peers.add(pipe)
   }
 
-  protected detachPipe(pipe: Pipe): void {
+  protected override detachPipe(pipe: Pipe): void {
     this.peers.delete(pipe)
   }
 
@@ -36,7 +36,7 @@ export abstract class SubscriberBase extends Socket {
     for (const prefix of this.subscriptions.prefixes()) this.sendSubscription(pipe, true, prefix)
   }
 
-  protected onPipeReadable(pipe: Pipe): void {
+  protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 
@@ -66,8 +66,10 @@ export abstract class SubscriberBase extends Socket {
 }
 
 export class Subscriber extends SubscriberBase implements Readable {
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<Subscriber>) {
-    super("SUB")
+    super(SOCKET_TYPE_NUMBER.SUB)
     this.applyOptions(options)
   }
 
@@ -96,8 +98,10 @@ export class Subscriber extends SubscriberBase implements Readable {
 }
 
 export class XSubscriber extends SubscriberBase implements Readable, Writable {
+  protected static override readonly builtIn = true
+
   constructor(options?: SocketOptions<XSubscriber>) {
-    super("XSUB")
+    super(SOCKET_TYPE_NUMBER.XSUB)
     this.applyOptions(options)
   }
 

@@ -54,7 +54,8 @@ export function parseEndpoint(address: string, forBind: boolean): Endpoint {
           raw: address,
         }
       }
-      return { transport: "tcp", ...parseHostPort(address, rest, forBind), raw: address }
+      // libzmq binds on the part after a source address (`tcp://src;host:port`).
+      return { transport: "tcp", ...parseHostPort(address, semi >= 0 ? rest.slice(semi + 1) : rest, forBind), raw: address }
     }
     case "ipc": {
       if (rest.length === 0) throw invalid(address)
@@ -65,8 +66,25 @@ export function parseEndpoint(address: string, forBind: boolean): Endpoint {
       return { transport: "inproc", name: rest, raw: address }
     }
     default:
-      throw new ZmqError("EPROTONOSUPPORT", "Protocol not supported", address)
+      throw unsupportedProtocol(proto, address)
   }
+}
+
+/** libzmq knows these transports but they need socket types or builds omq does not have. */
+const INCOMPATIBLE = new Set(["udp", "pgm", "epgm", "norm", "vmci", "tipc"])
+
+function unsupportedProtocol(proto: string, address: string): ZmqError {
+  if (INCOMPATIBLE.has(proto)) return new ZmqError("ENOCOMPATPROTO", "The protocol is not compatible with the socket type", address)
+  return new ZmqError("EPROTONOSUPPORT", "Protocol not supported", address)
+}
+
+/** What libzmq checks of an address given to disconnect/unbind before looking it up: its protocol. */
+export function checkProtocol(address: string): void {
+  if (typeof address !== "string") throw new TypeError("Address must be a string")
+  const sep = address.indexOf("://")
+  if (sep < 0) throw invalid(address)
+  const proto = address.slice(0, sep)
+  if (proto !== "tcp" && proto !== "ipc" && proto !== "inproc") throw unsupportedProtocol(proto, address)
 }
 
 /** `tcp://host:port` in the form libzmq reports (IPv6 hosts in brackets). */

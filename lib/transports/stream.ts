@@ -8,6 +8,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
+import * as util from "node:util"
 import { ZmqError } from "../errors.js"
 import { formatTcp, type Endpoint } from "./address.js"
 
@@ -25,18 +26,31 @@ function ipcPath(p: string): string {
   return p.startsWith("@") ? `\0${p.slice(1)}` : p
 }
 
+/** strerror() texts libzmq's errors carry, as zeromq.js reports them. */
+const MESSAGES: Record<string, string> = {
+  EADDRINUSE: "Address already in use",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EACCES: "Permission denied",
+  ENOENT: "No such file or directory",
+  ENODEV: "No such device",
+  EINVAL: "Invalid argument",
+}
+
 function translateError(err: NodeJS.ErrnoException, address: string): ZmqError {
-  const code = err.code ?? "EINVAL"
-  const messages: Record<string, string> = {
-    EADDRINUSE: "Address already in use",
-    EADDRNOTAVAIL: "Can't assign requested address",
-    EACCES: "Permission denied",
-    ENOENT: "No such file or directory",
-    ENOTFOUND: "Invalid argument",
-    EAI_AGAIN: "Invalid argument",
-  }
-  const mapped = code === "ENOTFOUND" || code === "EAI_AGAIN" ? "EINVAL" : code
-  return new ZmqError(mapped, messages[code] ?? err.message, address)
+  // A bind host that is neither an address, an interface nor a resolvable name: libzmq says ENODEV.
+  const code = err.code === "ENOTFOUND" || err.code === "EAI_AGAIN" || err.code === "EAI_NONAME" ? "ENODEV" : (err.code ?? "EINVAL")
+  return new ZmqError(code, MESSAGES[code] ?? err.message, address)
+}
+
+/**
+ * A bind host as libzmq takes it: `*` (0.0.0.0), a numeric address, or a network interface
+ * name (its first IPv4 address, else its first address). Other names are left to DNS.
+ */
+export function interfaceAddress(host: string): string | undefined {
+  if (net.isIP(host) !== 0) return host
+  const addrs = os.networkInterfaces()[host]
+  if (addrs === undefined || addrs.length === 0) return undefined
+  return (addrs.find((a) => a.family === "IPv4") ?? addrs[0]!).address
 }
 
 function configure(sock: net.Socket): void {
@@ -70,9 +84,14 @@ export async function listen(ep: Endpoint, onConnection: (s: net.Socket) => void
       server.off("error", onError)
       resolve()
     }
-    if (ep.transport === "tcp") server.listen({ host: ep.host, port: ep.port, exclusive: true }, done)
+    if (ep.transport === "tcp") server.listen({ host: interfaceAddress(ep.host) ?? ep.host, port: ep.port, exclusive: true }, done)
     else server.listen({ path: listenPath!, exclusive: true }, done)
   })
+  return listening(ep, server, listenPath)
+}
+
+/** The Listener of a server that listens now. */
+function listening(ep: Endpoint, server: net.Server, listenPath: string | undefined): Listener {
   server.unref()
   let endpoint: string
   if (ep.transport === "tcp") {
@@ -93,6 +112,92 @@ export async function listen(ep: Endpoint, onConnection: (s: net.Socket) => void
         }
       }
     },
+  }
+}
+
+/** Node's handle classes, through which a listening socket can be made synchronously. */
+interface HandleModule {
+  constants: { SERVER: number }
+  new (kind: number): { bind(a: string, port?: number): number; bind6(a: string, port: number, flags: number): number; listen(backlog: number): number; close(): void }
+}
+
+function handleClass(name: "tcp_wrap" | "pipe_wrap"): HandleModule | undefined {
+  try {
+    const binding = (process as unknown as { binding(n: string): Record<string, unknown> }).binding(name)
+    const cls = (name === "tcp_wrap" ? binding.TCP : binding.Pipe) as HandleModule | undefined
+    if (cls !== undefined) cls.constants = binding.constants as HandleModule["constants"]
+    return cls
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * bind() done synchronously, for zeromq.js's `bindSync`: the listening socket is made with
+ * Node's own TCP/pipe handle classes (what `net.Server.listen` uses underneath), so errors
+ * such as EADDRINUSE are known before returning. Host names that need DNS are refused with
+ * ENODEV; runtimes without those classes get ENOTSUP.
+ */
+export function listenSync(ep: Endpoint, onConnection: (s: net.Socket) => void, backlog: number): Listener {
+  if (ep.transport === "inproc") throw new Error("inproc is not a stream transport")
+  const Handle = handleClass(ep.transport === "tcp" ? "tcp_wrap" : "pipe_wrap")
+  if (Handle === undefined) throw new ZmqError("ENOTSUP", "bindSync is not supported on this runtime", ep.raw)
+  let listenPath: string | undefined
+  const handle = new Handle(Handle.constants.SERVER)
+  let err: number
+  if (ep.transport === "tcp") {
+    const host = ep.host === "localhost" ? "127.0.0.1" : interfaceAddress(ep.host)
+    if (host === undefined) throw new ZmqError("ENODEV", MESSAGES.ENODEV!, ep.raw)
+    err = net.isIPv6(host) ? handle.bind6(host, ep.port, 0) : handle.bind(host, ep.port)
+  } else {
+    let p = ep.path
+    if (p === "*") p = path.join(os.tmpdir(), `omq-${randomBytes(6).toString("hex")}.sock`)
+    if (Buffer.byteLength(p) > MAX_IPC_PATH) throw new ZmqError("ENAMETOOLONG", "File name too long", ep.raw)
+    listenPath = ipcPath(p)
+    if (!p.startsWith("@")) removeStaleSocketSync(p, ep.raw)
+    err = handle.bind(listenPath)
+  }
+  if (err === 0) err = handle.listen(backlog > 0 ? backlog : 511)
+  if (err !== 0) {
+    handle.close()
+    const code = util.getSystemErrorName(err)
+    throw new ZmqError(code, MESSAGES[code] ?? code, ep.raw)
+  }
+  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (sock) => {
+    configure(sock)
+    onConnection(sock)
+  })
+  server.on("error", () => {
+    /* errors after listening are per-connection and handled there */
+  })
+  server.listen(handle as unknown as net.ListenOptions)
+  return listening(ep, server, listenPath)
+}
+
+/**
+ * removeStaleSocket without waiting: a socket file is live if the kernel lists a listener
+ * on it (Linux's /proc/net/unix); elsewhere an existing socket file counts as live.
+ */
+function removeStaleSocketSync(p: string, address: string): void {
+  let st: fs.Stats
+  try {
+    st = fs.lstatSync(p)
+  } catch {
+    return
+  }
+  if (!st.isSocket()) throw new ZmqError("EADDRINUSE", "Address already in use", address)
+  let live = true
+  try {
+    const abs = path.resolve(p)
+    live = fs.readFileSync("/proc/net/unix", "latin1").split("\n").some((line) => line.endsWith(` ${abs}`) || line.endsWith(` ${p}`))
+  } catch {
+    /* no /proc: assume live */
+  }
+  if (live) throw new ZmqError("EADDRINUSE", "Address already in use", address)
+  try {
+    fs.unlinkSync(p)
+  } catch {
+    /* raced with another remover */
   }
 }
 
@@ -130,7 +235,7 @@ export function dial(ep: Endpoint): net.Socket {
   if (ep.transport === "tcp") {
     const opts: net.NetConnectOpts = { host: ep.host, port: ep.port, noDelay: true }
     if (ep.source) {
-      opts.localAddress = ep.source.host
+      opts.localAddress = interfaceAddress(ep.source.host) ?? ep.source.host
       if (ep.source.port) opts.localPort = ep.source.port
     }
     sock = net.connect(opts)

@@ -163,16 +163,20 @@ describe("Proxy", () => {
     expect(front.closed && back.closed).toBe(true)
   })
 
-  it("run() while already running rejects with EBUSY; run() on closed sockets with EBADF", async () => {
+  it("run() while already running rejects with EBUSY; run() on closed sockets with EINVAL (zeromq.js's message)", async () => {
     const front = t.track(new omq.Pull(IO))
     const back = t.track(new omq.Push(IO))
     await front.bind("tcp://127.0.0.1:*")
+    back.connect("tcp://127.0.0.1:1")
     const proxy = new omq.Proxy(front, back)
     const running = proxy.run()
     await expect(proxy.run()).rejects.toMatchObject({ code: "EBUSY" })
     proxy.terminate()
     await withTimeout(running, 5000, "run() to resolve")
-    await expect(new omq.Proxy(front, back).run()).rejects.toMatchObject({ code: "EBADF" })
+    await expect(new omq.Proxy(front, back).run()).rejects.toMatchObject({
+      code: "EINVAL",
+      message: "Front-end socket must be bound or connected",
+    })
   })
 
   it("a capture socket receives a copy of every proxied message, in both directions", async () => {

@@ -265,8 +265,14 @@ describe("XPUB/XSUB", () => {
     expect(str(await xsub.receive())).toEqual(["abc: data"])
   })
 
-  it("PUB has no receive and SUB has no send, as in zeromq.js", () => {
-    expect((new Publisher() as unknown as { receive?: unknown }).receive).toBeUndefined()
-    expect((new Subscriber() as unknown as { send?: unknown }).send).toBeUndefined()
+  it("PUB's receive() and SUB's send() exist at run time, as on zeromq.js, and never complete (EAGAIN when they may not wait)", async () => {
+    const pub = new Publisher({ receiveTimeout: 0 })
+    const sub = new Subscriber({ sendTimeout: 0 })
+    const untyped = (s: object) => s as unknown as { send(m: unknown): Promise<void>; receive(): Promise<unknown> }
+    await expect(untyped(pub).receive()).rejects.toMatchObject({ code: "EAGAIN" })
+    await expect(untyped(sub).send("x")).rejects.toMatchObject({ code: "EAGAIN" })
+    expect(() => untyped(sub).send(undefined)).toThrow("Message must be present")
+    pub.close()
+    sub.close()
   })
 })

@@ -235,7 +235,9 @@ describe("DEALER/ROUTER (RFC 28)", () => {
 
   it("validates routing ids", () => {
     expect(() => new Dealer({ routingId: "" })).toThrow(expect.objectContaining({ code: "EINVAL" }))
-    expect(() => new Dealer({ routingId: Buffer.from([0, 1]) as unknown as string })).toThrow(expect.objectContaining({ code: "EINVAL" }))
+    expect(() => new Dealer({ routingId: "x".repeat(256) })).toThrow(expect.objectContaining({ code: "EINVAL" }))
+    // libzmq reserves a leading zero byte for generated ids but accepts it (so does omq).
+    expect(new Dealer({ routingId: Buffer.from([0, 1]) as unknown as string }).routingId).toBe("\u0000\u0001")
     expect(new Dealer({ routingId: "ok" }).routingId).toBe("ok")
   })
 })

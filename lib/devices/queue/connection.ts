@@ -55,8 +55,11 @@ export abstract class QueueConnection implements DeliveryHost {
   constructor(maxInFlight: number, socketOptions: SocketOptions<Dealer> | undefined) {
     this.maxInFlight = maxInFlight
     this.socket = new Dealer({ sendHighWaterMark: 0, linger: 1000, ...socketOptions })
-    this.socket.events.on("disconnect", () => this.onDisconnect())
-    this.socket.events.on("handshake", () => this.onReconnect())
+    // onConnectionEvent, not the Observer: it also reports inproc connections.
+    this.socket.onConnectionEvent((type) => {
+      if (type === "disconnect") this.onDisconnect()
+      else if (type === "handshake") this.onReconnect()
+    })
     void this.receiveLoop()
   }
 

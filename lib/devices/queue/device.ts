@@ -161,7 +161,10 @@ export class QueueDevice {
       if (this.store !== undefined && this.store.bytesSinceCheckpoint > 0) void this.checkpoint()
     }, o.checkpointIntervalMs)
     this.checkpointTimer.unref()
-    this.router.events.on("disconnect", () => this.scheduleProbe())
+    // onConnectionEvent, not the Observer: it also reports inproc clients, as the Observer does not.
+    this.router.onConnectionEvent((type) => {
+      if (type === "disconnect") this.scheduleProbe()
+    })
     this.loop = this.receiveLoop()
   }
 
