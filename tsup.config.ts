@@ -17,6 +17,7 @@ const cjsPart: Record<keyof typeof entries, string> = {
   devices: "devices",
   security: "security",
   errors: "errors",
+  "v5-compat": "v5compat",
 }
 
 export default defineConfig([

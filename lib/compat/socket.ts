@@ -18,7 +18,7 @@ import { Alternation } from "./alternation.js"
 import { ZMQ_RCVTIMEO, ZMQ_SNDMORE } from "./constants.js"
 import { pumpEvents, warnMonitorArguments } from "./monitor.js"
 import { getOption, options as shortOptions, setOption, type OptionName } from "./options.js"
-import { createCoreSocket, socketTypeName, type SocketType } from "./types.js"
+import { canReceive, canSend, createCoreSocket, socketTypeName, type SocketType } from "./types.js"
 
 /** Called when an operation finished: with no argument on success, with the error otherwise. */
 export type Callback = (err?: Error) => void
@@ -28,11 +28,6 @@ interface Receiving {
 }
 interface Sending {
   send(message: MessageLike[]): Promise<void>
-}
-/** What bindSync/unbindSync need from the core (zeromq.js's sockets have these methods). */
-interface SyncEndpoints {
-  bindSync?(address: string): void
-  unbindSync?(address: string): void
 }
 
 interface Outgoing {
@@ -81,6 +76,9 @@ export class Socket extends EventEmitter {
   /** The socket type, as given to the constructor (a name; a type number is given its name). */
   readonly type: SocketType
   private readonly core: CoreSocket
+  /** Whether the type sends / receives (push and pub only send, pull and sub only receive). */
+  private readonly sends: boolean
+  private readonly receives: boolean
   /** Frames of a message being built with ZMQ_SNDMORE. */
   private parts: MessageLike[] = []
   /** Complete messages waiting to be handed to the core socket, in order. */
@@ -91,6 +89,9 @@ export class Socket extends EventEmitter {
   private paused = false
   private receiving = false
   private sending = false
+  /** bind()/unbind() calls in progress: the core socket refuses sends and receives (EBUSY) meanwhile. */
+  private endpointCalls = 0
+  private readonly afterEndpointCalls: Array<() => void> = []
   /** ZMQ_RCVTIMEO as set: kept for getsockopt only, since messages arrive as events. */
   private receiveTimeout = -1
   private observer: Observer | undefined
@@ -101,11 +102,9 @@ export class Socket extends EventEmitter {
     const name = socketTypeName(type)
     this.type = typeof type === "string" ? type : name
     this.core = createCoreSocket(name)
-    if (this.canReceive) void this.receiveLoop()
-  }
-
-  private get canReceive(): boolean {
-    return typeof (this.core as Partial<Receiving>).receive === "function"
+    this.sends = canSend(name)
+    this.receives = canReceive(name)
+    if (this.receives) void this.receiveLoop()
   }
 
   /** True once close() was called. */
@@ -121,7 +120,7 @@ export class Socket extends EventEmitter {
    * `cb(err)`, or emits `"error"` when there is no callback.
    */
   bind(address: string, cb?: Callback): this {
-    this.core.bind(address).then(
+    this.endpointCall(this.core.bind(address)).then(
       () => {
         this.emitGuarded("bind", address)
         if (cb) guarded(() => cb())
@@ -136,7 +135,7 @@ export class Socket extends EventEmitter {
    * then calls `cb()`; on failure calls `cb(err)`, or emits `"error"` without a callback.
    */
   unbind(address: string, cb?: Callback): this {
-    this.core.unbind(address).then(
+    this.endpointCall(this.core.unbind(address)).then(
       () => {
         this.emitGuarded("unbind", address)
         if (cb) guarded(() => cb())
@@ -146,22 +145,15 @@ export class Socket extends EventEmitter {
     return this
   }
 
-  /**
-   * Binds without a callback. With a core socket that binds synchronously, errors are thrown;
-   * otherwise the bind completes in the background and a failure is emitted as `"error"`.
-   */
+  /** Binds at once, without a callback or a "bind" event; errors (EADDRINUSE, …) are thrown. */
   bindSync(address: string): this {
-    const core = this.core as CoreSocket & SyncEndpoints
-    if (typeof core.bindSync === "function") core.bindSync(address)
-    else core.bind(address).catch((err: Error) => this.fail(err, undefined))
+    this.core.bindSync(address)
     return this
   }
 
-  /** Unbinds without a callback; errors are thrown, or emitted as `"error"` (see bindSync). */
+  /** Unbinds at once, without a callback or an "unbind" event; errors (ENOENT, …) are thrown. */
   unbindSync(address: string): this {
-    const core = this.core as CoreSocket & SyncEndpoints
-    if (typeof core.unbindSync === "function") core.unbindSync(address)
-    else core.unbind(address).catch((err: Error) => this.fail(err, undefined))
+    this.core.unbindSync(address)
     return this
   }
 
@@ -207,7 +199,7 @@ export class Socket extends EventEmitter {
     if (this.closed) {
       // A send on a closed socket is reported to its callback; closing is no error event.
       if (cb) process.nextTick(() => guarded(() => cb(errClosed())))
-    } else if (typeof (this.core as Partial<Sending>).send !== "function") {
+    } else if (!this.sends) {
       const err = new ZmqError("ENOTSUP", "Operation not supported")
       process.nextTick(() => this.fail(err, cb))
     } else {
@@ -234,6 +226,7 @@ export class Socket extends EventEmitter {
         // REQ waiting for its reply, REP before a request: 5.x waited for its turn (up to
         // ZMQ_SNDTIMEO) instead of failing.
         if (isCode(error, "EFSM") && !core.closed && (await this.alternation.afterReceive(core.sendTimeout))) continue
+        if (await this.blockedByEndpointCall(error)) continue
         this.outbox.shift()
         if (error === undefined) {
           this.alternation.sent()
@@ -271,6 +264,7 @@ export class Socket extends EventEmitter {
             await this.alternation.afterSend()
             continue
           }
+          if (await this.blockedByEndpointCall(err)) continue
           this.emitGuarded("error", err)
           await afterTicks()
           continue
@@ -293,7 +287,7 @@ export class Socket extends EventEmitter {
   /** Emits the messages that waited, then carries on receiving and sending. */
   resume(): void {
     this.paused = false
-    if (this.canReceive) void this.receiveLoop()
+    if (this.receives) void this.receiveLoop()
     void this.drain()
   }
 
@@ -372,6 +366,27 @@ export class Socket extends EventEmitter {
   }
 
   // ---- helpers ----
+
+  /** Counts a bind/unbind of the core socket while it runs. */
+  private endpointCall(operation: Promise<void>): Promise<void> {
+    this.endpointCalls++
+    const done = () => {
+      if (--this.endpointCalls > 0) return
+      for (const wake of this.afterEndpointCalls.splice(0)) wake()
+    }
+    operation.then(done, done)
+    return operation
+  }
+
+  /**
+   * True, once our bind/unbind calls have finished, if `err` is the core's EBUSY for an
+   * operation tried while one ran: 5.x queued sends and receives meanwhile, so we retry.
+   */
+  private async blockedByEndpointCall(err: unknown): Promise<boolean> {
+    if (!isCode(err, "EBUSY") || this.endpointCalls === 0) return false
+    await new Promise<void>((resolve) => this.afterEndpointCalls.push(resolve))
+    return true
+  }
 
   private emitGuarded(event: string, ...args: unknown[]): boolean {
     return guarded(() => this.emit(event, ...args))

@@ -67,3 +67,18 @@ export function socketTypeName(type: SocketType | number): SocketType {
 export function createCoreSocket(type: SocketType): CoreSocket {
   return FACTORIES[type]()
 }
+
+/** Types that only send (omq's sockets, like zeromq.js's, have receive() at run time: it waits forever). */
+const SEND_ONLY: ReadonlySet<SocketType> = new Set(["push", "pub"])
+/** Types that only receive. */
+const RECEIVE_ONLY: ReadonlySet<SocketType> = new Set(["pull", "sub"])
+
+/** Whether sockets of this type can send. */
+export function canSend(type: SocketType): boolean {
+  return !RECEIVE_ONLY.has(type)
+}
+
+/** Whether sockets of this type can receive. */
+export function canReceive(type: SocketType): boolean {
+  return !SEND_ONLY.has(type)
+}

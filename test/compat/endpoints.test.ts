@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest"
 import * as zmq from "../../lib/entry/v5-compat.js"
-import { bound, compatSockets, inproc, messages, nextEvent, turn } from "../helpers/v5-compat.js"
+import { bound, compatSockets, inproc, messages, nextEvent, turn, until } from "../helpers/v5-compat.js"
 
 const socket = compatSockets()
 
@@ -63,20 +63,50 @@ describe("v5-compat: bind", () => {
     expect(await got).toEqual([["hello"]])
   })
 
-  it("bindSync() on a taken address fails", async () => {
+  it("bindSync() binds tcp at once: lastEndpoint is known when it returns", () => {
+    const pull = socket("pull")
+    pull.bindSync("tcp://127.0.0.1:*")
+    expect(pull.last_endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/)
+  })
+
+  it("bindSync() on a taken address throws EADDRINUSE", () => {
     const address = inproc()
     socket("pull").bindSync(address)
-    const second = socket("pull")
-    const errored = nextEvent(second, "error")
-    let thrown: unknown
-    try {
-      second.bindSync(address)
-    } catch (err) {
-      thrown = err
-    }
-    // Thrown by a core with a synchronous bind, otherwise emitted as "error".
-    const err = thrown ?? (await errored)[0]
-    expect(err).toMatchObject({ code: "EADDRINUSE" })
+    expect(() => socket("pull").bindSync(address)).toThrow(expect.objectContaining({ code: "EADDRINUSE" }))
+  })
+})
+
+describe("v5-compat: sending and receiving while a bind runs", () => {
+  it("a message sent while the socket binds is sent when the bind is done (no EBUSY)", async () => {
+    const peer = socket("dealer")
+    const dealer = socket("dealer")
+    dealer.connect(await bound(peer))
+    const errors: unknown[] = []
+    dealer.on("error", (e) => errors.push(e))
+    const got = messages(peer, 1)
+    const calls: unknown[] = []
+    const bindDone = new Promise<void>((resolve) => dealer.bind("tcp://127.0.0.1:*", () => resolve()))
+    dealer.send("during bind", 0, (err) => calls.push(err))
+    expect(await got).toEqual([["during bind"]])
+    await bindDone
+    expect(calls).toEqual([undefined])
+    expect(errors).toEqual([])
+  })
+
+  it("messages waiting to be received while the socket binds are emitted when the bind is done", async () => {
+    const pull = socket("pull")
+    const push = socket("push")
+    push.connect(await bound(pull))
+    const errors: unknown[] = []
+    pull.on("error", (e) => errors.push(e))
+    pull.pause()
+    for (const m of ["a", "b", "c"]) push.send(m)
+    await until(() => (pull.getsockopt(zmq.ZMQ_EVENTS) & zmq.ZMQ_POLLIN) !== 0, "messages waiting")
+    const got = messages(pull, 3)
+    pull.bind("tcp://127.0.0.1:*")
+    pull.resume()
+    expect(await got).toEqual([["a"], ["b"], ["c"]])
+    expect(errors).toEqual([])
   })
 })
 
@@ -113,14 +143,18 @@ describe("v5-compat: unbind", () => {
     expect((await errored)[0]).toMatchObject({ code: "ENOENT" })
   })
 
-  it("unbindSync() unbinds: the address can be bound again", async () => {
-    const address = inproc()
+  it("unbindSync() unbinds at once (the address can be bound again), without an 'unbind' event", async () => {
     const pull = socket("pull")
-    pull.bindSync(address)
+    pull.on("unbind", () => expect.unreachable("no unbind event"))
+    pull.bindSync("tcp://127.0.0.1:*")
+    const endpoint = pull.last_endpoint as string
+    expect(pull.unbindSync(endpoint)).toBe(pull)
+    socket("pull").bindSync(endpoint)
     await turn()
-    expect(pull.unbindSync(address)).toBe(pull)
-    await turn()
-    await expect(bound(socket("pull"), address)).resolves.toBe(address)
+  })
+
+  it("unbindSync() of an address not bound throws ENOENT", () => {
+    expect(() => socket("pull").unbindSync("tcp://127.0.0.1:1")).toThrow(expect.objectContaining({ code: "ENOENT" }))
   })
 })
 

@@ -68,7 +68,8 @@ describe("v5-compat: monitor events", () => {
     const cbError = new Promise<Error | undefined>((resolve) => second.bind(endpoint, resolve))
     const [errno, address, error] = await bindError
     expect(errno).toBe(98)
-    expect(address).toBe(endpoint)
+    // As zeromq.js's Observer reports it: without the transport.
+    expect(address).toBe(endpoint.slice("tcp://".length))
     expect(error).toBeInstanceOf(Error)
     expect(error).toMatchObject({ code: "EADDRINUSE" })
     expect(await cbError).toMatchObject({ code: "EADDRINUSE" })
