@@ -14,11 +14,11 @@ import { ZmqError, errClosed } from "../errors.js"
 import type { Observer } from "../observer.js"
 import type { Socket as CoreSocket } from "../sockets/socket.js"
 import type { MessageLike } from "../sockets/types.js"
-import { Alternation } from "./alternation.js"
 import { ZMQ_RCVTIMEO, ZMQ_SNDMORE } from "./constants.js"
 import { pumpEvents, warnMonitorArguments } from "./monitor.js"
 import { getOption, options as shortOptions, setOption, type OptionName } from "./options.js"
 import { canReceive, canSend, createCoreSocket, socketTypeName, type SocketType } from "./types.js"
+import { Alternation, EndpointCalls } from "./waiting.js"
 
 /** Called when an operation finished: with no argument on success, with the error otherwise. */
 export type Callback = (err?: Error) => void
@@ -89,9 +89,7 @@ export class Socket extends EventEmitter {
   private paused = false
   private receiving = false
   private sending = false
-  /** bind()/unbind() calls in progress: the core socket refuses sends and receives (EBUSY) meanwhile. */
-  private endpointCalls = 0
-  private readonly afterEndpointCalls: Array<() => void> = []
+  private readonly endpointCalls = new EndpointCalls()
   /** ZMQ_RCVTIMEO as set: kept for getsockopt only, since messages arrive as events. */
   private receiveTimeout = -1
   private observer: Observer | undefined
@@ -120,7 +118,7 @@ export class Socket extends EventEmitter {
    * `cb(err)`, or emits `"error"` when there is no callback.
    */
   bind(address: string, cb?: Callback): this {
-    this.endpointCall(this.core.bind(address)).then(
+    this.endpointCalls.track(this.core.bind(address)).then(
       () => {
         this.emitGuarded("bind", address)
         if (cb) guarded(() => cb())
@@ -135,7 +133,7 @@ export class Socket extends EventEmitter {
    * then calls `cb()`; on failure calls `cb(err)`, or emits `"error"` without a callback.
    */
   unbind(address: string, cb?: Callback): this {
-    this.endpointCall(this.core.unbind(address)).then(
+    this.endpointCalls.track(this.core.unbind(address)).then(
       () => {
         this.emitGuarded("unbind", address)
         if (cb) guarded(() => cb())
@@ -226,7 +224,7 @@ export class Socket extends EventEmitter {
         // REQ waiting for its reply, REP before a request: 5.x waited for its turn (up to
         // ZMQ_SNDTIMEO) instead of failing.
         if (isCode(error, "EFSM") && !core.closed && (await this.alternation.afterReceive(core.sendTimeout))) continue
-        if (await this.blockedByEndpointCall(error)) continue
+        if (await this.endpointCalls.blocked(error)) continue
         this.outbox.shift()
         if (error === undefined) {
           this.alternation.sent()
@@ -264,7 +262,7 @@ export class Socket extends EventEmitter {
             await this.alternation.afterSend()
             continue
           }
-          if (await this.blockedByEndpointCall(err)) continue
+          if (await this.endpointCalls.blocked(err)) continue
           this.emitGuarded("error", err)
           await afterTicks()
           continue
@@ -366,27 +364,6 @@ export class Socket extends EventEmitter {
   }
 
   // ---- helpers ----
-
-  /** Counts a bind/unbind of the core socket while it runs. */
-  private endpointCall(operation: Promise<void>): Promise<void> {
-    this.endpointCalls++
-    const done = () => {
-      if (--this.endpointCalls > 0) return
-      for (const wake of this.afterEndpointCalls.splice(0)) wake()
-    }
-    operation.then(done, done)
-    return operation
-  }
-
-  /**
-   * True, once our bind/unbind calls have finished, if `err` is the core's EBUSY for an
-   * operation tried while one ran: 5.x queued sends and receives meanwhile, so we retry.
-   */
-  private async blockedByEndpointCall(err: unknown): Promise<boolean> {
-    if (!isCode(err, "EBUSY") || this.endpointCalls === 0) return false
-    await new Promise<void>((resolve) => this.afterEndpointCalls.push(resolve))
-    return true
-  }
 
   private emitGuarded(event: string, ...args: unknown[]): boolean {
     return guarded(() => this.emit(event, ...args))

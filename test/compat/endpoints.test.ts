@@ -180,3 +180,14 @@ describe("v5-compat: connect and disconnect", () => {
     expect(() => push.disconnect("tcp://127.0.0.1:1")).toThrow(expect.objectContaining({ code: "ENOENT" }))
   })
 })
+
+describe("v5-compat: endpoints of a closed socket", () => {
+  it("bind, bindSync and connect on a closed socket throw EBADF", () => {
+    const s = socket("pull")
+    s.close()
+    const ebadf = expect.objectContaining({ code: "EBADF" })
+    expect(() => s.bind("tcp://127.0.0.1:*")).toThrow(ebadf)
+    expect(() => s.bindSync("tcp://127.0.0.1:*")).toThrow(ebadf)
+    expect(() => s.connect("tcp://127.0.0.1:1")).toThrow(ebadf)
+  })
+})

@@ -1,4 +1,9 @@
 /**
+ * What the compat socket waits for when the core socket says "not now" where 5.x simply
+ * waited: its turn on a REQ/REP socket (EFSM), or the end of a bind/unbind (EBUSY).
+ */
+
+/**
  * REQ and REP strictly alternate send and receive. omq's sockets (like zeromq.js's) refuse an
  * out-of-turn call with EFSM, while the 5.x API sent and received in the background and simply
  * waited for its turn: `req.send()` ten times in a row sends the next request when the previous
@@ -54,5 +59,35 @@ export class Alternation {
   wakeAll(): void {
     this.sent()
     this.received()
+  }
+}
+
+/**
+ * The bind()/unbind() calls of a compat socket that are running. Meanwhile the core socket
+ * refuses sends and receives with EBUSY (as zeromq.js's does); 5.x queued them, so the compat
+ * socket waits for the calls to end and retries.
+ */
+export class EndpointCalls {
+  private running = 0
+  private waiting: Array<() => void> = []
+
+  /** Counts `operation` until it settles; returns it. */
+  track(operation: Promise<void>): Promise<void> {
+    this.running++
+    const done = () => {
+      if (--this.running > 0) return
+      const waiting = this.waiting
+      this.waiting = []
+      for (const wake of waiting) wake()
+    }
+    operation.then(done, done)
+    return operation
+  }
+
+  /** True, once the running calls have ended, if `err` is EBUSY and calls were running: retry then. */
+  async blocked(err: unknown): Promise<boolean> {
+    if ((err as { code?: unknown } | null)?.code !== "EBUSY" || this.running === 0) return false
+    await new Promise<void>((resolve) => this.waiting.push(resolve))
+    return true
   }
 }
