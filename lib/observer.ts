@@ -5,7 +5,7 @@
  * The observer ends (an "end" event, then `closed`) when its socket closes.
  */
 import { EventEmitter } from "node:events"
-import { ProtocolError, ZmqError, errAgain } from "./errors.js"
+import { ProtocolError, ZmqError, errAgain, errClosed } from "./errors.js"
 import { holdLoop, releaseLoop } from "./engine/keepalive.js"
 import { Deque } from "./pipe/deque.js"
 import type { Socket } from "./sockets/socket.js"
@@ -62,18 +62,36 @@ const PROTO_CODES: Record<string, string> = {
   ZMTP_SEQUENCE: "ERR_ZMTP_INVALID_SEQUENCE",
   ZMTP_CRYPTOGRAPHIC: "ERR_ZMTP_CRYPTOGRAPHIC",
   ZMTP_KEY_EXCHANGE: "ERR_ZMTP_KEY_EXCHANGE",
+  ZAP_MALFORMED_REPLY: "ERR_ZAP_MALFORMED_REPLY",
+  ZAP_BAD_REQUEST_ID: "ERR_ZAP_BAD_REQUEST_ID",
+  ZAP_BAD_VERSION: "ERR_ZAP_BAD_VERSION",
+  ZAP_INVALID_STATUS_CODE: "ERR_ZAP_INVALID_STATUS_CODE",
+  ZAP_INVALID_METADATA: "ERR_ZAP_INVALID_METADATA",
 }
 
-/** The event a failed handshake produces, or undefined if the error is not a handshake failure. */
+/** zeromq.js's texts for the ZAP status of "handshake:error:auth". */
+const AUTH_MESSAGES: Record<number, string> = {
+  300: "Temporary error",
+  400: "Authentication failure",
+  500: "Internal error",
+}
+
+/**
+ * The event a failed handshake produces. The error carries zeromq.js's message ("ZMTP protocol
+ * error", "ZAP protocol error", "Authentication failure", ...) and code or status; omq's own
+ * description of what went wrong is its `cause`.
+ */
 export function handshakeFailure(error: Error): { type: EventType; error: Error } {
   if (error instanceof ProtocolError) {
     if (error.code === "ZMTP_AUTH") {
-      const e = Object.assign(new Error(error.message), { status: (error as ProtocolError & { status?: number }).status ?? 400 })
-      return { type: "handshake:error:auth", error: e }
+      const status = error.status ?? 400
+      const e = new Error(AUTH_MESSAGES[status] ?? "Unknown error", { cause: error })
+      return { type: "handshake:error:auth", error: Object.assign(e, { status }) }
     }
     const code = PROTO_CODES[error.code]
     if (code !== undefined) {
-      return { type: "handshake:error:protocol", error: Object.assign(new Error(error.message), { code }) }
+      const e = new Error(error.code.startsWith("ZAP_") ? "ZAP protocol error" : "ZMTP protocol error", { cause: error })
+      return { type: "handshake:error:protocol", error: Object.assign(e, { code }) }
     }
   }
   return { type: "handshake:error:other", error }
@@ -122,7 +140,8 @@ export class Observer {
     }
     const e = this.queue.shift()
     if (e !== undefined) return Promise.resolve(e)
-    if (this._closed) return Promise.reject(errAgain())
+    // As zeromq.js: once the observer has ended, receive() fails with EBADF.
+    if (this._closed) return Promise.reject(errClosed())
     if (this.waiter !== null) {
       throw new ZmqError("EBUSY", "Observer is busy reading; only one receive operation may be in progress at any time")
     }

@@ -81,7 +81,7 @@ export class Connecter implements EngineHost {
       this.host.configureStream(sock)
       this.attempt = null
       if (this.stopped) {
-        sock.destroy()
+        forget(sock)
         return
       }
       this.currentInterval = this.host.reconnectInterval
@@ -175,8 +175,18 @@ export class Connecter implements EngineHost {
     this.stopped = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
-    this.attempt?.destroy()
+    if (this.attempt !== null) forget(this.attempt)
     this.attempt = null
     this.engine?.close(lingerMs)
   }
+}
+
+/**
+ * Destroys a connection attempt and drops our listeners from it: its handle lives on until
+ * libuv has closed it, and must not keep the socket (and its context) reachable meanwhile.
+ */
+function forget(sock: NetSocket): void {
+  sock.destroy()
+  sock.removeAllListeners()
+  sock.on("error", () => {})
 }

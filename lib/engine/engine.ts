@@ -557,6 +557,10 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.heartbeat.stop()
     this.stream.destroy()
+    // The stream's handle outlives destroy() by a loop turn; our listeners must not keep this
+    // engine (and its socket) reachable through it.
+    this.stream.removeAllListeners()
+    this.stream.on("error", () => {})
     if (this.pipe !== null) {
       this.pipe.engine = null
     }

@@ -3,7 +3,6 @@
  * options (zeromq.js names): CURVE server/client, PLAIN server/client, or
  * NULL; servers get a ZAP context for their context's handler.
  */
-import { ZmqError } from "../errors.js"
 import { CurveClient, CurveServer } from "../mechanisms/curve.js"
 import type { LocalProperties, Mechanism, ZapContext } from "../mechanisms/mechanism.js"
 import { NullMechanism } from "../mechanisms/null.js"
@@ -25,12 +24,12 @@ export interface SecuritySettings {
   routingId: Buffer | undefined
 }
 
-/** Refuses incomplete settings before any connection exists (EINVAL). */
-export function checkSecurity(s: SecuritySettings): void {
-  if ((s.curveServer || s.curveServerKey !== null) && s.curveSecretKey === null) {
-    throw new ZmqError("EINVAL", "CURVE needs curveSecretKey (and curvePublicKey for a client)")
-  }
-}
+/**
+ * libzmq's CURVE keys are all zero until set, and a socket with curveServer but no key binds
+ * and handshakes with them (a peer that expects a real key then fails). omq does the same
+ * rather than refusing the bind or connect.
+ */
+const ZERO_KEY = Buffer.alloc(32)
 
 /** The greeting's as-server flag. */
 export function isSecurityServer(s: SecuritySettings): boolean {
@@ -54,13 +53,11 @@ export function createMechanism(s: SecuritySettings, local: LocalProperties, pee
     }
   }
   if (s.curveServer) {
-    const secret = s.curveSecretKey
-    if (secret === null) throw new ZmqError("EINVAL", "CURVE server needs curveSecretKey")
+    const secret = s.curveSecretKey ?? ZERO_KEY
     return new CurveServer(local, s.curvePublicKey ?? publicKeyOf(secret), secret, zap("CURVE"))
   }
   if (s.curveServerKey !== null) {
-    const secret = s.curveSecretKey
-    if (secret === null) throw new ZmqError("EINVAL", "CURVE client needs curveSecretKey and curvePublicKey")
+    const secret = s.curveSecretKey ?? ZERO_KEY
     return new CurveClient(local, s.curvePublicKey ?? publicKeyOf(secret), secret, s.curveServerKey)
   }
   if (s.plainServer) return new PlainServer(local, zap("PLAIN"))

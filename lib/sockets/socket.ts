@@ -9,7 +9,7 @@ import type { Socket as NetSocket } from "node:net"
 import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from "../errors.js"
 import { Connecter, type ConnecterHost } from "../engine/connecter.js"
 import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
-import { checkSecurity, createMechanism, isSecurityServer } from "./security.js"
+import { createMechanism, isSecurityServer } from "./security.js"
 import { Pending } from "./pending.js"
 import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
@@ -152,8 +152,25 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   }
 
   protected override optionChanged(name: string): void {
+    // As libzmq (4.2 on): a new HWM also applies to the pipes that exist.
+    if (name === "sendHighWaterMark" || name === "receiveHighWaterMark") this.applyHighWaterMarks(name)
     if (IMMEDIATE_OPTIONS.has(name) || (this.endpointCount === 0 && !this.blocked)) return
     process.emitWarning(WARN_LATE_OPTION)
+  }
+
+  private applyHighWaterMarks(name: string): void {
+    if (this.pipes === undefined) return // options set by a field initialiser, before the pipes exist
+    for (const pipe of this.pipes) {
+      if (name === "sendHighWaterMark") pipe.sendHwm = this.sendHighWaterMark
+      else {
+        pipe.recvHwm = this.receiveHighWaterMark
+        if (pipe.readPaused && (pipe.recvHwm === 0 || pipe.in.length < pipe.recvHwm)) {
+          pipe.readPaused = false
+          pipe.engine?.resumeReading()
+        }
+      }
+    }
+    if (name === "sendHighWaterMark") this.pipeWritable(null)
   }
 
   /** Throws as zeromq.js does for an operation on a closed or blocked socket. */
@@ -327,12 +344,13 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
 
   private async bindBlocked(address: string): Promise<void> {
     try {
-      checkSecurity(this.securitySettings())
+      // Even a bind that fails at once ends after the caller's turn, as zeromq.js's does
+      // (another call in the same turn sees EBUSY; close() waits for it).
+      await RESOLVED
       const ep = parseEndpoint(address, true)
       const bound = this.newBound(address)
       if (ep.transport === "inproc") {
         this.bindInproc(ep.name, bound)
-        await RESOLVED
       } else {
         try {
           bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
@@ -354,7 +372,6 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     this.checkOpen()
     this.blocked = true
     try {
-      checkSecurity(this.securitySettings())
       const ep = parseEndpoint(address, true)
       const bound = this.newBound(address)
       if (ep.transport === "inproc") {
@@ -416,8 +433,8 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
 
   private async unbindBlocked(address: string): Promise<void> {
     try {
-      this.unbindNow(address)
       await RESOLVED
+      this.unbindNow(address)
     } finally {
       this.unblock(-1)
     }
@@ -455,7 +472,6 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   connect(address: string, options?: { routingId?: string | Buffer | undefined }): void {
     checkAddress(address)
     this.checkOpen()
-    checkSecurity(this.securitySettings())
     const ep: Endpoint = parseEndpoint(address, false)
     const connectRoutingId = options?.routingId !== undefined ? validRoutingId(options.routingId) : undefined
     let conn: Connection

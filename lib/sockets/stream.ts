@@ -58,7 +58,12 @@ export class Stream extends Socket implements Readable, Writable {
   }
 
   protected override attachPipe(pipe: Pipe): void {
-    if (pipe.locallyInitiated && pipe.engine === null) return // connect(): wait for the TCP connection
+    if (pipe.locallyInitiated && pipe.engine === null) {
+      // connect(): with a routing id given, the peer is addressable at once and what is sent
+      // waits in the pipe for the TCP connection (as libzmq); otherwise wait for it.
+      if (pipe.connectRoutingId !== undefined) this.register(pipe)
+      return
+    }
     this.identify(pipe)
   }
 
@@ -66,12 +71,20 @@ export class Stream extends Socket implements Readable, Writable {
     this.identify(pipe)
   }
 
-  private identify(pipe: Pipe): void {
+  /** Gives the pipe its routing id (the one given to connect() unless taken, else a generated one). */
+  private register(pipe: Pipe): void {
     let id = pipe.connectRoutingId
     if (id === undefined || this.byId.has(id.toString("latin1"))) id = this.ids.generate()
     pipe.routingId = id
     this.byId.set(id.toString("latin1"), pipe)
+  }
+
+  /** A connection is up: register its pipe (unless connect() did) and announce it. */
+  private identify(pipe: Pipe): void {
+    const id = pipe.routingId
+    if (id === undefined || this.byId.get(id.toString("latin1")) !== pipe) this.register(pipe)
     if (this.notify) {
+      const id = pipe.routingId!
       this.notices.push([id, EMPTY])
       this.notifyReadable()
     }
