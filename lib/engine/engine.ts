@@ -498,6 +498,9 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (this.state >= State.Closing) return
     this.closingLocally = true
     if (lingerMs === 0 || this.state !== State.Active) {
+      // linger 0 drops what is queued, but what send() handed over in this turn is written if
+      // the stream takes it now: libzmq's I/O thread would have sent it already.
+      if (this.state === State.Active && !this.waitingDrain && this.pipe !== null && this.pipe.out.length > 0) this.flush()
       this.destroy()
       return
     }

@@ -65,15 +65,17 @@ export class RawEngine implements PipeEngine, ConnectionEngine {
 
   close(lingerMs: number): void {
     if (this.closed) return
-    if (lingerMs !== 0 && this.pipe !== null && this.pipe.out.length > 0) this.flush()
+    // What is queued is written now (with linger 0, only what the stream takes at once, as
+    // libzmq's I/O thread would already have sent it); lingering lets the rest drain.
+    if (this.pipe !== null && this.pipe.out.length > 0) this.flush()
     this.stream.end()
-    this.destroy()
+    this.destroy(lingerMs !== 0)
   }
 
-  private destroy(): void {
+  private destroy(linger = true): void {
     if (this.closed) return
     this.closed = true
-    if (lingerHandled(this.stream)) this.stream.destroySoon()
+    if (linger && lingerHandled(this.stream)) this.stream.destroySoon()
     else this.stream.destroy()
     if (this.pipe !== null) this.pipe.engine = null
     this.host.engineClosed(this, undefined)
