@@ -23,15 +23,18 @@ import { Alternation, EndpointCalls } from "./waiting.js"
 /** Called when an operation finished: with no argument on success, with the error otherwise. */
 export type Callback = (err?: Error) => void
 
+/** One frame as 5.x took it: a string, a Buffer (or other binary), a number (sent as its text), null (empty). */
+export type Frame = MessageLike | number
+
 interface Receiving {
   receive(): Promise<Buffer[]>
 }
 interface Sending {
-  send(message: MessageLike[]): Promise<void>
+  send(message: Frame[]): Promise<void>
 }
 
 interface Outgoing {
-  message: MessageLike[]
+  message: Frame[]
   cb: Callback | undefined
 }
 
@@ -80,7 +83,7 @@ export class Socket extends EventEmitter {
   private readonly sends: boolean
   private readonly receives: boolean
   /** Frames of a message being built with ZMQ_SNDMORE. */
-  private parts: MessageLike[] = []
+  private parts: Frame[] = []
   /** Complete messages waiting to be handed to the core socket, in order. */
   private readonly outbox: Outgoing[] = []
   /** Messages taken from the core socket while paused, emitted on resume(). */
@@ -188,7 +191,7 @@ export class Socket extends EventEmitter {
    * (`cb(err)` if it failed; without a callback the error is emitted as `"error"`).
    * Messages are sent in order, one at a time; while paused they wait.
    */
-  send(message: MessageLike | MessageLike[], flags?: number | null, cb?: Callback): this {
+  send(message: Frame | Frame[], flags?: number | null, cb?: Callback): this {
     if (Array.isArray(message)) for (const part of message) this.parts.push(part)
     else this.parts.push(message)
     if (((flags ?? 0) & ZMQ_SNDMORE) !== 0) return this

@@ -58,7 +58,7 @@ export function curveKeypair(): { public: string; secret: string } {
 export const version: string = libzmqVersion
 
 export { createSocket as socket, Socket, type SocketType }
-export { type Callback } from "./socket.js"
+export { type Callback, type Frame } from "./socket.js"
 export { options, type OptionName } from "./options.js"
 export { proxy } from "./proxy.js"
 export * from "./constants.js"

@@ -68,10 +68,10 @@ export function bound(sock: zmq.Socket, address = "tcp://127.0.0.1:*"): Promise<
 }
 
 /** send() with its callback as a promise (rejects with the error given to the callback, or after `ms`). */
-export function sent(sock: zmq.Socket, message: unknown, flags?: number, ms = EVENT_TIMEOUT): Promise<void> {
+export function sent(sock: zmq.Socket, message: zmq.Frame | zmq.Frame[], flags?: number, ms = EVENT_TIMEOUT): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`send callback not called within ${ms} ms`)), ms)
-    sock.send(message as string, flags ?? 0, (err) => {
+    sock.send(message, flags ?? 0, (err) => {
       clearTimeout(timer)
       if (err) reject(err)
       else resolve()
