@@ -1,8 +1,9 @@
 /**
  * omq/v5-compat messages: "message" events with one argument per frame, send() with
  * ZMQ_SNDMORE and callbacks, errors to callbacks or "error" events, a throwing listener,
- * pause/resume, and REQ/REP taking turns as 5.x did.
+ * pause/resume, REQ/REP taking turns as 5.x did, and STREAM with a plain TCP client.
  */
+import * as net from "node:net"
 import { describe, expect, it } from "vitest"
 import * as zmq from "../../lib/entry/v5-compat.js"
 import {
@@ -254,5 +255,27 @@ describe("v5-compat: REQ and REP take turns", () => {
     const rep = socket("rep")
     rep.setsockopt(zmq.ZMQ_SNDTIMEO, 0)
     await expect(sent(rep, "unasked")).rejects.toMatchObject({ code: "EFSM" })
+  })
+})
+
+describe("v5-compat: STREAM", () => {
+  it("a stream socket talks to a plain TCP client: [id, data] in, [id, data] out", async () => {
+    const stream = socket("stream")
+    stream.on("message", (id: Buffer, data: Buffer) => {
+      if (data.length > 0) stream.send([id, `got ${data.toString()}`])
+    })
+    const endpoint = await bound(stream)
+    const { port } = new URL(endpoint.replace("tcp://", "http://"))
+    const client = net.connect(Number(port), "127.0.0.1")
+    try {
+      const answer = new Promise<string>((resolve, reject) => {
+        client.once("data", (d) => resolve(d.toString()))
+        client.once("error", reject)
+      })
+      client.write("ping")
+      expect(await answer).toBe("got ping")
+    } finally {
+      client.destroy()
+    }
   })
 })

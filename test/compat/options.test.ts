@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest"
 import * as zmq from "../../lib/entry/v5-compat.js"
+import { z85 } from "../../lib/entry/security.js"
 import { bound, compatSockets, messages, nextEvent, until } from "../helpers/v5-compat.js"
 
 const socket = compatSockets()
@@ -262,5 +263,65 @@ describe("v5-compat: subscriptions", () => {
     a.subscribe("t")
     b.subscribe("t")
     expect(await got).toEqual([["\u0001t"], ["\u0001t"]])
+  })
+})
+
+describe("v5-compat: security options reach the connection", () => {
+  it("a CURVE request/reply set up with the 5.x properties (keys as Z85 and as Buffers) goes through", async () => {
+    const server = zmq.curveKeypair()
+    const client = zmq.curveKeypair()
+    const rep = socket("rep")
+    rep.curve_server = 1
+    rep.curve_secretkey = server.secret
+    rep.on("message", (msg: Buffer) => rep.send(`secret ${msg.toString()}`))
+    const req = socket("req")
+    req.curve_serverkey = z85.decode(server.public)
+    req.curve_publickey = client.public
+    req.curve_secretkey = z85.decode(client.secret)
+    req.connect(await bound(rep))
+    const reply = messages(req, 1)
+    req.send("hello")
+    expect(await reply).toEqual([["secret hello"]])
+  })
+
+  it("PLAIN credentials set with the 5.x properties reach a ZAP handler (a compat ROUTER); a refused client gets nothing through", async () => {
+    const zap = socket("router")
+    const seen: string[] = []
+    zap.on("message", (...frames: Buffer[]) => {
+      // [routing id, "", version, request id, domain, address, identity, mechanism, user, password]
+      const [id, , version, requestId, domain, , , mechanism, user, password] = frames
+      seen.push(`${domain} ${mechanism} ${user} ${password}`)
+      const ok = password!.toString() === "secret"
+      zap.send([id!, "", version!, requestId!, ok ? "200" : "400", ok ? "OK" : "no", "", ""])
+    })
+    zap.bindSync("inproc://zeromq.zap.01")
+    const rep = socket("rep")
+    rep.plain_server = 1
+    rep.zap_domain = Buffer.from("test")
+    const requests: string[] = []
+    rep.on("message", (msg: Buffer) => {
+      requests.push(msg.toString())
+      rep.send(`hi ${msg.toString()}`)
+    })
+    const endpoint = await bound(rep)
+
+    const bad = socket("req")
+    bad.plain_username = "eve"
+    bad.plain_password = "wrong"
+    bad.connect(endpoint)
+    bad.send("intruder")
+    await until(() => seen.length === 1, "the ZAP request of the refused client")
+
+    const good = socket("req")
+    good.plain_username = Buffer.from("admin")
+    good.plain_password = Buffer.from("secret")
+    good.connect(endpoint)
+    const reply = messages(good, 1)
+    good.send("admin")
+    expect(await reply).toEqual([["hi admin"]])
+    // (The refused client may have retried meanwhile.)
+    expect(seen).toContain("test PLAIN eve wrong")
+    expect(seen).toContain("test PLAIN admin secret")
+    expect(requests).toEqual(["admin"])
   })
 })
