@@ -1,7 +1,8 @@
 /**
  * omq/v5-compat options: setsockopt/getsockopt by ZMQ_* number and short name, the short-name
  * properties, libzmq's 0/1 booleans, strings given as Buffers, read-only and write-only
- * options, options of other socket types, and subscribe/unsubscribe.
+ * options, options of other socket types, subscribe/unsubscribe, and CURVE/PLAIN options
+ * reaching the connection.
  */
 import { describe, expect, it } from "vitest"
 import * as zmq from "../../lib/entry/v5-compat.js"
