@@ -1,7 +1,8 @@
 /**
  * Context, as in zeromq.js: a scope for sockets. omq has no I/O threads, so
  * the thread options are accepted and kept for compatibility only; what a
- * context really scopes is the inproc:// namespace.
+ * context really scopes is the inproc:// namespace. Like zeromq.js's, a
+ * context is sealed: an unknown option throws a TypeError.
  */
 import { ZmqError } from "./errors.js"
 import { InprocRegistry } from "./transports/inproc.js"
@@ -17,21 +18,26 @@ export interface ContextOptions {
   threadSchedulingPolicy?: number
 }
 
+function int32(value: unknown, min: number): number {
+  if (typeof value !== "number") throw new TypeError("Option value must be a number")
+  const v = value | 0
+  if (v < min) throw new ZmqError("EINVAL", "Invalid argument")
+  return v
+}
+
+function bool(value: unknown): boolean {
+  if (typeof value !== "boolean") throw new TypeError("Option value must be a boolean")
+  return value
+}
+
 export class Context {
-  /** ZMQ_BLOCKY: accepted for compatibility (omq never blocks process exit). */
-  blocky = true
-  /** ZMQ_IO_THREADS: accepted for compatibility (omq runs on the Node event loop). */
-  ioThreads = 1
-  /** ZMQ_MAX_MSGSZ: largest message size for the context's sockets (-1: no limit). */
-  maxMessageSize = 2147483647
-  /** ZMQ_MAX_SOCKETS. */
-  maxSockets = 1023
-  /** ZMQ_IPV6: default for the `ipv6` option of new sockets. */
-  ipv6 = false
-  /** ZMQ_THREAD_PRIORITY (write-only in zeromq.js): accepted and ignored. */
-  threadPriority = -1
-  /** ZMQ_THREAD_SCHED_POLICY (write-only in zeromq.js): accepted and ignored. */
-  threadSchedulingPolicy = -1
+  private _blocky = true
+  private _ioThreads = 1
+  private _maxMessageSize = 2147483647
+  private _maxSockets = 1023
+  private _ipv6 = false
+  private _threadPriority = -1
+  private _threadSchedulingPolicy = -1
 
   /** @internal inproc:// names bound in this context. */
   readonly inproc = new InprocRegistry()
@@ -39,15 +45,86 @@ export class Context {
   readonly zap: ZapClient = new ZapClient(this)
 
   constructor(options?: ContextOptions) {
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError("Options must be an object")
+    }
+    if (arguments.length > 1) throw new TypeError(`Expected 1 argument but received ${arguments.length}`)
+    Object.seal(this)
     if (options !== undefined) {
-      if (typeof options !== "object" || options === null) throw new TypeError("Options must be an object")
       for (const [k, v] of Object.entries(options)) {
-        if (!(k in this) || k === "inproc" || k === "zap") throw new ZmqError("EINVAL", `Unknown context option: ${k}`)
-        ;(this as Record<string, unknown>)[k] = v
+        if (k === "inproc" || k === "zap" || !(k in this)) {
+          throw new TypeError(`Cannot add property ${k}, object is not extensible`)
+        }
+        ;(this as unknown as Record<string, unknown>)[k] = v
       }
     }
   }
+
+  /**
+   * ZMQ_BLOCKY: with true (the default) new sockets get linger -1, so close() keeps
+   * delivering queued messages; false makes their default linger 0.
+   */
+  get blocky(): boolean {
+    return this._blocky
+  }
+  set blocky(v: boolean) {
+    this._blocky = bool(v)
+  }
+
+  /** ZMQ_IO_THREADS: accepted for compatibility (omq runs on the Node event loop). */
+  get ioThreads(): number {
+    return this._ioThreads
+  }
+  set ioThreads(v: number) {
+    this._ioThreads = int32(v, 0)
+  }
+
+  /** ZMQ_MAX_MSGSZ: accepted and kept (a socket's own maxMessageSize limits what it takes). */
+  get maxMessageSize(): number {
+    return this._maxMessageSize
+  }
+  set maxMessageSize(v: number) {
+    this._maxMessageSize = int32(v, 0)
+  }
+
+  /** ZMQ_MAX_SOCKETS: accepted and kept (omq sets no socket limit). */
+  get maxSockets(): number {
+    return this._maxSockets
+  }
+  set maxSockets(v: number) {
+    this._maxSockets = int32(v, 1)
+  }
+
+  /** ZMQ_SOCKET_LIMIT (read-only): the largest maxSockets libzmq accepts. */
+  get maxSocketsLimit(): number {
+    return 65535
+  }
+
+  /** ZMQ_IPV6: accepted and kept (IPv6 addresses always work). */
+  get ipv6(): boolean {
+    return this._ipv6
+  }
+  set ipv6(v: boolean) {
+    this._ipv6 = bool(v)
+  }
+
+  /** ZMQ_THREAD_PRIORITY (write-only in zeromq.js): accepted and ignored. */
+  set threadPriority(v: number) {
+    this._threadPriority = int32(v, -1)
+  }
+
+  /** ZMQ_THREAD_SCHED_POLICY (write-only in zeromq.js): accepted and ignored. */
+  set threadSchedulingPolicy(v: number) {
+    this._threadSchedulingPolicy = int32(v, -1)
+  }
 }
+
+Object.defineProperty(Context.prototype, "maxSocketsLimit", {
+  ...Object.getOwnPropertyDescriptor(Context.prototype, "maxSocketsLimit"),
+  set() {
+    throw new TypeError("Cannot set property maxSocketsLimit of #<Context> which has only a getter")
+  },
+})
 
 /** The default context shared by sockets created without one. */
 export const context = new Context()

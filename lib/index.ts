@@ -7,7 +7,8 @@
  */
 export { version, capability } from "./capability.js"
 export { curveKeyPair } from "./security/keys.js"
-export { Context, context, type ContextOptions } from "./context.js"
+import { Context as ContextClass } from "./context.js"
+export { context, type ContextOptions } from "./context.js"
 import { Socket as SocketClass } from "./sockets/socket.js"
 import { Proxy as ProxyClass } from "./devices/proxy.js"
 import { requireNew } from "./require-new.js"
@@ -32,3 +33,6 @@ export type Socket = SocketClass
 /** Moves messages between a front-end and a back-end socket until terminated. */
 export const Proxy = requireNew(ProxyClass)
 export type Proxy<F extends SocketClass = SocketClass, B extends SocketClass = SocketClass> = ProxyClass<F, B>
+/** A scope for sockets (its inproc:// names); `context` is the default one. */
+export const Context = requireNew(ContextClass)
+export type Context = ContextClass
