@@ -22,7 +22,7 @@ const Z85_ALPHABET = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]*$/
 
 /** Sets `name = value` on an omq and on a zeromq.js DEALER: both must refuse it with the same error. */
 function refusedAsZeromq(name: string, value: unknown): void {
-  const attempt = (sock: object): { type: string; code?: string; message: string } | undefined => {
+  const attempt = (sock: object): { type: string; code?: string | undefined; message: string } | undefined => {
     try {
       ;(sock as Record<string, unknown>)[name] = value
       return undefined
