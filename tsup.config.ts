@@ -8,6 +8,7 @@ const entries = {
   devices: "lib/entry/devices.ts",
   security: "lib/entry/security.ts",
   errors: "lib/entry/errors.ts",
+  "v5-compat": "lib/entry/v5-compat.ts",
 }
 /** The part of lib/entry/bundle.ts each entry's CommonJS file re-exports. */
 const cjsPart: Record<keyof typeof entries, string> = {
@@ -16,6 +17,7 @@ const cjsPart: Record<keyof typeof entries, string> = {
   devices: "devices",
   security: "security",
   errors: "errors",
+  "v5-compat": "v5compat",
 }
 
 export default defineConfig([

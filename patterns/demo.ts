@@ -13,6 +13,7 @@ import { pair } from "./examples/pair.js"
 import { pushPull } from "./examples/push-pull.js"
 import { broker, requestReply } from "./examples/request-reply.js"
 import { durableQueue } from "./examples/durable-queue.js"
+import { v5Compat } from "./examples/v5-compat.js"
 
 const ipc = (name: string) => `ipc://${path.join(os.tmpdir(), `omq-demo-${process.pid}-${name}.sock`)}`
 
@@ -29,6 +30,7 @@ const examples: Array<[string, () => Promise<string>]> = [
   ["Proxy as a ROUTER/DEALER queue", proxyQueue],
   ["omq <-> libzmq (zeromq package)", interop],
   ["Durable queue: retry, dead letter, delay, restart", durableQueue],
+  ["zeromq 5.x code (omq/v5-compat): evented REQ/REP", () => v5Compat("tcp://127.0.0.1:*")],
 ]
 
 let failed = 0

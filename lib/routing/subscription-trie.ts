@@ -175,13 +175,19 @@ export class PrefixCounter {
     }
   }
 
-  /** Every subscribed prefix (once each, regardless of its count). */
+  /**
+   * Every subscribed prefix (once each, regardless of its count), in the order libzmq's trie
+   * resends them to a new publisher: a prefix before its extensions, siblings by ascending byte.
+   */
   *prefixes(): IterableIterator<Buffer> {
     const stack: Array<[Node<number>, number[]]> = [[this.root, []]]
     while (stack.length > 0) {
       const [node, bytes] = stack.pop()!
       if (node.value !== null && node.value > 0) yield Buffer.from(bytes)
-      if (node.children !== null) for (const [b, c] of node.children) stack.push([c, [...bytes, b]])
+      if (node.children === null) continue
+      // Pushed in descending byte order, so they are popped in ascending order.
+      const children = [...node.children].sort((a, b) => b[0] - a[0])
+      for (const [b, c] of children) stack.push([c, [...bytes, b]])
     }
   }
 }

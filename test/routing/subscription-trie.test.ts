@@ -104,4 +104,10 @@ describe("PrefixCounter (subscriber side: counted prefixes)", () => {
     expect(c.matches(b("anything"))).toBe(true)
     expect([...c.prefixes()].map((p) => p.toString("hex")).sort()).toEqual(["", "00ff"])
   })
+
+  it("prefixes() lists them as libzmq resends them on connect: a prefix before its extensions, siblings by ascending byte", () => {
+    const c = new PrefixCounter()
+    for (const p of ["js", "luna", "a", "lu", "jsx", ""]) c.add(b(p))
+    expect([...c.prefixes()].map((p) => p.toString())).toEqual(["", "a", "js", "jsx", "lu", "luna"])
+  })
 })
