@@ -349,6 +349,8 @@ export abstract class Socket extends SocketOptionsBase implements PipeOwner, Eng
       heartbeatTimeout: this.heartbeatTimeout,
       heartbeatTimeToLive: this.heartbeatTimeToLive,
       endpoint,
+      // libzmq sends its routing id (maybe empty) to every ZMTP 1.0/2.0 peer, whatever the socket type.
+      identity: this.routingIdBuffer,
     })
   }
 
