@@ -26,7 +26,8 @@ import type { Greeting } from "../wire/greeting.js"
 import { VersionNegotiator, type PeerProtocol } from "../wire/negotiation.js"
 import { isCompatible, zmtp2SocketType } from "./compat.js"
 import { Heartbeat } from "./heartbeat.js"
-import { checkLegacyPeer, encodeV1Batch, legacyMetadata, legacyName, type LegacyPeer } from "./legacy.js"
+import { writeEncrypted, writeV1 } from "./batch-writers.js"
+import { checkLegacyPeer, legacyMetadata, legacyName, type LegacyPeer } from "./legacy.js"
 
 const debug = createDebug("omq:engine")
 
@@ -474,12 +475,12 @@ export class Engine implements PipeEngine, ConnectionEngine {
     const out = pipe.out
     if (out.length === 0) return
     const wasFull = pipe.full
-    if (this.codec !== undefined) {
-      this.flushEncrypted(pipe, budget, wasFull)
-      return
-    }
-    if (this.zmtp === 1) {
-      this.flushV1(pipe, budget, wasFull)
+    if (this.codec !== undefined || this.zmtp === 1) {
+      // CURVE boxes and ZMTP 1.0 framing: batch-writers.ts.
+      const ok = this.codec !== undefined ? writeEncrypted(this.stream, this.codec, out, budget) : writeV1(this.stream, out, budget)
+      if (!ok) this.waitingDrain = true
+      pipe.drained(wasFull)
+      if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
       return
     }
 
@@ -534,38 +535,6 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (!ok) this.waitingDrain = true
     pipe.drained(wasFull)
     if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
-  }
-
-  /** CURVE: each frame becomes a MESSAGE box in a frame of its own. */
-  private flushEncrypted(pipe: Pipe, budget: number, wasFull: boolean): void {
-    const codec = this.codec!
-    const out = pipe.out
-    const s = this.stream
-    let total = 0
-    s.cork()
-    while (out.length > 0 && total < budget) {
-      const msg = out.shift()!
-      const last = msg.length - 1
-      for (let i = 0; i <= last; i++) {
-        const boxed = codec.encode(i < last ? 1 : 0, msg[i]!)
-        const head = Buffer.allocUnsafe(headerSize(boxed.length))
-        writeHeader(head, 0, 0, boxed.length)
-        s.write(head)
-        s.write(boxed)
-        total += head.length + boxed.length
-      }
-    }
-    s.uncork()
-    if (s.writableLength >= s.writableHighWaterMark) this.waitingDrain = true
-    pipe.drained(wasFull)
-    if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
-  }
-
-  /** ZMTP 1.0 peers: a simple copy-everything encoder (2.0 peers take the 3.x path above). */
-  private flushV1(pipe: Pipe, budget: number, wasFull: boolean): void {
-    if (!this.stream.write(encodeV1Batch(pipe.out, budget))) this.waitingDrain = true
-    pipe.drained(wasFull)
-    if (pipe.out.length > 0 && !this.waitingDrain) this.scheduleFlush()
   }
 
   // ---- shutdown ----

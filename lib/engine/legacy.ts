@@ -1,7 +1,7 @@
 /**
  * What serving a ZMTP 1.0 or 2.0 peer takes beyond the codec (RFC 13, RFC 15,
  * and libzmq 4.x's behaviour): who may be served, what the peer's identity
- * frame means, and how queued messages are written in 1.0 framing.
+ * frame means (writing 1.0 frames: batch-writers.ts).
  *
  * Old peers have no security handshake, no metadata, no commands and no
  * heartbeats: the greeting's socket-type octet (2.0) and the first frame (the
@@ -9,9 +9,6 @@
  */
 import { ProtocolError } from "../errors.js"
 import type { Mechanism } from "../mechanisms/mechanism.js"
-import type { Message } from "../pipe/pipe.js"
-import type { Deque } from "../pipe/deque.js"
-import { encodeV1Into, v1HeaderSize } from "../wire/frame-v1.js"
 import type { Metadata } from "../wire/metadata.js"
 import type { PeerProtocol } from "../wire/negotiation.js"
 import { isCompatible, zmtp2SocketTypeName } from "./compat.js"
@@ -62,23 +59,4 @@ export function legacyMetadata(peerType: string, identity: Buffer): Metadata {
   // Copied: the body is a slice of a read chunk, and the routing id lives as long as the pipe.
   md.set("identity", Buffer.from(identity))
   return md
-}
-
-/**
- * Encodes queued messages in ZMTP 1.0 framing into one buffer, taking them
- * from `out` until `budget` bytes are reached. Old peers are rare: every body
- * is copied, there is no zero-copy path.
- */
-export function encodeV1Batch(out: Deque<Message>, budget: number): Buffer {
-  let count = 0
-  let total = 0
-  const queued = out.length
-  while (count < queued && total < budget) {
-    for (const part of out.at(count)!) total += v1HeaderSize(part.length) + part.length
-    count++
-  }
-  const buf = Buffer.allocUnsafe(total)
-  let off = 0
-  for (let i = 0; i < count; i++) off = encodeV1Into(buf, off, out.shift()!)
-  return buf
 }
