@@ -105,6 +105,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
   private legacyMetadata: Metadata | undefined
   /** An old peer's socket type ("" if unversioned), until its identity arrives. */
   private legacyPeerType = ""
+  /** The peer is an unversioned ZMTP 1.0 one (libzmq 2.x): it announced no socket type. */
+  private unversionedPeer = false
   private parts: Buffer[] = []
   private partsBytes = 0
   private flushScheduled = false
@@ -176,12 +178,11 @@ export class Engine implements PipeEngine, ConnectionEngine {
       }, this.options.handshakeInterval)
       this.handshakeTimer.unref()
     }
-    const socketType = zmtp2SocketType(this.options.socketType)
     this.negotiator = new VersionNegotiator({
       mechanism: this.mechanism.name,
       asServer: this.options.asServer,
-      // Every type an Engine serves has a ZMTP 2.0 octet (0: never used, see compat.ts).
-      socketType: socketType ?? 0,
+      // Every socket type an Engine serves has a ZMTP 2.0 octet (compat.ts); the ?? is for the type checker.
+      socketType: zmtp2SocketType(this.options.socketType) ?? 0,
       identity: this.options.identity ?? Buffer.alloc(0),
     })
     s.write(this.negotiator.start())
@@ -353,15 +354,12 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (peer.version === 1) {
       this.decoder = new V1FrameDecoder((flags, body) => this.onFrame(flags, body), this.options.maxMessageSize)
     }
+    this.unversionedPeer = peer.socketType === null
     this.state = State.Identity
     debug("%s peer speaks %s (%s)", this.endpoint, legacyName(peer), this.legacyPeerType || "type not announced")
     // An unversioned 1.0 peer already has our identity: the signature was its header, the negotiator sent the body.
-    if (peer.socketType !== null) this.stream.write(this.encodeLegacyFrame(this.options.identity ?? Buffer.alloc(0)))
-    this.unversionedPeer = peer.socketType === null
+    if (!this.unversionedPeer) this.stream.write(this.dataFrame(this.options.identity ?? Buffer.alloc(0)))
   }
-
-  /** The peer is an unversioned ZMTP 1.0 one (libzmq 2.x). */
-  private unversionedPeer = false
 
   private onIdentity(flags: number, body: Buffer): void {
     if ((flags & FLAG_COMMAND) !== 0) throw noCommands()
@@ -380,8 +378,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
   }
 
-  /** One frame in the framing of an old peer (no CURVE there). */
-  private encodeLegacyFrame(body: Buffer): Buffer {
+  /** One final message frame in the peer's framing (3.x and 2.0 share theirs; not for CURVE). */
+  private dataFrame(body: Buffer): Buffer {
     return this.zmtp === 1 ? encodeV1Message([body]) : encodeFrame(body)
   }
 
@@ -444,7 +442,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
       const body = Buffer.allocUnsafe(topic.length + 1)
       body[0] = subscribe ? 1 : 0
       topic.copy(body, 1)
-      this.stream.write(this.codec ? encodeFrame(this.codec.encode(0, body)) : this.encodeLegacyFrame(body))
+      this.stream.write(this.codec ? encodeFrame(this.codec.encode(0, body)) : this.dataFrame(body))
     }
   }
 
