@@ -129,6 +129,12 @@ export class Zmtp1Peer {
     return out
   }
 
+  /** Reads exactly `n` bytes as they are (for checking greetings and other framings). */
+  async readRaw(n: number, ms = PEER_TIMEOUT): Promise<Buffer> {
+    await this.need(n, ms)
+    return this.take(n)
+  }
+
   /** Reads one RFC 13 frame. */
   async readFrame(ms = PEER_TIMEOUT): Promise<Zmtp1Frame> {
     await this.need(1, ms)

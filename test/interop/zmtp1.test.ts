@@ -9,7 +9,10 @@
  * delimiter travels as a frame), ROUTER with the 1.0 identity as routing id
  * (and a generated one for an anonymous peer), DEALER's routing id as its
  * identity, PUB/SUB (a 1.0 subscriber sends no subscriptions and filters
- * itself, so omq's PUB sends it everything, as libzmq does), and the refusals:
+ * itself, so omq's PUB sends it everything, as libzmq does), the exact bytes omq
+ * answers versioned old peers with (a ZMTP 2.0 and a revision-0 greeting,
+ * scripted here so they run without a JDK; jeromq.test.ts has a real 2.0
+ * stack), and the refusals:
  * a 1.0 peer against CURVE/PLAIN/ZAP sockets, malformed 1.0 framing, an
  * oversized identity, all without disturbing other connections.
  */
@@ -196,6 +199,51 @@ describe("omq → ZMTP 1.0 server (omq connects)", () => {
     p.send(["a-2"])
     expect(strs(await sub.receive())).toEqual(["a-1", "more"])
     expect(strs(await sub.receive())).toEqual(["a-2"])
+  })
+})
+
+describe("the greeting omq answers old versioned peers with (RFC 15; scripted, no JDK needed)", () => {
+  /** A versioned peer's greeting: signature (padding not significant), revision, socket type. */
+  const oldGreeting = (revision: number, socketType: number): Buffer =>
+    Buffer.concat([Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f]), Buffer.from([revision, socketType])])
+
+  it("a ZMTP 2.0 PUSH (revision 1): omq answers signature, major 3, its socket type (PULL = 7), its identity as a 2.0 frame, then takes 2.0 frames", async () => {
+    const pull = track(new omq.Pull({ ...BOUNDED, routingId: "me" }))
+    await pull.bind("tcp://127.0.0.1:*")
+    const p = peer(await Zmtp1Peer.connect(pull.lastEndpoint!))
+    p.write(oldGreeting(1, 8))
+    // RFC 15 frames: identity (final-short), then a 2-part message and a long final frame.
+    const long = Buffer.alloc(9)
+    long[0] = 0x02
+    long.writeBigUInt64BE(BigInt(big.length), 1)
+    p.write(Buffer.from([0x00, 0x00, 0x01, 0x02, 0x68, 0x69, 0x00, 0x00]), long, big)
+    expect(strs(await pull.receive())).toEqual(["hi", ""])
+    expect((await pull.receive())[0]!.equals(big)).toBe(true)
+    const raw = await p.readRaw(10 + 2 + 4)
+    expect([...raw]).toEqual([0xff, 0, 0, 0, 0, 0, 0, 0, 3, 0x7f, 3, 7, 0x00, 2, 0x6d, 0x65])
+  })
+
+  it("a versioned ZMTP 1.0 PUSH (revision 0): same greeting from omq, then 1.0 frames both ways", async () => {
+    const pull = track(new omq.Pull(BOUNDED))
+    await pull.bind("tcp://127.0.0.1:*")
+    const p = peer(await Zmtp1Peer.connect(pull.lastEndpoint!))
+    p.write(oldGreeting(0, 8))
+    p.sendIdentity("old")
+    p.send(["v1", "frames"])
+    expect(strs(await pull.receive())).toEqual(["v1", "frames"])
+    const raw = await p.readRaw(10 + 2 + 2)
+    expect([...raw]).toEqual([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 7, 0x01, 0x00])
+  })
+
+  it("an omq PUSH connecting to a ZMTP 2.0 server sends its messages as 2.0 frames", async () => {
+    const srv = peer(await Zmtp1Server.listen())
+    const push = track(new omq.Push(BOUNDED))
+    push.connect(srv.endpoint)
+    const p = await srv.accept()
+    p.write(oldGreeting(1, 7), Buffer.from([0x00, 0x00]))
+    await push.send(["a", "bc"])
+    const raw = await p.readRaw(12 + 2 + 3 + 4)
+    expect([...raw.subarray(10)]).toEqual([3, 8, 0x00, 0x00, 0x01, 0x01, 0x61, 0x00, 0x02, 0x62, 0x63])
   })
 })
 
