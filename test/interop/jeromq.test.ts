@@ -24,7 +24,8 @@ const strs = (m: Buffer[]): string[] => m.map(String)
 const big = Buffer.alloc(100 * 1024)
 for (let i = 0; i < big.length; i++) big[i] = i % 251
 
-describe.skipIf(!hasJeromq)("JeroMQ 0.3.6 (ZMTP 2.0) and omq", () => {
+// Each test starts a JVM (about 0.3 s here, much more on a loaded machine): a roomier bound than the 20 s default.
+describe.skipIf(!hasJeromq)("JeroMQ 0.3.6 (ZMTP 2.0) and omq", { timeout: 60_000 }, () => {
   let classes: string | undefined
   beforeAll(async () => {
     classes = await compileJeromqPeer()
