@@ -1,5 +1,6 @@
 /**
- * One ZMTP connection: greeting → security handshake → message flow.
+ * One ZMTP connection: version negotiation → security handshake (ZMTP 3.x)
+ * or identity frame (ZMTP 2.0/1.0 peers) → message flow.
  *
  * The engine owns a byte stream (a net.Socket for tcp/ipc) and moves whole
  * messages between it and a Pipe. Writes are batched: everything queued in
@@ -20,9 +21,13 @@ import { decodeCommand } from "../wire/command.js"
 import type { Metadata } from "../wire/metadata.js"
 import { commandBody, errorFrame } from "../wire/command.js"
 import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../wire/frame.js"
-import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting } from "../wire/greeting.js"
-import { isCompatible } from "./compat.js"
+import { V1FrameDecoder, encodeV1Message } from "../wire/frame-v1.js"
+import type { Greeting } from "../wire/greeting.js"
+import { VersionNegotiator, type PeerProtocol } from "../wire/negotiation.js"
+import { isCompatible, zmtp2SocketType } from "./compat.js"
 import { Heartbeat } from "./heartbeat.js"
+import { writeEncrypted, writeV1 } from "./batch-writers.js"
+import { checkLegacyPeer, legacyMetadata, legacyName, type LegacyPeer } from "./legacy.js"
 
 const debug = createDebug("omq:engine")
 
@@ -73,11 +78,15 @@ export interface EngineOptions {
   heartbeatTimeToLive: number
   /** Endpoint for events and debugging. */
   endpoint: string
+  /** The identity a ZMTP 1.0/2.0 peer gets from us (libzmq: the routing id; default empty). */
+  identity?: Buffer | undefined
 }
 
 const enum State {
   Greeting,
   Handshake,
+  /** A ZMTP 1.0/2.0 peer: waiting for its identity frame. */
+  Identity,
   Active,
   Closing,
   Closed,
@@ -86,10 +95,18 @@ const enum State {
 export class Engine implements PipeEngine, ConnectionEngine {
   pipe: Pipe | null = null
   peerMinor = 1
+  /** ZMTP major version spoken with the peer: 3, or 2 / 1 for old peers (known after the greeting). */
+  zmtp: 1 | 2 | 3 = 3
   private state = State.Greeting
-  private readonly greeting = Buffer.alloc(GREETING_SIZE)
-  private greetingGot = 0
-  private readonly decoder: FrameDecoder
+  private negotiator: VersionNegotiator | null = null
+  /** ZMTP 2.0 and 3.x frames; ZMTP 1.0 frames for a 1.0 peer. */
+  private decoder: FrameDecoder | V1FrameDecoder
+  /** What an old peer's identity frame told us (3.x peers: the mechanism's metadata). */
+  private legacyMetadata: Metadata | undefined
+  /** An old peer's socket type ("" if unversioned), until its identity arrives. */
+  private legacyPeerType = ""
+  /** The peer is an unversioned ZMTP 1.0 one (libzmq 2.x): it announced no socket type. */
+  private unversionedPeer = false
   private parts: Buffer[] = []
   private partsBytes = 0
   private flushScheduled = false
@@ -124,7 +141,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
   }
 
   get peerMetadata(): Metadata | undefined {
-    return this.options.mechanism.peerMetadata
+    return this.legacyMetadata ?? this.options.mechanism.peerMetadata
   }
 
   get endpoint(): string {
@@ -161,7 +178,14 @@ export class Engine implements PipeEngine, ConnectionEngine {
       }, this.options.handshakeInterval)
       this.handshakeTimer.unref()
     }
-    s.write(encodeGreeting(this.mechanism.name, this.options.asServer))
+    this.negotiator = new VersionNegotiator({
+      mechanism: this.mechanism.name,
+      asServer: this.options.asServer,
+      // Every socket type an Engine serves has a ZMTP 2.0 octet (compat.ts); the ?? is for the type checker.
+      socketType: zmtp2SocketType(this.options.socketType) ?? 0,
+      identity: this.options.identity ?? Buffer.alloc(0),
+    })
+    s.write(this.negotiator.start())
   }
 
   // ---- inbound ----
@@ -171,15 +195,13 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (this.heartbeat.tracking) this.heartbeat.traffic()
     try {
       if (this.state === State.Greeting) {
-        const take = Math.min(GREETING_SIZE - this.greetingGot, chunk.length)
-        const before = this.greetingGot
-        chunk.copy(this.greeting, this.greetingGot, 0, take)
-        this.greetingGot += take
-        if (before < SIGNATURE_SIZE && this.greetingGot >= SIGNATURE_SIZE) checkSignature(this.greeting)
-        if (this.greetingGot < GREETING_SIZE) return
-        this.onGreeting()
-        if (take === chunk.length) return
-        chunk = chunk.subarray(take)
+        const step = this.negotiator!.push(chunk)
+        for (const b of step.send) this.stream.write(b)
+        if (step.peer === undefined) return
+        this.negotiator = null
+        this.onPeerProtocol(step.peer)
+        for (const c of step.rest!) if (c.length > 0 && this.state < State.Closing) this.decoder.push(c)
+        return
       }
       this.decoder.push(chunk)
     } catch (err) {
@@ -199,9 +221,14 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
   }
 
-  private onGreeting(): void {
-    const g = decodeGreeting(this.greeting)
-    this.peerMinor = g.major > 3 ? 1 : g.minor
+  private onPeerProtocol(peer: PeerProtocol): void {
+    if (peer.version === 3) this.onGreeting(peer.greeting)
+    else this.startLegacy(peer)
+  }
+
+  private onGreeting(g: Greeting): void {
+    // Revision 2 and majors above 3 speak 3.1 with us, as with libzmq.
+    this.peerMinor = g.major === 3 ? g.minor : 1
     if (g.mechanism !== this.mechanism.name) {
       throw new ProtocolError(
         "ZMTP_BAD_MECHANISM",
@@ -238,6 +265,10 @@ export class Engine implements PipeEngine, ConnectionEngine {
         return
       }
       this.onActiveCommand(body)
+      return
+    }
+    if (this.state === State.Identity) {
+      this.onIdentity(flags, body)
       return
     }
     if (this.state !== State.Handshake) return
@@ -313,7 +344,47 @@ export class Engine implements PipeEngine, ConnectionEngine {
     this.host.engineReady(this)
   }
 
+  // ---- ZMTP 2.0 / 1.0 peers ----
+
+  /** An old peer: no security handshake; each side sends its identity as the first frame. */
+  private startLegacy(peer: LegacyPeer): void {
+    this.legacyPeerType = checkLegacyPeer(peer, this.options.socketType, this.mechanism)
+    this.zmtp = peer.version
+    this.peerMinor = 0 // subscriptions travel as messages, as with 3.0 peers
+    if (peer.version === 1) {
+      this.decoder = new V1FrameDecoder((flags, body) => this.onFrame(flags, body), this.options.maxMessageSize)
+    }
+    this.unversionedPeer = peer.socketType === null
+    this.state = State.Identity
+    debug("%s peer speaks %s (%s)", this.endpoint, legacyName(peer), this.legacyPeerType || "type not announced")
+    // An unversioned 1.0 peer already has our identity: the signature was its header, the negotiator sent the body.
+    if (!this.unversionedPeer) this.stream.write(this.dataFrame(this.options.identity ?? Buffer.alloc(0)))
+  }
+
+  private onIdentity(flags: number, body: Buffer): void {
+    if ((flags & FLAG_COMMAND) !== 0) throw noCommands()
+    // RFC 13: the identity frame's flags "SHALL not be validated".
+    this.legacyMetadata = legacyMetadata(this.legacyPeerType, body)
+    this.state = State.Active
+    this.handshaken = true
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = undefined
+    debug("%s handshake done with %s (ZMTP %d.0)", this.endpoint, this.legacyPeerType || "?", this.zmtp)
+    this.host.engineReady(this)
+    const pipe = this.pipe
+    if (this.unversionedPeer && pipe !== null && (this.options.socketType === "PUB" || this.options.socketType === "XPUB")) {
+      // A 1.0 subscriber filters on its side and sends no subscriptions: like libzmq, subscribe it to everything.
+      pipe.owner.pipeCommand?.(pipe, "SUBSCRIBE", Buffer.alloc(0))
+    }
+  }
+
+  /** One final message frame in the peer's framing (3.x and 2.0 share theirs; not for CURVE). */
+  private dataFrame(body: Buffer): Buffer {
+    return this.zmtp === 1 ? encodeV1Message([body]) : encodeFrame(body)
+  }
+
   private onActiveCommand(body: Buffer): void {
+    if (this.zmtp !== 3) throw noCommands()
     const cmd = decodeCommand(body)
     switch (cmd.name) {
       case "PING":
@@ -367,11 +438,11 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (this.peerMinor >= 1) {
       this.sendCommand(subscribe ? "SUBSCRIBE" : "CANCEL", topic)
     } else {
-      // ZMTP 3.0 peers expect subscriptions as messages.
+      // ZMTP 3.0, 2.0 and 1.0 peers expect subscriptions as messages.
       const body = Buffer.allocUnsafe(topic.length + 1)
       body[0] = subscribe ? 1 : 0
       topic.copy(body, 1)
-      this.stream.write(this.codec ? encodeFrame(this.codec.encode(0, body)) : encodeFrame(body))
+      this.stream.write(this.codec ? encodeFrame(this.codec.encode(0, body)) : this.dataFrame(body))
     }
   }
 
@@ -402,8 +473,12 @@ export class Engine implements PipeEngine, ConnectionEngine {
     const out = pipe.out
     if (out.length === 0) return
     const wasFull = pipe.full
-    if (this.codec !== undefined) {
-      this.flushEncrypted(pipe, budget, wasFull)
+    if (this.codec !== undefined || this.zmtp === 1) {
+      // CURVE boxes and ZMTP 1.0 framing: batch-writers.ts.
+      const ok = this.codec !== undefined ? writeEncrypted(this.stream, this.codec, out, budget) : writeV1(this.stream, out, budget)
+      if (!ok) this.waitingDrain = true
+      pipe.drained(wasFull)
+      if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
       return
     }
 
@@ -460,31 +535,6 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
   }
 
-  /** CURVE: each frame becomes a MESSAGE box in a frame of its own. */
-  private flushEncrypted(pipe: Pipe, budget: number, wasFull: boolean): void {
-    const codec = this.codec!
-    const out = pipe.out
-    const s = this.stream
-    let total = 0
-    s.cork()
-    while (out.length > 0 && total < budget) {
-      const msg = out.shift()!
-      const last = msg.length - 1
-      for (let i = 0; i <= last; i++) {
-        const boxed = codec.encode(i < last ? 1 : 0, msg[i]!)
-        const head = Buffer.allocUnsafe(headerSize(boxed.length))
-        writeHeader(head, 0, 0, boxed.length)
-        s.write(head)
-        s.write(boxed)
-        total += head.length + boxed.length
-      }
-    }
-    s.uncork()
-    if (s.writableLength >= s.writableHighWaterMark) this.waitingDrain = true
-    pipe.drained(wasFull)
-    if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
-  }
-
   // ---- shutdown ----
 
   /**
@@ -531,7 +581,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (this.state >= State.Closing) return
     debug("%s protocol error: %s", this.endpoint, err.message)
     this.closeError = err
-    if (sayError && this.state !== State.Greeting) {
+    // Old peers know no ERROR command: they are just disconnected.
+    if (sayError && this.state !== State.Greeting && this.zmtp === 3) {
       try {
         this.stream.end(errorFrame((err.reason ?? err.message).slice(0, 255)))
       } catch {
@@ -569,4 +620,9 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
     this.host.engineClosed(this, this.closeError)
   }
+}
+
+/** ZMTP 1.0/2.0 have no commands: in 2.0 framing, flag bit 2 is reserved (RFC 15). */
+function noCommands(): ProtocolError {
+  return new ProtocolError("ZMTP_BAD_FLAGS", "Reserved frame flag bit 2 set by a ZMTP 2.0 peer (it has no commands)")
 }

@@ -28,6 +28,12 @@ export interface Mechanism {
   readonly codec?: FrameCodec | undefined
   /** User id the ZAP handler returned for the peer ("" if none). */
   readonly userId?: string | undefined
+  /**
+   * True if a ZMTP 1.0/2.0 peer, which has no security handshake, may be
+   * served in this mechanism's place: only NULL without ZAP (libzmq refuses
+   * old peers whenever ZAP is enabled).
+   */
+  readonly servesLegacyPeers?: boolean
 }
 
 /** Encrypts / decrypts each frame after the handshake (ZMTP CURVE MESSAGE commands). */

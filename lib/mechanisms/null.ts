@@ -21,6 +21,11 @@ export class NullMechanism implements Mechanism {
     private readonly zap?: ZapContext,
   ) {}
 
+  /** An old peer has no READY to show ZAP, so it is served only when there is no ZAP to ask. */
+  get servesLegacyPeers(): boolean {
+    return this.zap === undefined
+  }
+
   start(): Buffer[] {
     return this.zap === undefined ? [readyFrame(localMetadata(this.local))] : []
   }

@@ -630,6 +630,8 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
       heartbeatTimeout: this.heartbeatTimeout,
       heartbeatTimeToLive: this.heartbeatTimeToLive,
       endpoint,
+      // libzmq sends its routing id (maybe empty) to every ZMTP 1.0/2.0 peer, whatever the socket type.
+      identity: this.routingIdBuffer,
     })
   }
 

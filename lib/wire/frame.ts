@@ -6,6 +6,10 @@
  *   flags bit 2  COMMAND  the frame is a command, not a message part
  *   bits 3-7     reserved, must be zero
  *
+ * ZMTP 2.0 frames (RFC 15) are these without COMMAND (bit 2 is reserved there):
+ * the engine decodes 2.0 peers with this decoder too, and refuses COMMAND
+ * from them. ZMTP 1.0 framing differs: frame-v1.ts.
+ *
  * The decoder is a pure, synchronous state machine: feed it chunks split at
  * any byte boundary and it calls back once per complete frame. Bodies that
  * arrive whole inside one chunk are returned as slices of that chunk (no

@@ -2,7 +2,8 @@
  * Fuzzing of a real Engine (lib/engine/engine.ts) over an in-memory socket:
  * a valid greeting and handshake from the peer, then random and mutated
  * byte streams in random chunkings, for NULL, NULL+ZAP, PLAIN (both roles),
- * CURVE at HELLO and CURVE after the handshake (MESSAGE boxes).
+ * CURVE at HELLO and CURVE after the handshake (MESSAGE boxes), and for
+ * ZMTP 2.0 and 1.0 peers (served with NULL, refused by NULL+ZAP and CURVE).
  *
  * Invariants:
  *  - no exception escapes a 'data' event (a net.Socket would crash the
@@ -30,7 +31,8 @@ import { Pipe, type Message, type PipeOwner } from "../../lib/pipe/pipe.js"
 import { generateKeyPair } from "../../lib/security/crypto.js"
 import { commandBody, commandFrame, readyFrame } from "../../lib/wire/command.js"
 import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, encodeFrame, encodeMessage } from "../../lib/wire/frame.js"
-import { encodeGreeting } from "../../lib/wire/greeting.js"
+import { encodeV1Message, writeV1Header } from "../../lib/wire/frame-v1.js"
+import { encodeGreeting, encodeSignature } from "../../lib/wire/greeting.js"
 import { encodeMetadata } from "../../lib/wire/metadata.js"
 import {
   checkOnce,
@@ -253,9 +255,21 @@ interface Variant {
   frame(flags: number, body: Buffer, codec: FrameCodec | undefined): Buffer
   /** Peer's codec for this connection (CURVE active only). */
   peerCodec?(): FrameCodec
+  /** A ZMTP 2.0 or 1.0 peer: no commands; its identity frame must fit maxMessageSize. */
+  legacy?: 1 | 2
 }
 
 const plainFrame = (flags: number, body: Buffer): Buffer => encodeFrame(body, flags)
+/** A ZMTP 1.0 frame (COMMAND cannot be said: such a frame is sent as a message part). */
+const v1Frame = (flags: number, body: Buffer): Buffer => {
+  const h = Buffer.alloc(10)
+  return Buffer.concat([h.subarray(0, writeV1Header(h, 0, flags & FLAG_MORE, body.length)), body])
+}
+/** The identity our fuzzed old peers announce. */
+const LEGACY_ID = Buffer.from("peer-id")
+/** RFC 15 octets for the peer types the property picks ("" stands for an unknown type). */
+const ZMTP2_TYPE: Record<string, number> = { DEALER: 5, ROUTER: 6, REP: 4, PUB: 1, "": 0x42 }
+const zmtp2Prefix = (t: string): Buffer[] => [encodeSignature(), Buffer.from([0x01, ZMTP2_TYPE[t]!]), encodeFrame(LEGACY_ID)]
 
 let curveHello: Buffer
 let curveDoneServer: CurveServer
@@ -314,6 +328,39 @@ const VARIANTS: Variant[] = [
     prefix: () => [encodeGreeting("CURVE", false)],
     frame: (flags, body, codec) => encodeFrame(codec!.encode((flags & FLAG_MORE ? 1 : 0) | (flags & FLAG_COMMAND ? 2 : 0), body)),
     peerCodec: () => clone(curveDoneClient.codec!),
+  },
+  {
+    name: "ZMTP 2.0 peer",
+    mechanism: () => ({ mechanism: new NullMechanism(LOCAL), accepted: true }),
+    asServer: false,
+    prefix: zmtp2Prefix,
+    frame: plainFrame,
+    legacy: 2,
+  },
+  {
+    name: "ZMTP 1.0 peer",
+    // Unversioned: it says no socket type, so every peerType is "compatible".
+    mechanism: () => ({ mechanism: new NullMechanism(LOCAL), accepted: true }),
+    asServer: false,
+    prefix: () => [encodeV1Message([LEGACY_ID])],
+    frame: v1Frame,
+    legacy: 1,
+  },
+  {
+    name: "ZMTP 2.0 peer, NULL+ZAP",
+    mechanism: (status) => ({ mechanism: new NullMechanism(LOCAL, fakeZap(status === 0 ? null : zapReply(status))), accepted: false }),
+    asServer: false,
+    prefix: zmtp2Prefix,
+    frame: plainFrame,
+    legacy: 2,
+  },
+  {
+    name: "ZMTP 1.0 peer, CURVE server",
+    mechanism: () => ({ mechanism: new CurveServer(LOCAL, curveServerKeys.publicKey, curveServerKeys.secretKey, undefined), accepted: false }),
+    asServer: true,
+    prefix: () => [encodeV1Message([LEGACY_ID])],
+    frame: v1Frame,
+    legacy: 1,
   },
 ]
 
@@ -403,6 +450,7 @@ function encodeItems(v: Variant, items: readonly Item[], codec: FrameCodec | und
     switch (it.k) {
       case "msg":
         if (v.name === "CURVE active") it.parts.forEach((p, i) => out.push(v.frame(i < it.parts.length - 1 ? FLAG_MORE : 0, p, codec)))
+        else if (v.legacy === 1) out.push(encodeV1Message(it.parts))
         else out.push(encodeMessage(it.parts))
         break
       case "cmd":
@@ -532,7 +580,8 @@ describe("fuzz: Engine over an in-memory socket", () => {
             const prefixFrames = v.prefix(peerType)
             const prefix = Buffer.concat(prefixFrames)
             // The limit applies to handshake commands too (as in libzmq): a tiny limit fails the handshake.
-            const handshakeFits = frameBodies(prefixFrames.slice(1)).every((b) => b.length <= maxMessageSize)
+            const handshakeFits =
+              v.legacy !== undefined ? LEGACY_ID.length <= maxMessageSize : frameBodies(prefixFrames.slice(1)).every((b) => b.length <= maxMessageSize)
             const tail = encodeItems(v, items, codec)
             let input: Buffer
             if (muts === null) input = Buffer.concat([prefix, tail])
@@ -547,7 +596,7 @@ describe("fuzz: Engine over an in-memory socket", () => {
               // A clean stream must work end to end: every message delivered as sent.
               // The limit applies to frames as they are on the wire (as in libzmq): CURVE adds 33 octets.
               const overhead = v.name === "CURVE active" ? 33 : 0
-              const compatible = ["DEALER", "ROUTER", "REP"].includes(peerType) || v.name === "CURVE active"
+              const compatible = ["DEALER", "ROUTER", "REP"].includes(peerType) || v.name === "CURVE active" || v.legacy === 1
               const clean =
                 muts === null &&
                 accepted &&
@@ -558,7 +607,8 @@ describe("fuzz: Engine over an in-memory socket", () => {
                     (it.k === "msg" &&
                       it.parts.reduce((s, p) => s + p.length, 0) <= maxMessageSize &&
                       it.parts.every((p) => p.length + overhead <= maxMessageSize)) ||
-                    (it.k === "cmd" && it.clean && it.body.length + overhead <= maxMessageSize),
+                    // Old peers have no commands: any command frame ends (2.0) or garbles (1.0) the stream.
+                    (it.k === "cmd" && it.clean && v.legacy === undefined && it.body.length + overhead <= maxMessageSize),
                 )
               if (clean) {
                 expect(r.host.closedCalls, `clean stream closed: ${r.host.closeError?.message}; ${show()}`).toBe(0)

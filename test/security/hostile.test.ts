@@ -18,7 +18,16 @@ import * as omq from "../../lib/index.js"
 import { ProtocolError } from "../../lib/errors.js"
 import { CurveClient, CurveServer } from "../../lib/mechanisms/curve.js"
 import { generateKeyPair } from "../../lib/security/crypto.js"
-import { FLAG_COMMAND, FrameDecoder, commandFrame, decodeGreeting, encodeFrame, encodeGreeting, readyFrame } from "../../lib/wire/index.js"
+import {
+  FLAG_COMMAND,
+  FrameDecoder,
+  commandFrame,
+  decodeGreeting,
+  encodeFrame,
+  encodeGreeting,
+  encodeSignature,
+  readyFrame,
+} from "../../lib/wire/index.js"
 import {
   HANDSHAKE_MS,
   curveClientOpts,
@@ -288,6 +297,42 @@ describe("raw hostile peers against an omq CURVE server", () => {
     expect(ev.type).toBe("handshake:error:protocol")
     expect(ev.error?.code).toBe("ERR_ZMTP_MECHANISM_MISMATCH")
     await stillServes(srv, `after ${mech} greeting`)
+  })
+
+  // ZMTP 2.0 and 1.0 have no security handshake: a CURVE socket must never downgrade to them.
+  it.each([
+    ["a ZMTP 2.0 peer (revision 1, PUSH)", [encodeSignature(), Buffer.from([0x01, 0x08, 0x00, 0x00]), encodeFrame(Buffer.from("clear"))]],
+    ["a versioned ZMTP 1.0 peer (revision 0, PUSH)", [encodeSignature(), Buffer.from([0x00, 0x08, 0x01, 0x00, 0x06, 0x00]), Buffer.from("clear")]],
+    ["an unversioned ZMTP 1.0 peer", [Buffer.from([0x01, 0x00, 0x06, 0x00]), Buffer.from("clear")]],
+  ])("%s (server is CURVE): dropped as a mechanism mismatch, nothing delivered", async (_what, bytes) => {
+    for (const side of ["omq", "libzmq"] as const) {
+      const srv = await curveServer(side)
+      const peer = await RawPeer.connect(srv.addr)
+      peer.write(...bytes)
+      await peer.waitClosed()
+      if (side === "omq") {
+        // libzmq closes without a specific event here; omq says why.
+        const ev = await waitEvent(srv.events, isHandshakeError, "handshake error")
+        expect(ev.type).toBe("handshake:error:protocol")
+        expect(ev.error?.code).toBe("ERR_ZMTP_MECHANISM_MISMATCH")
+        expect(srv.events.some((e) => e.type === "handshake")).toBe(false)
+      }
+      await stillServes(srv, `after an old peer (${side})`)
+    }
+  })
+
+  it("a greeting with revision 2 is read as 3.x (as libzmq does): a garbled mechanism field is a protocol error", async () => {
+    const srv = await curveServer("omq")
+    const peer = await RawPeer.connect(srv.addr)
+    const g = encodeGreeting("CURVE", false)
+    g[10] = 2
+    g[20] = 0x5a // "CURVE\0\0\0Z...": not NUL padded
+    peer.write(g)
+    await peer.waitClosed()
+    const ev = await waitEvent(srv.events, isHandshakeError, "handshake error")
+    expect(ev.type).toBe("handshake:error:protocol")
+    expect(ev.error?.code).toBe("ERR_ZMTP_MECHANISM_MISMATCH")
+    await stillServes(srv, "after revision 2")
   })
 
   it("a peer that claims to be a CURVE server too is refused", async () => {

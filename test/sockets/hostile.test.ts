@@ -1,7 +1,7 @@
 import * as net from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { Pull, Push } from "../../lib/index.js"
-import { encodeGreeting } from "../../lib/wire/greeting.js"
+import { encodeGreeting, encodeSignature } from "../../lib/wire/greeting.js"
 import { readyFrame } from "../../lib/wire/command.js"
 import { encodeFrame } from "../../lib/wire/frame.js"
 
@@ -52,10 +52,29 @@ async function stillServes(pull: Pull, good: Push): Promise<void> {
 }
 
 describe("hostile and incompatible peers (connection dropped, socket keeps serving)", () => {
-  it("drops a peer whose first bytes are not a ZMTP signature (e.g. HTTP)", async () => {
+  // Bytes that are not a ZMTP signature are a ZMTP 1.0 peer, as for libzmq (ZMTP-NOTES, RFC 15):
+  // an HTTP request is read as 1.0 frames, so it is bounded by maxMessageSize and the handshake timer.
+  it("reads an HTTP request as ZMTP 1.0 framing: its unfinished identity frame ('G' = 71 octets) is dropped after handshakeInterval", async () => {
     const [pull, good] = await servingPull()
+    const t0 = Date.now()
     await rawExchange(pull.lastEndpoint!, [Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")])
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900)
     await stillServes(pull, good)
+  })
+
+  it("drops an HTTP request at once when its first octet, read as a ZMTP 1.0 length, exceeds maxMessageSize", async () => {
+    const pull = track(new Pull({ receiveTimeout: 3000, maxMessageSize: 50, handshakeInterval: 10_000 }))
+    await pull.bind("tcp://127.0.0.1:*")
+    const events: string[] = []
+    pull.events.on("disconnect", (e) => events.push(e.type))
+    const t0 = Date.now()
+    await rawExchange(pull.lastEndpoint!, [Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")])
+    expect(Date.now() - t0).toBeLessThan(5000) // not the handshake interval: the length octet alone decided
+    expect(events).toEqual([]) // it never got as far as a connection
+    const good = track(new Push())
+    good.connect(pull.lastEndpoint!)
+    await good.send("small")
+    expect(String((await pull.receive())[0])).toBe("small")
   })
 
   it("sends ERROR to a peer with an incompatible socket type and closes", async () => {
@@ -111,18 +130,37 @@ describe("hostile and incompatible peers (connection dropped, socket keeps servi
     expect(String((await pull.receive())[0])).toBe("small")
   })
 
-  it("drops peers greeting with ZMTP 2.0 or 1.0 and reports handshake:error:other", async () => {
+  // omq used to refuse every ZMTP 2.0/1.0 peer; it now serves compatible ones (test/interop/zmtp1, jeromq).
+  it("drops ZMTP 2.0 and versioned 1.0 peers of an incompatible socket type (PAIR, or unknown 0x42) with handshake:error:protocol", async () => {
     const [pull, good] = await servingPull()
-    const events: string[] = []
-    pull.events.on("handshake:error:other", (e) => events.push(e.type))
-    for (const major of [2, 1]) {
-      const g = encodeGreeting("NULL", false)
-      g[10] = major
-      g[11] = 0
-      await rawExchange(pull.lastEndpoint!, [g])
+    const events: Array<{ type: string; code: string | undefined }> = []
+    pull.events.on("handshake:error:protocol", (e) => events.push({ type: e.type, code: (e.error as { code?: string }).code }))
+    for (const [revision, type] of [
+      [1, 0x00],
+      [0, 0x00],
+      [1, 0x42],
+    ] as const) {
+      // An old peer's greeting: signature, revision, socket type, then its identity frame.
+      await rawExchange(pull.lastEndpoint!, [encodeSignature(), Buffer.from([revision, type]), Buffer.from([0x00, 0x00])])
     }
     await stillServes(pull, good)
-    expect(events.length).toBe(2)
+    expect(events).toEqual(new Array(3).fill({ type: "handshake:error:protocol", code: "ERR_ZMTP_INVALID_METADATA" }))
+  })
+
+  it("reads a greeting with revision 2 as ZMTP 3.x (as libzmq 4.x does) and serves the peer", async () => {
+    const [pull, good] = await servingPull()
+    const m = /tcp:\/\/(.+):(\d+)/.exec(pull.lastEndpoint!)!
+    const g = encodeGreeting("NULL", false)
+    g[10] = 2
+    const sock = net.connect({ host: m[1]!, port: Number(m[2]) })
+    sock.on("error", () => {})
+    sock.write(Buffer.concat([g, readyFrame([["Socket-Type", "PUSH"]]), encodeFrame(Buffer.from("from revision 2"))]))
+    try {
+      expect(String((await pull.receive())[0])).toBe("from revision 2")
+    } finally {
+      sock.destroy()
+    }
+    await stillServes(pull, good)
   })
 
   it("drops a peer sending garbage after a valid greeting, with a protocol event", async () => {

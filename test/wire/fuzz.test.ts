@@ -20,13 +20,9 @@ import {
   subscribeFrame,
 } from "../../lib/wire/command.js"
 import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, encodeFrame, encodeMessage } from "../../lib/wire/frame.js"
-import {
-  GREETING_SIZE,
-  SIGNATURE_SIZE,
-  checkSignature,
-  decodeGreeting,
-  encodeGreeting,
-} from "../../lib/wire/greeting.js"
+import { V1FrameDecoder, encodeV1Message } from "../../lib/wire/frame-v1.js"
+import { checkSignature, decodeGreeting, encodeGreeting } from "../../lib/wire/greeting.js"
+import { VersionNegotiator, type PeerProtocol } from "../../lib/wire/negotiation.js"
 import { decodeMetadata, encodeMetadata } from "../../lib/wire/metadata.js"
 import { type DecodeOutcome, chunk, chunkingArb, decodeChunks, fcParams, patternBody } from "./util.js"
 
@@ -226,6 +222,60 @@ describe("fuzz: FrameDecoder", () => {
   })
 })
 
+describe("fuzz: V1FrameDecoder (ZMTP 1.0)", () => {
+  /** Like decodeChunks, with the 1.0 decoder. */
+  function decodeV1Chunks(chunks: readonly Buffer[], maxSize: number): DecodeOutcome {
+    const frames: DecodeOutcome["frames"] = []
+    const dec = new V1FrameDecoder((flags, body) => frames.push({ flags, body }), maxSize)
+    let error: unknown
+    for (const c of chunks) {
+      try {
+        dec.push(c)
+      } catch (err) {
+        error = err
+        break
+      }
+    }
+    return { frames, error, idle: dec.idle }
+  }
+
+  function checkV1Run(input: Buffer, how: Parameters<typeof chunk>[1], maxSize: number): void {
+    const chunked = decodeV1Chunks(chunk(input, how), maxSize)
+    if (chunked.error !== undefined) {
+      expect(chunked.error).toBeInstanceOf(ProtocolError)
+      expect(KNOWN_CODES.has((chunked.error as ProtocolError).code)).toBe(true)
+    }
+    let delivered = 0
+    for (const f of chunked.frames) {
+      expect(f.flags & ~FLAG_MORE).toBe(0)
+      expect(f.body.length).toBeLessThanOrEqual(maxSize)
+      delivered += f.body.length
+    }
+    expect(delivered).toBeLessThanOrEqual(input.length)
+    sameOutcome(decodeV1Chunks([input], maxSize), chunked)
+  }
+
+  const validV1Arb = fc
+    .array(fc.array(smallBody, { minLength: 1, maxLength: 4 }).map((parts) => encodeV1Message(parts)), { maxLength: 5 })
+    .map((parts) => Buffer.concat(parts))
+
+  it("arbitrary bytes in arbitrary chunkings: only ProtocolError, and the same result as one chunk", () => {
+    fc.assert(
+      fc.property(hostileBytesArb, chunkingArb, maxSizeArb, (input, how, maxSize) => checkV1Run(input, how, maxSize)),
+      fcParams(400, 25),
+    )
+  })
+
+  it("mutated valid 1.0 streams in arbitrary chunkings: only ProtocolError, and the same result as one chunk", () => {
+    fc.assert(
+      fc.property(validV1Arb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), chunkingArb, maxSizeArb, (valid, muts, how, maxSize) =>
+        checkV1Run(mutate(valid, muts), how, maxSize),
+      ),
+      fcParams(400, 26),
+    )
+  })
+})
+
 describe("fuzz: decodeCommand / decodeMetadata", () => {
   const commandNames = ["READY", "ERROR", "PING", "PONG", "SUBSCRIBE", "CANCEL", "HELLO", "JOIN"]
 
@@ -313,23 +363,14 @@ describe("fuzz: decodeCommand / decodeMetadata", () => {
 })
 
 describe("fuzz: greeting", () => {
-  /** Accumulates a greeting from chunks as the engine does: signature check at 10 octets, decode at 64. */
-  function readGreeting(chunks: readonly Buffer[]): void {
-    const acc = Buffer.alloc(GREETING_SIZE)
-    let got = 0
+  /** Reads a greeting from chunks as the engine does: through the version negotiation (which decodes a 3.x greeting at 64 octets). */
+  function readGreeting(chunks: readonly Buffer[]): PeerProtocol | undefined {
+    const n = new VersionNegotiator({ mechanism: "NULL", asServer: false, socketType: 5, identity: Buffer.alloc(0) })
     for (const c of chunks) {
-      const before = got
-      const take = Math.min(c.length, GREETING_SIZE - got)
-      c.copy(acc, got, 0, take)
-      got += take
-      if (before < SIGNATURE_SIZE && got >= SIGNATURE_SIZE) checkSignature(acc)
-      if (got === GREETING_SIZE) {
-        decodeGreeting(acc)
-        return
-      }
+      const step = n.push(c)
+      if (step.peer !== undefined) return step.peer
     }
-    // A short stream is decoded as-is (truncated greeting).
-    decodeGreeting(acc.subarray(0, got))
+    return undefined
   }
 
   it("arbitrary bytes (0..80 octets) in arbitrary chunkings: only ProtocolError", () => {
@@ -356,15 +397,20 @@ describe("fuzz: greeting", () => {
           const g = mutate(valid, muts)
           const err = onlyProtocolErrors(() => readGreeting(chunk(g, how)))
           const direct = onlyProtocolErrors(() => decodeGreeting(g))
+          // Whatever the mutation, the negotiation decides the same as on the whole buffer.
+          const whole = onlyProtocolErrors(() => readGreeting([g]))
+          expect(err?.code).toBe(whole?.code)
+          if (err === undefined) expect(readGreeting(chunk(g, how))).toEqual(readGreeting([g]))
           if (direct === undefined) {
             const d = decodeGreeting(g)
-            expect(d.major).toBeGreaterThanOrEqual(3)
+            expect(d.major).toBeGreaterThanOrEqual(2)
             expect(d.mechanism.length).toBeGreaterThan(0)
             expect(d.mechanism.length).toBeLessThanOrEqual(20)
           }
           if (g.subarray(0, 64).equals(valid)) {
             expect(err).toBeUndefined()
             expect(decodeGreeting(g)).toEqual({ major: 3, minor: 1, mechanism: mech, asServer: server })
+            expect(readGreeting(chunk(g, how))).toEqual({ version: 3, greeting: { major: 3, minor: 1, mechanism: mech, asServer: server } })
           }
         },
       ),
