@@ -40,7 +40,9 @@ export async function loadLib(lib: LibName): Promise<Record<string, unknown>> {
 /** Socket types (e.g. "Request") a library does not export, so a scenario can be skipped rather than crash. */
 export async function missingSockets(lib: LibName, types: readonly string[]): Promise<string[]> {
   const mod = await loadLib(lib)
-  return types.filter((t) => typeof mod[t] !== "function")
+  // omq's additions live in subpath exports (the root has exactly zeromq.js's names).
+  const extra = lib === "omq" ? ((await import(OMQ_QUEUE_ENTRY)) as Record<string, unknown>) : {}
+  return types.filter((t) => typeof mod[t] !== "function" && typeof extra[t] !== "function")
 }
 
 /** Creates a socket of `type` ("Push", "Pull", ...) with zeromq.js-style options. */
