@@ -821,6 +821,12 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     }
   }
 
+  private watchingTurn = false
+  private readonly loopTurned = (): void => {
+    this.watchingTurn = false
+    this.streakStart = 0
+  }
+
   /** An operation had to wait, so the event loop turned: the streak is over. */
   private endStreak(): void {
     this.syncOperations = 0
@@ -837,7 +843,12 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     this.syncOperations = 0
     const now = performance.now()
     if (this.streakStart === 0) {
+      // A streak starts; if the event loop turns before it has lasted long enough, it is over.
       this.streakStart = now
+      if (!this.watchingTurn) {
+        this.watchingTurn = true
+        setImmediate(this.loopTurned)
+      }
       return false
     }
     if (now - this.streakStart < YIELD_AFTER_MS) return false
@@ -855,13 +866,13 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   // ---- send / receive ----
 
   /** Shared implementation of `send()` for socket types that can send. */
-  protected sendMessage(message: unknown): Promise<void> {
+  protected sendMessage(message: unknown, mayYield = true): Promise<void> {
     if (message === undefined) throw new TypeError("Message must be present")
     this.checkOpen()
     if (this.pendingSend.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
     const msg = toMessage(message)
     const timeout = this.sendTimeout
-    if (timeout !== 0 && this.mustYield()) return this.pendingSend.wait(timeout, msg)
+    if (mayYield && timeout !== 0 && this.mustYield()) return this.pendingSend.wait(timeout, msg)
     try {
       if (this.xsend(msg)) return RESOLVED
     } catch (err) {
@@ -869,6 +880,15 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     }
     if (timeout === 0) return Promise.reject(errAgain())
     return this.pendingSend.wait(timeout, msg)
+  }
+
+  /**
+   * @internal send() that never waits for a turn of the event loop (see mustYield): for omq's
+   * own senders that keep many sends in flight without awaiting each, on sockets that do not
+   * block (HWM 0, or a ROUTER that drops). A send that must wait for room still waits.
+   */
+  sendPipelined(message: Message): Promise<void> {
+    return this.sendMessage(message, false)
   }
 
   /**

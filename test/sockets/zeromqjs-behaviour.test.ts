@@ -299,6 +299,29 @@ describe("send and receive (zeromq.js socket-send-receive)", () => {
     }
   })
 
+  it("a send that must yield makes a concurrent send EBUSY (as zeromq.js's delayed send); omq's internal sendPipelined never yields", async () => {
+    const d = track(new omq.Dealer({ linger: 0, sendHighWaterMark: 0 }))
+    d.connect("inproc://nobody-reads")
+    const burst = (send: (m: Buffer[]) => Promise<void>): number => {
+      const t0 = performance.now()
+      let n = 0
+      while (performance.now() - t0 < 20) {
+        try {
+          void send([Buffer.from("x")]).catch(() => undefined)
+        } catch (err) {
+          expect(err).toMatchObject({ code: "EBUSY" })
+          return n
+        }
+        n++
+      }
+      return -1 // no refusal within 20 ms
+    }
+    expect(burst((m) => d.send(m))).toBeGreaterThan(0)
+    await new Promise((r) => setImmediate(r))
+    await new Promise((r) => setImmediate(r))
+    expect(burst((m) => d.sendPipelined(m))).toBe(-1)
+  })
+
   it("every socket has send() and receive() at run time; where the type cannot use them they never complete", async () => {
     const sub = track(new omq.Subscriber({ sendTimeout: 0 }))
     const untyped = sub as unknown as { send(m?: unknown): Promise<void> }

@@ -96,7 +96,8 @@ export abstract class QueueConnection implements DeliveryHost {
     const frames = data === undefined ? [command, reqId, args] : [command, reqId, args, ...data]
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.socket.send(frames).then(undefined, (err: Error) => {
+      // Requests are pipelined (none is awaited before the next), so no send may wait for a loop turn.
+      this.socket.sendPipelined(frames).then(undefined, (err: Error) => {
         if (this.pending.delete(id)) reject(err)
       })
     })

@@ -170,7 +170,8 @@ export class QueueDevice {
 
   /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
   private readonly sendFrames = (frames: Buffer[]): void => {
-    if (!this.router.closed) void this.router.send(frames) // send() throws at once on a closed socket
+    // Replies are not awaited (a ROUTER drops what it cannot queue), so none may wait for a loop turn.
+    if (!this.router.closed) void this.router.sendPipelined(frames) // throws at once on a closed socket
   }
 
   /** Binds the ROUTER (opening the store first if needed). */
@@ -260,7 +261,7 @@ export class QueueDevice {
             this.sessions.delete(s.key)
             continue
           }
-          r.send([s.addr, PING]).then(undefined, () => this.gone(s))
+          r.sendPipelined([s.addr, PING]).then(undefined, () => this.gone(s))
         }
       } finally {
         r.mandatory = false
