@@ -58,15 +58,21 @@ function configure(sock: net.Socket): void {
   sock.unref()
 }
 
-export async function listen(ep: Endpoint, onConnection: (s: net.Socket) => void): Promise<Listener> {
-  if (ep.transport === "inproc") throw new Error("inproc is not a stream transport")
+/** A server handing each accepted connection, configured, to `onConnection`. */
+function newServer(onConnection: (s: net.Socket) => void): net.Server {
   const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (sock) => {
     configure(sock)
     onConnection(sock)
   })
   server.on("error", () => {
-    /* errors after listening are per-connection and handled there */
+    /* errors after listening are per-connection (and, after listenSync's ipc bind, the deferred bind error) */
   })
+  return server
+}
+
+export async function listen(ep: Endpoint, onConnection: (s: net.Socket) => void): Promise<Listener> {
+  if (ep.transport === "inproc") throw new Error("inproc is not a stream transport")
+  const server = newServer(onConnection)
   let listenPath: string | undefined
   if (ep.transport === "ipc") {
     let p = ep.path
@@ -140,13 +146,7 @@ function handleClass(name: "tcp_wrap"): HandleModule | undefined {
  */
 export function listenSync(ep: Endpoint, onConnection: (s: net.Socket) => void, backlog: number): Listener {
   if (ep.transport === "inproc") throw new Error("inproc is not a stream transport")
-  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (sock) => {
-    configure(sock)
-    onConnection(sock)
-  })
-  server.on("error", () => {
-    /* errors after listening are per-connection (and, for ipc, the deferred bind error) */
-  })
+  const server = newServer(onConnection)
   if (ep.transport === "tcp") {
     const Handle = handleClass("tcp_wrap")
     if (Handle === undefined) throw new ZmqError("ENOTSUP", "bindSync is not supported on this runtime", ep.raw)
@@ -188,13 +188,7 @@ export function listenSync(ep: Endpoint, onConnection: (s: net.Socket) => void, 
  * on it (Linux's /proc/net/unix); elsewhere an existing socket file counts as live.
  */
 function removeStaleSocketSync(p: string, address: string): void {
-  let st: fs.Stats
-  try {
-    st = fs.lstatSync(p)
-  } catch {
-    return
-  }
-  if (!st.isSocket()) throw new ZmqError("EADDRINUSE", "Address already in use", address)
+  if (!socketFileExists(p, address)) return
   let live = true
   try {
     const abs = path.resolve(p)
@@ -210,18 +204,24 @@ function removeStaleSocketSync(p: string, address: string): void {
   }
 }
 
+/** True if `p` is a socket file; false if nothing is there; EADDRINUSE for any other file. */
+function socketFileExists(p: string, address: string): boolean {
+  let st: fs.Stats
+  try {
+    st = fs.lstatSync(p)
+  } catch {
+    return false
+  }
+  if (!st.isSocket()) throw new ZmqError("EADDRINUSE", "Address already in use", address)
+  return true
+}
+
 /**
  * A socket file left behind by a dead process is removed; one that a live
  * process still listens on is not (EADDRINUSE), nor is a file that is not a socket.
  */
 async function removeStaleSocket(p: string, address: string): Promise<void> {
-  let st: fs.Stats
-  try {
-    st = fs.lstatSync(p)
-  } catch {
-    return
-  }
-  if (!st.isSocket()) throw new ZmqError("EADDRINUSE", "Address already in use", address)
+  if (!socketFileExists(p, address)) return
   const alive = await new Promise<boolean>((resolve) => {
     const probe = net.connect({ path: p })
     probe.once("connect", () => {

@@ -3,18 +3,13 @@
  * reply that breaks RFC 27, and a mechanism mismatch each raise the event zeromq.js raises,
  * with its message and code/status, on both sides where both sides know.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
+import { tracker } from "../features/feature-util.js"
 import type { Event } from "../../lib/index.js"
 
-const open: Array<{ close(): void }> = []
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
+const t = tracker()
+const track = t.track.bind(t)
 
 /** A ZAP handler (a ROUTER on inproc://zeromq.zap.01 of the default context) answering with `reply`. */
 async function zapHandler(reply: (request: Buffer[]) => Array<Buffer | string | null>): Promise<void> {

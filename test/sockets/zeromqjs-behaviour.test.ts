@@ -8,19 +8,14 @@ import * as net from "node:net"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import * as zmq from "zeromq"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
+import { tracker } from "../features/feature-util.js"
 import { uniqueIpc } from "../helpers.js"
 
 type Lib = typeof omq | typeof zmq
-const open: Array<{ close(): void }> = []
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
+const t = tracker()
+const track = t.track.bind(t)
 
 setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
