@@ -4,7 +4,7 @@
  * disconnect (`reconnectInterval`, doubling up to `reconnectMaxInterval`).
  * It owns the pipe for the endpoint, which outlives single connections.
  */
-import createDebug from "debug"
+import { createDebug } from "../debug.js"
 import type { Socket as NetSocket } from "node:net"
 import type { Pipe } from "../pipe/pipe.js"
 import type { Endpoint } from "../transports/address.js"

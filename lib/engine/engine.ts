@@ -13,7 +13,7 @@
  * up the stack.
  */
 import type { Socket as NetSocket } from "node:net"
-import createDebug from "debug"
+import { createDebug } from "../debug.js"
 import { ProtocolError } from "../errors.js"
 import type { FrameCodec, Mechanism } from "../mechanisms/mechanism.js"
 import type { Pipe, PipeEngine } from "../pipe/pipe.js"

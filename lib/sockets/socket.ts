@@ -4,7 +4,7 @@
  * subclass that plugs routing strategies into `attachPipe`, `detachPipe`,
  * `xsend` and `xrecv`.
  */
-import createDebug from "debug"
+import { createDebug } from "../debug.js"
 import type { Socket as NetSocket } from "node:net"
 import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from "../errors.js"
 import { Connecter, type ConnecterHost } from "../engine/connecter.js"

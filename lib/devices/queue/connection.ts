@@ -4,7 +4,7 @@
  * when the connection drops (in-flight requests fail with DISCONNECTED,
  * subscriptions are renewed on reconnect). QueueClient builds on it.
  */
-import createDebug from "debug"
+import { createDebug } from "../../debug.js"
 import { Dealer } from "../../sockets/dealer.js"
 import type { SocketOptions } from "../../sockets/types.js"
 import { decodeCbor } from "./cbor.js"

@@ -11,7 +11,7 @@
  * ```
  */
 import * as fs from "node:fs"
-import createDebug from "debug"
+import { createDebug } from "../../debug.js"
 import { Router } from "../../sockets/router.js"
 import { Broker } from "./broker.js"
 import { QueueError, QueueStoreError } from "./errors.js"
