@@ -22,11 +22,22 @@ import { RecordWriter, type RecordType } from "./records.js"
 import { join } from "node:path"
 
 const debug = createDebug("omq:queue")
-const writev = promisify(fs.writev)
 const fdatasync = promisify(fs.fdatasync)
 const fsync = promisify(fs.fsync)
 const close = promisify(fs.close)
 const open = promisify(fs.open)
+
+/**
+ * fs.writev at `position`, resolving to the number of bytes written. Not promisify(fs.writev):
+ * that resolves to `{ bytesWritten, buffers }` only through a hint Node and Bun attach to
+ * fs.writev; Deno's has none, so there it resolves to the number. The callback is the same
+ * everywhere.
+ */
+function writev(fd: number, chunks: readonly Buffer[], position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.writev(fd, chunks, position, (err, bytesWritten) => (err ? reject(err) : resolve(bytesWritten)))
+  })
+}
 
 /** When a write counts as committed: see the module comment. */
 export type FsyncPolicy = "always" | "never" | { intervalMs: number }
@@ -148,7 +159,7 @@ export class Store {
       for (const b of batches) {
         if (b.segment !== this.fileSegment) await this.rotate(b.segment)
         if (b.chunks.length > 0) {
-          const { bytesWritten: n } = await writev(this.fd, b.chunks, this.filePos)
+          const n = await writev(this.fd, b.chunks, this.filePos)
           let total = 0
           for (const c of b.chunks) total += c.length
           if (n !== total) throw new Error(`short write to ${segmentPath(this.dir, this.fileSegment)} (${n} of ${total} bytes)`)
@@ -269,7 +280,7 @@ export class Store {
         const chunks = w.take()
         for (const c of chunks) {
           // writev may write less than asked for very large lists; plain writes are simpler here.
-          const { bytesWritten: n } = await writev(fd, [c], pos)
+          const n = await writev(fd, [c], pos)
           if (n !== c.length) throw new Error(`short write to ${tmp}`)
           pos += n
         }
