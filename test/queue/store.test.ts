@@ -5,11 +5,11 @@
  * on disk, since confirmed writes are fsynced); test/queue/crash.test.ts
  * kills real device processes.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { QueueDevice, QueueStoreError } from "../../lib/entry/queue.js"
 import { client, startDevice, tempDir, onCleanup } from "./queue-util.js"
 
@@ -235,6 +235,37 @@ describe("lock file", () => {
     await c.close()
     await dev.close()
     expect(fs.existsSync(join(dir, "LOCK"))).toBe(false)
+  })
+
+  // Deno without --allow-run refuses process.kill(pid, 0) with a NotCapable error (no code):
+  // that must not count as "the owner is dead".
+  describe("where the runtime may not signal processes", () => {
+    const notCapable = () => {
+      throw Object.assign(new Error("Requires run access"), { name: "NotCapable" })
+    }
+
+    it("a lock held by a live process is still refused", async () => {
+      const dir = tempDir()
+      const owner = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" })
+      onCleanup(() => void owner.kill())
+      await new Promise((r) => owner.once("spawn", r))
+      fs.writeFileSync(join(dir, "LOCK"), JSON.stringify({ pid: owner.pid, start: null, host: hostname() }))
+      const kill = vi.spyOn(process, "kill").mockImplementation(notCapable)
+      onCleanup(() => kill.mockRestore())
+      await expect(new QueueDevice({ dir }).open()).rejects.toMatchObject({ code: "LOCKED" })
+      expect(kill).toHaveBeenCalled()
+    })
+
+    it.runIf(fs.existsSync("/proc/self/stat"))("a stale lock is taken over when /proc shows its pid is gone", async () => {
+      const dir = tempDir()
+      const dead = spawnSync(process.execPath, ["-e", ""]).pid!
+      fs.writeFileSync(join(dir, "LOCK"), JSON.stringify({ pid: dead, start: "1", host: hostname() }))
+      const kill = vi.spyOn(process, "kill").mockImplementation(notCapable)
+      onCleanup(() => kill.mockRestore())
+      const dev = await startDevice({ dir })
+      expect(kill).toHaveBeenCalled()
+      await dev.close()
+    })
   })
 })
 

@@ -32,7 +32,12 @@ function alive(info: LockInfo): boolean {
   try {
     process.kill(info.pid, 0)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === "ESRCH") return false
+    // EPERM: it exists (another user's). No code: this runtime may not signal at all (Deno
+    // without --allow-run throws NotCapable), which says nothing about the owner; on Linux,
+    // /proc still tells whether the pid exists.
+    if (code !== "EPERM" && fs.existsSync("/proc/self/stat") && !fs.existsSync(`/proc/${info.pid}`)) return false
   }
   if (info.start === null) return true
   const now = startTime(info.pid)
