@@ -27,6 +27,15 @@ function startTime(pid: number): string | null {
   }
 }
 
+/** True when /proc shows there is no process `pid`; false when there is one or it cannot be told. */
+function goneFromProc(pid: number): boolean {
+  try {
+    return fs.existsSync("/proc/self/stat") && !fs.existsSync(`/proc/${pid}`)
+  } catch {
+    return false // Deno refuses any look into /proc without --allow-all
+  }
+}
+
 function alive(info: LockInfo): boolean {
   if (info.host !== hostname()) return true // cannot check another host: assume it is alive
   try {
@@ -36,8 +45,8 @@ function alive(info: LockInfo): boolean {
     if (code === "ESRCH") return false
     // EPERM: it exists (another user's). No code: this runtime may not signal at all (Deno
     // without --allow-run throws NotCapable), which says nothing about the owner; on Linux,
-    // /proc still tells whether the pid exists.
-    if (code !== "EPERM" && fs.existsSync("/proc/self/stat") && !fs.existsSync(`/proc/${info.pid}`)) return false
+    // /proc may still tell whether the pid exists.
+    if (code !== "EPERM" && goneFromProc(info.pid)) return false
   }
   if (info.start === null) return true
   const now = startTime(info.pid)
