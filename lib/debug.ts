@@ -5,25 +5,16 @@
  * `debug` reads every environment variable when it is loaded (its `DEBUG_*` options). Deno
  * refuses that without `--allow-env` (and on a terminal asks the user), so a static import
  * would make importing omq itself need the permission. It is therefore loaded here, and only
- * where the environment may be read: always on Node and Bun; on Deno when env access is
- * already granted (asked with `Deno.permissions.querySync`, which never prompts). Elsewhere
- * the loggers do nothing.
+ * where the environment may be read (environment.ts): always on Node and Bun; on Deno when
+ * env access is granted. Elsewhere the loggers do nothing.
  */
 import { createRequire } from "node:module"
+import { environmentReadable } from "./environment.js"
 
 /** A logger for one namespace: printf-style, as `debug`'s (`%s`, `%d`, `%O`, …). */
 export type Logger = (formatter: string, ...args: unknown[]) => void
 
 type DebugFactory = (namespace: string) => Logger
-
-interface DenoPermissions {
-  permissions: { querySync(descriptor: { name: "env" }): { state: string } }
-}
-
-function environmentReadable(): boolean {
-  const deno = (globalThis as { Deno?: DenoPermissions }).Deno
-  return deno === undefined || deno.permissions.querySync({ name: "env" }).state === "granted"
-}
 
 /** `require` for this module: from its URL in ESM; the CommonJS build has no import.meta. */
 function requireHere(): NodeJS.Require {

@@ -9,6 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
 import * as util from "node:util"
+import { tempDirectory } from "../environment.js"
 import { ZmqError } from "../errors.js"
 import { formatTcp, type Endpoint } from "./address.js"
 
@@ -76,7 +77,7 @@ export async function listen(ep: Endpoint, onConnection: (s: net.Socket) => void
   let listenPath: string | undefined
   if (ep.transport === "ipc") {
     let p = ep.path
-    if (p === "*") p = path.join(os.tmpdir(), `omq-${randomBytes(6).toString("hex")}.sock`)
+    if (p === "*") p = path.join(tempDirectory(), `omq-${randomBytes(6).toString("hex")}.sock`)
     if (Buffer.byteLength(p) > MAX_IPC_PATH) {
       throw new ZmqError("ENAMETOOLONG", "File name too long", ep.raw)
     }
@@ -166,7 +167,7 @@ export function listenSync(ep: Endpoint, onConnection: (s: net.Socket) => void, 
   // ipc: net.Server binds a path synchronously (no name lookup); its error would only come
   // in the next tick, so what can fail is checked first.
   let p = ep.path
-  if (p === "*") p = path.join(os.tmpdir(), `omq-${randomBytes(6).toString("hex")}.sock`)
+  if (p === "*") p = path.join(tempDirectory(), `omq-${randomBytes(6).toString("hex")}.sock`)
   if (Buffer.byteLength(p) > MAX_IPC_PATH) throw new ZmqError("ENAMETOOLONG", "File name too long", ep.raw)
   const listenPath = ipcPath(p)
   if (!p.startsWith("@")) {
