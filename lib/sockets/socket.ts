@@ -476,8 +476,10 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     if (i < 0) throw new ZmqError("ENOENT", "No such endpoint", address)
     const [b] = this.bound.splice(i, 1)
     b!.listener.close()
-    for (const e of b!.engines) e.close(0)
-    for (const l of b!.links) l.close(0)
+    // As close(), and as zeromq.js: what send() already accepted for these peers is still
+    // delivered, for up to linger ms.
+    for (const e of b!.engines) e.close(this.linger)
+    for (const l of b!.links) l.close(this.linger, l.bindEnd)
     this.emitEvent("close", { address: b!.listener.endpoint }, b!.inproc)
   }
 
@@ -591,8 +593,9 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     const c = list?.shift()
     if (!c) throw new ZmqError("ENOENT", "No such endpoint", address)
     if (list!.length === 0) this.connecters.delete(address)
-    c.stop(0)
-    if (c.pipe) this.dropPipe(c.pipe)
+    // As close(): what send() already accepted for this peer is still delivered within linger.
+    c.stop(this.linger)
+    if (c.pipe) this.dropPipe(c.pipe, true)
     this.endpointCount--
   }
 
@@ -764,10 +767,11 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   }
 
   /** Removes a pipe from routing; messages it already received stay readable. */
-  protected dropPipe(pipe: Pipe): void {
+  protected dropPipe(pipe: Pipe, keepQueued = false): void {
     if (!pipe.attached) return
     pipe.attached = false
-    pipe.out.clear()
+    // A lingering connection still writes what is queued (disconnect); otherwise it goes.
+    if (!keepQueued) pipe.out.clear()
     this.pipes.delete(pipe)
     this.detachPipe(pipe)
   }
