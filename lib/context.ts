@@ -139,7 +139,7 @@ const SHARED_REGISTRY = Symbol.for("omq.inproc.registry.v1")
 
 function sharedRegistry(): InprocRegistry {
   const g = globalThis as unknown as Record<symbol, InprocRegistry | undefined>
-  return (g[SHARED_REGISTRY] ??= new InprocRegistry())
+  return (g[SHARED_REGISTRY] ??= new InprocRegistry(true))
 }
 
 let creatingDefault = true
