@@ -116,6 +116,18 @@ const PROGRAMS: { file: string; minimum: number; denoExtra?: string[] }[] = [
 
 const NAMESPACES = ["omq:socket", "omq:engine", "omq:transport", "omq:queue"]
 
+/**
+ * Runtimes on which exit.mjs is known not to end by itself, and why. Deno's BroadcastChannel
+ * has no unref(), so the channel inproc opens for other threads (lib/transports/inproc-threads.ts)
+ * keeps a Deno process alive after every socket is closed. Once it ends there, this test fails:
+ * remove the entry.
+ */
+const KNOWN_HANGS: Partial<Record<Runtime["name"], string>> = {
+  deno: "inproc's BroadcastChannel (no unref() in Deno) keeps the process alive",
+}
+/** How long exit.mjs may take to end by itself (it needs well under a second). */
+const EXIT_MS = 8_000
+
 beforeAll(() => {
   // One build for every runtime; spawnSync keeps the output for the error.
   const r = spawnSync("npm", ["run", "build"], { cwd: root, encoding: "utf8", timeout: 120_000 })
@@ -131,6 +143,18 @@ for (const rt of runtimes) {
         expectAllPassed(rt, p.file, r, p.minimum)
       }, 60_000)
     }
+
+    const hang = KNOWN_HANGS[rt.name]
+    it(`exit.mjs: ends by itself once its sockets are closed${hang ? ` (known not to: ${hang})` : ""}`, async () => {
+      const r = await run(rt.command(join(here, "exit.mjs"), []), {}, EXIT_MS)
+      if (!hang) return void expectAllPassed(rt, "exit.mjs", r, 5)
+      // Every check passed, and then the process had to be killed.
+      const tap = parseTap(r.stdout)
+      expect(tap.failed).toEqual([])
+      expect(tap.passed.length, `${rt.name} exit.mjs\n${r.stdout}\n${r.stderr}`).toBe(tap.plan)
+      expect(r.code, `${rt.name} exit.mjs now ends by itself: remove it from KNOWN_HANGS`).toBeNull()
+      console.warn(`${rt.name} exit.mjs: killed after ${EXIT_MS} ms: ${hang}`)
+    }, EXIT_MS + 20_000)
 
     for (const build of ["esm", "cjs"]) {
       // On Deno the loggers need env access (lib/debug.ts): this run grants it.
