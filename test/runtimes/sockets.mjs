@@ -1,9 +1,10 @@
 /**
  * Sockets on this runtime, from the built package: PUSH/PULL, REQ/REP, DEALER/ROUTER and
- * PUB/SUB over tcp, ipc and inproc; and a wildcard ipc bind.
+ * PUB/SUB over tcp, ipc and inproc; a wildcard ipc bind; inproc between worker threads.
  */
 import { Dealer, Publisher, Pull, Push, Reply, Request, Router, Subscriber } from "omq"
 import * as path from "node:path"
+import { Worker } from "node:worker_threads"
 import { check, done, runtime, same, scratchDir, strings } from "./harness.mjs"
 
 const dir = scratchDir()
@@ -97,6 +98,20 @@ await check("ipc://*: binds a fresh socket file, reported by lastEndpoint", asyn
     same(strings(await pull.receive()), ["wildcard"])
   } finally {
     push.close()
+    pull.close()
+  }
+})
+
+await check("inproc: a PUSH in a worker thread to a PULL in the main thread", async () => {
+  const pull = new Pull()
+  const endpoint = address("inproc")
+  let worker
+  try {
+    await pull.bind(endpoint)
+    worker = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: { address: endpoint } })
+    same(strings(await pull.receive()), ["from a worker", endpoint])
+  } finally {
+    worker?.postMessage("close")
     pull.close()
   }
 })
