@@ -1,12 +1,14 @@
 /**
  * The durable queue on this runtime, from the built package: messages put before the device
  * closes are there when a new device opens the same directory; consumed and acked, they are
- * gone after the next restart too.
+ * gone after the next restart too. A LOCK file left by a dead device is taken over, except on
+ * Deno without --allow-run, which may not ask whether its pid lives: there it is refused.
  */
 import { QueueClient, QueueDevice } from "omq/queue"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { check, done, same, scratchDir } from "./harness.mjs"
+import * as os from "node:os"
+import { check, done, runtime, same, scratchDir } from "./harness.mjs"
 
 const dir = scratchDir()
 
@@ -51,6 +53,22 @@ await check("restart: acked messages stay gone", async () => {
   await withDevice(async (client) => {
     same((await client.stats("jobs")).queues.jobs?.total ?? 0, 0, "messages left")
   })
+})
+
+await check("a LOCK left by a dead process: taken over, or on Deno without --allow-run refused", async () => {
+  const stale = scratchDir()
+  // No process has this pid: it is above Linux's largest pid_max (2^22) and macOS's 99998.
+  fs.writeFileSync(path.join(stale, "LOCK"), JSON.stringify({ pid: 99_999_999, start: "1", host: os.hostname() }))
+  const mayAsk = runtime !== "deno" || globalThis.Deno.permissions.querySync({ name: "run" }).state === "granted"
+  const device = new QueueDevice({ dir: stale })
+  try {
+    await device.open()
+    if (!mayAsk) throw new Error("taken over without a way to know its owner is dead")
+  } catch (err) {
+    if (mayAsk || err.code !== "LOCKED") throw err
+  } finally {
+    await device.close()
+  }
 })
 
 done()

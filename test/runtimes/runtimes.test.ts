@@ -111,7 +111,7 @@ const PROGRAMS: { file: string; minimum: number; denoExtra?: string[] }[] = [
   { file: "curve.mjs", minimum: 2 },
   // zeromq.js is a native addon: Deno needs --allow-ffi to load it.
   { file: "interop.mjs", minimum: 3, denoExtra: ["--allow-ffi"] },
-  { file: "queue.mjs", minimum: 3 },
+  { file: "queue.mjs", minimum: 4 },
 ]
 
 const NAMESPACES = ["omq:socket", "omq:engine", "omq:transport", "omq:queue"]
