@@ -39,8 +39,12 @@ export class Context {
   private _threadPriority = -1
   private _threadSchedulingPolicy = -1
 
-  /** @internal inproc:// names bound in this context. */
-  readonly inproc = new InprocRegistry()
+  /**
+   * @internal inproc:// names bound in this context. The default context's registry is the
+   * process's (see sharedRegistry), so copies of omq loaded side by side (its ESM and CommonJS
+   * builds, two bundles) reach each other over inproc://, as zeromq.js's single libzmq does.
+   */
+  readonly inproc: InprocRegistry = creatingDefault ? sharedRegistry() : new InprocRegistry()
   /** @internal Sends ZAP requests to the handler bound in this context. */
   readonly zap: ZapClient = new ZapClient(this)
 
@@ -126,5 +130,19 @@ Object.defineProperty(Context.prototype, "maxSocketsLimit", {
   },
 })
 
+/**
+ * One registry per process for the default contexts of every copy of omq, found through a
+ * global symbol. The number in its name changes whenever the registry's internal interface
+ * does, so that two incompatible versions of omq keep to themselves.
+ */
+const SHARED_REGISTRY = Symbol.for("omq.inproc.registry.v1")
+
+function sharedRegistry(): InprocRegistry {
+  const g = globalThis as unknown as Record<symbol, InprocRegistry | undefined>
+  return (g[SHARED_REGISTRY] ??= new InprocRegistry(true))
+}
+
+let creatingDefault = true
 /** The default context shared by sockets created without one. */
 export const context = new Context()
+creatingDefault = false

@@ -1,7 +1,8 @@
 /** Conversions between what users send (zeromq.js `MessageLike`) and wire frames. */
 import type { Message } from "./pipe/pipe.js"
 
-export type MessageLike = ArrayBufferView | ArrayBuffer | SharedArrayBuffer | string | null
+/** What can be sent as a message part (zeromq.js's type): a number is sent as its decimal text. */
+export type MessageLike = ArrayBufferView | ArrayBuffer | SharedArrayBuffer | string | number | null
 
 const EMPTY = Buffer.alloc(0)
 

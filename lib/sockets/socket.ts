@@ -15,7 +15,8 @@ import { toMessage } from "../message.js"
 import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
 import { checkProtocol, parseEndpoint, type Endpoint } from "../transports/address.js"
 import { checkIpcPath, listen, listenSync, type Listener } from "../transports/stream.js"
-import { InprocLink, type InprocRequest } from "../transports/inproc.js"
+import { InprocLink, type InprocLinkLike, type InprocRequest } from "../transports/inproc.js"
+import type { RemoteLink, RemotePeer } from "../transports/inproc-threads.js"
 import { isCompatible } from "../engine/compat.js"
 import { context as defaultContext, type Context } from "../context.js"
 import type { Metadata } from "../wire/metadata.js"
@@ -32,7 +33,7 @@ interface Bound {
   listener: Listener
   engines: Set<ConnectionEngine>
   /** inproc links accepted on this endpoint. */
-  links: Set<InprocLink>
+  links: Set<InprocLinkLike>
   /** An inproc endpoint (libzmq reports no events for those). */
   inproc: boolean
 }
@@ -64,6 +65,10 @@ const BLOCKED = "Socket is blocked by a bind or unbind operation"
 const SYNC_CHECK_EVERY = 512
 const YIELD_AFTER_MS = 1
 
+function isRemote(l: InprocLinkLike): l is RemoteLink {
+  return !(l instanceof InprocLink)
+}
+
 /** Resolves in the event loop's next check phase. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
@@ -94,7 +99,7 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   private readonly bound: Bound[] = []
   private readonly connecters = new Map<string, Connection[]>()
   /** inproc links this socket takes part in. */
-  private readonly links = new Set<InprocLink>()
+  private readonly links = new Set<InprocLinkLike>()
   private _context: Context = defaultContext
   /** Pipes that have an engine or are owned by a connecter, for close/linger. */
   protected readonly pipes = new Set<Pipe>()
@@ -413,7 +418,11 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
 
   private bindInproc(name: string, bound: Bound): void {
     const registry = this._context.inproc
-    const binder = { join: (req: InprocRequest) => this.inprocJoin(req, bound) }
+    const binder = {
+      join: (req: InprocRequest) => this.inprocJoin(req, bound),
+      joinRemote: (peer: RemotePeer, makeLink: (pipe: Pipe) => RemoteLink) => this.inprocJoinRemote(peer, makeLink, bound),
+      describe: () => this.remotePeer(),
+    }
     registry.bind(name, bound.address, binder)
     bound.inproc = true
     bound.listener = { endpoint: bound.address, close: () => registry.unbind(name, binder) }
@@ -476,8 +485,10 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     if (i < 0) throw new ZmqError("ENOENT", "No such endpoint", address)
     const [b] = this.bound.splice(i, 1)
     b!.listener.close()
-    for (const e of b!.engines) e.close(0)
-    for (const l of b!.links) l.close(0)
+    // As close(), and as zeromq.js: what send() already accepted for these peers is still
+    // delivered, for up to linger ms.
+    for (const e of b!.engines) e.close(this.linger)
+    for (const l of b!.links) l.close(this.linger, l.bindEnd)
     this.emitEvent("close", { address: b!.listener.endpoint }, b!.inproc)
   }
 
@@ -517,13 +528,15 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     pipe.locallyInitiated = true
     pipe.connectRoutingId = connectRoutingId
     this.attachPipe(pipe)
-    let link: InprocLink | null = null
+    let link: InprocLinkLike | null = null
     const req: InprocRequest = {
       address,
       pipe,
+      peer: this.remotePeer(),
       joined: (l) => {
         link = l
         this.links.add(l)
+        if (isRemote(l)) l.onClose = (p) => this.inprocClosed(l, p)
         this.emitEvent("connect", { address }, true)
         if (pipe.attached) {
           this.pipeReconnected(pipe)
@@ -567,6 +580,37 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     return link
   }
 
+  /**
+   * The bound side of an inproc connection from a socket in another thread (see
+   * inproc-threads.ts): as inprocJoin, with the peer known only by its type and identity.
+   */
+  private inprocJoinRemote(peer: RemotePeer, makeLink: (pipe: Pipe) => RemoteLink, bound: Bound): RemoteLink | null {
+    if (this._closed) return null
+    if (!isCompatible(this.socketTypeName, peer.socketType) || !this.acceptsPeer()) {
+      this.emitEvent("handshake:error:protocol", { address: bound.address }, true)
+      return null
+    }
+    const pipe = this.newPipe(bound.address)
+    const metadata: Metadata = new Map([["socket-type", Buffer.from(peer.socketType)]])
+    if (peer.identity !== undefined) metadata.set("identity", Buffer.from(peer.identity))
+    pipe.peerMetadata = metadata
+    const link = makeLink(pipe)
+    link.onClose = (p) => this.inprocClosed(link, p)
+    bound.links.add(link)
+    this.links.add(link)
+    this.emitEvent("accept", { address: bound.address }, true)
+    this.attachPipe(pipe)
+    this.emitEvent("handshake", { address: bound.address }, true)
+    this.pipeConnected(pipe)
+    this.pipeWritable(pipe)
+    return link
+  }
+
+  /** What a socket in another thread learns of this one when an inproc connection is made. */
+  private remotePeer(): RemotePeer {
+    return { socketType: this.socketTypeName, identity: this.localRoutingId() }
+  }
+
   private inprocMetadata(): Metadata {
     const m: Metadata = new Map([["socket-type", Buffer.from(this.socketTypeName)]])
     const id = this.localRoutingId()
@@ -574,7 +618,7 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     return m
   }
 
-  private inprocClosed(link: InprocLink, pipe: Pipe): void {
+  private inprocClosed(link: InprocLinkLike, pipe: Pipe): void {
     this.links.delete(link)
     for (const b of this.bound) b.links.delete(link)
     this.emitEvent("disconnect", { address: pipe.endpoint }, true)
@@ -591,8 +635,9 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     const c = list?.shift()
     if (!c) throw new ZmqError("ENOENT", "No such endpoint", address)
     if (list!.length === 0) this.connecters.delete(address)
-    c.stop(0)
-    if (c.pipe) this.dropPipe(c.pipe)
+    // As close(): what send() already accepted for this peer is still delivered within linger.
+    c.stop(this.linger)
+    if (c.pipe) this.dropPipe(c.pipe, true)
     this.endpointCount--
   }
 
@@ -764,10 +809,11 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   }
 
   /** Removes a pipe from routing; messages it already received stay readable. */
-  protected dropPipe(pipe: Pipe): void {
+  protected dropPipe(pipe: Pipe, keepQueued = false): void {
     if (!pipe.attached) return
     pipe.attached = false
-    pipe.out.clear()
+    // A lingering connection still writes what is queued (disconnect); otherwise it goes.
+    if (!keepQueued) pipe.out.clear()
     this.pipes.delete(pipe)
     this.detachPipe(pipe)
   }

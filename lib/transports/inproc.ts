@@ -7,16 +7,31 @@
  */
 import { ZmqError } from "../errors.js"
 import type { Pipe, PipeEngine } from "../pipe/pipe.js"
+import { ThreadBridge, threadsReachable, type RemoteBinder, type RemoteLink, type RemotePeer } from "./inproc-threads.js"
+
+/**
+ * What a socket holds of an inproc connection: a link within this thread (InprocLink), or one
+ * to another thread (RemoteLink, in inproc-threads.ts), which has only this thread's end.
+ */
+export interface InprocLinkLike {
+  readonly connectEnd: { readonly own: Pipe }
+  readonly bindEnd: { readonly own: Pipe }
+  start(): void
+  /** Ends the link; with a linger other than 0 what `closing`'s side queued goes first. */
+  close(lingerMs: number, closing?: { readonly own: Pipe }): void
+}
 
 /** A connect() waiting for (or joined to) a bound name. */
 export interface InprocRequest {
   readonly address: string
   readonly pipe: Pipe
-  /** Called by the binding socket to finish the connection; false if the connecting socket refuses. */
-  joined(link: InprocLink): void
+  /** Called by the binding socket (of this thread or another) to finish the connection. */
+  joined(link: InprocLinkLike): void
+  /** The connecting socket's type and identity, for a bound socket in another thread. */
+  readonly peer: RemotePeer
 }
 
-export interface InprocBinder {
+export interface InprocBinder extends RemoteBinder {
   /** Makes the bound side of a connection; returns the link, or null to refuse. */
   join(request: InprocRequest): InprocLink | null
 }
@@ -24,18 +39,45 @@ export interface InprocBinder {
 export class InprocRegistry {
   private readonly bound = new Map<string, InprocBinder>()
   private readonly pending = new Map<string, Set<InprocRequest>>()
+  /** For the process's registry: the other threads' registries (see inproc-threads.ts). */
+  private readonly threads: ThreadBridge | undefined
+
+  /** @param acrossThreads this is the process's registry, shared with other threads */
+  constructor(acrossThreads = false) {
+    if (acrossThreads && threadsReachable) {
+      this.threads = new ThreadBridge(
+        (name) => this.bound.get(name),
+        () => this.bound.keys(),
+        (req, link, peer) => this.joinedElsewhere(req, link, peer),
+      )
+    }
+  }
 
   bind(name: string, address: string, binder: InprocBinder): void {
-    if (this.bound.has(name)) throw new ZmqError("EADDRINUSE", "Address already in use", address)
+    if (this.bound.has(name) || this.threads?.boundElsewhere(name)) throw new ZmqError("EADDRINUSE", "Address already in use", address)
     this.bound.set(name, binder)
+    this.threads?.announceBind(name)
     const waiting = this.pending.get(name)
     if (waiting) {
       this.pending.delete(name)
       // After the caller has finished binding (its "bind" event comes first, as for tcp).
       queueMicrotask(() => {
-        for (const req of waiting) if (this.bound.get(name) === binder) this.join(binder, req)
+        for (const req of waiting) {
+          if (this.bound.get(name) !== binder) continue
+          this.threads?.withdraw(req)
+          this.join(binder, req)
+        }
       })
     }
+  }
+
+  /** A socket in another thread accepted one of our pending connects. */
+  private joinedElsewhere(req: InprocRequest, link: RemoteLink, peer: RemotePeer): void {
+    for (const [name, set] of this.pending) if (set.has(req)) this.cancel(name, req)
+    const metadata = new Map([["socket-type", Buffer.from(peer.socketType)]])
+    if (peer.identity !== undefined) metadata.set("identity", Buffer.from(peer.identity))
+    req.pipe.peerMetadata = metadata
+    req.joined(link)
   }
 
   isBound(name: string): boolean {
@@ -48,7 +90,9 @@ export class InprocRegistry {
   }
 
   unbind(name: string, binder: InprocBinder): void {
-    if (this.bound.get(name) === binder) this.bound.delete(name)
+    if (this.bound.get(name) !== binder) return
+    this.bound.delete(name)
+    this.threads?.announceUnbind(name)
   }
 
   connect(name: string, req: InprocRequest): void {
@@ -60,11 +104,14 @@ export class InprocRegistry {
     let set = this.pending.get(name)
     if (!set) this.pending.set(name, (set = new Set()))
     set.add(req)
+    // A socket of another thread may have it bound (or bind it later).
+    this.threads?.offer(name, req, req.peer)
   }
 
   cancel(name: string, req: InprocRequest): void {
     const set = this.pending.get(name)
     if (set?.delete(req) && set.size === 0) this.pending.delete(name)
+    this.threads?.withdraw(req)
   }
 
   private join(binder: InprocBinder, req: InprocRequest): void {
@@ -128,7 +175,7 @@ class InprocEnd implements PipeEngine {
   }
 }
 
-export class InprocLink {
+export class InprocLink implements InprocLinkLike {
   closed = false
   readonly connectEnd: InprocEnd
   readonly bindEnd: InprocEnd
@@ -163,9 +210,9 @@ export class InprocLink {
    * Ends the link. With a linger other than 0 the closing side's queued
    * messages are handed to the peer first (they are in memory already).
    */
-  close(lingerMs: number, closing?: InprocEnd): void {
+  close(lingerMs: number, closing?: { readonly own: Pipe }): void {
     if (this.closed) return
-    if (lingerMs !== 0 && closing) closing.move(closing.own, closing.peer, true)
+    if (lingerMs !== 0 && closing instanceof InprocEnd) closing.move(closing.own, closing.peer, true)
     this.closed = true
     for (const end of [this.connectEnd, this.bindEnd]) {
       if (end.own.engine === end) end.own.engine = null

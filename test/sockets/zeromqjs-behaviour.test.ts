@@ -194,6 +194,75 @@ describe("close() (zeromq.js socket-close)", () => {
   })
 })
 
+describe("unbind() and disconnect() deliver what send() already accepted, as close() does (within linger)", () => {
+  // libzmq delivers what its I/O thread already took (100 small messages: all; 60 × 256 KiB:
+  // 2 of them, as measured here); omq delivers everything queued, within linger, as close() does.
+  const cases: Array<[Lib, string, number, number]> = [
+    [zmq, "zeromq", 100, 10],
+    [omq, "omq", 100, 10],
+    [omq, "omq", 60, 256 * 1024],
+  ]
+  for (const [L, lib, N, size] of cases) {
+    const body = Buffer.alloc(size, 7)
+    it(`${lib} PUSH: unbind right after ${N} × ${size} B sends resolved; the libzmq PULL gets every message`, async () => {
+      const push = track(new L.Push({ sendHighWaterMark: N + 1 }))
+      await push.bind("tcp://127.0.0.1:*")
+      const ep = push.lastEndpoint!
+      const pull = track(new zmq.Pull({ linger: 0, receiveTimeout: 10_000 }))
+      pull.connect(ep)
+      await push.send("hello") // waits for the peer: the pipe exists
+      for (let i = 0; i < N; i++) await push.send([String(i), body])
+      await push.unbind(ep)
+      expect(String((await pull.receive())[0])).toBe("hello")
+      for (let i = 0; i < N; i++) expect(String((await pull.receive())[0])).toBe(String(i))
+    }, 30_000)
+
+    it(`${lib} PUSH: disconnect right after ${N} × ${size} B sends resolved; the libzmq PULL gets every message`, async () => {
+      const pull = track(new zmq.Pull({ linger: 0, receiveTimeout: 10_000 }))
+      await pull.bind("tcp://127.0.0.1:*")
+      const push = track(new L.Push({ sendHighWaterMark: N + 1 }))
+      push.connect(pull.lastEndpoint!)
+      await push.send("hello")
+      expect(String((await pull.receive())[0])).toBe("hello") // connected
+      for (let i = 0; i < N; i++) await push.send([String(i), body])
+      push.disconnect(pull.lastEndpoint!)
+      for (let i = 0; i < N; i++) expect(String((await pull.receive())[0])).toBe(String(i))
+    }, 30_000)
+  }
+
+  it("omq over inproc: unbind and disconnect hand the queued messages to the peer", async () => {
+    for (const how of ["unbind", "disconnect"] as const) {
+      const push = track(new omq.Push({ sendHighWaterMark: 0 }))
+      const pull = track(new omq.Pull({ receiveHighWaterMark: 10, receiveTimeout: 5000 }))
+      const ep = `inproc://linger-${how}`
+      if (how === "unbind") {
+        await push.bind(ep)
+        pull.connect(ep)
+      } else {
+        await pull.bind(ep)
+        push.connect(ep)
+      }
+      for (let i = 0; i < 100; i++) await push.send(String(i))
+      if (how === "unbind") await push.unbind(ep)
+      else push.disconnect(ep)
+      for (let i = 0; i < 100; i++) expect(String((await pull.receive())[0]), how).toBe(String(i))
+    }
+  })
+})
+
+describe("message parts (zeromq.js MessageLike)", () => {
+  it("a number is sent as its decimal text, as zeromq.js sends it", async () => {
+    for (const L of [omq, zmq] as Lib[]) {
+      const pull = track(new zmq.Pull({ linger: 0, receiveTimeout: 5000 }))
+      await pull.bind("tcp://127.0.0.1:*")
+      const push = track(new L.Push({ linger: 1000 }))
+      push.connect(pull.lastEndpoint!)
+      await push.send([42, 1.5, -7])
+      expect((await pull.receive()).map(String)).toEqual(["42", "1.5", "-7"])
+    }
+  })
+})
+
 describe("events (zeromq.js socket-events)", () => {
   it("bind:error names the address without its transport, as libzmq reports it", async () => {
     const a = track(new omq.Dealer({ linger: 0 }))
