@@ -25,7 +25,9 @@ export interface RunResult {
  */
 export function run(cmd: string, args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeout: number }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    // NODE_OPTIONS stays out: a flag that this Node (or a tool's) accepts may stop an older one.
+    const { NODE_OPTIONS: _, ...env } = opts.env ?? process.env
+    const child = spawn(cmd, args, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d: Buffer) => (stdout += d))
@@ -124,31 +126,39 @@ function nodePackageName(): string {
 
 /**
  * The `node` executable of `version`, from the registry's `node-<os>-<arch>@version` package,
- * installed once into a cache under the temp dir and kept across runs (a binary is about
- * 30 MB to fetch, 100 MB or more unpacked). Null, with a printed reason, where that package
- * cannot be installed (another OS, no registry) — under CI an error.
+ * installed once into a cache under the temp dir and kept across runs: only the executable
+ * (the package is about 30 MB to fetch, 100 MB or more unpacked with its headers and npm).
+ * Null, with a printed reason, where that package cannot be installed (another OS, no
+ * registry) — under CI an error.
  */
 export async function nodeBinary(version: string): Promise<string | null> {
   const pkg = nodePackageName()
+  const exe = process.platform === "win32" ? "node.exe" : "node"
   const cache = path.join(os.tmpdir(), "omq-node-binaries", `${pkg}-${version}`)
-  const bin = path.join(cache, "node_modules", pkg, "bin", process.platform === "win32" ? "node.exe" : "node")
+  const bin = path.join(cache, exe)
   if (fs.existsSync(bin)) return bin
   fs.mkdirSync(path.dirname(cache), { recursive: true })
   const staging = fs.mkdtempSync(`${cache}.partial-`)
-  // --ignore-scripts: the package's own install script only sets up a global `node` link.
-  const r = await run("npm", ["install", "--no-save", "--ignore-scripts", ...NPM_FLAGS, "--prefix", staging, `${pkg}@${version}`], {
-    cwd: staging,
-    timeout: 120_000,
-  })
-  if (r.code !== 0) {
-    fs.rmSync(staging, { recursive: true, force: true })
-    skipping(`Node ${version}: skipped, \`npm install ${pkg}@${version}\` failed: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`)
-    return null
-  }
   try {
-    fs.renameSync(staging, cache)
-  } catch {
-    fs.rmSync(staging, { recursive: true, force: true }) // another run got there first
+    // --ignore-scripts: the package's own install script only sets up a global `node` link.
+    const r = await run("npm", ["install", "--no-save", "--ignore-scripts", ...NPM_FLAGS, "--prefix", staging, `${pkg}@${version}`], {
+      cwd: staging,
+      timeout: 120_000,
+    })
+    if (r.code !== 0) {
+      skipping(`Node ${version}: skipped, \`npm install ${pkg}@${version}\` failed: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`)
+      return null
+    }
+    const dir = `${staging}.bin`
+    fs.mkdirSync(dir)
+    fs.renameSync(path.join(staging, "node_modules", pkg, "bin", exe), path.join(dir, exe))
+    try {
+      fs.renameSync(dir, cache)
+    } catch {
+      fs.rmSync(dir, { recursive: true, force: true }) // another run got there first
+    }
+    return bin
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true })
   }
-  return bin
 }
