@@ -99,7 +99,7 @@ export async function packWorkTree(into: string, env: NodeJS.ProcessEnv = {}): P
     fs.mkdirSync(path.dirname(path.join(src, rel)), { recursive: true })
     fs.copyFileSync(path.join(REPO, rel), path.join(src, rel))
   }
-  fs.symlinkSync(path.join(REPO, "node_modules"), path.join(src, "node_modules"), "dir")
+  fs.symlinkSync(path.join(REPO, "node_modules"), path.join(src, "node_modules"), "junction")
   ok(await run("npm", ["run", "build"], { cwd: src, env: { ...process.env, ...env }, timeout: 120_000 }), "npm run build")
   const r = ok(await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", into], { cwd: src, timeout: 60_000 }), "npm pack")
   const [info] = JSON.parse(r.stdout) as Array<{ filename: string; size: number; unpackedSize: number; files: PackedFile[] }>
