@@ -1,5 +1,7 @@
 import { writeFileSync } from "node:fs"
-import { defineConfig } from "tsup"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { defineConfig, type Options } from "tsup"
 
 /** Public entry points: the package root (zeromq.js's names, exactly) and omq's subpath exports. */
 const entries = {
@@ -20,27 +22,70 @@ const cjsPart: Record<keyof typeof entries, string> = {
   "v5-compat": "v5compat",
 }
 
+/**
+ * The oldest Node omq runs on (package.json's "engines", tested by test/package/): esbuild
+ * lowers any newer syntax for it.
+ */
+const target = "node16.17"
+
+/**
+ * Dependencies compiled into dist instead of installed beside omq (scripts/bundled-licenses.mjs
+ * ships their licences):
+ * - @noble/curves, @noble/hashes, @noble/ciphers are ESM-only and ask for Node >= 20.19: as
+ *   dependencies, `require("omq")` fails before Node 20.19 / 22.12 and under Jest.
+ * - cbor-x, from its plain-JavaScript entry (`cborPlainJs` below): as a dependency it brings
+ *   its optional native helper cbor-extract, which npm compiles with node-gyp wherever no
+ *   prebuilt binary fits the machine.
+ */
+const bundled = ["@noble/curves", "@noble/hashes", "@noble/ciphers", "cbor-x"]
+
+/**
+ * cbor-x's Node entry loads the native string extractor when it can; its universal entry
+ * (index.js, not in its "exports") is the same codec without it.
+ */
+const cborPlainJs: NonNullable<Options["esbuildPlugins"]>[number] = {
+  name: "cbor-x-plain-js",
+  setup(build) {
+    const dir = dirname(createRequire(import.meta.url).resolve("cbor-x/package.json"))
+    build.onResolve({ filter: /^cbor-x$/ }, () => ({ path: join(dir, "index.js") }))
+  },
+}
+
+/** Source maps only on request (`OMQ_SOURCEMAPS=1 npm run build`): they tripled the tarball. */
+const sourcemap = process.env.OMQ_SOURCEMAPS === "1"
+
+const common: Options = {
+  target,
+  sourcemap,
+  tsconfig: "tsconfig.build.json",
+  noExternal: bundled,
+  esbuildPlugins: [cborPlainJs],
+  // Which files of which packages went in: read by scripts/bundled-licenses.mjs, then deleted.
+  metafile: true,
+}
+
 export default defineConfig([
   {
     // ESM: the library entries sharing chunks (one copy of each module: the default context
     // and the classes are shared between `omq` and its subpaths), and the omq-queue CLI.
+    ...common,
     entry: { ...entries, "queue-cli": "lib/devices/queue/cli.ts" },
     format: ["esm"],
     splitting: true,
     dts: { entry: entries },
-    sourcemap: true,
-    target: "node20",
-    tsconfig: "tsconfig.build.json",
   },
   {
     // CommonJS: one bundle, see lib/entry/bundle.ts; the entry files and their .d.cts are
     // written once it is built.
+    ...common,
     entry: { "cjs/bundle": "lib/entry/bundle.ts" },
     format: ["cjs"],
     splitting: false,
-    sourcemap: true,
-    target: "node20",
-    tsconfig: "tsconfig.build.json",
+    // `import("libsodium-wrappers")` (the optional fast cipher) as a require(): a real
+    // import() from CommonJS fails under Jest's module system, and bundlers handle require best.
+    esbuildOptions(o) {
+      o.supported = { ...o.supported, "dynamic-import": false }
+    },
     async onSuccess() {
       for (const [name, part] of Object.entries(cjsPart)) {
         writeFileSync(`dist/${name}.cjs`, `"use strict";\nmodule.exports = require("./cjs/bundle.cjs").${part};\n`)

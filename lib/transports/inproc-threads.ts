@@ -54,11 +54,17 @@ interface DirectoryMessage {
 
 type LinkMessage = { m: Uint8Array[][] } | { credit: number } | { sub: boolean; topic: Uint8Array } | { ready: number } | { close: true }
 
+/**
+ * Whether a channel can be unref'd (Node, Bun): like every omq handle it then does not keep
+ * the thread alive. Deno's cannot, so there the directory channel is closed whenever this
+ * thread has nothing bound and nothing waiting (ThreadBridge.idle).
+ */
+const canUnref = BroadcastChannelClass !== undefined && typeof (BroadcastChannelClass.prototype as { unref?: unknown }).unref === "function"
+
 function channel(name: string, onMessage: (data: unknown) => void): Channel {
   const c = new BroadcastChannelClass!(name)
   c.onmessage = (e: unknown) => onMessage((e as { data: unknown }).data)
-  // Like every omq handle, it does not keep the thread alive by itself.
-  ;(c as unknown as { unref?: () => void }).unref?.()
+  if (canUnref) (c as unknown as { unref(): void }).unref()
   return c
 }
 
@@ -258,6 +264,21 @@ export class ThreadBridge {
 
   announceUnbind(name: string): void {
     this.send({ op: "unbound", name })
+    this.idle()
+  }
+
+  /**
+   * Where the channel would keep the thread alive (Deno), it is closed once nothing is bound
+   * here and no connect waits; the next use opens it again and asks who binds what.
+   */
+  private idle(): void {
+    if (canUnref || this.chan === null || this.offers.size > 0) return
+    for (const _ of this.localNames()) return
+    const c = this.chan
+    this.chan = null
+    this.elsewhere.clear()
+    // After what was just posted has gone out.
+    setTimeout(() => c.close(), 0)
   }
 
   /** A local connect() found no local binder: ask the other threads. */
@@ -271,6 +292,7 @@ export class ThreadBridge {
   /** The request was joined locally or cancelled: an answer from elsewhere is turned down. */
   withdraw(req: InprocRequest): void {
     for (const [id, o] of this.offers) if (o.req === req) this.offers.delete(id)
+    this.idle()
   }
 
   private sendOffer(o: Offer): void {
@@ -312,6 +334,7 @@ export class ThreadBridge {
           return
         }
         this.offers.delete(m.link!)
+        this.idle()
         const link = new RemoteLink(m.link!, o.req.pipe)
         this.accepted(o.req, link, m.peer!)
         link.opened(m.window!)

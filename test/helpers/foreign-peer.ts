@@ -13,7 +13,14 @@ export function foreignPeer(what: string, probe: readonly string[], install: str
   const [cmd, ...args] = probe
   const r = spawnSync(cmd!, args, { stdio: "ignore", timeout: 30_000 })
   if (r.status === 0) return true
-  const reason = `${what}: skipped, \`${probe.join(" ")}\` failed (${r.error?.message ?? `exit ${r.status}`}); install: ${install}`
+  return skipping(`${what}: skipped, \`${probe.join(" ")}\` failed (${r.error?.message ?? `exit ${r.status}`}); install: ${install}`)
+}
+
+/**
+ * For a component that is missing (a peer, a runtime, a tool): prints `reason` and returns
+ * false, so the caller skips its tests — or throws under CI, where nothing may skip.
+ */
+export function skipping(reason: string): false {
   if (process.env.CI === "true" || process.env.CI === "1") throw new Error(`CI must not skip — ${reason}`)
   console.warn(reason)
   return false

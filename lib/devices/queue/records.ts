@@ -13,7 +13,7 @@
  * str (u16 length + UTF-8), bin (u32 length + bytes). The PUT payload ends
  * with the body, which takes the rest of the record.
  */
-import { crc32 } from "node:zlib"
+import { crc32 } from "./crc32.js"
 
 export const RecordType = {
   Put: 1,
