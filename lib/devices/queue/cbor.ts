@@ -4,15 +4,8 @@
  * above 2^32 (sequence numbers, timestamps) as CBOR integers, which cbor-x
  * writes as floats; and the few shapes the hot path sends are cheaper to
  * write directly. User headers are encoded by the client with cbor-x.
- *
- * cbor-x comes from its plain entries: its main entry reads an environment variable
- * (CBOR_NATIVE_ACCELERATION_DISABLED) when it loads, which Deno refuses without --allow-env.
- * The cost is cbor-extract's native string decoding in the ESM build: the same speed for
- * request metadata (about 560 ns a map of a few short strings either way), half the speed for
- * large string-heavy headers (16 µs instead of 7 µs for 100 strings of 20 bytes).
  */
-import { Decoder } from "cbor-x/decode"
-import { Encoder } from "cbor-x/encode"
+import { Decoder, Encoder } from "cbor-x"
 
 const decoder = new Decoder({ mapsAsObjects: true, useRecords: false })
 /** cbor-x as a plain CBOR encoder: no record extension, minimal map headers, no typed-array tags. */
