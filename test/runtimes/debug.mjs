@@ -7,17 +7,10 @@
  */
 import { createRequire } from "node:module"
 import * as net from "node:net"
-import { check, done, runtime, same, scratchDir, skip, sleep, strings } from "./harness.mjs"
+import { check, done, same, scratchDir, sleep, strings } from "./harness.mjs"
 
 const build = process.argv[2] === "cjs" ? "cjs" : "esm"
 const checks = ["PUSH/PULL over tcp", "a connect to a closed port is retried", "a queue device opens its store"]
-
-// The CommonJS build is one bundle, the queue included, and cbor-x's CommonJS build reads an
-// environment variable when it loads.
-if (build === "cjs" && runtime === "deno" && globalThis.Deno.permissions.querySync({ name: "env", variable: "CBOR_NATIVE_ACCELERATION_DISABLED" }).state !== "granted") {
-  for (const name of checks) skip(`${build}: ${name}`, "on Deno, require('omq') needs --allow-env=CBOR_NATIVE_ACCELERATION_DISABLED (read by cbor-x's CommonJS build)")
-  done()
-}
 
 const load = build === "cjs" ? (name) => createRequire(import.meta.url)(name) : (name) => import(name)
 const { Pull, Push } = await load("omq")

@@ -6,8 +6,7 @@
  * reason printed). Bun and Deno are devDependencies (node_modules/.bin); a missing one skips
  * its tests with a printed reason, or fails under CI=true (test/helpers/foreign-peer.ts).
  *
- * Deno runs without --allow-env: importing omq must not need it. Only the CommonJS build gets
- * one variable, CBOR_NATIVE_ACCELERATION_DISABLED, which cbor-x's CommonJS build reads.
+ * Deno runs without --allow-env: importing omq must not need it.
  */
 import { execFile, spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -116,15 +115,6 @@ const PROGRAMS: { file: string; minimum: number; denoExtra?: string[] }[] = [
 
 const NAMESPACES = ["omq:socket", "omq:engine", "omq:transport", "omq:queue"]
 
-/**
- * Runtimes on which exit.mjs is known not to end by itself, and why. Deno's BroadcastChannel
- * has no unref(), so the channel inproc opens for other threads (lib/transports/inproc-threads.ts)
- * keeps a Deno process alive after every socket is closed. Once it ends there, this test fails:
- * remove the entry.
- */
-const KNOWN_HANGS: Partial<Record<Runtime["name"], string>> = {
-  deno: "inproc's BroadcastChannel (no unref() in Deno) keeps the process alive",
-}
 /** How long exit.mjs may take to end by itself (it needs well under a second). */
 const EXIT_MS = 8_000
 
@@ -144,16 +134,8 @@ for (const rt of runtimes) {
       }, 60_000)
     }
 
-    const hang = KNOWN_HANGS[rt.name]
-    it(`exit.mjs: ends by itself once its sockets are closed${hang ? ` (known not to: ${hang})` : ""}`, async () => {
-      const r = await run(rt.command(join(here, "exit.mjs"), []), {}, EXIT_MS)
-      if (!hang) return void expectAllPassed(rt, "exit.mjs", r, 5)
-      // Every check passed, and then the process had to be killed.
-      const tap = parseTap(r.stdout)
-      expect(tap.failed).toEqual([])
-      expect(tap.passed.length, `${rt.name} exit.mjs\n${r.stdout}\n${r.stderr}`).toBe(tap.plan)
-      expect(r.code, `${rt.name} exit.mjs now ends by itself: remove it from KNOWN_HANGS`).toBeNull()
-      console.warn(`${rt.name} exit.mjs: killed after ${EXIT_MS} ms: ${hang}`)
+    it("exit.mjs: ends by itself once its sockets are closed", async () => {
+      expectAllPassed(rt, "exit.mjs", await run(rt.command(join(here, "exit.mjs"), []), {}, EXIT_MS), 5)
     }, EXIT_MS + 20_000)
 
     for (const build of ["esm", "cjs"]) {
@@ -166,11 +148,8 @@ for (const rt of runtimes) {
       }, 60_000)
 
       if (rt.name === "deno") {
-        // The CommonJS build reads one variable (cbor-x's CommonJS build): grant only that.
-        const only = build === "cjs" ? ["--allow-env=CBOR_NATIVE_ACCELERATION_DISABLED"] : []
-        const what = build === "cjs" ? "with only --allow-env=CBOR_NATIVE_ACCELERATION_DISABLED" : "without --allow-env"
-        it(`${build} build ${what}: runs, and the loggers are silent`, async () => {
-          const r = await run(rt.command(join(here, "debug.mjs"), [build], only), { DEBUG: "omq:*" })
+        it(`${build} build without --allow-env: runs, and the loggers are silent`, async () => {
+          const r = await run(rt.command(join(here, "debug.mjs"), [build]), { DEBUG: "omq:*" })
           expectAllPassed(rt, "debug.mjs", r, 3)
           expect(r.stderr).not.toContain("omq:")
         }, 60_000)
