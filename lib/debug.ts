@@ -4,11 +4,15 @@
  *
  * `debug` reads every environment variable when it is loaded (its `DEBUG_*` options). Deno
  * refuses that without `--allow-env` (and on a terminal asks the user), so a static import
- * would make importing omq itself need the permission. It is therefore loaded here, and only
+ * would make importing omq itself need the permission. It is therefore imported here, and only
  * where the environment may be read (environment.ts): always on Node and Bun; on Deno when
  * env access is granted. Elsewhere the loggers do nothing.
+ *
+ * The import is a dynamic `import("debug")`: bundlers follow it (a bundle carries `debug`
+ * inside), where a computed `require` would be left to fail at run time. It completes a few
+ * milliseconds after omq is loaded; what is logged before that is kept (up to EARLY_MAX calls)
+ * and passed to `debug` once it is there, so nothing logged at start-up is lost.
  */
-import { createRequire } from "node:module"
 import { environmentReadable } from "./environment.js"
 
 /** A logger for one namespace: printf-style, as `debug`'s (`%s`, `%d`, `%O`, …). */
@@ -16,21 +20,42 @@ export type Logger = (formatter: string, ...args: unknown[]) => void
 
 type DebugFactory = (namespace: string) => Logger
 
-/** `require` for this module: from its URL in ESM; the CommonJS build has no import.meta. */
-function requireHere(): NodeJS.Require {
-  let url: string | undefined
-  // The try never catches: inside one, esbuild's CommonJS build (where import.meta is an
-  // empty object) does not warn about import.meta.
-  try {
-    url = import.meta.url
-  } catch {}
-  return createRequire(url ?? __filename)
+/** Calls kept until `debug` is loaded; beyond this many, further early ones are dropped. */
+const EARLY_MAX = 1000
+
+const loggers = new Map<string, Logger>()
+let factory: DebugFactory | undefined
+/** Calls made before `debug` was loaded; undefined once it is, or when it never will be. */
+let early: { namespace: string; args: [string, ...unknown[]] }[] | undefined
+
+function real(namespace: string): Logger {
+  let log = loggers.get(namespace)
+  if (log === undefined) loggers.set(namespace, (log = factory!(namespace)))
+  return log
 }
 
-const silent: Logger = () => {}
-const factory: DebugFactory | undefined = environmentReadable() ? (requireHere()("debug") as DebugFactory) : undefined
+function load(): Promise<void> {
+  if (!environmentReadable()) return Promise.resolve()
+  early = []
+  return import("debug").then(
+    (m) => {
+      factory = ((m as { default?: DebugFactory }).default ?? m) as DebugFactory
+      for (const { namespace, args } of early!.splice(0)) real(namespace)(...args)
+      early = undefined
+    },
+    () => {
+      early = undefined // no debug package: the loggers stay silent
+    },
+  )
+}
+
+/** Resolves once `debug` is loaded (and the early calls passed on), failed to load, or will not be. */
+export const debugLoaded: Promise<void> = load()
 
 /** The logger for `namespace` (`omq:<layer>`). */
 export function createDebug(namespace: string): Logger {
-  return factory ? factory(namespace) : silent
+  return (...args) => {
+    if (factory !== undefined) real(namespace)(...args)
+    else if (early !== undefined && early.length < EARLY_MAX) early.push({ namespace, args })
+  }
 }
