@@ -277,8 +277,9 @@ export class ThreadBridge {
     const c = this.chan
     this.chan = null
     this.elsewhere.clear()
-    // After what was just posted has gone out.
-    setTimeout(() => c.close(), 0)
+    // At once: Deno keeps one handle for all its channels, and closing this one after a new
+    // one was opened (a bind right after an unbind) left the new one without it.
+    c.close()
   }
 
   /** A local connect() found no local binder: ask the other threads. */
