@@ -17,7 +17,8 @@ import { JeromqPeer, compileJeromqPeer, jeromqAvailable, removeClasses, type Jer
 import { BOUNDED, withTimeout } from "./peer-util.js"
 
 // Without a JDK or the JeroMQ jar these tests cannot run: jeromqAvailable() prints why and how to
-// install them, and the whole file is skipped (never failed) on such a machine.
+// install them, and the whole file is skipped on such a machine (under CI=true it fails instead:
+// .ci/run installs both).
 const hasJeromq = jeromqAvailable()
 
 const strs = (m: Buffer[]): string[] => m.map(String)
