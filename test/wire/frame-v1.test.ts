@@ -8,23 +8,10 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { FLAG_MORE, FrameDecoder } from "../../lib/wire/frame.js"
 import { V1FrameDecoder, encodeV1Message, v1HeaderSize, writeV1Header } from "../../lib/wire/frame-v1.js"
-import { type Frame, chunk, chunkingArb, expectProtocolError, fcParams, patternBody } from "./util.js"
+import { type Frame, chunk, chunkingArb, decodeChunks, expectProtocolError, fcParams, patternBody } from "./util.js"
 
-/** Pushes `chunks` into a fresh V1FrameDecoder, collecting frames (copied) until the first error. */
-function decodeV1(chunks: readonly Buffer[], maxSize = -1): { frames: Frame[]; error: unknown; idle: boolean } {
-  const frames: Frame[] = []
-  const d = new V1FrameDecoder((flags, body) => frames.push({ flags, body: Buffer.from(body) }), maxSize)
-  let error: unknown
-  for (const c of chunks) {
-    try {
-      d.push(c)
-    } catch (err) {
-      error = err
-      break
-    }
-  }
-  return { frames, error, idle: d.idle }
-}
+/** Pushes `chunks` into a fresh V1FrameDecoder, collecting frames until the first error. */
+const decodeV1 = (chunks: readonly Buffer[], maxSize = -1) => decodeChunks(chunks, maxSize, V1FrameDecoder)
 
 /** A 1.0 long header: 0xFF, the length (flags included) as 8 octets, then the flags octet. */
 function longV1(length: bigint, flags: number): Buffer {

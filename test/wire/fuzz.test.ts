@@ -223,21 +223,7 @@ describe("fuzz: FrameDecoder", () => {
 })
 
 describe("fuzz: V1FrameDecoder (ZMTP 1.0)", () => {
-  /** Like decodeChunks, with the 1.0 decoder. */
-  function decodeV1Chunks(chunks: readonly Buffer[], maxSize: number): DecodeOutcome {
-    const frames: DecodeOutcome["frames"] = []
-    const dec = new V1FrameDecoder((flags, body) => frames.push({ flags, body }), maxSize)
-    let error: unknown
-    for (const c of chunks) {
-      try {
-        dec.push(c)
-      } catch (err) {
-        error = err
-        break
-      }
-    }
-    return { frames, error, idle: dec.idle }
-  }
+  const decodeV1Chunks = (chunks: readonly Buffer[], maxSize: number): DecodeOutcome => decodeChunks(chunks, maxSize, V1FrameDecoder)
 
   function checkV1Run(input: Buffer, how: Parameters<typeof chunk>[1], maxSize: number): void {
     const chunked = decodeV1Chunks(chunk(input, how), maxSize)

@@ -90,10 +90,16 @@ export interface DecodeOutcome {
   idle: boolean
 }
 
-/** Pushes `chunks` into a fresh FrameDecoder, collecting frames until the first error. */
-export function decodeChunks(chunks: readonly Buffer[], maxSize = -1): DecodeOutcome {
+/** A frame decoder class: FrameDecoder (ZMTP 3.x, 2.0) or V1FrameDecoder (ZMTP 1.0). */
+type DecoderClass = new (
+  onFrame: (flags: number, body: Buffer) => void,
+  maxSize: number,
+) => { push(chunk: Buffer): void; readonly idle: boolean }
+
+/** Pushes `chunks` into a fresh decoder (FrameDecoder unless told), collecting frames until the first error. */
+export function decodeChunks(chunks: readonly Buffer[], maxSize = -1, Decoder: DecoderClass = FrameDecoder): DecodeOutcome {
   const frames: Frame[] = []
-  const dec = new FrameDecoder((flags, body) => frames.push({ flags, body }), maxSize)
+  const dec = new Decoder((flags, body) => frames.push({ flags, body }), maxSize)
   let error: unknown = undefined
   for (const c of chunks) {
     try {
