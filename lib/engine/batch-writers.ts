@@ -5,7 +5,7 @@
  * `out` until about `budget` bytes are written and returns false when the
  * stream asks us to wait for 'drain'.
  */
-import type { Socket as NetSocket } from "node:net"
+import type { ByteStream } from "../transports/byte-stream.js"
 import type { FrameCodec } from "../mechanisms/mechanism.js"
 import type { Deque } from "../pipe/deque.js"
 import type { Message } from "../pipe/pipe.js"
@@ -13,7 +13,7 @@ import { headerSize, writeHeader } from "../wire/frame.js"
 import { encodeV1Into, v1HeaderSize } from "../wire/frame-v1.js"
 
 /** CURVE: each frame becomes a MESSAGE box in a frame of its own. */
-export function writeEncrypted(s: NetSocket, codec: FrameCodec, out: Deque<Message>, budget: number): boolean {
+export function writeEncrypted(s: ByteStream, codec: FrameCodec, out: Deque<Message>, budget: number): boolean {
   let total = 0
   s.cork()
   while (out.length > 0 && total < budget) {
@@ -36,7 +36,7 @@ export function writeEncrypted(s: NetSocket, codec: FrameCodec, out: Deque<Messa
  * ZMTP 1.0 peers (2.0 peers take the 3.x path: same frames). Old peers are
  * rare, so it is simple: one buffer, every body copied, no zero-copy.
  */
-export function writeV1(s: NetSocket, out: Deque<Message>, budget: number): boolean {
+export function writeV1(s: ByteStream, out: Deque<Message>, budget: number): boolean {
   let count = 0
   let total = 0
   const queued = out.length

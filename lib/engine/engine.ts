@@ -2,7 +2,7 @@
  * One ZMTP connection: version negotiation → security handshake (ZMTP 3.x)
  * or identity frame (ZMTP 2.0/1.0 peers) → message flow.
  *
- * The engine owns a byte stream (a net.Socket for tcp/ipc) and moves whole
+ * The engine owns a byte stream (transports/byte-stream.ts: a net.Socket for tcp/ipc) and moves whole
  * messages between it and a Pipe. Writes are batched: everything queued in
  * the pipe during one event-loop turn is encoded into one buffer and written
  * once (bodies of 16 KiB and more are written by reference, not copied).
@@ -12,11 +12,11 @@
  * sent first where the peer speaks ZMTP); the error goes to the host, never
  * up the stack.
  */
-import type { Socket as NetSocket } from "node:net"
 import { createDebug } from "../debug.js"
 import { ProtocolError } from "../errors.js"
 import type { FrameCodec, Mechanism } from "../mechanisms/mechanism.js"
 import type { Pipe, PipeEngine } from "../pipe/pipe.js"
+import type { ByteStream } from "../transports/byte-stream.js"
 import { decodeCommand } from "../wire/command.js"
 import type { Metadata } from "../wire/metadata.js"
 import { commandBody, errorFrame } from "../wire/command.js"
@@ -119,7 +119,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
   private readonly flushBound = () => this.flush()
 
   constructor(
-    readonly stream: NetSocket,
+    readonly stream: ByteStream,
     private readonly host: EngineHost,
     readonly options: EngineOptions,
   ) {
