@@ -135,7 +135,7 @@ Object.defineProperty(Context.prototype, "maxSocketsLimit", {
  * global symbol. The number in its name changes whenever the registry's internal interface
  * does, so that two incompatible versions of omq keep to themselves.
  */
-const SHARED_REGISTRY = Symbol.for("omq.inproc.registry.v1")
+const SHARED_REGISTRY = Symbol.for("omq.inproc.registry.v2")
 
 function sharedRegistry(): InprocRegistry {
   const g = globalThis as unknown as Record<symbol, InprocRegistry | undefined>

@@ -3,7 +3,7 @@
  * Each chunk read becomes one message; each message written is sent as its
  * bytes. Used to talk to peers that are not ZeroMQ (HTTP clients, ...).
  */
-import type { Socket as NetSocket } from "node:net"
+import type { ByteStream } from "../transports/byte-stream.js"
 import type { Pipe, PipeEngine } from "../pipe/pipe.js"
 import type { Metadata } from "../wire/metadata.js"
 import type { ConnectionEngine, EngineHost } from "./engine.js"
@@ -16,7 +16,7 @@ export class RawEngine implements PipeEngine, ConnectionEngine {
   private flushScheduled = false
 
   constructor(
-    private readonly stream: NetSocket,
+    private readonly stream: ByteStream,
     private readonly host: EngineHost,
     readonly endpoint: string,
   ) {}
@@ -75,7 +75,8 @@ export class RawEngine implements PipeEngine, ConnectionEngine {
   private destroy(linger = true): void {
     if (this.closed) return
     this.closed = true
-    if (linger && lingerHandled(this.stream)) this.stream.destroySoon()
+    // Lingering: the stream, ended already, closes once what it holds is written.
+    if (linger && lingerHandled(this.stream)) this.stream.once("finish", () => this.stream.destroy())
     else this.stream.destroy()
     if (this.pipe !== null) this.pipe.engine = null
     this.host.engineClosed(this, undefined)
@@ -83,6 +84,6 @@ export class RawEngine implements PipeEngine, ConnectionEngine {
 }
 
 /** After end() the stream closes itself once written out; otherwise close now. */
-function lingerHandled(stream: NetSocket): boolean {
+function lingerHandled(stream: ByteStream): boolean {
   return stream.writableEnded && stream.writableLength > 0
 }

@@ -3,12 +3,19 @@
  * requests over inproc://zeromq.zap.01, where the application's handler (a
  * REP or ROUTER socket, as with libzmq) answers. With no handler bound,
  * authenticate() resolves null.
+ *
+ * As libzmq's session does, the client joins a pipe of its own to the handler's inproc
+ * endpoint, presenting itself as a DEALER: no socket class is involved, so mechanisms do not
+ * depend on sockets (which depend on them).
  */
 import type { Context } from "../context.js"
 import { ProtocolError, type ProtocolErrorCode } from "../errors.js"
+import { Pipe, type PipeOwner } from "../pipe/pipe.js"
+import type { InprocBinder, InprocLinkLike, InprocRequest } from "../transports/inproc.js"
 import type { ZapReply } from "./mechanism.js"
 
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+const ZAP_NAME = "zeromq.zap.01"
 
 export interface ZapRequestFields {
   domain: string
@@ -18,60 +25,84 @@ export interface ZapRequestFields {
   credentials: Buffer[]
 }
 
-interface DealerLike {
-  send(msg: Array<Buffer | string>): Promise<void>
-  receive(): Promise<Buffer[]>
-  connect(address: string): void
-  close(): void
-  readonly closed: boolean
+/** Our pipe to one handler, and the link joining it there. */
+interface HandlerConnection {
+  readonly binder: InprocBinder | undefined
+  readonly pipe: Pipe
+  link: InprocLinkLike | null
+  closed: boolean
 }
 
-export class ZapClient {
-  private dealer: Promise<DealerLike> | null = null
-  /** The handler socket the dealer is connected to; a new handler needs a new connection. */
-  private handler: unknown
+export class ZapClient implements PipeOwner {
+  private connection: HandlerConnection | null = null
   /** Outstanding requests by id, in the order they were sent. */
   private readonly pending = new Map<string, { resolve(reply: ZapReply): void; reject(err: ProtocolError): void }>()
   private nextId = 1
-  /** The dealer a reply-reading loop currently runs on. */
-  private readingOn: DealerLike | null = null
 
   constructor(private readonly context: Context) {}
 
   get hasHandler(): boolean {
-    return this.context.inproc.isBound("zeromq.zap.01")
+    return this.context.inproc.isBound(ZAP_NAME)
   }
 
   async authenticate(req: ZapRequestFields): Promise<ZapReply | null> {
     if (!this.hasHandler) return null
-    const dealer = await this.socket()
+    const pipe = this.connect()
     const id = String(this.nextId++)
     const reply = new Promise<ZapReply>((resolve, reject) => this.pending.set(id, { resolve, reject }))
-    await dealer.send(["", "1.0", id, req.domain, req.address, req.identity, req.mechanism, ...req.credentials])
-    this.readReplies(dealer)
+    const text = (t: string): Buffer => Buffer.from(t)
+    pipe.write([Buffer.alloc(0), text("1.0"), text(id), text(req.domain), text(req.address), req.identity, text(req.mechanism), ...req.credentials])
     return reply
   }
 
-  private socket(): Promise<DealerLike> {
-    const current = this.context.inproc.binderOf("zeromq.zap.01")
-    if (this.dealer !== null && current !== this.handler) {
+  /** The pipe to the handler bound now, joined to it if it is new. */
+  private connect(): Pipe {
+    const registry = this.context.inproc
+    const binder = registry.binderOf(ZAP_NAME)
+    const current = this.connection
+    if (current !== null && !current.closed && current.binder === binder) return current.pipe
+    if (current !== null) {
       // The handler was closed and another one bound: inproc links do not reconnect.
-      const old = this.dealer
-      void old.then((d) => d.close())
-      this.dealer = null
+      current.closed = true
+      current.link?.close(0, current.link.connectEnd)
       // Requests the old handler never answered end by their handshake timeout, as in libzmq;
       // they must not take the new handler's replies.
       this.pending.clear()
     }
-    this.handler = current
-    // Imported lazily: sockets depend on mechanisms, not the other way round.
-    this.dealer ??= import("../sockets/dealer.js").then(({ Dealer }) => {
-      const d = new Dealer({ context: this.context, linger: 0 })
-      d.connect(ZAP_ENDPOINT)
-      return d as unknown as DealerLike
-    })
-    return this.dealer
+    // No HWM: what a mechanism waits for must not be refused; a handler that never reads
+    // leaves the handshakes to their timeout.
+    const pipe = new Pipe(this, 0, 0)
+    pipe.endpoint = ZAP_ENDPOINT
+    pipe.locallyInitiated = true
+    const conn: HandlerConnection = { binder, pipe, link: null, closed: false }
+    this.connection = conn
+    const request: InprocRequest = {
+      address: ZAP_ENDPOINT,
+      pipe,
+      peer: { socketType: "DEALER", identity: Buffer.alloc(0) },
+      get live() {
+        return !conn.closed
+      },
+      joined(link) {
+        conn.link = link
+        link.start()
+      },
+      left() {
+        conn.closed = true
+        conn.link = null
+      },
+    }
+    registry.connect(ZAP_NAME, request)
+    return pipe
   }
+
+  pipeReadable(pipe: Pipe): void {
+    for (let msg = pipe.read(); msg !== undefined; msg = pipe.read()) {
+      if (this.connection?.pipe === pipe) this.onReply(msg)
+    }
+  }
+
+  pipeWritable(): void {}
 
   /**
    * Checks a reply as libzmq does (RFC 27: ["", "1.0", request id, status code, status text,
@@ -99,22 +130,5 @@ export class ZapClient {
     const p = this.pending.get(id)!
     this.pending.delete(id)
     p.resolve({ statusCode: Number(code), statusText: text.toString(), userId: userId.toString(), metadata })
-  }
-
-  /** Reads replies only while requests are outstanding, so an idle client never keeps the process alive. */
-  private readReplies(dealer: DealerLike): void {
-    if (this.readingOn === dealer) return
-    this.readingOn = dealer
-    void (async () => {
-      try {
-        while (this.pending.size > 0 && !dealer.closed) {
-          this.onReply(await dealer.receive())
-        }
-      } catch {
-        // The dealer was closed: outstanding handshakes end by their own timeout.
-      } finally {
-        if (this.readingOn === dealer) this.readingOn = null
-      }
-    })()
   }
 }

@@ -5,53 +5,32 @@
  * `xsend` and `xrecv`.
  */
 import { createDebug } from "../debug.js"
-import type { Socket as NetSocket } from "node:net"
 import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from "../errors.js"
-import { Connecter, type ConnecterHost } from "../engine/connecter.js"
 import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
 import { createMechanism, isSecurityServer } from "./security.js"
 import { Pending } from "./pending.js"
 import { toMessage } from "../message.js"
-import { Pipe, type Message, type PipeOwner } from "../pipe/pipe.js"
-import { checkProtocol, parseEndpoint, type Endpoint } from "../transports/address.js"
-import { checkIpcPath, listen, listenSync, type Listener } from "../transports/stream.js"
-import { InprocLink, type InprocLinkLike, type InprocRequest } from "../transports/inproc.js"
-import type { RemoteLink, RemotePeer } from "../transports/inproc-threads.js"
-import { isCompatible } from "../engine/compat.js"
+import { Pipe, type Message } from "../pipe/pipe.js"
+import type { ByteStream } from "../transports/byte-stream.js"
+import { parseAddress, transportOf, type BoundEndpoint, type Connection, type Listener, type SocketPort } from "../transports/index.js"
 import { context as defaultContext, type Context } from "../context.js"
-import type { Metadata } from "../wire/metadata.js"
 import { Observer, handshakeFailure } from "../observer.js"
 import { SocketOptionsBase, defineReadOnly, validRoutingId } from "./options.js"
 import { IMMEDIATE_OPTIONS, MECHANISMS, OPTION_IDS, type OptionKind } from "./option-ids.js"
 import { Context as ContextClass } from "../context.js"
+import { SOCKET_TYPE_NUMBER, socketTypeName, type SocketTypeName } from "./socket-types.js"
+
+export { SOCKET_TYPE_NUMBER, type SocketTypeName }
 
 const debug = createDebug("omq:socket")
 const RESOLVED: Promise<void> = Promise.resolve()
 
-interface Bound {
-  address: string
-  listener: Listener
-  engines: Set<ConnectionEngine>
-  /** inproc links accepted on this endpoint. */
-  links: Set<InprocLinkLike>
-  /** An inproc endpoint (libzmq reports no events for those). */
-  inproc: boolean
+/** A bound endpoint: its listener once listening, and the connections accepted on it. */
+interface Bound extends BoundEndpoint {
+  listener: Listener | undefined
+  /** libzmq reports no events for this endpoint's transport (inproc). */
+  readonly silent: boolean
 }
-
-/** An active connect(): a reconnecting stream connecter or an inproc request. */
-interface Connection {
-  readonly address: string
-  pipe: Pipe | null
-  stop(lingerMs: number): void
-}
-
-export type SocketTypeName =
-  | "PAIR" | "PUB" | "SUB" | "REQ" | "REP" | "DEALER" | "ROUTER" | "PULL" | "PUSH" | "XPUB" | "XSUB" | "STREAM"
-
-export const SOCKET_TYPE_NUMBER: Readonly<Record<SocketTypeName, number>> = {
-  PAIR: 0, PUB: 1, SUB: 2, REQ: 3, REP: 4, DEALER: 5, ROUTER: 6, PULL: 7, PUSH: 8, XPUB: 9, XSUB: 10, STREAM: 11,
-}
-const TYPE_NAMES = Object.keys(SOCKET_TYPE_NUMBER) as SocketTypeName[]
 
 const WARN_LATE_OPTION = "Socket option will not take effect until next connect/bind."
 const BLOCKED = "Socket is blocked by a bind or unbind operation"
@@ -64,10 +43,6 @@ const BLOCKED = "Socket is blocked by a bind or unbind operation"
  */
 const SYNC_CHECK_EVERY = 512
 const YIELD_AFTER_MS = 1
-
-function isRemote(l: InprocLinkLike): l is RemoteLink {
-  return !(l instanceof InprocLink)
-}
 
 /** Resolves in the event loop's next check phase. */
 function nextTurn(): Promise<void> {
@@ -90,7 +65,7 @@ function checkAddress(address: unknown): asserts address is string {
  * number makes a socket of that type (bind, connect, events, options; the type classes such
  * as `Push` add send and receive). Instances are sealed, so an unknown option name throws.
  */
-export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, ConnecterHost {
+export class Socket extends SocketOptionsBase {
   /** Socket type classes defined by omq set this: they apply options after their own fields exist. */
   protected static readonly builtIn: boolean = false
   /** ZMTP socket type name sent in READY (e.g. "PUSH"). */
@@ -98,8 +73,6 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   private _closed = false
   private readonly bound: Bound[] = []
   private readonly connecters = new Map<string, Connection[]>()
-  /** inproc links this socket takes part in. */
-  private readonly links = new Set<InprocLinkLike>()
   private _context: Context = defaultContext
   /** Pipes that have an engine or are owned by a connecter, for close/linger. */
   protected readonly pipes = new Set<Pipe>()
@@ -128,14 +101,14 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     super()
     if (typeof type !== "number") throw new TypeError("Socket type must be a number")
     if ((new.target as typeof Socket).builtIn) {
-      this.socketTypeName = TYPE_NAMES[type]!
+      this.socketTypeName = socketTypeName(type)!
       return
     }
     if (options !== undefined && (typeof options !== "object" || options === null)) {
       throw new TypeError("Options must be an object")
     }
     expectArgs(arguments.length, 2)
-    const name = Number.isInteger(type) ? TYPE_NAMES[type] : undefined
+    const name = socketTypeName(type)
     if (name === undefined) throw new ZmqError("EINVAL", "Invalid argument")
     this.socketTypeName = name
     this.applyOptions(options)
@@ -369,17 +342,12 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
       // Like zeromq.js's (run on its thread pool), a bind takes at least a turn of the event
       // loop, even one that fails at once: calls meanwhile see EBUSY, close() waits for it.
       await nextTurn()
-      const ep = parseEndpoint(address, true)
-      const bound = this.newBound(address)
-      if (ep.transport === "inproc") {
-        this.bindInproc(ep.name, bound)
-      } else {
-        try {
-          bound.listener = await listen(ep, (stream) => this.accept(bound, stream))
-        } catch (err) {
-          this.emitEvent("bind:error", { address: address.slice(address.indexOf("://") + 3), error: err })
-          throw err
-        }
+      const { transport, endpoint } = parseAddress(address, true)
+      const bound: Bound = { address, connections: new Set(), listener: undefined, silent: transport.silent === true }
+      try {
+        bound.listener = await transport.bind(endpoint, this.port, bound)
+      } catch (err) {
+        this.bindFailed(bound, err)
       }
       this.addBound(bound)
     } finally {
@@ -394,17 +362,12 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     this.checkOpen()
     this.blocked = true
     try {
-      const ep = parseEndpoint(address, true)
-      const bound = this.newBound(address)
-      if (ep.transport === "inproc") {
-        this.bindInproc(ep.name, bound)
-      } else {
-        try {
-          bound.listener = listenSync(ep, (stream) => this.accept(bound, stream), this.backlog)
-        } catch (err) {
-          this.emitEvent("bind:error", { address: address.slice(address.indexOf("://") + 3), error: err })
-          throw err
-        }
+      const { transport, endpoint } = parseAddress(address, true)
+      const bound: Bound = { address, connections: new Set(), listener: undefined, silent: transport.silent === true }
+      try {
+        bound.listener = transport.bindSync(endpoint, this.port, bound)
+      } catch (err) {
+        this.bindFailed(bound, err)
       }
       this.addBound(bound)
     } finally {
@@ -412,27 +375,17 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     }
   }
 
-  private newBound(address: string): Bound {
-    return { address, listener: undefined as unknown as Listener, engines: new Set(), links: new Set(), inproc: false }
-  }
-
-  private bindInproc(name: string, bound: Bound): void {
-    const registry = this._context.inproc
-    const binder = {
-      join: (req: InprocRequest) => this.inprocJoin(req, bound),
-      joinRemote: (peer: RemotePeer, makeLink: (pipe: Pipe) => RemoteLink) => this.inprocJoinRemote(peer, makeLink, bound),
-      describe: () => this.remotePeer(),
-    }
-    registry.bind(name, bound.address, binder)
-    bound.inproc = true
-    bound.listener = { endpoint: bound.address, close: () => registry.unbind(name, binder) }
+  private bindFailed(bound: Bound, err: unknown): never {
+    const address = bound.address
+    if (!bound.silent) this.emitEvent("bind:error", { address: address.slice(address.indexOf("://") + 3), error: err })
+    throw err
   }
 
   private addBound(bound: Bound): void {
     this.bound.push(bound)
-    this._lastEndpoint = bound.listener.endpoint
-    this.emitEvent("bind", { address: bound.listener.endpoint }, bound.inproc)
-    debug("%s bound to %s", this.socketTypeName, bound.listener.endpoint)
+    this._lastEndpoint = bound.listener!.endpoint
+    this.emitEvent("bind", { address: bound.listener!.endpoint }, bound.silent)
+    debug("%s bound to %s", this.socketTypeName, bound.listener!.endpoint)
   }
 
   /** Ends a blocking bind/unbind: counts the endpoint and carries out a close() requested meanwhile. */
@@ -480,16 +433,21 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   }
 
   private unbindNow(address: string): void {
-    parseEndpoint(address, true)
-    const i = this.bound.findIndex((b) => b.address === address || b.listener.endpoint === address)
+    parseAddress(address, true)
+    const i = this.bound.findIndex((b) => b.address === address || b.listener!.endpoint === address)
     if (i < 0) throw new ZmqError("ENOENT", "No such endpoint", address)
     const [b] = this.bound.splice(i, 1)
-    b!.listener.close()
-    // As close(), and as zeromq.js: what send() already accepted for these peers is still
-    // delivered, for up to linger ms.
-    for (const e of b!.engines) e.close(this.linger)
-    for (const l of b!.links) l.close(this.linger, l.bindEnd)
-    this.emitEvent("close", { address: b!.listener.endpoint }, b!.inproc)
+    this.closeBound(b!)
+  }
+
+  /**
+   * Closes a bound endpoint. As zeromq.js: what send() already accepted for its peers is
+   * still delivered, for up to linger ms.
+   */
+  private closeBound(b: Bound): void {
+    b.listener!.close()
+    for (const c of [...b.connections]) c.close(this.linger)
+    this.emitEvent("close", { address: b.listener!.endpoint }, b.silent)
   }
 
   /**
@@ -500,129 +458,13 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
   connect(address: string, options?: { routingId?: string | Buffer | undefined }): void {
     checkAddress(address)
     this.checkOpen()
-    const ep: Endpoint = parseEndpoint(address, false)
+    const { transport, endpoint } = parseAddress(address, false)
     const connectRoutingId = options?.routingId !== undefined ? validRoutingId(options.routingId) : undefined
-    let conn: Connection
-    if (ep.transport === "inproc") {
-      conn = this.inprocConnect(ep.name, address, connectRoutingId)
-    } else {
-      checkIpcPath(ep)
-      const c = new Connecter(ep, this)
-      c.connectRoutingId = connectRoutingId
-      if (!this.immediate) {
-        c.pipe = this.newConnecterPipe(c)
-        this.attachPipe(c.pipe)
-      }
-      conn = c
-      c.start()
-    }
+    const conn = transport.connect(endpoint, this.port, connectRoutingId)
     this.endpointCount++
     const list = this.connecters.get(address)
     if (list) list.push(conn)
     else this.connecters.set(address, [conn])
-  }
-
-  private inprocConnect(name: string, address: string, connectRoutingId: Buffer | undefined): Connection {
-    const registry = this._context.inproc
-    const pipe = this.newPipe(address)
-    pipe.locallyInitiated = true
-    pipe.connectRoutingId = connectRoutingId
-    this.attachPipe(pipe)
-    let link: InprocLinkLike | null = null
-    const req: InprocRequest = {
-      address,
-      pipe,
-      peer: this.remotePeer(),
-      joined: (l) => {
-        link = l
-        this.links.add(l)
-        if (isRemote(l)) l.onClose = (p) => this.inprocClosed(l, p)
-        this.emitEvent("connect", { address }, true)
-        if (pipe.attached) {
-          this.pipeReconnected(pipe)
-          this.emitEvent("handshake", { address }, true)
-          this.pipeConnected(pipe)
-          this.pipeWritable(pipe)
-        }
-        l.start()
-      },
-    }
-    registry.connect(name, req)
-    return {
-      address,
-      pipe,
-      stop: (lingerMs) => {
-        registry.cancel(name, req)
-        if (link !== null) link.close(lingerMs, link.connectEnd)
-      },
-    }
-  }
-
-  /** The bound side of an inproc connection. */
-  private inprocJoin(req: InprocRequest, bound: Bound): InprocLink | null {
-    const peer = req.pipe.owner as Socket
-    if (this._closed || peer._closed || !req.pipe.attached) return null
-    if (!isCompatible(this.socketTypeName, peer.socketTypeName) || !this.acceptsPeer()) {
-      this.emitEvent("handshake:error:protocol", { address: bound.address }, true)
-      return null
-    }
-    const pipe = this.newPipe(bound.address)
-    pipe.peerMetadata = peer.inprocMetadata()
-    req.pipe.peerMetadata = this.inprocMetadata()
-    const link = new InprocLink(req.pipe, pipe, (p) => (p.owner as Socket).inprocClosed(link, p))
-    bound.links.add(link)
-    this.links.add(link)
-    this.emitEvent("accept", { address: bound.address }, true)
-    this.attachPipe(pipe)
-    this.emitEvent("handshake", { address: bound.address }, true)
-    this.pipeConnected(pipe)
-    this.pipeWritable(pipe)
-    return link
-  }
-
-  /**
-   * The bound side of an inproc connection from a socket in another thread (see
-   * inproc-threads.ts): as inprocJoin, with the peer known only by its type and identity.
-   */
-  private inprocJoinRemote(peer: RemotePeer, makeLink: (pipe: Pipe) => RemoteLink, bound: Bound): RemoteLink | null {
-    if (this._closed) return null
-    if (!isCompatible(this.socketTypeName, peer.socketType) || !this.acceptsPeer()) {
-      this.emitEvent("handshake:error:protocol", { address: bound.address }, true)
-      return null
-    }
-    const pipe = this.newPipe(bound.address)
-    const metadata: Metadata = new Map([["socket-type", Buffer.from(peer.socketType)]])
-    if (peer.identity !== undefined) metadata.set("identity", Buffer.from(peer.identity))
-    pipe.peerMetadata = metadata
-    const link = makeLink(pipe)
-    link.onClose = (p) => this.inprocClosed(link, p)
-    bound.links.add(link)
-    this.links.add(link)
-    this.emitEvent("accept", { address: bound.address }, true)
-    this.attachPipe(pipe)
-    this.emitEvent("handshake", { address: bound.address }, true)
-    this.pipeConnected(pipe)
-    this.pipeWritable(pipe)
-    return link
-  }
-
-  /** What a socket in another thread learns of this one when an inproc connection is made. */
-  private remotePeer(): RemotePeer {
-    return { socketType: this.socketTypeName, identity: this.localRoutingId() }
-  }
-
-  private inprocMetadata(): Metadata {
-    const m: Metadata = new Map([["socket-type", Buffer.from(this.socketTypeName)]])
-    const id = this.localRoutingId()
-    if (id !== undefined) m.set("identity", id)
-    return m
-  }
-
-  private inprocClosed(link: InprocLinkLike, pipe: Pipe): void {
-    this.links.delete(link)
-    for (const b of this.bound) b.links.delete(link)
-    this.emitEvent("disconnect", { address: pipe.endpoint }, true)
-    this.dropPipe(pipe)
   }
 
   /** Disconnects from an endpoint given to connect(). */
@@ -630,7 +472,7 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     checkAddress(address)
     expectArgs(arguments.length, 1)
     this.checkOpen()
-    checkProtocol(address)
+    transportOf(address)
     const list = this.connecters.get(address)
     const c = list?.shift()
     if (!c) throw new ZmqError("ENOENT", "No such endpoint", address)
@@ -656,27 +498,76 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     if (this._closed) return
     this._closed = true
     this.failWaiters(errAgain())
-    for (const b of this.bound) {
-      b.listener.close()
-      for (const e of b.engines) e.close(this.linger)
-      this.emitEvent("close", { address: b.listener.endpoint }, b.inproc)
-    }
+    for (const b of this.bound) this.closeBound(b)
     this.bound.length = 0
     for (const list of this.connecters.values()) for (const c of list) c.stop(this.linger)
     this.connecters.clear()
-    for (const l of [...this.links]) l.close(this.linger, l.connectEnd.own.owner === this ? l.connectEnd : l.bindEnd)
     this.emitEvent("end", {})
+  }
+
+  // ---- what transports see of the socket (SocketPort), kept off the public API ----
+
+  private readonly port: SocketPort = this.makePort()
+
+  private makePort(): SocketPort {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the port is the socket's private side
+    const socket = this
+    return {
+      get typeName() {
+        return socket.socketTypeName
+      },
+      get closed() {
+        return socket._closed
+      },
+      get context() {
+        return socket._context
+      },
+      options: socket,
+      localRoutingId: () => socket.localRoutingId(),
+      acceptsPeer: () => socket.acceptsPeer(),
+      newPipe(endpoint, connect) {
+        const pipe = socket.newPipe(endpoint)
+        if (connect !== undefined) {
+          pipe.locallyInitiated = true
+          pipe.connectRoutingId = connect.routingId
+        }
+        return pipe
+      },
+      attach: (pipe) => socket.attachPipe(pipe),
+      peerJoined(pipe, address, kind, silent) {
+        if (kind === "new") socket.attachPipe(pipe)
+        else socket.pipeReconnected(pipe)
+        socket.emitEvent("handshake", { address }, silent)
+        socket.pipeConnected(pipe)
+        socket.pipeWritable(pipe)
+      },
+      peerPaused: (pipe) => socket.pipeDisconnected(pipe),
+      dropPipe: (pipe, keepQueued) => socket.dropPipe(pipe, keepQueued),
+      emitEvent: (type, data, silent) => socket.emitEvent(type, data, silent),
+      reportClosed: (engine, error) => socket.reportClosed(engine, error),
+      createEngine: (stream, host, endpoint, remoteAddress) => socket.createEngine(stream, host, endpoint, remoteAddress),
+      pipeReadable(pipe) {
+        socket.onPipeReadable(pipe)
+        socket.notifyReadable()
+      },
+      pipeWritable: (pipe) => socket.pipeWritable(pipe),
+      pipeCommand(pipe, name, data) {
+        socket.onSubscriptionCommand(pipe, name === "SUBSCRIBE", data)
+        socket.notifyReadable()
+      },
+    }
   }
 
   // ---- engines ----
 
-  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): ConnectionEngine {
+  /** @internal The engine for a new stream connection: ZMTP (STREAM sockets use raw bytes). */
+  protected createEngine(stream: ByteStream, host: EngineHost, endpoint: string, remoteAddress: string): ConnectionEngine {
     return new Engine(stream, host, {
       socketType: this.socketTypeName,
       mechanism: createMechanism(
         this.securitySettings(),
         { socketType: this.socketTypeName, routingId: this.localRoutingId() },
-        stream.remoteAddress ?? "",
+        remoteAddress,
         this.context.zap,
       ),
       asServer: isSecurityServer(this.securitySettings()),
@@ -691,90 +582,16 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     })
   }
 
-  configureStream(stream: NetSocket): void {
-    if (this.tcpKeepalive === 1) {
-      stream.setKeepAlive(true, this.tcpKeepaliveIdle > 0 ? this.tcpKeepaliveIdle * 1000 : 0)
-    } else if (this.tcpKeepalive === 0) {
-      stream.setKeepAlive(false)
-    }
-  }
-
-  private accept(bound: Bound, stream: NetSocket): void {
-    if (this._closed) {
-      stream.destroy()
-      return
-    }
-    this.configureStream(stream)
-    const engine = this.createEngine(stream, this, bound.listener.endpoint)
-    bound.engines.add(engine)
-    this.emitEvent("accept", { address: bound.listener.endpoint })
-    engine.start()
-  }
-
-  /** EngineHost for accepted connections. */
-  engineReady(engine: ConnectionEngine): void {
-    if (this._closed || !this.acceptsPeer()) {
-      engine.close(0)
-      return
-    }
-    const pipe = this.newPipe(engine.endpoint)
-    pipe.peerMetadata = engine.peerMetadata
-    engine.attach(pipe)
-    this.emitEvent("handshake", { address: engine.endpoint })
-    this.attachPipe(pipe)
-    this.pipeConnected(pipe)
-    this.pipeWritable(pipe)
-  }
-
-  engineClosed(engine: ConnectionEngine, error: Error | undefined): void {
-    for (const b of this.bound) b.engines.delete(engine)
-    this.reportClosed(engine, error)
-    const pipe = engine.pipe
-    if (pipe !== null) this.dropPipe(pipe)
-  }
-
-  connecterReady(connecter: Connecter, engine: ConnectionEngine): boolean {
-    if (this._closed) return false
-    let pipe = connecter.pipe
-    if (pipe === null) {
-      if (!this.acceptsPeer()) return false
-      pipe = this.newConnecterPipe(connecter)
-      pipe.peerMetadata = engine.peerMetadata
-      connecter.pipe = pipe
-      engine.attach(pipe)
-      this.attachPipe(pipe)
-    } else {
-      pipe.peerMetadata = engine.peerMetadata
-      engine.attach(pipe)
-      this.pipeReconnected(pipe)
-    }
-    this.emitEvent("handshake", { address: connecter.address })
-    this.pipeConnected(pipe)
-    this.pipeWritable(pipe)
-    return true
-  }
-
-  connecterDisconnected(connecter: Connecter, engine: ConnectionEngine, error: Error | undefined): void {
-    this.reportClosed(engine, error)
-    if (connecter.pipe !== null && engine.pipe === connecter.pipe && connecter.pipe.attached) {
-      this.pipeDisconnected(connecter.pipe)
-    }
-    if (this.immediate && connecter.pipe) {
-      this.dropPipe(connecter.pipe)
-      connecter.pipe = null
-    }
-  }
-
-  /** A connecter's persistent pipe got a new connection (ROUTER re-reads the routing id). */
+  /** @internal A connect()'s persistent pipe got a new connection (ROUTER re-reads the routing id). */
   protected pipeReconnected(_pipe: Pipe): void {}
 
-  /** A connecter's persistent pipe lost its connection (it stays, and will reconnect). */
+  /** @internal A connect()'s persistent pipe lost its connection (it stays, and will reconnect). */
   protected pipeDisconnected(_pipe: Pipe): void {}
 
-  /** A pipe has a live, handshaken connection (SUB sends its subscriptions here). */
+  /** @internal A pipe has a live, handshaken connection (SUB sends its subscriptions here). */
   protected pipeConnected(_pipe: Pipe): void {}
 
-  /** A SUBSCRIBE or CANCEL command arrived on a pipe (publisher-side sockets). */
+  /** @internal A SUBSCRIBE or CANCEL command arrived on a pipe (publisher-side sockets). */
   protected onSubscriptionCommand(_pipe: Pipe, _subscribe: boolean, _topic: Buffer): void {}
 
   private reportClosed(engine: ConnectionEngine, error: Error | undefined): void {
@@ -793,22 +610,16 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     this.emitEvent("disconnect", { address: engine.endpoint })
   }
 
+  /** @internal A pipe for a peer at `endpoint`, with the socket's HWMs. */
   protected newPipe(endpoint: string): Pipe {
-    const pipe = new Pipe(this, this.sendHighWaterMark, this.receiveHighWaterMark)
+    const pipe = new Pipe(this.port, this.sendHighWaterMark, this.receiveHighWaterMark)
     pipe.endpoint = endpoint
     pipe.conflate = this.conflate
     this.pipes.add(pipe)
     return pipe
   }
 
-  private newConnecterPipe(c: Connecter): Pipe {
-    const pipe = this.newPipe(c.address)
-    pipe.locallyInitiated = true
-    pipe.connectRoutingId = c.connectRoutingId
-    return pipe
-  }
-
-  /** Removes a pipe from routing; messages it already received stay readable. */
+  /** @internal Removes a pipe from routing; messages it already received stay readable. */
   protected dropPipe(pipe: Pipe, keepQueued = false): void {
     if (!pipe.attached) return
     pipe.attached = false
@@ -818,17 +629,7 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     this.detachPipe(pipe)
   }
 
-  // ---- PipeOwner ----
-
-  pipeReadable(pipe: Pipe): void {
-    this.onPipeReadable(pipe)
-    this.notifyReadable()
-  }
-
-  pipeCommand(pipe: Pipe, name: string, data: Buffer): void {
-    this.onSubscriptionCommand(pipe, name === "SUBSCRIBE", data)
-    this.notifyReadable()
-  }
+  // ---- pipes ----
 
   /** Something may have become receivable: hand it to a waiting receive(). */
   protected notifyReadable(): void {
@@ -851,7 +652,8 @@ export class Socket extends SocketOptionsBase implements PipeOwner, EngineHost, 
     pipe.in.clear()
   }
 
-  pipeWritable(_pipe: Pipe | null): void {
+  /** A pipe has room again (or the HWM changed: null): hand a waiting send() to routing. */
+  private pipeWritable(_pipe: Pipe | null): void {
     const pending = this.pendingSend
     if (!pending.busy) return
     let ok: boolean

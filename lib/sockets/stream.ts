@@ -4,9 +4,9 @@
  * [routing id, ""] to close its connection. With `notify` (default true), a
  * new or closed connection is announced as [routing id, ""].
  */
-import type { Socket as NetSocket } from "node:net"
 import { MESSAGES, ZmqError } from "../errors.js"
 import type { ConnectionEngine, EngineHost } from "../engine/engine.js"
+import type { ByteStream } from "../transports/byte-stream.js"
 import { RawEngine } from "../engine/raw-engine.js"
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
@@ -53,7 +53,8 @@ export class Stream extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
-  override createEngine(stream: NetSocket, host: EngineHost, endpoint: string): ConnectionEngine {
+  /** @internal STREAM talks raw bytes: no greeting, no framing. */
+  protected override createEngine(stream: ByteStream, host: EngineHost, endpoint: string): ConnectionEngine {
     return new RawEngine(stream, host, endpoint)
   }
 

@@ -21,14 +21,22 @@ export interface InprocLinkLike {
   close(lingerMs: number, closing?: { readonly own: Pipe }): void
 }
 
-/** A connect() waiting for (or joined to) a bound name. */
+/**
+ * A connect() waiting for (or joined to) a bound name: the connecting side's pipe and what the
+ * bound side may know of it. Nothing here is a socket class, so the ZAP client (and copies of
+ * omq loaded side by side, which share the default context's registry) can connect too.
+ */
 export interface InprocRequest {
   readonly address: string
   readonly pipe: Pipe
+  /** The connecting socket's type and identity (for its peer's metadata and type check). */
+  readonly peer: RemotePeer
+  /** False once the connecting side is closed or has disconnected: the bound side refuses it. */
+  readonly live: boolean
   /** Called by the binding socket (of this thread or another) to finish the connection. */
   joined(link: InprocLinkLike): void
-  /** The connecting socket's type and identity, for a bound socket in another thread. */
-  readonly peer: RemotePeer
+  /** The link ended: the connecting side's pipe is done. */
+  left(link: InprocLinkLike, pipe: Pipe): void
 }
 
 export interface InprocBinder extends RemoteBinder {
@@ -183,12 +191,12 @@ export class InprocLink implements InprocLinkLike {
   /**
    * @param connectPipe the connecting socket's pipe
    * @param bindPipe the binding socket's pipe
-   * @param onClose called once per pipe when the link ends
+   * @param onClose called once for each pipe when the link ends
    */
   constructor(
     connectPipe: Pipe,
     bindPipe: Pipe,
-    private readonly onClose: (pipe: Pipe) => void,
+    private readonly onClose: (link: InprocLink, pipe: Pipe) => void,
   ) {
     this.connectEnd = new InprocEnd(this, connectPipe, bindPipe)
     this.bindEnd = new InprocEnd(this, bindPipe, connectPipe)
@@ -217,7 +225,7 @@ export class InprocLink implements InprocLinkLike {
     for (const end of [this.connectEnd, this.bindEnd]) {
       if (end.own.engine === end) end.own.engine = null
     }
-    this.onClose(this.connectEnd.own)
-    this.onClose(this.bindEnd.own)
+    this.onClose(this, this.connectEnd.own)
+    this.onClose(this, this.bindEnd.own)
   }
 }

@@ -1,7 +1,6 @@
 /**
- * Stream transports (tcp, ipc): small adapters around node:net that hand a
- * connected byte stream to the engine. A Listener accepts connections; a
- * dial makes one outgoing connection attempt.
+ * node:net for the tcp and ipc transports (tcp.ts, ipc.ts): listening (also synchronously,
+ * for bindSync), dialling, and libzmq's error codes and ipc path rules.
  */
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -11,13 +10,10 @@ import { randomBytes } from "node:crypto"
 import * as util from "node:util"
 import { tempDirectory } from "../environment.js"
 import { ZmqError } from "../errors.js"
-import { formatTcp, type Endpoint } from "./address.js"
+import { formatTcp, type IpcEndpoint, type TcpEndpoint } from "./address.js"
+import type { Listener } from "./transport.js"
 
-export interface Listener {
-  /** The endpoint as bound, with wildcards resolved (for `lastEndpoint`). */
-  readonly endpoint: string
-  close(): void
-}
+type Endpoint = TcpEndpoint | IpcEndpoint
 
 /** Linux `sun_path` holds 108 bytes including the terminating NUL. */
 const MAX_IPC_PATH = 107
@@ -72,7 +68,6 @@ function newServer(onConnection: (s: net.Socket) => void): net.Server {
 }
 
 export async function listen(ep: Endpoint, onConnection: (s: net.Socket) => void): Promise<Listener> {
-  if (ep.transport === "inproc") throw new Error("inproc is not a stream transport")
   const server = newServer(onConnection)
   let listenPath: string | undefined
   if (ep.transport === "ipc") {
@@ -146,7 +141,6 @@ function handleClass(name: "tcp_wrap"): HandleModule | undefined {
  * runtimes without that class get ENOTSUP.
  */
 export function listenSync(ep: Endpoint, onConnection: (s: net.Socket) => void, backlog: number): Listener {
-  if (ep.transport === "inproc") throw new Error("inproc is not a stream transport")
   const server = newServer(onConnection)
   if (ep.transport === "tcp") {
     const Handle = handleClass("tcp_wrap")
@@ -249,17 +243,15 @@ export function dial(ep: Endpoint): net.Socket {
       if (ep.source.port) opts.localPort = ep.source.port
     }
     sock = net.connect(opts)
-  } else if (ep.transport === "ipc") {
-    sock = net.connect({ path: ipcPath(ep.path) })
   } else {
-    throw new Error("inproc is not a stream transport")
+    sock = net.connect({ path: ipcPath(ep.path) })
   }
   configure(sock)
   return sock
 }
 
-export function checkIpcPath(ep: Endpoint): void {
-  if (ep.transport === "ipc" && Buffer.byteLength(ep.path) > MAX_IPC_PATH) {
+export function checkIpcPath(ep: IpcEndpoint): void {
+  if (Buffer.byteLength(ep.path) > MAX_IPC_PATH) {
     throw new ZmqError("ENAMETOOLONG", "File name too long", ep.raw)
   }
 }

@@ -5,18 +5,27 @@
  * It owns the pipe for the endpoint, which outlives single connections.
  */
 import { createDebug } from "../debug.js"
-import type { Socket as NetSocket } from "node:net"
 import type { Pipe } from "../pipe/pipe.js"
-import type { Endpoint } from "../transports/address.js"
-import { dial } from "../transports/stream.js"
-import { holdLoop, releaseLoop } from "./keepalive.js"
-import type { ConnectionEngine, EngineHost } from "./engine.js"
+import type { ByteStream } from "./byte-stream.js"
+import type { Endpoint } from "./transport.js"
+import { holdLoop, releaseLoop } from "../engine/keepalive.js"
+import type { ConnectionEngine, EngineHost } from "../engine/engine.js"
 
 const debug = createDebug("omq:transport")
 
+/** One connection attempt of a stream transport: 'connect' or 'error' follows. */
+export interface DialedStream extends ByteStream {
+  once(event: "connect", listener: () => void): unknown
+  once(event: "error", listener: (err: Error) => void): unknown
+  once(event: "end" | "close" | "drain" | "finish", listener: () => void): unknown
+  off(event: "error", listener: (err: Error) => void): unknown
+}
+
 export interface ConnecterHost {
+  /** Starts one connection attempt to the endpoint. */
+  dial(): DialedStream
   /** Makes an engine for a fresh stream (mechanism, options, ...). */
-  createEngine(stream: NetSocket, host: EngineHost, endpoint: string): ConnectionEngine
+  createEngine(stream: DialedStream, host: EngineHost, endpoint: string): ConnectionEngine
   /** Handshake done on a connection of this connecter; the host attaches the engine to a pipe, or returns false to refuse. */
   connecterReady(connecter: Connecter, engine: ConnectionEngine): boolean
   /** The connection ended (the connecter will retry unless stopped). */
@@ -26,7 +35,7 @@ export interface ConnecterHost {
   /** ZMQ_CONNECT_TIMEOUT in ms (0: the OS decides). */
   readonly connectTimeout: number
   /** Applies per-connection options (keepalive, ...) to a new stream. */
-  configureStream(stream: NetSocket): void
+  configureStream(stream: DialedStream): void
   emitEvent(type: string, data: Record<string, unknown>): void
 }
 
@@ -38,7 +47,7 @@ export class Connecter implements EngineHost {
   connectRoutingId: Buffer | undefined
   private timer: NodeJS.Timeout | undefined
   private stopped = false
-  private attempt: NetSocket | null = null
+  private attempt: DialedStream | null = null
   private currentInterval: number
 
   constructor(
@@ -59,7 +68,7 @@ export class Connecter implements EngineHost {
   private dial(): void {
     if (this.stopped) return
     this.timer = undefined
-    const sock = dial(this.endpoint)
+    const sock = this.host.dial()
     this.attempt = sock
     this.host.emitEvent("connect:delay", { address: this.address })
     let connectTimer: NodeJS.Timeout | undefined
@@ -185,7 +194,7 @@ export class Connecter implements EngineHost {
  * Destroys a connection attempt and drops our listeners from it: its handle lives on until
  * libuv has closed it, and must not keep the socket (and its context) reachable meanwhile.
  */
-function forget(sock: NetSocket): void {
+function forget(sock: DialedStream): void {
   sock.destroy()
   sock.removeAllListeners()
   sock.on("error", () => {})

@@ -1,0 +1,16 @@
+/**
+ * The transports omq serves. A new transport: a file in this folder implementing
+ * `Transport` (transport.ts; stream-transport.ts does most of it for byte streams) and one
+ * line here.
+ */
+import { inproc } from "./inproc-transport.js"
+import { ipc } from "./ipc.js"
+import { registerTransport } from "./registry.js"
+import { tcp } from "./tcp.js"
+
+registerTransport(tcp)
+registerTransport(ipc)
+registerTransport(inproc)
+
+export { parseAddress, registerTransport, transportOf } from "./registry.js"
+export type { BoundEndpoint, Connection, Endpoint, Listener, SocketPort, Transport } from "./transport.js"

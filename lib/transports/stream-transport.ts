@@ -1,0 +1,127 @@
+/**
+ * What every transport of byte streams (tcp, ipc; later ws) shares: each accepted or dialled
+ * connection gets an engine from the socket (ZMTP, or raw for STREAM sockets); once its
+ * handshake is done the socket routes to its pipe. A connect() dials through a Connecter,
+ * which reconnects after failures and keeps the endpoint's pipe across connections.
+ * A transport built on this gives only parse, listen and dial (see tcp.ts).
+ */
+import type { ConnectionEngine, EngineHost } from "../engine/engine.js"
+import { Connecter, type DialedStream } from "./connecter.js"
+import type { BoundEndpoint, Connection, Endpoint, Listener, SocketPort, StreamOptions, Transport } from "./transport.js"
+
+export interface StreamTransportSpec<E extends Endpoint, S extends DialedStream> {
+  readonly scheme: string
+  parse(address: string, forBind: boolean): E
+  /** Listens; `onConnection` gets every accepted connection. */
+  listen(ep: E, onConnection: (s: S) => void, options: StreamOptions): Promise<Listener>
+  /** listen() done synchronously (bindSync). */
+  listenSync(ep: E, onConnection: (s: S) => void, options: StreamOptions): Listener
+  /** Starts one connection attempt. */
+  dial(ep: E): S
+  /** Checks an endpoint given to connect() before any attempt (throws a ZmqError). */
+  checkConnect?(ep: E): void
+  /** Applies per-connection options (TCP keepalive) to a new connection. */
+  configure?(s: S, options: StreamOptions): void
+  /** The peer's address, as ZAP requests carry it ("" when there is none). */
+  remoteAddress(s: S): string
+}
+
+export function streamTransport<E extends Endpoint, S extends DialedStream>(spec: StreamTransportSpec<E, S>): Transport {
+  const bind = (ep: Endpoint, port: SocketPort, bound: BoundEndpoint, sync: boolean): Listener | Promise<Listener> => {
+    // Connections accepted before listen() has returned are named by the bind address.
+    let listener: Listener | undefined
+    const onConnection = (stream: S): void => accept(spec, port, bound, stream, listener?.endpoint ?? bound.address)
+    if (sync) return (listener = spec.listenSync(ep as E, onConnection, port.options))
+    return spec.listen(ep as E, onConnection, port.options).then((l) => (listener = l))
+  }
+  return {
+    scheme: spec.scheme,
+    parse: (address, forBind) => spec.parse(address, forBind),
+    bind: (ep, port, bound) => bind(ep, port, bound, false) as Promise<Listener>,
+    bindSync: (ep, port, bound) => bind(ep, port, bound, true) as Listener,
+    connect: (ep, port, routingId) => connect(spec, ep as E, port, routingId),
+  }
+}
+
+function accept<E extends Endpoint, S extends DialedStream>(spec: StreamTransportSpec<E, S>, port: SocketPort, bound: BoundEndpoint, stream: S, endpoint: string): void {
+  if (port.closed) {
+    stream.destroy()
+    return
+  }
+  spec.configure?.(stream, port.options)
+  const host: EngineHost = {
+    engineReady(engine: ConnectionEngine): void {
+      if (port.closed || !port.acceptsPeer()) {
+        engine.close(0)
+        return
+      }
+      const pipe = port.newPipe(engine.endpoint)
+      pipe.peerMetadata = engine.peerMetadata
+      engine.attach(pipe)
+      port.peerJoined(pipe, engine.endpoint, "new", false)
+    },
+    engineClosed(engine: ConnectionEngine, error: Error | undefined): void {
+      bound.connections.delete(engine)
+      port.reportClosed(engine, error)
+      if (engine.pipe !== null) port.dropPipe(engine.pipe)
+    },
+  }
+  const engine = port.createEngine(stream, host, endpoint, spec.remoteAddress(stream))
+  bound.connections.add(engine)
+  port.emitEvent("accept", { address: endpoint })
+  engine.start()
+}
+
+function connect<E extends Endpoint, S extends DialedStream>(spec: StreamTransportSpec<E, S>, ep: E, port: SocketPort, routingId: Buffer | undefined): Connection {
+  spec.checkConnect?.(ep)
+  const o = port.options
+  const c: Connecter = new Connecter(ep, {
+    dial: () => spec.dial(ep),
+    createEngine: (stream, host, endpoint) => port.createEngine(stream, host, endpoint, spec.remoteAddress(stream as S)),
+    connecterReady(connecter: Connecter, engine: ConnectionEngine): boolean {
+      if (port.closed) return false
+      let pipe = connecter.pipe
+      if (pipe === null) {
+        if (!port.acceptsPeer()) return false
+        pipe = port.newPipe(connecter.address, { routingId: connecter.connectRoutingId })
+        pipe.peerMetadata = engine.peerMetadata
+        connecter.pipe = pipe
+        engine.attach(pipe)
+        port.peerJoined(pipe, connecter.address, "new", false)
+      } else {
+        pipe.peerMetadata = engine.peerMetadata
+        engine.attach(pipe)
+        port.peerJoined(pipe, connecter.address, "existing", false)
+      }
+      return true
+    },
+    connecterDisconnected(connecter: Connecter, engine: ConnectionEngine, error: Error | undefined): void {
+      port.reportClosed(engine, error)
+      const pipe = connecter.pipe
+      if (pipe !== null && engine.pipe === pipe && pipe.attached) port.peerPaused(pipe)
+      if (o.immediate && pipe !== null) {
+        port.dropPipe(pipe)
+        connecter.pipe = null
+      }
+    },
+    get reconnectInterval() {
+      return o.reconnectInterval
+    },
+    get reconnectMaxInterval() {
+      return o.reconnectMaxInterval
+    },
+    get connectTimeout() {
+      return o.connectTimeout
+    },
+    configureStream: (stream) => spec.configure?.(stream as S, o),
+    emitEvent: (type, data) => port.emitEvent(type, data),
+  })
+  c.connectRoutingId = routingId
+  if (!o.immediate) {
+    // Routed to at once: messages queue for the peer until it is connected.
+    c.pipe = port.newPipe(c.address, { routingId })
+    port.attach(c.pipe)
+  }
+  c.start()
+  return c
+}
