@@ -72,7 +72,7 @@ export default defineConfig([
     entry: { ...entries, "queue-cli": "lib/devices/queue/cli.ts" },
     format: ["esm"],
     splitting: true,
-    dts: { entry: entries },
+    dts: { entry: entries, compilerOptions: { stripInternal: true } },
   },
   {
     // CommonJS: one bundle, see lib/entry/bundle.ts; the entry files and their .d.cts are

@@ -46,7 +46,7 @@ export class Context {
    */
   readonly inproc: InprocRegistry = creatingDefault ? sharedRegistry() : new InprocRegistry()
   /** @internal Sends ZAP requests to the handler bound in this context. */
-  readonly zap: ZapClient = new ZapClient(this)
+  readonly zap: ZapClient = new ZapClient(this.inproc)
 
   constructor(options?: ContextOptions) {
     if (options !== undefined && (typeof options !== "object" || options === null)) {

@@ -8,10 +8,9 @@
  * endpoint, presenting itself as a DEALER: no socket class is involved, so mechanisms do not
  * depend on sockets (which depend on them).
  */
-import type { Context } from "../context.js"
 import { ProtocolError, type ProtocolErrorCode } from "../errors.js"
 import { Pipe, type PipeOwner } from "../pipe/pipe.js"
-import type { InprocBinder, InprocLinkLike, InprocRequest } from "../transports/inproc.js"
+import type { InprocBinder, InprocLinkLike, InprocRegistry, InprocRequest } from "../transports/inproc.js"
 import type { ZapReply } from "./mechanism.js"
 
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -39,10 +38,11 @@ export class ZapClient implements PipeOwner {
   private readonly pending = new Map<string, { resolve(reply: ZapReply): void; reject(err: ProtocolError): void }>()
   private nextId = 1
 
-  constructor(private readonly context: Context) {}
+  /** @param registry the inproc names of the context this client serves */
+  constructor(private readonly registry: InprocRegistry) {}
 
   get hasHandler(): boolean {
-    return this.context.inproc.isBound(ZAP_NAME)
+    return this.registry.isBound(ZAP_NAME)
   }
 
   async authenticate(req: ZapRequestFields): Promise<ZapReply | null> {
@@ -57,7 +57,7 @@ export class ZapClient implements PipeOwner {
 
   /** The pipe to the handler bound now, joined to it if it is new. */
   private connect(): Pipe {
-    const registry = this.context.inproc
+    const registry = this.registry
     const binder = registry.binderOf(ZAP_NAME)
     const current = this.connection
     if (current !== null && !current.closed && current.binder === binder) return current.pipe

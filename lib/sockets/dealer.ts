@@ -6,11 +6,14 @@ import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 export class Dealer extends Socket implements Readable, Writable {
+  /** @internal */
   protected readonly lb = new LoadBalancer()
+  /** @internal */
   protected readonly fq = new FairQueue()
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer (lets a ROUTER learn our id). */
   probeRouter = false
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Dealer>) {
@@ -30,25 +33,32 @@ export class Dealer extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     if (this.probeRouter) pipe.forceWrite([Buffer.alloc(0)])
     this.lb.add(pipe)
   }
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     this.lb.remove(pipe)
   }
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     return this.lb.send(msg)
   }
+  /** @internal */
   protected override xrecv(): Message | undefined {
     return this.fq.recv()
   }
+  /** @internal */
   protected override xreadable(): boolean {
     return this.fq.readable
   }
+  /** @internal */
   protected override xwritable(): boolean {
     return this.lb.writable
   }

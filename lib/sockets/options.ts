@@ -128,10 +128,12 @@ const INERT_OPTIONS: ReadonlyArray<readonly [string, "int" | "bool" | "string", 
 ]
 
 export abstract class SocketOptionsBase {
-  /** Called after an option was set (the socket warns when it cannot take effect any more). */
+  /** @internal Called after an option was set (the socket warns when it cannot take effect any more). */
   protected optionChanged(_name: string): void {}
 
+  /** @internal */
   protected routingIdBuffer: Buffer | undefined
+  /** @internal */
   protected _lastEndpoint: string | null = null
   private _linger = -1
   private _sendHwm = 1000
@@ -352,13 +354,21 @@ export abstract class SocketOptionsBase {
   gssapiServicePrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
 
   // ---- security ----
+  /** @internal */
   protected _plainServer = false
+  /** @internal */
   protected _plainUsername: string | null = null
+  /** @internal */
   protected _plainPassword: string | null = null
+  /** @internal */
   protected _curveServer = false
+  /** @internal */
   protected _curvePublicKey: Buffer | null = null
+  /** @internal */
   protected _curveSecretKey: Buffer | null = null
+  /** @internal */
   protected _curveServerKey: Buffer | null = null
+  /** @internal */
   protected _zapDomain: string | null = null
   private _zapEnforceDomain = false
 

@@ -9,6 +9,7 @@ export class Pair extends Socket implements Readable, Writable {
   /** Reads also drain a previous peer's leftover messages. */
   private readonly fq = new FairQueue()
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Pair>) {
@@ -28,28 +29,36 @@ export class Pair extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
+  /** @internal */
   protected override acceptsPeer(): boolean {
     return this.peer === null
   }
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     if (this.peer === null) this.peer = pipe
     else this.dropPipe(pipe)
   }
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     if (this.peer === pipe) this.peer = null
   }
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     return this.peer !== null && this.peer.write(msg)
   }
+  /** @internal */
   protected override xrecv(): Message | undefined {
     return this.fq.recv()
   }
+  /** @internal */
   protected override xreadable(): boolean {
     return this.fq.readable
   }
+  /** @internal */
   protected override xwritable(): boolean {
     return this.peer !== null && !this.peer.full
   }

@@ -7,6 +7,7 @@ import type { Readable, SocketOptions } from "./types.js"
 export class Pull extends Socket implements Readable {
   private readonly fq = new FairQueue()
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Pull>) {
@@ -22,14 +23,19 @@ export class Pull extends Socket implements Readable {
     return iterate(this)
   }
 
+  /** @internal */
   protected override attachPipe(_pipe: Pipe): void {}
+  /** @internal */
   protected override detachPipe(_pipe: Pipe): void {}
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
+  /** @internal */
   protected override xrecv(): Message | undefined {
     return this.fq.recv()
   }
+  /** @internal */
   protected override xreadable(): boolean {
     return this.fq.readable
   }

@@ -8,6 +8,7 @@ import type { MessageLike, Writable, SocketOptions } from "./types.js"
 export class Push extends Socket implements Writable {
   private readonly lb = new LoadBalancer()
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Push>) {
@@ -19,18 +20,23 @@ export class Push extends Socket implements Writable {
     return this.sendMessage(message)
   }
 
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     this.lb.add(pipe)
   }
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     this.lb.remove(pipe)
   }
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     return this.lb.send(msg)
   }
+  /** @internal */
   protected override xwritable(): boolean {
     return this.lb.writable
   }
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     // A PUSH has nothing to read: whatever a misbehaving peer sends is dropped.
     pipe.in.clear()

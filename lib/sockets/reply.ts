@@ -15,6 +15,7 @@ export class Reply extends Socket implements Readable, Writable {
   private envelope: Buffer[] = []
   private replyPipe: Pipe | null = null
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Reply>) {
@@ -34,13 +35,17 @@ export class Reply extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
+  /** @internal */
   protected override attachPipe(_pipe: Pipe): void {}
+  /** @internal */
   protected override detachPipe(_pipe: Pipe): void {}
 
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 
+  /** @internal */
   protected override xrecv(): Message | undefined {
     if (this.sending) throw new ZmqError("EFSM", MESSAGES.EFSM)
     for (;;) {
@@ -56,6 +61,7 @@ export class Reply extends Socket implements Readable, Writable {
     }
   }
 
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     if (!this.sending) throw new ZmqError("EFSM", MESSAGES.EFSM)
     const pipe = this.replyPipe
@@ -67,10 +73,12 @@ export class Reply extends Socket implements Readable, Writable {
     return true
   }
 
+  /** @internal */
   protected override xreadable(): boolean {
     return !this.sending && this.fq.readable
   }
 
+  /** @internal */
   protected override xwritable(): boolean {
     return this.sending
   }

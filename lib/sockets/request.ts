@@ -27,6 +27,7 @@ export class Request extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer. */
   probeRouter = false
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Request>) {
@@ -46,20 +47,24 @@ export class Request extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     if (this.probeRouter) pipe.forceWrite([EMPTY])
     this.lb.add(pipe)
   }
 
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     this.lb.remove(pipe)
   }
 
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     // Only the peer that got the request may answer; others are drained.
     if (pipe !== this.replyPipe) pipe.in.clear()
   }
 
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     if (this.receiving && !this.relaxed) throw new ZmqError("EFSM", MESSAGES.EFSM)
     const frames: Buffer[] = []
@@ -87,6 +92,7 @@ export class Request extends Socket implements Readable, Writable {
     return this.lb.lastUsed ?? null
   }
 
+  /** @internal */
   protected override xrecv(): Message | undefined {
     if (!this.receiving) throw new ZmqError("EFSM", MESSAGES.EFSM)
     const pipe = this.replyPipe
@@ -107,10 +113,12 @@ export class Request extends Socket implements Readable, Writable {
     }
   }
 
+  /** @internal */
   protected override xreadable(): boolean {
     return this.receiving && this.replyPipe !== null && this.replyPipe.in.length > 0
   }
 
+  /** @internal */
   protected override xwritable(): boolean {
     return (!this.receiving || this.relaxed) && this.lb.writable
   }

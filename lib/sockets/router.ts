@@ -32,6 +32,7 @@ export class Router extends Socket implements Readable, Writable {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer. */
   probeRouter = false
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Router>) {
@@ -55,11 +56,13 @@ export class Router extends Socket implements Readable, Writable {
     return iterate(this)
   }
 
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     this.identify(pipe)
     if (this.probeRouter) pipe.forceWrite([Buffer.alloc(0)])
   }
 
+  /** @internal */
   protected override pipeReconnected(pipe: Pipe): void {
     if (pipe.routingId === undefined) this.identify(pipe)
   }
@@ -87,6 +90,7 @@ export class Router extends Socket implements Readable, Writable {
     this.byRef.set(id, pipe)
   }
 
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     if (pipe.routingId !== undefined) {
       const key = pipe.routingId.toString("latin1")
@@ -94,10 +98,12 @@ export class Router extends Socket implements Readable, Writable {
     }
   }
 
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     if (msg.length < 2) {
       if (msg.length === 0) throw new ZmqError("EINVAL", "Invalid argument")
@@ -115,6 +121,7 @@ export class Router extends Socket implements Readable, Writable {
     return true
   }
 
+  /** @internal */
   protected override xrecv(): Message | undefined {
     for (;;) {
       const msg = this.fq.recv()
@@ -126,9 +133,11 @@ export class Router extends Socket implements Readable, Writable {
     }
   }
 
+  /** @internal */
   protected override xreadable(): boolean {
     return this.fq.readable
   }
+  /** @internal */
   protected override xwritable(): boolean {
     return true
   }

@@ -66,15 +66,15 @@ function checkAddress(address: unknown): asserts address is string {
  * as `Push` add send and receive). Instances are sealed, so an unknown option name throws.
  */
 export class Socket extends SocketOptionsBase {
-  /** Socket type classes defined by omq set this: they apply options after their own fields exist. */
+  /** @internal Socket type classes defined by omq set this: they apply options after their own fields exist. */
   protected static readonly builtIn: boolean = false
-  /** ZMTP socket type name sent in READY (e.g. "PUSH"). */
+  /** @internal ZMTP socket type name sent in READY (e.g. "PUSH"). */
   readonly socketTypeName: SocketTypeName
   private _closed = false
   private readonly bound: Bound[] = []
   private readonly connecters = new Map<string, Connection[]>()
   private _context: Context = defaultContext
-  /** Pipes that have an engine or are owned by a connecter, for close/linger. */
+  /** @internal Pipes that have an engine or are owned by a connecter, for close/linger. */
   protected readonly pipes = new Set<Pipe>()
   private readonly pendingSend = new Pending<void, Message>()
   private readonly pendingRecv = new Pending<Message>()
@@ -117,6 +117,7 @@ export class Socket extends SocketOptionsBase {
   /**
    * Sets the context and the options given to the constructor, then seals the socket. Socket
    * types call it at the end of their constructor, after their own option fields exist.
+   * @internal
    */
   protected applyOptions(options: object | undefined): void {
     if (options !== undefined && (typeof options !== "object" || options === null)) {
@@ -146,6 +147,7 @@ export class Socket extends SocketOptionsBase {
     if (!this._context.blocky && !(options && "linger" in options)) this.linger = 0
   }
 
+  /** @internal */
   protected override optionChanged(name: string): void {
     // As libzmq (4.2 on): a new HWM also applies to the pipes that exist.
     if (name === "sendHighWaterMark" || name === "receiveHighWaterMark") this.applyHighWaterMarks(name)
@@ -289,34 +291,37 @@ export class Socket extends SocketOptionsBase {
   // The hooks' defaults are those of a socket made with `new Socket(type)`, which has no
   // routing of its own: it connects and handshakes but neither sends nor receives.
 
-  /** A pipe became usable (handshake done, or created by connect). */
+  /** @internal A pipe became usable (handshake done, or created by connect). */
   protected attachPipe(_pipe: Pipe): void {}
-  /** A pipe is gone for sending (its messages already received stay readable). */
+  /** @internal A pipe is gone for sending (its messages already received stay readable). */
   protected detachPipe(_pipe: Pipe): void {}
   /**
    * Queues one message; false when it would block. May throw a ZmqError (EFSM, EHOSTUNREACH...).
    * A type that cannot send is never writable: its send() waits, as zeromq.js's does.
+   * @internal
    */
   protected xsend(_msg: Message): boolean {
     return false
   }
-  /** Takes the next message, or undefined when none is ready (always, for a type that cannot receive). */
+  /** @internal Takes the next message, or undefined when none is ready (always, for a type that cannot receive). */
   protected xrecv(): Message | undefined {
     return undefined
   }
+  /** @internal */
   protected xreadable(): boolean {
     return false
   }
+  /** @internal */
   protected xwritable(): boolean {
     return false
   }
-  /** The READY metadata identity: libzmq sends one (maybe empty) for REQ, DEALER and ROUTER. */
+  /** @internal The READY metadata identity: libzmq sends one (maybe empty) for REQ, DEALER and ROUTER. */
   protected localRoutingId(): Buffer | undefined {
     const t = this.socketTypeName
     if (t === "REQ" || t === "DEALER" || t === "ROUTER") return this.routingIdBuffer ?? Buffer.alloc(0)
     return undefined
   }
-  /** Whether this socket type accepts a further peer (PAIR takes one). */
+  /** @internal Whether this socket type accepts a further peer (PAIR takes one). */
   protected acceptsPeer(): boolean {
     return true
   }
@@ -631,7 +636,7 @@ export class Socket extends SocketOptionsBase {
 
   // ---- pipes ----
 
-  /** Something may have become receivable: hand it to a waiting receive(). */
+  /** @internal Something may have become receivable: hand it to a waiting receive(). */
   protected notifyReadable(): void {
     if (!this.pendingRecv.busy) return
     let msg: Message | undefined
@@ -647,7 +652,7 @@ export class Socket extends SocketOptionsBase {
     }
   }
 
-  /** Lets the socket type register a readable pipe with its fair queue. */
+  /** @internal Lets the socket type register a readable pipe with its fair queue. */
   protected onPipeReadable(pipe: Pipe): void {
     pipe.in.clear()
   }
@@ -713,7 +718,7 @@ export class Socket extends SocketOptionsBase {
 
   // ---- send / receive ----
 
-  /** Shared implementation of `send()` for socket types that can send. */
+  /** @internal Shared implementation of `send()` for socket types that can send. */
   protected sendMessage(message: unknown, mayYield = true): Promise<void> {
     if (message === undefined) throw new TypeError("Message must be present")
     this.checkOpen()
@@ -750,7 +755,7 @@ export class Socket extends SocketOptionsBase {
     return this.xrecv()
   }
 
-  /** Shared implementation of `receive()` for socket types that can receive. */
+  /** @internal Shared implementation of `receive()` for socket types that can receive. */
   protected receiveMessage(): Promise<Message> {
     this.checkOpen()
     if (this.pendingRecv.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_RECV)

@@ -30,6 +30,7 @@ export class Stream extends Socket implements Readable, Writable {
   /** ZMQ_STREAM_NOTIFY: announce connects and disconnects as [id, ""] (default true). */
   notify = true
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Stream>) {
@@ -58,6 +59,7 @@ export class Stream extends Socket implements Readable, Writable {
     return new RawEngine(stream, host, endpoint)
   }
 
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     if (pipe.locallyInitiated && pipe.engine === null) {
       // connect(): with a routing id given, the peer is addressable at once and what is sent
@@ -68,6 +70,7 @@ export class Stream extends Socket implements Readable, Writable {
     this.identify(pipe)
   }
 
+  /** @internal */
   protected override pipeReconnected(pipe: Pipe): void {
     this.identify(pipe)
   }
@@ -102,18 +105,22 @@ export class Stream extends Socket implements Readable, Writable {
     }
   }
 
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     this.forget(pipe)
   }
 
+  /** @internal */
   protected override pipeDisconnected(pipe: Pipe): void {
     this.forget(pipe)
   }
 
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     if (msg.length !== 2) throw new ZmqError("EINVAL", "Invalid argument: STREAM messages are [routing id, data]")
     const pipe = this.byId.get(msg[0]!.toString("latin1"))
@@ -126,6 +133,7 @@ export class Stream extends Socket implements Readable, Writable {
     return pipe.write([data])
   }
 
+  /** @internal */
   protected override xrecv(): Message | undefined {
     const notice = this.notices.shift()
     if (notice !== undefined) return notice
@@ -138,10 +146,12 @@ export class Stream extends Socket implements Readable, Writable {
     }
   }
 
+  /** @internal */
   protected override xreadable(): boolean {
     return this.notices.length > 0 || this.fq.readable
   }
 
+  /** @internal */
   protected override xwritable(): boolean {
     return true
   }

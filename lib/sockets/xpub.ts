@@ -25,9 +25,11 @@ function subscriptionMessage(subscribe: boolean, topic: Buffer): Message {
 }
 
 export abstract class PublisherBase extends Socket {
+  /** @internal */
   protected readonly subscriptions = new SubscriptionTrie<Pipe>()
+  /** @internal */
   protected readonly peers = new Set<Pipe>()
-  /** Messages for the user (subscriptions, or data sent by XSUB peers). */
+  /** @internal Messages for the user (subscriptions, or data sent by XSUB peers). */
   protected readonly inbox = new Deque<Message>()
   private readonly matching: Pipe[] = []
   private lastSubscriber: Pipe | undefined
@@ -36,27 +38,33 @@ export abstract class PublisherBase extends Socket {
   /** ZMQ_XPUB_NODROP: wait (or EAGAIN with sendTimeout) instead of dropping when a matching peer is at its HWM. */
   noDrop = false
 
-  /** Whether subscription messages are handed to the user. */
+  /** @internal Whether subscription messages are handed to the user. */
   protected abstract get deliversSubscriptions(): boolean
+  /** @internal */
   protected get verboseSubs(): boolean {
     return false
   }
+  /** @internal */
   protected get verboseUnsubs(): boolean {
     return false
   }
+  /** @internal */
   protected get manualMode(): boolean {
     return false
   }
+  /** @internal */
   protected get welcome(): Buffer | null {
     return null
   }
 
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     this.peers.add(pipe)
     const w = this.welcome
     if (w !== null) pipe.forceWrite([w])
   }
 
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     this.peers.delete(pipe)
     if (pipe === this.lastSubscriber) this.lastSubscriber = undefined
@@ -67,12 +75,13 @@ export abstract class PublisherBase extends Socket {
     this.notifyReadable()
   }
 
-  /** A reconnecting subscriber re-sends its subscriptions; forget the old ones. */
+  /** @internal A reconnecting subscriber re-sends its subscriptions; forget the old ones. */
   protected override pipeDisconnected(pipe: Pipe): void {
     this.detachPipe(pipe)
     this.peers.add(pipe)
   }
 
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     for (let msg = pipe.read(); msg !== undefined; msg = pipe.read()) {
       const first = msg[0]!
@@ -84,6 +93,7 @@ export abstract class PublisherBase extends Socket {
     }
   }
 
+  /** @internal */
   protected override onSubscriptionCommand(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
     this.applySubscription(pipe, subscribe, topic, undefined)
   }
@@ -107,7 +117,7 @@ export abstract class PublisherBase extends Socket {
     if (this.deliversSubscriptions) this.inbox.push(msg)
   }
 
-  /** Applies a subscription for the peer that sent the last subscription message (manual mode). */
+  /** @internal Applies a subscription for the peer that sent the last subscription message (manual mode). */
   protected manualSubscribe(subscribe: boolean, topics: Buffer[]): void {
     const pipe = this.lastSubscriber
     if (pipe === undefined) return
@@ -117,6 +127,7 @@ export abstract class PublisherBase extends Socket {
     }
   }
 
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     const matching = this.matching
     matching.length = 0
@@ -137,12 +148,14 @@ export abstract class PublisherBase extends Socket {
     return true
   }
 
+  /** @internal */
   protected override xwritable(): boolean {
     return true
   }
 }
 
 export class Publisher extends PublisherBase implements Writable {
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Publisher>) {
@@ -154,6 +167,7 @@ export class Publisher extends PublisherBase implements Writable {
     return this.sendMessage(message)
   }
 
+  /** @internal */
   protected get deliversSubscriptions(): boolean {
     return false
   }
@@ -173,6 +187,7 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
   /** ZMQ_XPUB_WELCOME_MSG: a message sent to every new subscriber (null for none). */
   welcomeMessage: string | Buffer | null = null
 
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<XPublisher>) {
@@ -202,26 +217,33 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
     this.manualSubscribe(false, prefixes.map((p) => (typeof p === "string" ? Buffer.from(p) : p)))
   }
 
+  /** @internal */
   protected get deliversSubscriptions(): boolean {
     return true
   }
+  /** @internal */
   protected override get verboseSubs(): boolean {
     return this.verbosity !== null
   }
+  /** @internal */
   protected override get verboseUnsubs(): boolean {
     return this.verbosity === "allSubsUnsubs"
   }
+  /** @internal */
   protected override get manualMode(): boolean {
     return this.manual
   }
+  /** @internal */
   protected override get welcome(): Buffer | null {
     const w = this.welcomeMessage
     return w === null ? null : typeof w === "string" ? Buffer.from(w) : w
   }
 
+  /** @internal */
   protected override xrecv(): Message | undefined {
     return this.inbox.shift()
   }
+  /** @internal */
   protected override xreadable(): boolean {
     return this.inbox.length > 0
   }

@@ -18,33 +18,41 @@ function toBuffer(p: string | Buffer): Buffer {
 }
 
 export abstract class SubscriberBase extends Socket {
+  /** @internal */
   protected readonly fq = new FairQueue()
+  /** @internal */
   protected readonly subscriptions = new PrefixCounter()
+  /** @internal */
   protected readonly peers = new Set<Pipe>()
   /** ZMQ_INVERT_MATCHING: keep the messages that do NOT match a subscription. */
   invertMatching = false
 
+  /** @internal */
   protected override attachPipe(pipe: Pipe): void {
     this.peers.add(pipe)
   }
 
+  /** @internal */
   protected override detachPipe(pipe: Pipe): void {
     this.peers.delete(pipe)
   }
 
+  /** @internal */
   protected override pipeConnected(pipe: Pipe): void {
     for (const prefix of this.subscriptions.prefixes()) this.sendSubscription(pipe, true, prefix)
   }
 
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     this.fq.activate(pipe)
   }
 
-  /** Writes a subscription to one peer (if connected; otherwise it goes with all others on connect). */
+  /** @internal Writes a subscription to one peer (if connected; otherwise it goes with all others on connect). */
   protected sendSubscription(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
     pipe.engine?.sendSubscription(subscribe, topic)
   }
 
+  /** @internal */
   protected changeSubscription(subscribe: boolean, topic: Buffer): void {
     const changed = subscribe ? this.subscriptions.add(topic) : this.subscriptions.remove(topic)
     // Subscribes always go upstream (as libzmq, so verbose XPUBs see each);
@@ -52,6 +60,7 @@ export abstract class SubscriberBase extends Socket {
     if (subscribe || changed) for (const p of this.peers) this.sendSubscription(p, subscribe, topic)
   }
 
+  /** @internal */
   protected override xrecv(): Message | undefined {
     for (;;) {
       const msg = this.fq.recv()
@@ -60,12 +69,14 @@ export abstract class SubscriberBase extends Socket {
     }
   }
 
+  /** @internal */
   protected override xreadable(): boolean {
     return this.fq.readable
   }
 }
 
 export class Subscriber extends SubscriberBase implements Readable {
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<Subscriber>) {
@@ -98,6 +109,7 @@ export class Subscriber extends SubscriberBase implements Readable {
 }
 
 export class XSubscriber extends SubscriberBase implements Readable, Writable {
+  /** @internal */
   protected static override readonly builtIn = true
 
   constructor(options?: SocketOptions<XSubscriber>) {
@@ -121,6 +133,7 @@ export class XSubscriber extends SubscriberBase implements Readable, Writable {
     return iterate(this)
   }
 
+  /** @internal */
   protected override xsend(msg: Message): boolean {
     const first = msg[0]
     if (msg.length === 1 && first !== undefined && first.length > 0 && (first[0] === 0 || first[0] === 1)) {
@@ -131,6 +144,7 @@ export class XSubscriber extends SubscriberBase implements Readable, Writable {
     return true
   }
 
+  /** @internal */
   protected override xwritable(): boolean {
     return true
   }

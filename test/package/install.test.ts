@@ -158,6 +158,20 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
     ok(await run(process.execPath, [path.join(REPO, "node_modules/typescript/bin/tsc"), "-p", dir], { cwd: dir, timeout: 90_000 }), "tsc")
   }, 120_000)
 
+  it("the declarations show only the public API: no internal class or interface, no protected member", () => {
+    const dist = path.join(consumer, "node_modules/omq/dist")
+    const internals = [
+      "Pipe", "PipeOwner", "PipeEngine", "Deque", "Engine", "EngineHost", "ConnectionEngine", "Connecter", "ConnecterHost",
+      "InprocLink", "InprocRegistry", "RemoteLink", "ZapClient", "SocketPort", "Transport", "FairQueue", "LoadBalancer",
+    ]
+    const declared = new RegExp(`^\\s*(?:export\\s+)?(?:declare\\s+)?(?:abstract\\s+)?(?:class|interface|type)\\s+(${internals.join("|")})\\b`, "m")
+    for (const f of fs.readdirSync(dist).filter((n) => /\.d\.c?ts$/.test(n))) {
+      const text = fs.readFileSync(path.join(dist, f), "utf8")
+      expect(text, `${f} declares an internal type`).not.toMatch(declared)
+      expect(text, `${f} declares a protected member`).not.toMatch(/^\s+protected\s/m)
+    }
+  })
+
   it("package.json's engines is the range whose lowest versions are checked here", () => {
     expect(pkg.engines.node).toBe("^16.17.0 || >=18.3.0")
     expect(NODE_VERSIONS).toEqual(expect.arrayContaining(["16.17.0", "18.3.0"]))
