@@ -11,6 +11,7 @@ import { Reply } from "../sockets/reply.js"
 import { Request } from "../sockets/request.js"
 import { Router } from "../sockets/router.js"
 import type { Socket as CoreSocket } from "../sockets/socket.js"
+import { SOCKET_TYPES, socketTypeName as typeOfNumber, type SocketTypeName } from "../sockets/socket-types.js"
 import { Stream } from "../sockets/stream.js"
 import { Publisher, XPublisher } from "../sockets/xpub.js"
 import { Subscriber, XSubscriber } from "../sockets/xsub.js"
@@ -32,10 +33,9 @@ export type SocketType =
   | "xsub"
   | "stream"
 
-/** The name of each type number (ZMQ_PAIR = 0 … ZMQ_STREAM = 11). */
-const BY_NUMBER: readonly SocketType[] = [
-  "pair", "pub", "sub", "req", "rep", "dealer", "router", "pull", "push", "xpub", "xsub", "stream",
-]
+/** The omq type of each 5.x name. */
+const CORE_NAME = (type: SocketType): SocketTypeName =>
+  type === "xreq" ? "DEALER" : type === "xrep" ? "ROUTER" : (type.toUpperCase() as SocketTypeName)
 
 const FACTORIES: Readonly<Record<SocketType, () => CoreSocket>> = {
   pair: () => new Pair(),
@@ -56,7 +56,7 @@ const FACTORIES: Readonly<Record<SocketType, () => CoreSocket>> = {
 
 /** The type name for a 5.x type name or ZMQ_* number; anything else throws. */
 export function socketTypeName(type: SocketType | number): SocketType {
-  const name = typeof type === "number" ? BY_NUMBER[type] : type
+  const name = typeof type === "number" ? (typeOfNumber(type)?.toLowerCase() as SocketType | undefined) : type
   if (name === undefined || !Object.prototype.hasOwnProperty.call(FACTORIES, name)) {
     throw new ZmqError("EINVAL", `Invalid socket type: ${String(type)}`)
   }
@@ -68,17 +68,12 @@ export function createCoreSocket(type: SocketType): CoreSocket {
   return FACTORIES[type]()
 }
 
-/** Types that only send (omq's sockets, like zeromq.js's, have receive() at run time: it waits forever). */
-const SEND_ONLY: ReadonlySet<SocketType> = new Set(["push", "pub"])
-/** Types that only receive. */
-const RECEIVE_ONLY: ReadonlySet<SocketType> = new Set(["pull", "sub"])
-
-/** Whether sockets of this type can send. */
+/** Whether sockets of this type can send (omq's sockets, like zeromq.js's, have send() at run time: it waits forever). */
 export function canSend(type: SocketType): boolean {
-  return !RECEIVE_ONLY.has(type)
+  return SOCKET_TYPES[CORE_NAME(type)].sends
 }
 
 /** Whether sockets of this type can receive. */
 export function canReceive(type: SocketType): boolean {
-  return !SEND_ONLY.has(type)
+  return SOCKET_TYPES[CORE_NAME(type)].receives
 }

@@ -17,20 +17,22 @@ export interface SocketTypeFacts {
   readonly peers: readonly SocketTypeName[]
   readonly sends: boolean
   readonly receives: boolean
+  /** READY carries our Identity (the routing id, maybe empty): libzmq sends one for these types. */
+  readonly announcesRoutingId: boolean
 }
 
-function facts(name: SocketTypeName, number: number, peers: SocketTypeName[], sends: boolean, receives: boolean): SocketTypeFacts {
-  return Object.freeze({ name, number, peers: Object.freeze(peers), sends, receives })
+function facts(name: SocketTypeName, number: number, peers: SocketTypeName[], sends: boolean, receives: boolean, announcesRoutingId = false): SocketTypeFacts {
+  return Object.freeze({ name, number, peers: Object.freeze(peers), sends, receives, announcesRoutingId })
 }
 
 export const SOCKET_TYPES: Readonly<Record<SocketTypeName, SocketTypeFacts>> = Object.freeze({
   PAIR: facts("PAIR", 0, ["PAIR"], true, true),
   PUB: facts("PUB", 1, ["SUB", "XSUB"], true, false),
   SUB: facts("SUB", 2, ["PUB", "XPUB"], false, true),
-  REQ: facts("REQ", 3, ["REP", "ROUTER"], true, true),
+  REQ: facts("REQ", 3, ["REP", "ROUTER"], true, true, true),
   REP: facts("REP", 4, ["REQ", "DEALER"], true, true),
-  DEALER: facts("DEALER", 5, ["REP", "DEALER", "ROUTER"], true, true),
-  ROUTER: facts("ROUTER", 6, ["REQ", "DEALER", "ROUTER"], true, true),
+  DEALER: facts("DEALER", 5, ["REP", "DEALER", "ROUTER"], true, true, true),
+  ROUTER: facts("ROUTER", 6, ["REQ", "DEALER", "ROUTER"], true, true, true),
   PULL: facts("PULL", 7, ["PUSH"], false, true),
   PUSH: facts("PUSH", 8, ["PULL"], true, false),
   XPUB: facts("XPUB", 9, ["SUB", "XSUB"], true, true),

@@ -18,7 +18,7 @@ import { Observer, handshakeFailure } from "../observer.js"
 import { SocketOptionsBase, defineReadOnly, validRoutingId } from "./options.js"
 import { IMMEDIATE_OPTIONS, MECHANISMS, OPTION_IDS, type OptionKind } from "./option-ids.js"
 import { Context as ContextClass } from "../context.js"
-import { SOCKET_TYPE_NUMBER, socketTypeName, type SocketTypeName } from "./socket-types.js"
+import { SOCKET_TYPES, SOCKET_TYPE_NUMBER, socketTypeName, type SocketTypeName } from "./socket-types.js"
 
 export { SOCKET_TYPE_NUMBER, type SocketTypeName }
 
@@ -317,8 +317,7 @@ export class Socket extends SocketOptionsBase {
   }
   /** @internal The READY metadata identity: libzmq sends one (maybe empty) for REQ, DEALER and ROUTER. */
   protected localRoutingId(): Buffer | undefined {
-    const t = this.socketTypeName
-    if (t === "REQ" || t === "DEALER" || t === "ROUTER") return this.routingIdBuffer ?? Buffer.alloc(0)
+    if (SOCKET_TYPES[this.socketTypeName].announcesRoutingId) return this.routingIdBuffer ?? Buffer.alloc(0)
     return undefined
   }
   /** @internal Whether this socket type accepts a further peer (PAIR takes one). */
