@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import { afterEach, describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
-import { uniqueIpc } from "../helpers.js"
+import { bindRetry, delay, uniqueIpc } from "../helpers.js"
 
 type Transport = "tcp" | "ipc"
 const TRANSPORTS: Transport[] = ["tcp", "ipc"]
@@ -61,7 +61,6 @@ afterEach(() => {
   for (const f of ipcFiles.splice(0)) fs.rmSync(f, { force: true })
 })
 
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const code = (err: unknown): unknown => (err as { code?: unknown } | null)?.code
 const buf = (f: Frame): Buffer => (typeof f === "string" ? Buffer.from(f) : f)
 const norm = (m: Frame[]): Buffer[] => m.map(buf)
@@ -85,20 +84,6 @@ function omqSub(extra: object = {}): Sub {
 }
 function zmqSub(extra: object = {}): Sub {
   return track(new zmq.Subscriber({ ...SUB_OPTS, ...extra })) as unknown as Sub
-}
-
-/** Binds, retrying while the address is still held by a socket just closed. */
-async function bindRetry(s: Pub, address: string): Promise<void> {
-  const end = Date.now() + SYNC_MS
-  for (;;) {
-    try {
-      await s.bind(address)
-      return
-    } catch (err) {
-      if (code(err) !== "EADDRINUSE" || Date.now() > end) throw err
-      await delay(20)
-    }
-  }
 }
 
 /**
@@ -360,7 +345,7 @@ describe.each(TRANSPORTS)("restart over %s", (t) => {
 
     pub.close()
     pub = zmqPub()
-    await bindRetry(pub, address)
+    await bindRetry(pub, address, SYNC_MS)
     // No subscribe() call: the omq SUB must resend "keep." on reconnect.
     await sync(pub, sub, "keep.probe2")
     await pub.send(["other", "y"])
@@ -382,7 +367,7 @@ describe.each(TRANSPORTS)("restart over %s", (t) => {
 
     pub.close()
     pub = omqPub()
-    await bindRetry(pub, address)
+    await bindRetry(pub, address, SYNC_MS)
     await sync(pub, sub, "keep.probe2")
     await pub.send(["other", "y"])
     await pub.send(["keep.data2", "y"])
