@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { afterEach } from "vitest"
-import { all, delay, isEagain, tryReceive, uniqueIpc, withTimeout } from "../helpers.js"
+import { all, isEagain, tryReceive, uniqueIpc, withTimeout } from "../helpers.js"
 
 export { all, bindRetry, delay, isEagain, tryReceive, withTimeout } from "../helpers.js"
 
