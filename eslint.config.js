@@ -8,9 +8,23 @@ import tseslint from "typescript-eslint"
 // The Node.js globals the plain-JS files use (scripts, runtime probes, package fixtures).
 const nodeGlobals = Object.fromEntries(
   [
-    "process", "console", "Buffer", "URL", "TextEncoder", "TextDecoder", "AbortController",
-    "setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate",
-    "queueMicrotask", "structuredClone", "performance", "globalThis",
+    "process",
+    "console",
+    "Buffer",
+    "URL",
+    "TextEncoder",
+    "TextDecoder",
+    "AbortController",
+    "setTimeout",
+    "clearTimeout",
+    "setInterval",
+    "clearInterval",
+    "setImmediate",
+    "clearImmediate",
+    "queueMicrotask",
+    "structuredClone",
+    "performance",
+    "globalThis",
   ].map((name) => [name, "readonly"]),
 )
 
@@ -58,7 +72,10 @@ export default defineConfig(
   },
   {
     files: ["**/*.cjs"],
-    languageOptions: { sourceType: "commonjs", globals: { ...nodeGlobals, require: "readonly", module: "writable", exports: "writable", __dirname: "readonly", __filename: "readonly" } },
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { ...nodeGlobals, require: "readonly", module: "writable", exports: "writable", __dirname: "readonly", __filename: "readonly" },
+    },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 )

@@ -58,10 +58,7 @@ export async function all<T extends readonly unknown[]>(promises: { [K in keyof 
 }
 
 /** Receives with a temporary receiveTimeout of `ms`; undefined on EAGAIN. Restores the timeout afterwards. */
-export async function tryReceive(
-  sock: { receive(): Promise<Buffer[]>; receiveTimeout: number },
-  ms: number,
-): Promise<Buffer[] | undefined> {
+export async function tryReceive(sock: { receive(): Promise<Buffer[]>; receiveTimeout: number }, ms: number): Promise<Buffer[] | undefined> {
   const saved = sock.receiveTimeout
   sock.receiveTimeout = ms
   try {
