@@ -1,4 +1,14 @@
+/**
+ * Helpers shared by the test suites. Each lives here once; the per-suite
+ * helper files (features/feature-util.ts, interop/peer-util.ts,
+ * security/sec-util.ts, load/util.ts) re-export the ones they offer.
+ * No vitest import here, so scripts run by tsx (test/load/soak.ts) can use
+ * it too; the afterEach-based socket tracker is in helpers/close-after-each.ts.
+ *
+ * Everything here is bounded: waits take a deadline, receives a timeout.
+ */
 import { randomBytes } from "node:crypto"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 
@@ -14,4 +24,79 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000,
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 5))
   }
+}
+
+/** Resolves after `ms` milliseconds. For pacing and "nothing arrives within" checks, not as synchronisation. */
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** True for an error with code EAGAIN (a send/receive timeout). */
+export function isEagain(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "EAGAIN"
+}
+
+/** Rejects if `promise` does not settle within `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before throwing
+ * the first error, so no rejection is left unhandled when one side fails.
+ */
+export async function all<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises)
+  for (const r of results) if (r.status === "rejected") throw r.reason
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
+}
+
+/** Receives with a temporary receiveTimeout of `ms`; undefined on EAGAIN. Restores the timeout afterwards. */
+export async function tryReceive(sock: { receive(): Promise<Buffer[]>; receiveTimeout: number }, ms: number): Promise<Buffer[] | undefined> {
+  const saved = sock.receiveTimeout
+  sock.receiveTimeout = ms
+  try {
+    return await sock.receive()
+  } catch (err) {
+    if (isEagain(err)) return undefined
+    throw err
+  } finally {
+    sock.receiveTimeout = saved
+  }
+}
+
+/**
+ * Binds `sock` to a fixed endpoint, retrying while the previous owner of the
+ * endpoint is still releasing it (libzmq closes sockets asynchronously).
+ */
+export async function bindRetry(sock: { bind(address: string): Promise<void> }, endpoint: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  for (;;) {
+    try {
+      await sock.bind(endpoint)
+      return
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EADDRINUSE" || Date.now() > end) throw err
+      await delay(20)
+    }
+  }
+}
+
+/**
+ * A tcp port on 127.0.0.1 that was free a moment ago (the OS picked it for a
+ * listener that is closed again). Only for tests that must know a port
+ * before anything binds it; everywhere else bind to port 0 / `*`.
+ */
+export async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
 }

@@ -9,30 +9,13 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import { afterEach } from "vitest"
-import { uniqueIpc } from "../helpers.js"
+import { uniqueIpc, withTimeout } from "../helpers.js"
 import { decodeCommand, type Command } from "../../lib/wire/command.js"
 import { FLAG_COMMAND, FrameDecoder } from "../../lib/wire/frame.js"
 import { GREETING_SIZE, encodeGreeting } from "../../lib/wire/greeting.js"
 import { readyFrame } from "../../lib/wire/command.js"
 
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-export function isEagain(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "EAGAIN"
-}
-
-/** Rejects if `promise` does not settle within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+export { delay, isEagain, tryReceive, withTimeout } from "../helpers.js"
 
 interface Closable {
   close(): void
@@ -87,23 +70,6 @@ export function tracker() {
 /** A unique inproc:// name. */
 export function uniqueInproc(tag = "t"): string {
   return `inproc://${tag}-${process.pid}-${randomBytes(6).toString("hex")}`
-}
-
-/** Receives with a temporary receiveTimeout; undefined on EAGAIN. */
-export async function tryReceive(
-  sock: { receive(): Promise<Buffer[]>; receiveTimeout: number },
-  ms: number,
-): Promise<Buffer[] | undefined> {
-  const saved = sock.receiveTimeout
-  sock.receiveTimeout = ms
-  try {
-    return await sock.receive()
-  } catch (err) {
-    if (isEagain(err)) return undefined
-    throw err
-  } finally {
-    sock.receiveTimeout = saved
-  }
 }
 
 /** net.connect options for a tcp:// or ipc:// endpoint. */

@@ -17,7 +17,7 @@ import {
   XPublisher,
   XSubscriber,
 } from "../../lib/index.js"
-import { isEagain, nextEvent, tracker, tryReceive, uniqueInproc, withTimeout } from "./feature-util.js"
+import { isEagain, tracker, tryReceive, uniqueInproc, withTimeout } from "./feature-util.js"
 
 const t = tracker()
 /** Every receive/send is bounded: a failure is EAGAIN, not a hang. */

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import type { Event } from "../../lib/index.js"
-import { RawPeer, delay, nextEvent, rawServer, tracker, withTimeout } from "./feature-util.js"
+import { bindRetry } from "../helpers.js"
+import { RawPeer, nextEvent, rawServer, tracker, withTimeout } from "./feature-util.js"
 
 const t = tracker()
 const IO = { linger: 0, receiveTimeout: 5000, sendTimeout: 5000 }
@@ -15,20 +16,6 @@ const IO = { linger: 0, receiveTimeout: 5000, sendTimeout: 5000 }
 const ZPULL = { linger: 0, receiveTimeout: 5000 }
 const ZPUSH = { linger: 0, sendTimeout: 5000 }
 const ZPUB = { linger: 0 }
-
-/** Binds a libzmq socket to a fixed endpoint, retrying while its previous owner still releases it. */
-async function bindRetry(sock: { bind(a: string): Promise<void> }, endpoint: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  for (;;) {
-    try {
-      await sock.bind(endpoint)
-      return
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EADDRINUSE" || Date.now() > end) throw err
-      await delay(20)
-    }
-  }
-}
 
 const types = (log: Event[]) => log.map((e) => e.type)
 

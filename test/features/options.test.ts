@@ -27,7 +27,6 @@ const t = tracker()
 const IO = { linger: 0, receiveTimeout: 5000, sendTimeout: 5000 }
 const SLACK = 1500
 const ZPULL = { linger: 0, receiveTimeout: 5000 }
-const ZPUSH = { linger: 0, sendTimeout: 5000 }
 
 /** Reads every message until `quietMs` pass without one. */
 async function drain(sock: { receive(): Promise<Buffer[]>; receiveTimeout: number }, quietMs: number): Promise<Buffer[][]> {

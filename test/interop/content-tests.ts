@@ -22,7 +22,7 @@ async function roundTrip(sender: Sender, receiver: Receiver, messages: (string |
     try {
       assertSameMessage(got, asBuffers(msg))
     } catch (err) {
-      throw new Error(`message #${i} (${msg.length} frames): ${(err as Error).message}`)
+      throw new Error(`message #${i} (${msg.length} frames): ${(err as Error).message}`, { cause: err })
     }
   }
 }

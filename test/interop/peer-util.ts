@@ -8,7 +8,9 @@
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { afterEach } from "vitest"
-import { uniqueIpc } from "../helpers.js"
+import { all, isEagain, tryReceive, uniqueIpc, withTimeout } from "../helpers.js"
+
+export { all, bindRetry, delay, isEagain, tryReceive, withTimeout } from "../helpers.js"
 
 export type Transport = "tcp" | "ipc"
 export const TRANSPORTS: readonly Transport[] = ["tcp", "ipc"]
@@ -36,12 +38,6 @@ export const IO_TIMEOUT = 5000
 
 /** Options every socket in these tests gets (bounded I/O, no lingering on close). */
 export const BOUNDED = { linger: 0, sendTimeout: IO_TIMEOUT, receiveTimeout: IO_TIMEOUT }
-
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-export function isEagain(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "EAGAIN"
-}
 
 /**
  * Registers an afterEach hook that closes every tracked socket and removes
@@ -72,63 +68,6 @@ export function socketTracker() {
       ipcPaths.push(ep.slice("ipc://".length))
       return ep
     },
-  }
-}
-
-/** Rejects if `promise` does not settle within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/**
- * Like Promise.all, but waits for every promise to settle before throwing
- * the first error, so no rejection is left unhandled when one side fails.
- */
-export async function all<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const results = await Promise.allSettled(promises)
-  for (const r of results) if (r.status === "rejected") throw r.reason
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
-}
-
-/**
- * Binds `sock` to a fixed endpoint, retrying while the previous owner of the
- * endpoint is still releasing it (libzmq closes sockets asynchronously).
- */
-export async function bindRetry(sock: AnySocket, endpoint: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  for (;;) {
-    try {
-      await sock.bind(endpoint)
-      return
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EADDRINUSE" || Date.now() > end) throw err
-      await delay(20)
-    }
-  }
-}
-
-/**
- * Receives with a short per-try timeout until a message arrives or the
- * deadline passes. Restores the socket's receiveTimeout afterwards.
- */
-export async function tryReceive(sock: Receiver, ms: number): Promise<Buffer[] | undefined> {
-  const saved = sock.receiveTimeout
-  sock.receiveTimeout = ms
-  try {
-    return await sock.receive()
-  } catch (err) {
-    if (isEagain(err)) return undefined
-    throw err
-  } finally {
-    sock.receiveTimeout = saved
   }
 }
 

@@ -10,14 +10,12 @@
  * message published after the probe is either delivered after it or
  * filtered out.
  */
-import * as fs from "node:fs"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
-import { uniqueIpc } from "../helpers.js"
+import { bindRetry, delay } from "../helpers.js"
+import { TRANSPORTS, socketTracker, type Transport } from "./peer-util.js"
 
-type Transport = "tcp" | "ipc"
-const TRANSPORTS: Transport[] = ["tcp", "ipc"]
 
 /** Bound of a single receive: a failure shows up as EAGAIN, never as a hang. */
 const RCV = 5000
@@ -43,36 +41,14 @@ interface Sub {
   readonly lastEndpoint: string | null
 }
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-/** ipc socket files handed out by endpoint(); libzmq leaves them behind on close. */
-const ipcFiles: string[] = []
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      // already closed
-    }
-  }
-  for (const f of ipcFiles.splice(0)) fs.rmSync(f, { force: true })
-})
+// Closes tracked sockets after each test and removes the ipc files endpoint() handed out
+// (libzmq leaves them behind on close).
+const { track, endpoint } = socketTracker()
 
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const code = (err: unknown): unknown => (err as { code?: unknown } | null)?.code
 const buf = (f: Frame): Buffer => (typeof f === "string" ? Buffer.from(f) : f)
 const norm = (m: Frame[]): Buffer[] => m.map(buf)
 const show = (m: Buffer[]): string => JSON.stringify(m.map((b) => b.toString("hex")))
-
-function endpoint(t: Transport): string {
-  if (t === "tcp") return "tcp://127.0.0.1:*"
-  const address = uniqueIpc()
-  ipcFiles.push(address.slice("ipc://".length))
-  return address
-}
 
 function omqPub(extra: object = {}): Pub {
   return track(new omq.Publisher({ ...PUB_OPTS, ...extra })) as unknown as Pub
@@ -85,20 +61,6 @@ function omqSub(extra: object = {}): Sub {
 }
 function zmqSub(extra: object = {}): Sub {
   return track(new zmq.Subscriber({ ...SUB_OPTS, ...extra })) as unknown as Sub
-}
-
-/** Binds, retrying while the address is still held by a socket just closed. */
-async function bindRetry(s: Pub, address: string): Promise<void> {
-  const end = Date.now() + SYNC_MS
-  for (;;) {
-    try {
-      await s.bind(address)
-      return
-    } catch (err) {
-      if (code(err) !== "EADDRINUSE" || Date.now() > end) throw err
-      await delay(20)
-    }
-  }
 }
 
 /**
@@ -360,7 +322,7 @@ describe.each(TRANSPORTS)("restart over %s", (t) => {
 
     pub.close()
     pub = zmqPub()
-    await bindRetry(pub, address)
+    await bindRetry(pub, address, SYNC_MS)
     // No subscribe() call: the omq SUB must resend "keep." on reconnect.
     await sync(pub, sub, "keep.probe2")
     await pub.send(["other", "y"])
@@ -382,7 +344,7 @@ describe.each(TRANSPORTS)("restart over %s", (t) => {
 
     pub.close()
     pub = omqPub()
-    await bindRetry(pub, address)
+    await bindRetry(pub, address, SYNC_MS)
     await sync(pub, sub, "keep.probe2")
     await pub.send(["other", "y"])
     await pub.send(["keep.data2", "y"])

@@ -21,7 +21,6 @@ import {
   type Receiver,
   type Sender,
   type Side,
-  type Transport,
 } from "./peer-util.js"
 
 const t = socketTracker()

@@ -2,30 +2,18 @@
  * Interop: omq REQ/REP against libzmq 4.3.5 (through zeromq.js 6) and back,
  * over tcp and ipc, with either side binding.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import { uniqueIpc } from "../helpers.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
 /** Generous bounds: a failure shows up as EAGAIN, never as a hang. */
 const RCV = 5000
 const SND = 5000
 const OPTS = { linger: 0, receiveTimeout: RCV, sendTimeout: SND }
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      // already closed
-    }
-  }
-})
+const track = closeAfterEach({ ignoreErrors: true })
 
 const strs = (msg: Buffer[]): string[] => msg.map((b) => b.toString())
 

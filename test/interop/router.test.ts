@@ -4,29 +4,17 @@
  * routing ids), replies routed to the right peer, ROUTER-to-ROUTER and
  * ROUTER_MANDATORY.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import { uniqueIpc } from "../helpers.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
 const RCV = 5000
 const SND = 5000
 const OPTS = { linger: 0, receiveTimeout: RCV, sendTimeout: SND }
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      // already closed
-    }
-  }
-})
+const track = closeAfterEach({ ignoreErrors: true })
 
 const strs = (msg: Buffer[]): string[] => msg.map((b) => b.toString())
 const code = (err: unknown): string | undefined => (err as { code?: string }).code

@@ -8,14 +8,11 @@
  * processed once the XPUB hands over a later one from the same connection
  * (connections keep order), and every receive is bounded by receiveTimeout.
  */
-import * as fs from "node:fs"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
-import { uniqueIpc } from "../helpers.js"
+import { TRANSPORTS, socketTracker } from "./peer-util.js"
 
-type Transport = "tcp" | "ipc"
-const TRANSPORTS: Transport[] = ["tcp", "ipc"]
 
 const RCV = 5000
 const OPTS = { linger: 0, receiveTimeout: RCV }
@@ -43,36 +40,15 @@ interface Sub {
   close(): void
 }
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-/** ipc socket files handed out by endpoint(); libzmq leaves them behind on close. */
-const ipcFiles: string[] = []
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      // already closed
-    }
-  }
-  for (const f of ipcFiles.splice(0)) fs.rmSync(f, { force: true })
-})
+// Closes tracked sockets after each test and removes the ipc files endpoint() handed out
+// (libzmq leaves them behind on close).
+const { track, endpoint } = socketTracker()
 
 const buf = (f: Frame): Buffer => (typeof f === "string" ? Buffer.from(f) : f)
 const show = (m: Buffer[]): string => JSON.stringify(m.map((b) => b.toString("hex")))
 const showAll = (ms: Frame[][]): string[] => ms.map((m) => show(m.map(buf)))
 const sub1 = (topic: Frame): Buffer => Buffer.concat([Buffer.from([1]), buf(topic)])
 const unsub0 = (topic: Frame): Buffer => Buffer.concat([Buffer.from([0]), buf(topic)])
-
-function endpoint(t: Transport): string {
-  if (t === "tcp") return "tcp://127.0.0.1:*"
-  const address = uniqueIpc()
-  ipcFiles.push(address.slice("ipc://".length))
-  return address
-}
 
 /** Receives `n` messages. */
 async function take(s: { receive(): Promise<Buffer[]> }, n: number): Promise<string[]> {

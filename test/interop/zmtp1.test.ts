@@ -33,7 +33,10 @@ function peer<T extends Zmtp1Peer | Zmtp1Server>(p: T): T {
 }
 afterEach(() => {
   for (const s of open.splice(0)) s.close()
-  for (const p of peers.splice(0)) ("destroy" in p ? p.destroy() : p.close())
+  for (const p of peers.splice(0)) {
+    if ("destroy" in p) p.destroy()
+    else p.close()
+  }
 })
 
 const strs = (m: Buffer[]): string[] => m.map(String)

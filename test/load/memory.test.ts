@@ -5,24 +5,12 @@
  * RSS is sampled every 100 ms; bounds are loose (this is about "bounded",
  * not about exact figures) and the figures are printed.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
 import { MB, RssSampler, delay, gc, isEagain, mb, waitUntil } from "./util.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) {
-    try {
-      s.close()
-    } catch {
-      /* closed */
-    }
-  }
-})
+const track = closeAfterEach({ ignoreErrors: true })
 
 describe("memory stays bounded under load", () => {
   it("1,000,000 × 64 B PUSH → PULL over tcp with HWM 1,000", { timeout: 60_000 }, async () => {

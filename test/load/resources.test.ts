@@ -16,7 +16,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
-import { uniqueIpc } from "../helpers.js"
+import { freePort, uniqueIpc } from "../helpers.js"
 import {
   ResourceTracker,
   delay,
@@ -495,14 +495,6 @@ async function settledHeap(): Promise<number> {
 }
 
 /** A tcp port nothing listens on (bound once, then released). */
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
 function portOf(s: omq.Pull): number {
   return Number(/:(\d+)$/.exec(s.lastEndpoint!)![1])
 }

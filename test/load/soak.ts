@@ -146,14 +146,6 @@ async function bindRetry(sock: omq.Socket, endpoint: string): Promise<string> {
   }
 }
 
-function closeQuietly(sock: { close(): void } | undefined): void {
-  try {
-    sock?.close()
-  } catch {
-    /* already closed */
-  }
-}
-
 /** Checks [tag, seq, payload] messages: whole, and seq strictly increasing per tag. */
 class StreamChecker {
   private readonly last = new Map<string, number>()

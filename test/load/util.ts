@@ -14,7 +14,9 @@ import * as fs from "node:fs"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+import { delay } from "../helpers.js"
+
+export { delay, isEagain, withTimeout as within } from "../helpers.js"
 
 /** Open file descriptors of this process (entries of /proc/self/fd). */
 export function fdCount(): number {
@@ -262,23 +264,4 @@ export async function waitUntil(cond: () => boolean, ms: number, what: string): 
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await delay(10)
   }
-}
-
-/** Rejects if `p` does not settle within `ms`. */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-export function isEagain(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "EAGAIN"
 }

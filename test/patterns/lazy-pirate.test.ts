@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import { Router } from "../../lib/index.js"
 import { LazyPirateClient } from "../../patterns/lazy-pirate.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
+const track = closeAfterEach()
 
 describe("Lazy Pirate client", () => {
   it("retries a request the server lost and gets the reply", async () => {

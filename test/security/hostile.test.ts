@@ -14,7 +14,6 @@
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
-import * as omq from "../../lib/index.js"
 import { ProtocolError } from "../../lib/errors.js"
 import { CurveClient, CurveServer } from "../../lib/mechanisms/curve.js"
 import { generateKeyPair } from "../../lib/security/crypto.js"

@@ -7,7 +7,9 @@ import * as fs from "node:fs"
 import { afterEach } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
-import { uniqueIpc, waitFor } from "../helpers.js"
+import { all, bindRetry, uniqueIpc, waitFor } from "../helpers.js"
+
+export { all, delay, isEagain, tryReceive } from "../helpers.js"
 
 export type Transport = "tcp" | "ipc"
 export const TRANSPORTS: readonly Transport[] = ["tcp", "ipc"]
@@ -59,12 +61,6 @@ export function curveServerOpts(kp: KeyPair): Record<string, unknown> {
 
 export function curveClientOpts(serverPublic: string, kp: KeyPair): Record<string, unknown> {
   return { curveServerKey: serverPublic, curvePublicKey: kp.publicKey, curveSecretKey: kp.secretKey }
-}
-
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-export function isEagain(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "EAGAIN"
 }
 
 /**
@@ -138,30 +134,6 @@ export async function waitEvent(
   return events.find(pred)!
 }
 
-/** Receives with a short timeout; undefined when nothing arrived. */
-export async function tryReceive(sock: AnySocket, ms: number): Promise<Buffer[] | undefined> {
-  const saved = sock.receiveTimeout
-  sock.receiveTimeout = ms
-  try {
-    return await sock.receive()
-  } catch (err) {
-    if (isEagain(err)) return undefined
-    throw err
-  } finally {
-    sock.receiveTimeout = saved
-  }
-}
-
-/**
- * Like Promise.all, but waits for every promise to settle before throwing the
- * first error, so no rejection is left unhandled.
- */
-export async function all<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const results = await Promise.allSettled(promises)
-  for (const r of results) if (r.status === "rejected") throw r.reason
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
-}
-
 export const text = (msg: Buffer[] | undefined): string[] | undefined => msg?.map((f) => f.toString())
 
 /** Sends `count` numbered messages while checking they all arrive in order. */
@@ -191,16 +163,7 @@ export async function libzmqZapHandler(
 ): Promise<{ requests: Buffer[][] }> {
   const rep = track(new zmq.Reply({ linger: 0 }))
   // libzmq releases an inproc name asynchronously after close: retry briefly.
-  const end = Date.now() + HANDSHAKE_MS
-  for (;;) {
-    try {
-      await rep.bind("inproc://zeromq.zap.01")
-      break
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EADDRINUSE" || Date.now() > end) throw err
-      await delay(20)
-    }
-  }
+  await bindRetry(rep, "inproc://zeromq.zap.01", HANDSHAKE_MS)
   const requests: Buffer[][] = []
   void (async () => {
     try {

@@ -3,20 +3,14 @@
  * zeromq.js) and validation of the security socket options.
  */
 import { randomBytes } from "node:crypto"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import { publicKeyOf } from "../../lib/security/crypto.js"
 import { z85 } from "../../lib/entry/security.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
+const track = closeAfterEach()
 
 const Z85_ALPHABET = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]*$/
 

@@ -1,17 +1,11 @@
 import * as fs from "node:fs"
 import * as net from "node:net"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Pair, Pull, Push } from "../../lib/index.js"
 import { uniqueIpc } from "../helpers.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
+const track = closeAfterEach()
 
 describe("bind and connect addresses", () => {
   it("binds an ephemeral tcp port and reports it in lastEndpoint", async () => {

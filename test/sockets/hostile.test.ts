@@ -1,18 +1,12 @@
 import * as net from "node:net"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Pull, Push } from "../../lib/index.js"
 import { encodeGreeting, encodeSignature } from "../../lib/wire/greeting.js"
 import { readyFrame } from "../../lib/wire/command.js"
 import { encodeFrame } from "../../lib/wire/frame.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
+const track = closeAfterEach()
 
 /** Opens a raw TCP connection, writes `bytes`, and resolves with all it received once the peer closes. */
 function rawExchange(endpoint: string, bytes: Buffer[], timeoutMs = 5000): Promise<Buffer> {

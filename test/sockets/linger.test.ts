@@ -1,17 +1,11 @@
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Context, Pull, Push } from "../../lib/index.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/send-and-exit.ts", import.meta.url))
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
+const track = closeAfterEach()
 
 function runScript(args: string[]): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now()

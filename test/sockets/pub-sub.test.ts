@@ -1,14 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Publisher, Subscriber, XPublisher, XSubscriber } from "../../lib/index.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
+const track = closeAfterEach()
 
 const str = (m: Buffer[]) => m.map(String)
 

@@ -1,15 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Pair, Pull, Push } from "../../lib/index.js"
 import { uniqueIpc } from "../helpers.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
 
-const open: { close(): void }[] = []
-function track<T extends { close(): void }>(s: T): T {
-  open.push(s)
-  return s
-}
-afterEach(() => {
-  for (const s of open.splice(0)) s.close()
-})
+const track = closeAfterEach()
 
 for (const proto of ["tcp", "ipc"] as const) {
   const addr = () => (proto === "tcp" ? "tcp://127.0.0.1:*" : uniqueIpc())

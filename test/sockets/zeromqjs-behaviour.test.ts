@@ -4,14 +4,13 @@
  * addresses, small-buffer copies, yielding to the event loop), checked on omq — and, where a
  * difference would be easy to miss, on zeromq.js side by side.
  */
-import * as net from "node:net"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import * as zmq from "zeromq"
 import { describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
 import { tracker } from "../features/feature-util.js"
-import { uniqueIpc } from "../helpers.js"
+import { freePort, uniqueIpc } from "../helpers.js"
 
 type Lib = typeof omq | typeof zmq
 const t = tracker()
@@ -24,14 +23,6 @@ async function collect(): Promise<void> {
     await new Promise((r) => setImmediate(r))
     gc()
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
 }
 
 const errorOf = async (p: Promise<unknown> | (() => unknown)): Promise<{ code?: string | undefined; message: string } | "ok"> => {

@@ -189,8 +189,10 @@ describe("setting options (zeromq.js socket-options)", () => {
   it("warns when a uint64 option is set beyond Number.MAX_SAFE_INTEGER", async () => {
     const s = new omq.Dealer()
     open.push(s)
+    // eslint-disable-next-line no-loss-of-precision -- the point: a literal beyond MAX_SAFE_INTEGER, as zeromq.js's own test uses
     const got = await warnings(() => s.setUint64Option(4, 0xfffffff7fab7fb))
     expect(got).toEqual(["Value is larger than Number.MAX_SAFE_INTEGER and may have been rounded inaccurately."])
+    // eslint-disable-next-line no-loss-of-precision -- the same rounded literal as above
     expect(s.getUint64Option(4)).toBe(0xfffffff7fab7fb)
   })
 })
