@@ -35,6 +35,9 @@ export default defineConfig(
       "node_modules/",
       "scratch/",
       "coverage/",
+      // The benchmark's peers as built for a run (bench/run.ts), not sources.
+      "bench/.build/",
+      "bench/.prof/",
       ".vitest-result.json",
       // Fixtures are inputs to tests (packaged-build smoke tests, recorded peers), not code we lint.
       "**/fixtures/",
