@@ -1,7 +1,7 @@
-/** `ipc://path`: Unix domain sockets over node:net (stream.ts); `ipc://*` and `ipc://@name` as libzmq. */
+/** `ipc://path`: Unix domain sockets over node:net (node-net.ts); `ipc://*` and `ipc://@name` as libzmq. */
 import type * as net from "node:net"
 import { parseIpc, type IpcEndpoint } from "./address.js"
-import { checkIpcPath, dial, listen, listenSync } from "./stream.js"
+import { checkIpcPath, dial, listen, listenSync } from "./node-net.js"
 import { streamTransport } from "./stream-transport.js"
 
 export const ipc = streamTransport<IpcEndpoint, net.Socket>({

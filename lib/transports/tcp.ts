@@ -1,7 +1,7 @@
-/** `tcp://host:port`: TCP over node:net (stream.ts), with libzmq's address forms and keepalive options. */
+/** `tcp://host:port`: TCP over node:net (node-net.ts), with libzmq's address forms and keepalive options. */
 import type * as net from "node:net"
 import { parseTcp, type TcpEndpoint } from "./address.js"
-import { dial, listen, listenSync } from "./stream.js"
+import { dial, listen, listenSync } from "./node-net.js"
 import { streamTransport } from "./stream-transport.js"
 import type { StreamOptions } from "./transport.js"
 
