@@ -8,11 +8,11 @@
  * immutable and shared), then encoded and written a slice at a time while
  * the device keeps serving.
  */
-import type { Broker } from "./broker.js"
+import type { Broker } from "../model/broker.js"
 import { encodeConfig, encodeRetry } from "./log.js"
-import type { QueueMessage } from "./message.js"
+import type { QueueMessage } from "../model/message.js"
 import { RecordType, putSize, utf8Length, writePut, type RecordWriter } from "./records.js"
-import { SNAP_BURIED, SNAP_DELAYED, SNAP_READY } from "./replay.js"
+import { SNAP_BURIED, SNAP_DELAYED, SNAP_READY } from "../model/replay.js"
 
 interface Entry {
   m: QueueMessage

@@ -1,6 +1,6 @@
 /** Writers of the log's state-change records (layouts in records.ts and docs/queue-protocol.md). */
-import { encodeCbor } from "./cbor.js"
-import type { QueueConfig } from "./queue-state.js"
+import { encodeCbor } from "../cbor.js"
+import type { QueueConfig } from "../model/queue-state.js"
 import { RECORD_HEADER, RecordType, putSize, utf8Length, writePut, type PutFields } from "./records.js"
 import type { Store } from "./store.js"
 

@@ -3,11 +3,11 @@
  * in-memory state without side effects (no replies, no deliveries, no new
  * records). The live operations in broker.ts make the same changes.
  */
-import { decodeCbor } from "./cbor.js"
+import { decodeCbor } from "../cbor.js"
 import { QueueMessage } from "./message.js"
 import type { Broker } from "./broker.js"
 import type { QueueConfig } from "./queue-state.js"
-import { RecordReader, RecordType, readPut, type PutFields } from "./records.js"
+import { RecordReader, RecordType, readPut, type PutFields } from "../journal/records.js"
 import type { RetryPolicy } from "./retry.js"
 
 /** Checkpoint message states (u8 in CheckpointMessage). */

@@ -16,7 +16,7 @@
  */
 import * as fs from "node:fs"
 import { promisify } from "node:util"
-import { createDebug } from "../../debug.js"
+import { createDebug } from "../../../debug.js"
 import { CHECKPOINT_MAGIC, CHECKPOINT_TMP, checkpointPath, segmentHeader, segmentPath, syncDir, listDir } from "./files.js"
 import { RecordWriter, type RecordType } from "./records.js"
 import { join } from "node:path"

@@ -12,12 +12,12 @@
  * }
  * ```
  */
-import { decodeCbor, encodeCbor, headerEncoder } from "./cbor.js"
-import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions } from "./client-types.js"
+import { decodeCbor, encodeCbor, headerEncoder } from "../cbor.js"
+import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions } from "./types.js"
 import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
-import { QueueError } from "./errors.js"
-import type { QueueConfig } from "./queue-state.js"
+import { QueueError } from "../errors.js"
+import type { QueueConfig } from "../model/queue-state.js"
 
 export type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions }
 

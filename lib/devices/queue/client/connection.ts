@@ -4,12 +4,12 @@
  * when the connection drops (in-flight requests fail with DISCONNECTED,
  * subscriptions are renewed on reconnect). QueueClient builds on it.
  */
-import { createDebug } from "../../debug.js"
-import { Dealer } from "../../sockets/dealer.js"
-import type { SocketOptions } from "../../sockets/types.js"
-import { decodeCbor } from "./cbor.js"
+import { createDebug } from "../../../debug.js"
+import { Dealer } from "../../../sockets/dealer.js"
+import type { SocketOptions } from "../../../sockets/types.js"
+import { decodeCbor } from "../cbor.js"
 import { Delivery, type DeliveryHost, type QueueConsumer } from "./delivery.js"
-import { QueueError } from "./errors.js"
+import { QueueError } from "../errors.js"
 
 export const debug = createDebug("omq:queue")
 export const EMPTY = Buffer.alloc(0)

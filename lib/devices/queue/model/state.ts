@@ -9,14 +9,14 @@
  * The timer is armed for the earliest of all of them, never one per message.
  */
 import { IndexedHeap } from "./heap.js"
-import { encodeRetry, logBury, logRelease } from "./log.js"
+import { encodeRetry, logBury, logRelease } from "../journal/log.js"
 import { MessageList, type Consumer, type LeaseHolder, type MessageState, type QueueMessage } from "./message.js"
-import { QueueError } from "./errors.js"
-import { MSG, deliveryPayload, okFrames } from "./protocol.js"
+import { QueueError } from "../errors.js"
+import { MSG, deliveryPayload, okFrames } from "../server/protocol.js"
 import { QueueState, type Waiter } from "./queue-state.js"
-import type { PutFields } from "./records.js"
+import type { PutFields } from "../journal/records.js"
 import { backoffDelay, effectiveRetry } from "./retry.js"
-import type { Store } from "./store.js"
+import type { Store } from "../journal/store.js"
 
 export interface BrokerOptions {
   /** A put repeating an `id` within this many ms gets the first put's confirmation. */

@@ -11,17 +11,17 @@
  * ```
  */
 import * as fs from "node:fs"
-import { createDebug } from "../../debug.js"
-import { Router } from "../../sockets/router.js"
-import { Broker } from "./broker.js"
-import { QueueError, QueueStoreError } from "./errors.js"
+import { createDebug } from "../../../debug.js"
+import { Router } from "../../../sockets/router.js"
+import { Broker } from "../model/broker.js"
+import { QueueError, QueueStoreError } from "../errors.js"
 import { handleRequest, Session, type HandlerContext } from "./handlers.js"
-import { DirectoryLock } from "./lock.js"
+import { DirectoryLock } from "../journal/lock.js"
 import { errFrames, PING } from "./protocol.js"
-import { recover, type RecoveryReport } from "./recovery.js"
-import { Replayer } from "./replay.js"
-import { Snapshot } from "./checkpoint.js"
-import { Store, type FsyncPolicy } from "./store.js"
+import { recover, type RecoveryReport } from "../journal/recovery.js"
+import { Replayer } from "../model/replay.js"
+import { Snapshot } from "../journal/checkpoint.js"
+import { Store, type FsyncPolicy } from "../journal/store.js"
 
 const debug = createDebug("omq:queue")
 

@@ -13,8 +13,8 @@
  *   is set, in which case the log is cut there and the loss reported.
  */
 import * as fs from "node:fs"
-import { createDebug } from "../../debug.js"
-import { QueueStoreError } from "./errors.js"
+import { createDebug } from "../../../debug.js"
+import { QueueStoreError } from "../errors.js"
 import { CHECKPOINT_MAGIC, CHECKPOINT_TMP, SEGMENT_HEADER, SEGMENT_MAGIC, checkpointPath, listDir, segmentPath } from "./files.js"
 import { RECORD_HEADER, RecordReader, RecordType, checkRecord } from "./records.js"
 import { join } from "node:path"

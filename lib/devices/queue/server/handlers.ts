@@ -2,10 +2,10 @@
  * The device's request handlers: validate a request's frames and args, call
  * the broker, reply. Every failure becomes an ERR reply to that client only.
  */
-import { encodeCbor, EMPTY_MAP } from "./cbor.js"
-import type { BatchItem, Broker } from "./broker.js"
-import { QueueError } from "./errors.js"
-import type { Consumer, LeaseHolder } from "./message.js"
+import { encodeCbor, EMPTY_MAP } from "../cbor.js"
+import type { BatchItem, Broker } from "../model/broker.js"
+import { QueueError } from "../errors.js"
+import type { Consumer, LeaseHolder } from "../model/message.js"
 import {
   COMMANDS,
   MAX_REQUEST_ID,
@@ -24,9 +24,9 @@ import {
   putOptions,
   queueName,
 } from "./protocol.js"
-import { peek, stats } from "./inspect.js"
-import { intOption, parseRetry } from "./retry.js"
-import type { QueueConfig } from "./queue-state.js"
+import { peek, stats } from "../model/inspect.js"
+import { intOption, parseRetry } from "../model/retry.js"
+import type { QueueConfig } from "../model/queue-state.js"
 
 const EMPTY = Buffer.alloc(0)
 const MAX_CREDIT = 1_000_000

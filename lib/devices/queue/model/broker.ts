@@ -8,14 +8,14 @@
  * actions), and a put becomes visible to consumers only then. Leases are not
  * logged: after a restart, messages that were leased are ready again.
  */
-import { EMPTY_MAP, encodeCbor } from "./cbor.js"
-import { QueueError } from "./errors.js"
-import { logAck, logBatch, logConfig, logKick, logPut } from "./log.js"
+import { EMPTY_MAP, encodeCbor } from "../cbor.js"
+import { QueueError } from "../errors.js"
+import { logAck, logBatch, logConfig, logKick, logPut } from "../journal/log.js"
 import { QueueMessage, type Consumer, type LeaseHolder } from "./message.js"
-import { deliveryPayload, errFrames, okFrames, type PutOptions } from "./protocol.js"
+import { deliveryPayload, errFrames, okFrames, type PutOptions } from "../server/protocol.js"
 import type { QueueConfig, QueueState, Waiter } from "./queue-state.js"
 import { BrokerState, type BrokerOptions } from "./state.js"
-import type { Store } from "./store.js"
+import type { Store } from "../journal/store.js"
 
 export type { BrokerOptions }
 

@@ -3,7 +3,7 @@
  * between them. A queue has a policy (CONFIG); a message may override any
  * field of it (PUT `retry`); unset fields fall back to DEFAULT_RETRY.
  */
-import { QueueError } from "./errors.js"
+import { QueueError } from "../errors.js"
 
 export interface RetryPolicy {
   /** Deliveries allowed before the message is dead-lettered; 0 = unlimited. Default 0. */

@@ -1,9 +1,9 @@
 /** PEEK and STATS: read-only views of the broker's state. */
-import { encodeCbor } from "./cbor.js"
+import { encodeCbor } from "../cbor.js"
 import type { Broker } from "./broker.js"
-import { QueueError } from "./errors.js"
+import { QueueError } from "../errors.js"
 import type { QueueMessage } from "./message.js"
-import { fullMeta, opt, queueName } from "./protocol.js"
+import { fullMeta, opt, queueName } from "../server/protocol.js"
 import { intOption } from "./retry.js"
 
 /** Per-queue figures reported by STATS. */

@@ -7,10 +7,10 @@
  * Delivery to a CONSUME subscription:        [MSG, subscription requestId, meta, headers, body]
  * Liveness probe (ignore it):                [PING]
  */
-import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "./cbor.js"
-import { QueueError } from "./errors.js"
-import type { QueueMessage } from "./message.js"
-import { intOption, parseRetry, type RetryPolicy } from "./retry.js"
+import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "../cbor.js"
+import { QueueError } from "../errors.js"
+import type { QueueMessage } from "../model/message.js"
+import { intOption, parseRetry, type RetryPolicy } from "../model/retry.js"
 
 export const PROTOCOL_VERSION = 1
 
