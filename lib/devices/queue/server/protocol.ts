@@ -12,18 +12,11 @@ import { QueueError } from "../errors.js"
 import type { QueueMessage } from "../model/message.js"
 import { intOption, parseRetry, type RetryPolicy } from "../model/retry.js"
 
-export const PROTOCOL_VERSION = 1
+import { ERR, OK } from "../commands.js"
 
-export const OK = Buffer.from("OK")
-export const ERR = Buffer.from("ERR")
-export const MSG = Buffer.from("MSG")
-export const PING = Buffer.from("PING")
+export { COMMANDS, MSG, PING, PROTOCOL_VERSION, type Command } from "../commands.js"
+
 const EMPTY = Buffer.alloc(0)
-
-export const COMMANDS = [
-  "HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG",
-] as const
-export type Command = (typeof COMMANDS)[number]
 
 export const MAX_REQUEST_ID = 32
 export const MAX_MS = 2 ** 40
