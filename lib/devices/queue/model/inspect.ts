@@ -1,36 +1,11 @@
-/** PEEK and STATS: read-only views of the broker's state. */
-import { encodeCbor } from "../cbor.js"
-import type { Broker } from "./broker.js"
-import { QueueError } from "../errors.js"
+/** PEEK and STATS: read-only views of the model's state, as plain data (the server encodes them). */
+import type { MessageInfo, PeekQuery, QueueStats } from "../backend.js"
 import type { QueueMessage } from "./message.js"
-import { fullMeta, opt, queueName } from "../server/protocol.js"
-import { intOption } from "./retry.js"
+import type { ModelState } from "./state.js"
 
-/** Per-queue figures reported by STATS. */
-export interface QueueStats {
-  /** Messages by state. `pending`: put, not yet durable. */
-  ready: number
-  delayed: number
-  reserved: number
-  buried: number
-  pending: number
-  /** All live messages (the states above summed). */
-  total: number
-  /** Age in ms of the oldest live message (0 when empty). */
-  oldestAge: number
-  /** Deliveries after the first, since the device started. */
-  redeliveries: number
-  /** Bytes the live messages' PUT records take in the log. */
-  bytes: number
-  consumers: number
-  /** RESERVE requests waiting. */
-  waiting: number
-  /** Puts (including recovered messages) and acks since the device started. */
-  puts: number
-  acks: number
-}
+export type { QueueStats }
 
-export function stats(b: Broker, only: string | undefined): Record<string, QueueStats> {
+export function stats(b: ModelState, only: string | undefined): Record<string, QueueStats> {
   const now = Date.now()
   const out: Record<string, QueueStats> = {}
   const qs = only === undefined ? [...b.queues.values()] : [b.queue(only)]
@@ -55,51 +30,64 @@ export function stats(b: Broker, only: string | undefined): Record<string, Queue
   return out
 }
 
-const STATES = ["ready", "delayed", "reserved", "buried"] as const
-
-/** PEEK by seq, by (queue, id), or the first `count` messages of a queue in a state. Returns [result, data frames]. */
-export function peek(b: Broker, a: Record<string, unknown>): [Buffer, Buffer[]] {
-  let found: QueueMessage[]
-  if (a.seq !== undefined && a.seq !== null) {
-    const m = b.bySeq.get(intOption(a.seq, "seq", 1, Number.MAX_SAFE_INTEGER))
-    found = m === undefined ? [] : [m]
-  } else if (a.id !== undefined && a.id !== null) {
-    if (typeof a.id !== "string") throw new QueueError("BAD_OPTION", "id must be a string")
-    const queue = queueName(a.queue)
-    const seq = b.dedup.get(`${queue}\n${a.id}`)?.seq
-    const m = seq === undefined ? undefined : b.bySeq.get(seq)
-    found = m === undefined ? [] : [m]
-  } else {
-    const q = b.queue(queueName(a.queue))
-    const state = opt(a, "state", (v) => {
-      if (!STATES.includes(v as (typeof STATES)[number])) throw new QueueError("BAD_OPTION", `state must be one of ${STATES.join(", ")}`)
-      return v as (typeof STATES)[number]
-    }) ?? "ready"
-    const count = opt(a, "count", (v) => intOption(v, "count", 1, 1000)) ?? 1
-    switch (state) {
-      case "ready":
-        found = q.ready.peek(count)
-        break
-      case "delayed":
-        found = b.delays
-          .values()
-          .filter((m) => m.queue === q)
-          .sort((x, y) => x.readyAt - y.readyAt || x.seq - y.seq)
-          .slice(0, count)
-        break
-      case "buried":
-        found = []
-        for (let m = q.buried.head; m !== null && found.length < count; m = m.next) found.push(m)
-        break
-      case "reserved":
-        found = []
-        for (const list of b.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.queue === q) found.push(m)
-        found = found.sort((x, y) => x.seq - y.seq).slice(0, count)
-        break
+/** Messages matching `query`, in delivery order (ready), readiness (delayed), burial (buried) or seq (reserved). */
+export function peek(b: ModelState, query: PeekQuery): QueueMessage[] {
+  switch (query.by) {
+    case "seq": {
+      const m = b.bySeq.get(query.seq)
+      return m === undefined ? [] : [m]
+    }
+    case "id": {
+      const seq = b.dedup.get(`${query.queue}\n${query.id}`)?.seq
+      const m = seq === undefined ? undefined : b.bySeq.get(seq)
+      return m === undefined ? [] : [m]
+    }
+    case "state": {
+      const q = b.queue(query.queue)
+      const count = query.count
+      switch (query.state) {
+        case "ready":
+          return q.ready.peek(count)
+        case "delayed":
+          return b.delays
+            .values()
+            .filter((m) => m.queue === q)
+            .sort((x, y) => x.readyAt - y.readyAt || x.seq - y.seq)
+            .slice(0, count)
+        case "buried": {
+          const found: QueueMessage[] = []
+          for (let m = q.buried.head; m !== null && found.length < count; m = m.next) found.push(m)
+          return found
+        }
+        case "reserved": {
+          const found: QueueMessage[] = []
+          for (const list of b.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.queue === q) found.push(m)
+          return found.sort((x, y) => x.seq - y.seq).slice(0, count)
+        }
+      }
     }
   }
-  if ((a.seq !== undefined || a.id !== undefined) && found.length === 0) throw new QueueError("NOT_FOUND", "no such message")
-  const data: Buffer[] = []
-  for (const m of found) data.push(m.headers, m.body)
-  return [encodeCbor({ messages: found.map(fullMeta) }), data]
+}
+
+/** Everything a PEEK shows about a message. */
+export function messageInfo(m: QueueMessage): MessageInfo {
+  return {
+    seq: m.seq,
+    queue: m.queue.name,
+    state: m.state,
+    attempts: m.attempts,
+    priority: m.priority,
+    putAt: m.putAt,
+    readyAt: m.readyAt,
+    ttr: m.ttr,
+    expiresAt: m.expiresAt > 0 ? m.expiresAt : undefined,
+    id: m.id,
+    buryReason: m.state === "buried" ? m.buryReason : undefined,
+    buriedAt: m.state === "buried" ? m.buriedAt : undefined,
+    lastConsumer: m.lastConsumer.length > 0 ? m.lastConsumer : undefined,
+    leaseDeadline: m.state === "reserved" ? m.leaseDeadline : undefined,
+    bytes: m.body.length,
+    headers: m.headers,
+    body: m.body,
+  }
 }

@@ -9,8 +9,8 @@
  */
 import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "../cbor.js"
 import { QueueError } from "../errors.js"
-import type { QueueMessage } from "../model/message.js"
-import { intOption, parseRetry, type RetryPolicy } from "../model/retry.js"
+import type { DeliveredMessage, MessageInfo, PutOptions } from "../backend.js"
+import { intOption, parseRetry } from "../model/retry.js"
 
 import { ERR, OK } from "../commands.js"
 
@@ -71,14 +71,7 @@ export const opt = <T>(o: Record<string, unknown>, k: string, f: (v: unknown) =>
 }
 
 /** Options of one message (PUT args, or an item of PUTB). */
-export interface PutOptions {
-  priority: number
-  delay: number
-  ttr: number | undefined
-  ttl: number
-  id: string | undefined
-  retry: Partial<RetryPolicy> | undefined
-}
+export type { PutOptions }
 
 export const PUT_KEYS = ["queue", "priority", "delay", "ttr", "ttl", "id", "retry"] as const
 export const ITEM_KEYS = PUT_KEYS.filter((k) => k !== "queue")
@@ -114,7 +107,7 @@ export function checkHeaders(frame: Buffer, where: string): void {
  * where each message is the tuple [seq, attempt, priority, putAt, ttr, id or
  * null]; the message's headers and body frames follow in the same order.
  */
-export function deliveryPayload(queue: string, msgs: readonly QueueMessage[]): Buffer {
+export function deliveryPayload(queue: string, msgs: readonly DeliveredMessage[]): Buffer {
   const w = cborWriter
   w.start()
   w.map(2)
@@ -134,25 +127,14 @@ export function deliveryPayload(queue: string, msgs: readonly QueueMessage[]): B
   return w.finish()
 }
 
-/** Everything a PEEK shows about a message. */
-export function fullMeta(m: QueueMessage): Record<string, unknown> {
-  return {
-    seq: m.seq,
-    queue: m.queue.name,
-    state: m.state,
-    attempts: m.attempts,
-    priority: m.priority,
-    putAt: m.putAt,
-    readyAt: m.readyAt,
-    ttr: m.ttr,
-    expiresAt: m.expiresAt > 0 ? m.expiresAt : undefined,
-    id: m.id,
-    buryReason: m.state === "buried" ? m.buryReason : undefined,
-    buriedAt: m.state === "buried" ? m.buriedAt : undefined,
-    lastConsumer: m.lastConsumer.length > 0 ? m.lastConsumer : undefined,
-    leaseDeadline: m.state === "reserved" ? m.leaseDeadline : undefined,
-    bytes: m.body.length,
-  }
+/** The PEEK result map: `{messages: [meta...]}`; each message's headers and body go in data frames, in order. */
+export function peekPayload(found: readonly MessageInfo[]): [Buffer, Buffer[]] {
+  const data: Buffer[] = []
+  const messages = found.map(({ headers, body, ...meta }) => {
+    data.push(headers, body)
+    return meta
+  })
+  return [encodeCbor({ messages }), data]
 }
 
 export { EMPTY_MAP, EMPTY }

@@ -1,0 +1,454 @@
+/**
+ * The queue operations over ModelState (state.ts): put and batch put,
+ * reserve and consume, ack, nack, touch, bury, kick, config, a client going
+ * away; and apply(), which makes a recovered Change through the same
+ * primitives (register, place*, unplace, unregister, revive).
+ *
+ * Every durable change is first appended to the journal; a result that
+ * reports one is handed out only once it is committed (Commit), and a put
+ * becomes visible to consumers only then. Leases are not logged: after a
+ * restart, messages that were leased are ready again.
+ */
+import type { AckResult, BatchPutResult, DeliveredMessage, DeliverySink, Done, MessageState, NewMessage, PutResult, QueueConfig } from "../backend.js"
+import { QueueError } from "../errors.js"
+import type { Change, Commit, Journal, MessageData, Snapshot } from "./changes.js"
+import { Consumer, LeaseHolder, QueueMessage } from "./message.js"
+import type { QueueState, Waiter } from "./queue-state.js"
+import { ModelState, type ModelOptions } from "./state.js"
+
+export type { ModelOptions }
+
+const storeFailed = (error: Error): QueueError => new QueueError("STORE_FAILED", `the device could not write: ${error.message}`)
+
+export class QueueModel extends ModelState {
+  /** The moment recovery started (apply places messages as ready or delayed against it). */
+  private readonly recoveredAt = Date.now()
+
+  /** Connects the journal, after recovery replayed into this model (apply). */
+  attach(journal: Journal): void {
+    this.setJournal(journal)
+    journal.onCommit = (commits, error) => this.committed(commits, error)
+  }
+
+  // ---- producing ----
+
+  /** PUT: appends the message; it is confirmed and becomes visible once committed. */
+  put(queue: string, n: NewMessage, done: Done<PutResult>): void {
+    const now = Date.now()
+    const o = n.options
+    const dup = o.id === undefined ? undefined : this.duplicate(queue, o.id, now)
+    if (dup !== undefined) {
+      this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, { seq: dup, duplicate: true })) })
+      return
+    }
+    const m = this.create(this.queue(queue), n, now)
+    m.recordBytes = this.journal.append({ kind: "put", msg: m })
+    this.register(m)
+    this.journal.afterCommit({ kind: "put", msg: m, done })
+  }
+
+  /** PUTB: one change for all new messages, so they are stored together or not at all. */
+  putBatch(queue: string, items: readonly NewMessage[], done: Done<BatchPutResult>): void {
+    const now = Date.now()
+    const q = this.queue(queue)
+    const seqs: number[] = []
+    const duplicates: number[] = []
+    const msgs: QueueMessage[] = []
+    const ids = new Map<string, number>()
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!
+      const id = it.options.id
+      const dup = id === undefined ? undefined : (this.duplicate(queue, id, now) ?? ids.get(id))
+      if (dup !== undefined) {
+        seqs.push(dup)
+        duplicates.push(i)
+        continue
+      }
+      const m = this.create(q, it, now)
+      if (id !== undefined) ids.set(id, m.seq)
+      msgs.push(m)
+      seqs.push(m.seq)
+    }
+    if (msgs.length > 0) {
+      const share = Math.ceil(this.journal.append({ kind: "put-batch", msgs }) / msgs.length)
+      for (const m of msgs) {
+        m.recordBytes = share
+        this.register(m)
+      }
+    }
+    const result: BatchPutResult = { seqs, duplicates: duplicates.length > 0 ? duplicates : undefined }
+    this.journal.afterCommit({ kind: "put-batch", msgs, result, done })
+  }
+
+  private duplicate(queue: string, id: string, now: number): number | undefined {
+    // Entries are in put order: drop the expired ones from the front.
+    const horizon = now - this.options.dedupWindowMs
+    for (const [k, e] of this.dedup) {
+      if (e.at > horizon) break
+      this.dedup.delete(k)
+    }
+    return this.dedup.get(`${queue}\n${id}`)?.seq
+  }
+
+  private create(q: QueueState, n: NewMessage, now: number): QueueMessage {
+    const o = n.options
+    const ttr = o.ttr ?? q.config.ttr ?? this.options.defaultTtr
+    return new QueueMessage(this.nextSeq++, q, o.priority, now, now + o.delay, ttr, o.ttl > 0 ? now + o.ttl : 0, o.id, n.headers, n.body, o.retry, 0)
+  }
+
+  private committed(commits: Commit[], error: Error | undefined): void {
+    const now = Date.now()
+    const failure = error === undefined ? null : storeFailed(error)
+    for (const c of commits) {
+      switch (c.kind) {
+        case "put":
+          if (failure) {
+            this.discard(c.msg)
+            c.done(failure)
+          } else {
+            this.publish(c.msg, now)
+            c.done(null, { seq: c.msg.seq })
+          }
+          break
+        case "put-batch":
+          if (failure) {
+            for (const m of c.msgs) this.discard(m)
+            c.done(failure)
+          } else {
+            for (const m of c.msgs) this.publish(m, now)
+            c.done(null, c.result)
+          }
+          break
+        case "confirm":
+          c.done(failure)
+          break
+      }
+    }
+  }
+
+  private discard(m: QueueMessage): void {
+    if (m.state !== "pending") return
+    m.queue.pending--
+    this.unregister(m)
+  }
+
+  /** A committed put becomes ready or delayed (or dead, if its TTL already passed). */
+  private publish(m: QueueMessage, now: number): void {
+    if (m.state !== "pending") return
+    const q = m.queue
+    q.pending--
+    if (m.expiresAt > 0) {
+      if (m.expiresAt <= now) {
+        this.bury(m, "expired", now)
+        return
+      }
+      this.ttls.push(m)
+      this.want(m.expiresAt)
+    }
+    if (m.readyAt > now) this.placeDelayed(m)
+    else {
+      this.placeReady(m)
+      this.dispatch(q, now)
+    }
+  }
+
+  // ---- consuming ----
+
+  openClient(name: string): LeaseHolder {
+    return new LeaseHolder(name)
+  }
+
+  /** RESERVE: a message now, or wait up to `timeout` ms (undefined: forever; 0: no wait, null at once). */
+  reserve(holder: LeaseHolder, queue: string, timeout: number | undefined, name: string, done: Done<DeliveredMessage | null>): void {
+    const q = this.queue(queue)
+    const now = Date.now()
+    if (q.waiters.length === 0) {
+      const m = this.popReady(q, now)
+      if (m !== null) {
+        this.lease(m, holder, null, name, now)
+        done(null, m)
+        return
+      }
+    }
+    if (timeout === 0) {
+      done(null, null)
+      return
+    }
+    const w: Waiter = { holder, queue, done, deadline: timeout === undefined ? Infinity : now + timeout, name, index: -1 }
+    q.waiters.push(w)
+    holder.waiters++
+    if (w.deadline !== Infinity) {
+      this.timeouts.push(w)
+      this.want(w.deadline)
+    }
+  }
+
+  /** CONSUME: deliveries pushed to `sink` while the subscription has fewer than `credit` unsettled ones. */
+  consume(holder: LeaseHolder, queue: string, credit: number, name: string, sink: DeliverySink): Consumer {
+    const q = this.queue(queue)
+    const c = new Consumer(holder, q, credit, name, sink)
+    q.consumers.push(c)
+    holder.consumers.push(c)
+    this.dispatch(q, Date.now())
+    return c
+  }
+
+  setCredit(c: Consumer, credit: number): void {
+    c.credit = credit
+    this.dispatch(c.state, Date.now())
+  }
+
+  /** Stops deliveries to `c`; what it holds stays leased until settled. */
+  cancel(c: Consumer): void {
+    c.active = false
+    c.state.removeConsumer(c)
+    const cs = c.holder.consumers
+    const i = cs.indexOf(c)
+    if (i >= 0) cs.splice(i, 1)
+  }
+
+  // ---- settling ----
+
+  /** ACK of [seq, attempt, seq, attempt, ...]: one change, one result with per-item failures. */
+  ack(holder: LeaseHolder, pairs: readonly number[], done: Done<AckResult>): void {
+    const now = Date.now()
+    const settled: number[] = []
+    let errors: [number, string][] | undefined
+    let touched: QueueState | null = null
+    let more: Set<QueueState> | null = null
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const m = this.bySeq.get(pairs[i]!)
+      if (m === undefined || m.state !== "reserved" || m.holder !== holder || m.attempts !== pairs[i + 1]) {
+        ;(errors ??= []).push([i >> 1, m === undefined ? "NOT_FOUND" : "LEASE_LOST"])
+        continue
+      }
+      const credited = m.consumer !== null
+      this.endLease(m)
+      this.unregister(m)
+      m.queue.acks++
+      settled.push(m.seq)
+      if (credited && touched !== m.queue) {
+        if (touched !== null) (more ??= new Set()).add(touched)
+        touched = m.queue
+      }
+    }
+    if (settled.length > 0) this.journal.append({ kind: "ack", seqs: settled })
+    const result: AckResult = { acked: settled.length, errors }
+    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, result)) })
+    if (touched !== null) this.dispatch(touched, now)
+    if (more !== null) for (const q of more) this.dispatch(q, now)
+  }
+
+  /** NACK: the delivery failed; retried after `delay` (default: the retry policy's backoff) or dead-lettered. */
+  nack(holder: LeaseHolder, seq: number, attempt: number, delay: number | undefined, done: Done<MessageState>): void {
+    const m = this.leased(holder, seq, attempt)
+    const now = Date.now()
+    this.endLease(m)
+    const state = this.requeue(m, delay, now, "nack")
+    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, state)) })
+    this.dispatch(m.queue, now)
+  }
+
+  /** TOUCH: the lease runs `ttr` ms (default: the message's ttr) from now. Returns the new deadline. */
+  touch(holder: LeaseHolder, seq: number, attempt: number, ttr: number | undefined): number {
+    const m = this.leased(holder, seq, attempt)
+    m.list?.remove(m)
+    this.startLease(m, ttr ?? m.ttr, Date.now())
+    return m.leaseDeadline
+  }
+
+  /** BURY: into the dead-letter queue with `reason`. */
+  buryLeased(holder: LeaseHolder, seq: number, attempt: number, reason: string, done: Done<void>): void {
+    const m = this.leased(holder, seq, attempt)
+    const now = Date.now()
+    this.endLease(m)
+    this.bury(m, reason, now)
+    this.journal.afterCommit({ kind: "confirm", done: (e) => done(e) })
+    this.dispatch(m.queue, now)
+  }
+
+  /** KICK: dead letters back to ready with fresh attempts and no TTL; one by seq, or up to `count` oldest. */
+  kick(queue: string, count: number, seq: number | undefined, done: Done<number>): void {
+    const q = this.queue(queue)
+    const now = Date.now()
+    const picked: QueueMessage[] = []
+    if (seq !== undefined) {
+      const m = this.bySeq.get(seq)
+      if (m === undefined || m.queue !== q || m.state !== "buried") throw new QueueError("NOT_FOUND", `no dead letter ${seq} in ${queue}`)
+      picked.push(m)
+    } else {
+      for (let m = q.buried.head; m !== null && picked.length < count; m = m.next) picked.push(m)
+    }
+    for (const m of picked) this.revive(m, now)
+    if (picked.length > 0) this.journal.append({ kind: "kick", at: now, seqs: picked.map((m) => m.seq) })
+    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, picked.length)) })
+    this.dispatch(q, now)
+  }
+
+  /** CONFIG: replaces the given fields of the queue's settings. */
+  configure(queue: string, config: QueueConfig, done: Done<QueueConfig>): void {
+    const q = this.queue(queue)
+    q.config = { ...q.config, ...config }
+    const whole = q.config
+    this.journal.append({ kind: "config", queue, config: whole })
+    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, whole)) })
+  }
+
+  /** The client is gone: its leases are released at once, its consumers and waiting reserves dropped. */
+  closeClient(holder: LeaseHolder): void {
+    const now = Date.now()
+    for (const c of holder.consumers.splice(0)) {
+      c.active = false
+      c.state.removeConsumer(c)
+    }
+    if (holder.waiters > 0) {
+      for (const q of this.queues.values()) {
+        for (const w of q.waiters.filter((x) => x.holder === holder)) {
+          q.removeWaiter(w)
+          this.timeouts.remove(w)
+        }
+      }
+      holder.waiters = 0
+    }
+    if (holder.leases > 0) {
+      const mine: QueueMessage[] = []
+      for (const list of this.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.holder === holder) mine.push(m)
+      const touched = new Set<QueueState>()
+      for (const m of mine) {
+        this.endLease(m)
+        this.requeue(m, undefined, now, "disconnect")
+        touched.add(m.queue)
+      }
+      for (const q of touched) this.dispatch(q, now)
+    }
+  }
+
+  // ---- recovery and checkpoints ----
+
+  /**
+   * Makes a recovered change (from the log or a checkpoint) without side
+   * effects: no results, no deliveries, nothing appended. `bytes` is its
+   * size in the store. Throws RangeError on a change that cannot apply
+   * (recovery reports it as CORRUPT).
+   */
+  apply(c: Change, bytes: number): void {
+    switch (c.kind) {
+      case "put":
+        this.restore(c.msg, bytes)
+        break
+      case "put-batch": {
+        const share = Math.ceil(bytes / Math.max(1, c.msgs.length))
+        for (const d of c.msgs) this.restore(d, share)
+        break
+      }
+      case "ack":
+        for (const seq of c.seqs) {
+          const m = this.bySeq.get(seq)
+          if (m === undefined) continue
+          this.unplace(m)
+          this.unregister(m)
+        }
+        break
+      case "release": {
+        const m = this.bySeq.get(c.seq)
+        if (m === undefined) break
+        this.unplace(m)
+        m.attempts = c.attempts
+        m.readyAt = c.readyAt
+        this.place(m)
+        break
+      }
+      case "bury": {
+        const m = this.bySeq.get(c.seq)
+        if (m === undefined) break
+        this.unplace(m)
+        m.attempts = c.attempts
+        m.buriedAt = c.buriedAt
+        m.buryReason = c.reason
+        m.lastConsumer = c.lastConsumer
+        this.placeBuried(m)
+        break
+      }
+      case "kick":
+        for (const seq of c.seqs) {
+          const m = this.bySeq.get(seq)
+          if (m !== undefined && m.state === "buried") this.revive(m, c.at)
+        }
+        break
+      case "config":
+        this.queue(c.queue).config = c.config
+        break
+      case "snapshot-head":
+        this.nextSeq = Math.max(this.nextSeq, c.nextSeq)
+        break
+      case "snapshot-message": {
+        const m = this.restore(c.msg, bytes, false, c.readyAt, c.expiresAt)
+        m.attempts = c.attempts
+        m.lastConsumer = c.lastConsumer
+        if (c.state === "buried") {
+          m.buriedAt = c.buriedAt
+          m.buryReason = c.reason
+          this.placeBuried(m)
+        } else this.place(m)
+        break
+      }
+      case "snapshot-dedup":
+        if (c.at > this.recoveredAt - this.options.dedupWindowMs) this.dedup.set(`${c.queue}\n${c.id}`, { seq: c.seq, at: c.at })
+        break
+      case "snapshot-end":
+        break
+    }
+  }
+
+  /** A stored message back in the indexes; a checkpoint gives its readyAt / expiresAt as they were when it was taken. */
+  private restore(d: MessageData, bytes: number, placeIt = true, readyAt = d.readyAt, expiresAt = d.expiresAt): QueueMessage {
+    if (this.bySeq.has(d.seq)) throw new RangeError(`message ${d.seq} stored twice`)
+    const q = this.queue(d.queueName)
+    const m = new QueueMessage(d.seq, q, d.priority, d.putAt, readyAt, d.ttr, expiresAt, d.id, d.headers, d.body, d.retry, bytes)
+    this.register(m)
+    q.pending--
+    if (placeIt) this.place(m)
+    return m
+  }
+
+  /** Ready or delayed by readyAt; TTL tracked (expired ones are dead-lettered by the timer after recovery). */
+  private place(m: QueueMessage): void {
+    if (m.expiresAt > 0 && !this.ttls.has(m)) this.ttls.push(m)
+    if (m.readyAt > this.recoveredAt) this.placeDelayed(m)
+    else this.placeReady(m)
+  }
+
+  /**
+   * A frozen copy of the state for a checkpoint, taken at once (each
+   * message's mutable fields are copied; bodies are immutable and shared).
+   */
+  snapshot(): Snapshot {
+    const now = Date.now()
+    const configs: { queue: string; config: QueueConfig }[] = []
+    for (const q of this.queues.values()) if (q.config.ttr !== undefined || q.config.retry !== undefined) configs.push({ queue: q.name, config: q.config })
+    const messages: Extract<Change, { kind: "snapshot-message" }>[] = []
+    for (const m of this.bySeq.values()) {
+      // A lease does not survive a restart: leased (and not yet visible) messages are saved as ready or delayed.
+      const state = m.state === "buried" ? "buried" : m.readyAt > now ? "delayed" : "ready"
+      messages.push({
+        kind: "snapshot-message",
+        state,
+        attempts: m.attempts,
+        readyAt: m.readyAt,
+        expiresAt: m.expiresAt,
+        buriedAt: m.buriedAt,
+        reason: m.buryReason,
+        lastConsumer: m.lastConsumer,
+        msg: m,
+      })
+    }
+    const dedup: Extract<Change, { kind: "snapshot-dedup" }>[] = []
+    const horizon = now - this.options.dedupWindowMs
+    for (const [key, e] of this.dedup) {
+      if (e.at <= horizon) continue
+      const nl = key.indexOf("\n")
+      dedup.push({ kind: "snapshot-dedup", queue: key.slice(0, nl), id: key.slice(nl + 1), seq: e.seq, at: e.at })
+    }
+    return { nextSeq: this.nextSeq, createdAt: now, configs, messages, dedup }
+  }
+}
