@@ -17,7 +17,7 @@ import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, Q
 import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
 import { QueueError } from "../errors.js"
-import type { QueueConfig } from "../model/queue-state.js"
+import type { QueueConfig } from "../backend.js"
 
 export type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions }
 

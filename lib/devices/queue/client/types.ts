@@ -1,7 +1,7 @@
 /** Option and result types of QueueClient. */
 import type { Dealer } from "../../../sockets/dealer.js"
 import type { SocketOptions } from "../../../sockets/types.js"
-import type { QueueStats } from "../model/inspect.js"
+import type { QueueStats } from "../backend.js"
 import type { RetryPolicy } from "../model/retry.js"
 
 export interface QueueClientOptions {
