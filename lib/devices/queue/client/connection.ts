@@ -27,6 +27,13 @@ export interface Pending {
   reject(e: Error): void
 }
 
+/** Whether a reply's first frame is `k` (a byte loop: these are 2-3 bytes, checked once per reply). */
+function isKind(frame: Buffer, k: Buffer): boolean {
+  if (frame.length !== k.length) return false
+  for (let i = 0; i < k.length; i++) if (frame[i] !== k[i]) return false
+  return true
+}
+
 export const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
 
 /** Converts bigints (CBOR uint64) in a decoded reply to numbers. */
@@ -121,7 +128,7 @@ export abstract class QueueConnection implements DeliveryHost {
     const tag = frames[1]
     if (kind === undefined || tag === undefined || tag.length !== 4) return // PING, or nothing we sent
     const id = tag.readUInt32BE(0)
-    if (kind.equals(MSG)) {
+    if (isKind(kind, MSG)) {
       const c = this.consumers.get(id)
       if (c === undefined || frames.length < 3) return
       const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
@@ -142,7 +149,7 @@ export abstract class QueueConnection implements DeliveryHost {
       p.reject(new QueueError("BAD_REQUEST", `undecodable reply: ${(err as Error).message}`))
       return
     }
-    if (kind.equals(OK)) p.resolve({ result, data: frames.slice(3) })
+    if (isKind(kind, OK)) p.resolve({ result, data: frames.slice(3) })
     else p.reject(new QueueError(String(result.code ?? "UNKNOWN"), String(result.message ?? "request failed")))
   }
 
