@@ -27,7 +27,20 @@
  * `done` callbacks of writes run in the order the writes were called.
  */
 import type { QueueError } from "./errors.js"
-import type { RetryPolicy } from "./model/retry.js"
+
+/** How many deliveries a message gets and how long it waits between them (a queue's, over which a message may set any field). */
+export interface RetryPolicy {
+  /** Deliveries allowed before the message is dead-lettered; 0 = unlimited. Default 0. */
+  maxAttempts: number
+  /** "fixed": every retry waits `delay`; "exponential": delay * 2^(attempt-1). Default "fixed". */
+  backoff: "fixed" | "exponential"
+  /** Base wait before a retry, ms. Default 0 (at once). */
+  delay: number
+  /** Upper bound of the wait, ms (0 = no bound). Default 0. */
+  maxDelay: number
+  /** 0..1: each wait is shortened by a random fraction up to this (spreads retries). Default 0. */
+  jitter: number
+}
 
 /** Completion of an operation: `error` set (a QueueError) or `result` given. */
 export type Done<T> = (error: QueueError | Error | null, result?: T) => void

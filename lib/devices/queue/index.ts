@@ -4,6 +4,6 @@ export { QueueClient, type QueueClientOptions, type PutOptions as QueuePutOption
 export { Delivery, QueueConsumer } from "./client/delivery.js"
 export { QueueError, QueueStoreError, type QueueErrorCode } from "./errors.js"
 export type { FsyncPolicy } from "./journal/store.js"
-export type { RetryPolicy } from "./model/retry.js"
+export type { RetryPolicy } from "./backend.js"
 export type { QueueConfig, QueueStats, QueueBackend } from "./backend.js"
 export type { RecoveryReport } from "./journal/recovery.js"

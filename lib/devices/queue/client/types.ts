@@ -2,7 +2,7 @@
 import type { Dealer } from "../../../sockets/dealer.js"
 import type { SocketOptions } from "../../../sockets/types.js"
 import type { QueueStats } from "../backend.js"
-import type { RetryPolicy } from "../model/retry.js"
+import type { RetryPolicy } from "../backend.js"
 
 export interface QueueClientOptions {
   /** Most requests awaiting a reply at once; further calls wait for a slot. Default 10000. */

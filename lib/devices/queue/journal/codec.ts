@@ -6,7 +6,7 @@
 import { decodeCbor } from "../cbor.js"
 import type { QueueConfig } from "../backend.js"
 import type { Change, MessageData, SavedState } from "../model/changes.js"
-import type { RetryPolicy } from "../model/retry.js"
+import type { RetryPolicy } from "../backend.js"
 import { encodeRetry, logAck, logBatch, logBury, logConfig, logKick, logPut, logRelease, type RecordOut } from "./log.js"
 import { RecordReader, RecordType, putSize, readPut, utf8Length, writePut, type PutFields } from "./records.js"
 

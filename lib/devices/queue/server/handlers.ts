@@ -19,6 +19,8 @@ import {
   DEFAULT_PUT,
   checkHeaders,
   decodeArgs,
+  intOption,
+  parseRetry,
   deliveryPayload,
   errFrames,
   okFrames,
@@ -28,7 +30,6 @@ import {
   putOptions,
   queueName,
 } from "./protocol.js"
-import { intOption, parseRetry } from "../model/retry.js"
 
 const EMPTY = Buffer.alloc(0)
 const MAX_CREDIT = 1_000_000

@@ -9,9 +9,7 @@
  */
 import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "../cbor.js"
 import { QueueError } from "../errors.js"
-import type { DeliveredMessage, MessageInfo, PutOptions } from "../backend.js"
-import { intOption, parseRetry } from "../model/retry.js"
-
+import type { DeliveredMessage, MessageInfo, PutOptions, RetryPolicy } from "../backend.js"
 import { ERR, OK } from "../commands.js"
 
 export { COMMANDS, MSG, PING, PROTOCOL_VERSION, type Command } from "../commands.js"
@@ -26,6 +24,50 @@ export const DEFAULT_PRIORITY = 1024
 const MAX_ID = 256
 const MAX_QUEUE_NAME = 200
 const QUEUE_NAME = /^[A-Za-z0-9._:@/-]+$/
+
+/** Reads an integer option (CBOR may carry a bigint), or throws BAD_OPTION. */
+export function intOption(v: unknown, name: string, min: number, max: number): number {
+  const n = typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    throw new QueueError("BAD_OPTION", `${name} must be an integer from ${min} to ${max}`)
+  }
+  return n
+}
+
+/** Validates a (partial) retry policy from the wire. */
+export function parseRetry(v: unknown, name = "retry"): Partial<RetryPolicy> {
+  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array) {
+    throw new QueueError("BAD_OPTION", `${name} must be a map`)
+  }
+  const o = v as Record<string, unknown>
+  const out: Partial<RetryPolicy> = {}
+  for (const key of Object.keys(o)) {
+    const x = o[key]
+    if (x === undefined || x === null) continue
+    switch (key) {
+      case "maxAttempts":
+        out.maxAttempts = intOption(x, `${name}.maxAttempts`, 0, 2 ** 31)
+        break
+      case "backoff":
+        if (x !== "fixed" && x !== "exponential") throw new QueueError("BAD_OPTION", `${name}.backoff must be "fixed" or "exponential"`)
+        out.backoff = x
+        break
+      case "delay":
+        out.delay = intOption(x, `${name}.delay`, 0, MAX_MS)
+        break
+      case "maxDelay":
+        out.maxDelay = intOption(x, `${name}.maxDelay`, 0, MAX_MS)
+        break
+      case "jitter":
+        if (typeof x !== "number" || !(x >= 0 && x <= 1)) throw new QueueError("BAD_OPTION", `${name}.jitter must be a number from 0 to 1`)
+        out.jitter = x
+        break
+      default:
+        throw new QueueError("BAD_OPTION", `unknown option ${name}.${key}`)
+    }
+  }
+  return out
+}
 
 /** A reply to `addr`: [addr, OK, reqId, result, ...data]. */
 export function okFrames(addr: Buffer, reqId: Buffer, result: Buffer = EMPTY_MAP, data?: Buffer[]): Buffer[] {
