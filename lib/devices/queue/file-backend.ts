@@ -73,7 +73,7 @@ export class FileBackend extends ModelBackend {
       store.bytesSinceCheckpoint = report.replayedBytes
       const backend = new FileBackend(model, store, lock, o, report)
       model.rearm()
-      debug("recovered %s: %d records, %d messages, %d ms", o.dir, report.records, model.bySeq.size, Math.round(report.ms))
+      debug("recovered %s: %d records, %d messages, %d ms", o.dir, report.records, model.state.bySeq.size, Math.round(report.ms))
       return backend
     } catch (err) {
       lock.release()
@@ -93,7 +93,7 @@ export class FileBackend extends ModelBackend {
   private maybeCheckpoint(): void {
     if (this.checkpointing !== undefined || this.closed) return
     let live = 0
-    for (const q of this.model.queues.values()) live += q.bytes
+    for (const q of this.model.state.queues.values()) live += q.bytes
     if (this.store.bytesSinceCheckpoint >= live) void this.checkpoint()
   }
 

@@ -22,7 +22,7 @@ export abstract class ModelBackend implements QueueBackend {
   /** What a thrown error means to the client. */
   protected failure(err: unknown): QueueError {
     if (err instanceof QueueError) return err
-    const failed = this.model.journal.failed
+    const failed = this.model.state.journal.failed
     if (failed !== undefined) return new QueueError("STORE_FAILED", `the device could not write: ${failed.message}`)
     return new QueueError("INTERNAL", (err as Error).message)
   }
@@ -123,15 +123,15 @@ export abstract class ModelBackend implements QueueBackend {
   }
 
   peek(query: PeekQuery, done: Done<MessageInfo[]>): void {
-    done(null, peek(this.model, query).map(messageInfo))
+    done(null, peek(this.model.state, query).map(messageInfo))
   }
 
   stats(queue: string | undefined, done: Done<Record<string, QueueStats>>): void {
-    done(null, stats(this.model, queue))
+    done(null, stats(this.model.state, queue))
   }
 
   get messageCount(): number {
-    return this.model.bySeq.size
+    return this.model.state.bySeq.size
   }
 
   abstract info(): Record<string, unknown>

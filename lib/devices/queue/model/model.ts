@@ -1,5 +1,6 @@
 /**
- * The queue operations over ModelState (state.ts): put and batch put,
+ * The queue operations, over the model's state and mechanics (ModelState,
+ * state.ts, which it owns rather than extends): put and batch put,
  * reserve and consume, ack, nack, touch, bury, kick, config, a client going
  * away; and apply(), which makes a recovered Change through the same
  * primitives (register, place*, unplace, unregister, revive).
@@ -20,14 +21,30 @@ export type { ModelOptions }
 
 const storeFailed = (error: Error): QueueError => new QueueError("STORE_FAILED", `the device could not write: ${error.message}`)
 
-export class QueueModel extends ModelState {
+export class QueueModel {
+  /** The indexes, placement, leases, dispatch and timer the operations drive. */
+  readonly state: ModelState
   /** The moment recovery started (apply places messages as ready or delayed against it). */
   private readonly recoveredAt = Date.now()
 
+  constructor(options: ModelOptions) {
+    this.state = new ModelState(options)
+  }
+
   /** Connects the journal, after recovery replayed into this model (apply). */
   attach(journal: Journal): void {
-    this.setJournal(journal)
+    this.state.journal = journal
     journal.onCommit = (commits, error) => this.committed(commits, error)
+  }
+
+  /** Arms the timer for what recovery restored. */
+  rearm(): void {
+    this.state.rearm()
+  }
+
+  /** Stops the timer and all deliveries (shutdown). */
+  stop(): void {
+    this.state.stop()
   }
 
   // ---- producing ----
@@ -38,19 +55,19 @@ export class QueueModel extends ModelState {
     const o = n.options
     const dup = o.id === undefined ? undefined : this.duplicate(queue, o.id, now)
     if (dup !== undefined) {
-      this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, { seq: dup, duplicate: true })) })
+      this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, { seq: dup, duplicate: true })) })
       return
     }
-    const m = this.create(this.queue(queue), n, now)
-    m.recordBytes = this.journal.append({ kind: "put", msg: m })
-    this.register(m)
-    this.journal.afterCommit({ kind: "put", msg: m, done })
+    const m = this.create(this.state.queue(queue), n, now)
+    m.recordBytes = this.state.journal.append({ kind: "put", msg: m })
+    this.state.register(m)
+    this.state.journal.afterCommit({ kind: "put", msg: m, done })
   }
 
   /** PUTB: one change for all new messages, so they are stored together or not at all. */
   putBatch(queue: string, items: readonly NewMessage[], done: Done<BatchPutResult>): void {
     const now = Date.now()
-    const q = this.queue(queue)
+    const q = this.state.queue(queue)
     const seqs: number[] = []
     const duplicates: number[] = []
     const msgs: QueueMessage[] = []
@@ -70,30 +87,30 @@ export class QueueModel extends ModelState {
       seqs.push(m.seq)
     }
     if (msgs.length > 0) {
-      const share = Math.ceil(this.journal.append({ kind: "put-batch", msgs }) / msgs.length)
+      const share = Math.ceil(this.state.journal.append({ kind: "put-batch", msgs }) / msgs.length)
       for (const m of msgs) {
         m.recordBytes = share
-        this.register(m)
+        this.state.register(m)
       }
     }
     const result: BatchPutResult = { seqs, duplicates: duplicates.length > 0 ? duplicates : undefined }
-    this.journal.afterCommit({ kind: "put-batch", msgs, result, done })
+    this.state.journal.afterCommit({ kind: "put-batch", msgs, result, done })
   }
 
   private duplicate(queue: string, id: string, now: number): number | undefined {
     // Entries are in put order: drop the expired ones from the front.
-    const horizon = now - this.options.dedupWindowMs
-    for (const [k, e] of this.dedup) {
+    const horizon = now - this.state.options.dedupWindowMs
+    for (const [k, e] of this.state.dedup) {
       if (e.at > horizon) break
-      this.dedup.delete(k)
+      this.state.dedup.delete(k)
     }
-    return this.dedup.get(`${queue}\n${id}`)?.seq
+    return this.state.dedup.get(`${queue}\n${id}`)?.seq
   }
 
   private create(q: QueueState, n: NewMessage, now: number): QueueMessage {
     const o = n.options
-    const ttr = o.ttr ?? q.config.ttr ?? this.options.defaultTtr
-    return new QueueMessage(this.nextSeq++, q, o.priority, now, now + o.delay, ttr, o.ttl > 0 ? now + o.ttl : 0, o.id, n.headers, n.body, o.retry, 0)
+    const ttr = o.ttr ?? q.config.ttr ?? this.state.options.defaultTtr
+    return new QueueMessage(this.state.nextSeq++, q, o.priority, now, now + o.delay, ttr, o.ttl > 0 ? now + o.ttl : 0, o.id, n.headers, n.body, o.retry, 0)
   }
 
   private committed(commits: Commit[], error: Error | undefined): void {
@@ -129,7 +146,7 @@ export class QueueModel extends ModelState {
   private discard(m: QueueMessage): void {
     if (m.state !== "pending") return
     m.queue.pending--
-    this.unregister(m)
+    this.state.unregister(m)
   }
 
   /** A committed put becomes ready or delayed (or dead, if its TTL already passed). */
@@ -139,16 +156,16 @@ export class QueueModel extends ModelState {
     q.pending--
     if (m.expiresAt > 0) {
       if (m.expiresAt <= now) {
-        this.bury(m, "expired", now)
+        this.state.bury(m, "expired", now)
         return
       }
-      this.ttls.push(m)
-      this.want(m.expiresAt)
+      this.state.ttls.push(m)
+      this.state.want(m.expiresAt)
     }
-    if (m.readyAt > now) this.placeDelayed(m)
+    if (m.readyAt > now) this.state.placeDelayed(m)
     else {
-      this.placeReady(m)
-      this.dispatch(q, now)
+      this.state.placeReady(m)
+      this.state.dispatch(q, now)
     }
   }
 
@@ -160,12 +177,12 @@ export class QueueModel extends ModelState {
 
   /** RESERVE: a message now, or wait up to `timeout` ms (undefined: forever; 0: no wait, null at once). */
   reserve(holder: LeaseHolder, queue: string, timeout: number | undefined, name: string, done: Done<DeliveredMessage | null>): void {
-    const q = this.queue(queue)
+    const q = this.state.queue(queue)
     const now = Date.now()
     if (q.waiters.length === 0) {
-      const m = this.popReady(q, now)
+      const m = this.state.popReady(q, now)
       if (m !== null) {
-        this.lease(m, holder, null, name, now)
+        this.state.lease(m, holder, null, name, now)
         done(null, m)
         return
       }
@@ -178,24 +195,24 @@ export class QueueModel extends ModelState {
     q.waiters.push(w)
     holder.waiters++
     if (w.deadline !== Infinity) {
-      this.timeouts.push(w)
-      this.want(w.deadline)
+      this.state.timeouts.push(w)
+      this.state.want(w.deadline)
     }
   }
 
   /** CONSUME: deliveries pushed to `sink` while the subscription has fewer than `credit` unsettled ones. */
   consume(holder: LeaseHolder, queue: string, credit: number, name: string, sink: DeliverySink): Consumer {
-    const q = this.queue(queue)
+    const q = this.state.queue(queue)
     const c = new Consumer(holder, q, credit, name, sink)
     q.consumers.push(c)
     holder.consumers.push(c)
-    this.dispatch(q, Date.now())
+    this.state.dispatch(q, Date.now())
     return c
   }
 
   setCredit(c: Consumer, credit: number): void {
     c.credit = credit
-    this.dispatch(c.state, Date.now())
+    this.state.dispatch(c.state, Date.now())
   }
 
   /** Stops deliveries to `c`; what it holds stays leased until settled. */
@@ -217,14 +234,14 @@ export class QueueModel extends ModelState {
     let touched: QueueState | null = null
     let more: Set<QueueState> | null = null
     for (let i = 0; i + 1 < pairs.length; i += 2) {
-      const m = this.bySeq.get(pairs[i]!)
+      const m = this.state.bySeq.get(pairs[i]!)
       if (m === undefined || m.state !== "reserved" || m.holder !== holder || m.attempts !== pairs[i + 1]) {
         ;(errors ??= []).push([i >> 1, m === undefined ? "NOT_FOUND" : "LEASE_LOST"])
         continue
       }
       const credited = m.consumer !== null
-      this.endLease(m)
-      this.unregister(m)
+      this.state.endLease(m)
+      this.state.unregister(m)
       m.queue.acks++
       settled.push(m.seq)
       if (credited && touched !== m.queue) {
@@ -232,66 +249,66 @@ export class QueueModel extends ModelState {
         touched = m.queue
       }
     }
-    if (settled.length > 0) this.journal.append({ kind: "ack", seqs: settled })
+    if (settled.length > 0) this.state.journal.append({ kind: "ack", seqs: settled })
     const result: AckResult = { acked: settled.length, errors }
-    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, result)) })
-    if (touched !== null) this.dispatch(touched, now)
-    if (more !== null) for (const q of more) this.dispatch(q, now)
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, result)) })
+    if (touched !== null) this.state.dispatch(touched, now)
+    if (more !== null) for (const q of more) this.state.dispatch(q, now)
   }
 
   /** NACK: the delivery failed; retried after `delay` (default: the retry policy's backoff) or dead-lettered. */
   nack(holder: LeaseHolder, seq: number, attempt: number, delay: number | undefined, done: Done<MessageState>): void {
-    const m = this.leased(holder, seq, attempt)
+    const m = this.state.leased(holder, seq, attempt)
     const now = Date.now()
-    this.endLease(m)
-    const state = this.requeue(m, delay, now, "nack")
-    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, state)) })
-    this.dispatch(m.queue, now)
+    this.state.endLease(m)
+    const state = this.state.requeue(m, delay, now, "nack")
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, state)) })
+    this.state.dispatch(m.queue, now)
   }
 
   /** TOUCH: the lease runs `ttr` ms (default: the message's ttr) from now. Returns the new deadline. */
   touch(holder: LeaseHolder, seq: number, attempt: number, ttr: number | undefined): number {
-    const m = this.leased(holder, seq, attempt)
+    const m = this.state.leased(holder, seq, attempt)
     m.list?.remove(m)
-    this.startLease(m, ttr ?? m.ttr, Date.now())
+    this.state.startLease(m, ttr ?? m.ttr, Date.now())
     return m.leaseDeadline
   }
 
   /** BURY: into the dead-letter queue with `reason`. */
   buryLeased(holder: LeaseHolder, seq: number, attempt: number, reason: string, done: Done<void>): void {
-    const m = this.leased(holder, seq, attempt)
+    const m = this.state.leased(holder, seq, attempt)
     const now = Date.now()
-    this.endLease(m)
-    this.bury(m, reason, now)
-    this.journal.afterCommit({ kind: "confirm", done: (e) => done(e) })
-    this.dispatch(m.queue, now)
+    this.state.endLease(m)
+    this.state.bury(m, reason, now)
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => done(e) })
+    this.state.dispatch(m.queue, now)
   }
 
   /** KICK: dead letters back to ready with fresh attempts and no TTL; one by seq, or up to `count` oldest. */
   kick(queue: string, count: number, seq: number | undefined, done: Done<number>): void {
-    const q = this.queue(queue)
+    const q = this.state.queue(queue)
     const now = Date.now()
     const picked: QueueMessage[] = []
     if (seq !== undefined) {
-      const m = this.bySeq.get(seq)
+      const m = this.state.bySeq.get(seq)
       if (m === undefined || m.queue !== q || m.state !== "buried") throw new QueueError("NOT_FOUND", `no dead letter ${seq} in ${queue}`)
       picked.push(m)
     } else {
       for (let m = q.buried.head; m !== null && picked.length < count; m = m.next) picked.push(m)
     }
-    for (const m of picked) this.revive(m, now)
-    if (picked.length > 0) this.journal.append({ kind: "kick", at: now, seqs: picked.map((m) => m.seq) })
-    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, picked.length)) })
-    this.dispatch(q, now)
+    for (const m of picked) this.state.revive(m, now)
+    if (picked.length > 0) this.state.journal.append({ kind: "kick", at: now, seqs: picked.map((m) => m.seq) })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, picked.length)) })
+    this.state.dispatch(q, now)
   }
 
   /** CONFIG: replaces the given fields of the queue's settings. */
   configure(queue: string, config: QueueConfig, done: Done<QueueConfig>): void {
-    const q = this.queue(queue)
+    const q = this.state.queue(queue)
     q.config = { ...q.config, ...config }
     const whole = q.config
-    this.journal.append({ kind: "config", queue, config: whole })
-    this.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, whole)) })
+    this.state.journal.append({ kind: "config", queue, config: whole })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, whole)) })
   }
 
   /** The client is gone: its leases are released at once, its consumers and waiting reserves dropped. */
@@ -302,24 +319,24 @@ export class QueueModel extends ModelState {
       c.state.removeConsumer(c)
     }
     if (holder.waiters > 0) {
-      for (const q of this.queues.values()) {
+      for (const q of this.state.queues.values()) {
         for (const w of q.waiters.filter((x) => x.holder === holder)) {
           q.removeWaiter(w)
-          this.timeouts.remove(w)
+          this.state.timeouts.remove(w)
         }
       }
       holder.waiters = 0
     }
     if (holder.leases > 0) {
       const mine: QueueMessage[] = []
-      for (const list of this.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.holder === holder) mine.push(m)
+      for (const list of this.state.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.holder === holder) mine.push(m)
       const touched = new Set<QueueState>()
       for (const m of mine) {
-        this.endLease(m)
-        this.requeue(m, undefined, now, "disconnect")
+        this.state.endLease(m)
+        this.state.requeue(m, undefined, now, "disconnect")
         touched.add(m.queue)
       }
-      for (const q of touched) this.dispatch(q, now)
+      for (const q of touched) this.state.dispatch(q, now)
     }
   }
 
@@ -343,43 +360,43 @@ export class QueueModel extends ModelState {
       }
       case "ack":
         for (const seq of c.seqs) {
-          const m = this.bySeq.get(seq)
+          const m = this.state.bySeq.get(seq)
           if (m === undefined) continue
-          this.unplace(m)
-          this.unregister(m)
+          this.state.unplace(m)
+          this.state.unregister(m)
         }
         break
       case "release": {
-        const m = this.bySeq.get(c.seq)
+        const m = this.state.bySeq.get(c.seq)
         if (m === undefined) break
-        this.unplace(m)
+        this.state.unplace(m)
         m.attempts = c.attempts
         m.readyAt = c.readyAt
         this.place(m)
         break
       }
       case "bury": {
-        const m = this.bySeq.get(c.seq)
+        const m = this.state.bySeq.get(c.seq)
         if (m === undefined) break
-        this.unplace(m)
+        this.state.unplace(m)
         m.attempts = c.attempts
         m.buriedAt = c.buriedAt
         m.buryReason = c.reason
         m.lastConsumer = c.lastConsumer
-        this.placeBuried(m)
+        this.state.placeBuried(m)
         break
       }
       case "kick":
         for (const seq of c.seqs) {
-          const m = this.bySeq.get(seq)
-          if (m !== undefined && m.state === "buried") this.revive(m, c.at)
+          const m = this.state.bySeq.get(seq)
+          if (m !== undefined && m.state === "buried") this.state.revive(m, c.at)
         }
         break
       case "config":
-        this.queue(c.queue).config = c.config
+        this.state.queue(c.queue).config = c.config
         break
       case "snapshot-head":
-        this.nextSeq = Math.max(this.nextSeq, c.nextSeq)
+        this.state.nextSeq = Math.max(this.state.nextSeq, c.nextSeq)
         break
       case "snapshot-message": {
         const m = this.restore(c.msg, bytes, false, c.readyAt, c.expiresAt)
@@ -388,12 +405,12 @@ export class QueueModel extends ModelState {
         if (c.state === "buried") {
           m.buriedAt = c.buriedAt
           m.buryReason = c.reason
-          this.placeBuried(m)
+          this.state.placeBuried(m)
         } else this.place(m)
         break
       }
       case "snapshot-dedup":
-        if (c.at > this.recoveredAt - this.options.dedupWindowMs) this.dedup.set(`${c.queue}\n${c.id}`, { seq: c.seq, at: c.at })
+        if (c.at > this.recoveredAt - this.state.options.dedupWindowMs) this.state.dedup.set(`${c.queue}\n${c.id}`, { seq: c.seq, at: c.at })
         break
       case "snapshot-end":
         break
@@ -402,10 +419,10 @@ export class QueueModel extends ModelState {
 
   /** A stored message back in the indexes; a checkpoint gives its readyAt / expiresAt as they were when it was taken. */
   private restore(d: MessageData, bytes: number, placeIt = true, readyAt = d.readyAt, expiresAt = d.expiresAt): QueueMessage {
-    if (this.bySeq.has(d.seq)) throw new RangeError(`message ${d.seq} stored twice`)
-    const q = this.queue(d.queueName)
+    if (this.state.bySeq.has(d.seq)) throw new RangeError(`message ${d.seq} stored twice`)
+    const q = this.state.queue(d.queueName)
     const m = new QueueMessage(d.seq, q, d.priority, d.putAt, readyAt, d.ttr, expiresAt, d.id, d.headers, d.body, d.retry, bytes)
-    this.register(m)
+    this.state.register(m)
     q.pending--
     if (placeIt) this.place(m)
     return m
@@ -413,9 +430,9 @@ export class QueueModel extends ModelState {
 
   /** Ready or delayed by readyAt; TTL tracked (expired ones are dead-lettered by the timer after recovery). */
   private place(m: QueueMessage): void {
-    if (m.expiresAt > 0 && !this.ttls.has(m)) this.ttls.push(m)
-    if (m.readyAt > this.recoveredAt) this.placeDelayed(m)
-    else this.placeReady(m)
+    if (m.expiresAt > 0 && !this.state.ttls.has(m)) this.state.ttls.push(m)
+    if (m.readyAt > this.recoveredAt) this.state.placeDelayed(m)
+    else this.state.placeReady(m)
   }
 
   /**
@@ -425,9 +442,9 @@ export class QueueModel extends ModelState {
   snapshot(): Snapshot {
     const now = Date.now()
     const configs: { queue: string; config: QueueConfig }[] = []
-    for (const q of this.queues.values()) if (q.config.ttr !== undefined || q.config.retry !== undefined) configs.push({ queue: q.name, config: q.config })
+    for (const q of this.state.queues.values()) if (q.config.ttr !== undefined || q.config.retry !== undefined) configs.push({ queue: q.name, config: q.config })
     const messages: Extract<Change, { kind: "snapshot-message" }>[] = []
-    for (const m of this.bySeq.values()) {
+    for (const m of this.state.bySeq.values()) {
       // A lease does not survive a restart: leased (and not yet visible) messages are saved as ready or delayed.
       const state = m.state === "buried" ? "buried" : m.readyAt > now ? "delayed" : "ready"
       messages.push({
@@ -443,12 +460,12 @@ export class QueueModel extends ModelState {
       })
     }
     const dedup: Extract<Change, { kind: "snapshot-dedup" }>[] = []
-    const horizon = now - this.options.dedupWindowMs
-    for (const [key, e] of this.dedup) {
+    const horizon = now - this.state.options.dedupWindowMs
+    for (const [key, e] of this.state.dedup) {
       if (e.at <= horizon) continue
       const nl = key.indexOf("\n")
       dedup.push({ kind: "snapshot-dedup", queue: key.slice(0, nl), id: key.slice(nl + 1), seq: e.seq, at: e.at })
     }
-    return { nextSeq: this.nextSeq, createdAt: now, configs, messages, dedup }
+    return { nextSeq: this.state.nextSeq, createdAt: now, configs, messages, dedup }
   }
 }

@@ -4,7 +4,7 @@
  * the one timer behind every deadline. No wire frames and no files: a
  * delivery goes to a subscription's sink or a waiting reserve's callback,
  * a durable change is appended to the Journal as a typed Change. The
- * operations that drive it are in model.ts.
+ * operations that drive it (QueueModel, model.ts) own one.
  *
  * Leases sit in one list per lease length, which is ordered by deadline
  * because deadlines are `now + length`; delays and TTLs are indexed heaps.
@@ -50,21 +50,14 @@ export class ModelState {
   readonly leases = new Map<number, MessageList>()
   /** Randomness for backoff jitter (replaceable in tests). */
   random: () => number = Math.random
-  private _journal: Journal | undefined
+  /** Where changes go; set by QueueModel.attach once recovery has replayed the old ones (apply never appends). */
+  journal!: Journal
   private timer: NodeJS.Timeout | undefined
   private timerAt = Infinity
   private stopped = false
 
   constructor(readonly options: ModelOptions) {}
 
-  /** Where changes go; set by attach() once recovery has replayed the old ones (apply never appends). */
-  get journal(): Journal {
-    return this._journal!
-  }
-
-  protected setJournal(j: Journal): void {
-    this._journal = j
-  }
 
   queue(name: string): QueueState {
     let q = this.queues.get(name)
@@ -133,7 +126,7 @@ export class ModelState {
     }
   }
 
-  protected popReady(q: QueueState, now: number): QueueMessage | null {
+  popReady(q: QueueState, now: number): QueueMessage | null {
     for (;;) {
       const m = q.ready.pop()
       if (m === null) return null
@@ -179,7 +172,7 @@ export class ModelState {
     }
   }
 
-  protected lease(m: QueueMessage, holder: LeaseHolder, consumer: Consumer | null, name: string, now: number): void {
+  lease(m: QueueMessage, holder: LeaseHolder, consumer: Consumer | null, name: string, now: number): void {
     const q = m.queue
     m.state = "reserved"
     m.attempts++
@@ -192,7 +185,7 @@ export class ModelState {
     this.startLease(m, m.ttr, now)
   }
 
-  protected startLease(m: QueueMessage, ttr: number, now: number): void {
+  startLease(m: QueueMessage, ttr: number, now: number): void {
     m.leaseTtr = ttr
     m.leaseDeadline = now + ttr
     let list = this.leases.get(ttr)
@@ -204,7 +197,7 @@ export class ModelState {
     this.want(m.leaseDeadline)
   }
 
-  protected endLease(m: QueueMessage): void {
+  endLease(m: QueueMessage): void {
     m.list?.remove(m)
     m.holder!.leases--
     if (m.consumer !== null) m.consumer.inflight--
@@ -214,7 +207,7 @@ export class ModelState {
   }
 
   /** The message `holder` leases as delivery `attempt`, or LEASE_LOST / NOT_FOUND. */
-  protected leased(holder: LeaseHolder, seq: number, attempt: number): QueueMessage {
+  leased(holder: LeaseHolder, seq: number, attempt: number): QueueMessage {
     const m = this.bySeq.get(seq)
     if (m === undefined) throw new QueueError("NOT_FOUND", `no message ${seq}`)
     if (m.state !== "reserved" || m.holder !== holder || m.attempts !== attempt) {
@@ -224,7 +217,7 @@ export class ModelState {
   }
 
   /** After a lease ended without an ack: retry (ready or delayed) or dead-letter. Returns the new state. */
-  protected requeue(m: QueueMessage, delay: number | undefined, now: number, cause: "nack" | "ttr" | "disconnect"): MessageState {
+  requeue(m: QueueMessage, delay: number | undefined, now: number, cause: "nack" | "ttr" | "disconnect"): MessageState {
     const q = m.queue
     if (m.ttlExpired || (m.expiresAt > 0 && m.expiresAt <= now)) {
       this.bury(m, "expired", now)
@@ -244,7 +237,7 @@ export class ModelState {
   }
 
   /** Moves an unplaced message to its queue's dead letters and logs it. */
-  protected bury(m: QueueMessage, reason: string, now: number): void {
+  bury(m: QueueMessage, reason: string, now: number): void {
     m.ttlExpired = false
     m.buryReason = reason
     m.buriedAt = now
