@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import type { QueueBackend } from "../../lib/devices/queue/backend.js"
 import { readChange, writeChange } from "../../lib/devices/queue/journal/codec.js"
 import { RECORD_HEADER, RecordReader, RecordWriter, checkRecord } from "../../lib/devices/queue/journal/records.js"
@@ -136,3 +136,21 @@ function later(inner: QueueBackend): QueueBackend {
     },
   })
 }
+
+describe("the model's timer", () => {
+  it("a deadline months away arms one timer, not one every millisecond (setTimeout caps at 2^31-1 ms)", async () => {
+    const backend = new MemoryBackend()
+    const timers = vi.spyOn(globalThis, "setTimeout")
+    try {
+      const options = { priority: 0, delay: 90 * 24 * 3600 * 1000, ttr: undefined, ttl: 0, id: undefined, retry: undefined }
+      await new Promise((resolve, reject) => backend.put("q", { options, headers: Buffer.alloc(0), body: Buffer.from("x") }, (e, r) => (e ? reject(e) : resolve(r))))
+      const before = timers.mock.calls.length
+      await new Promise((r) => setTimeout(r, 60))
+      // Only the wait above; the bug re-armed a 1 ms timer dozens of times meanwhile.
+      expect(timers.mock.calls.length - before).toBeLessThanOrEqual(2)
+    } finally {
+      timers.mockRestore()
+      await backend.close()
+    }
+  })
+})

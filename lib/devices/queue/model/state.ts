@@ -25,6 +25,13 @@ export interface ModelOptions {
   defaultTtr: number
 }
 
+/**
+ * Longest setTimeout Node honours (2^31-1 ms, about 24.8 days): a longer one fires after 1 ms.
+ * A deadline further out (a delay or TTL of months) arms the timer this far; it finds nothing due
+ * and re-arms, instead of firing every millisecond.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Most messages in one delivery to a consumer (a bundle per consumer turn keeps per-message overhead low). */
 const BUNDLE = 128
 
@@ -262,7 +269,7 @@ export class ModelState {
     if (t >= this.timerAt || this.stopped) return
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timerAt = t
-    this.timer = setTimeout(() => this.onTimer(), Math.max(1, t - Date.now()))
+    this.timer = setTimeout(() => this.onTimer(), Math.min(MAX_TIMER_MS, Math.max(1, t - Date.now())))
     this.timer.unref()
   }
 
