@@ -1,5 +1,5 @@
 /**
- * One message as the broker holds it, and the intrusive list it sits in.
+ * One message as the model holds it, and the intrusive list it sits in.
  *
  * A message is in at most one list at a time (its queue's ready list for its
  * priority, a lease list, or its queue's dead-letter list), so the links live

@@ -178,11 +178,13 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const queue = queueName(a.queue)
       const timeout = opt(a, "timeout", (v) => intOption(v, "timeout", 0, MAX_MS))
       const s = ctx.session(addr, true)!
+      // A reserve may wait long: keep copies, not slices of the receive buffer.
+      const to = s.addr
       const id = copy(reqId)
       b.reserve(s.client, queue, timeout, consumerName(a, s), (err, m) => {
-        if (err) ctx.send(errorReply(addr, id, err))
-        else if (m) ctx.send(okFrames(addr, id, deliveryPayload(queue, [m]), [m.headers, m.body]))
-        else ctx.send(okFrames(addr, id, deliveryPayload(queue, [])))
+        if (err) ctx.send(errorReply(to, id, err))
+        else if (m) ctx.send(okFrames(to, id, deliveryPayload(queue, [m]), [m.headers, m.body]))
+        else ctx.send(okFrames(to, id, deliveryPayload(queue, [])))
       })
       return
     }
