@@ -17,9 +17,11 @@
  * deliveries leave in the order they are produced (CONSUME's OK before its
  * first MSG, CREDIT's OK before the deliveries it allows). An asynchronous
  * backend (a database) simply calls `done` later; the server does not care
- * which. Every operation calls `done` exactly once, with a QueueError (its
- * `code` goes to the client) or with the result; none throws. Any other
- * Error passed to `done` is reported to the client as INTERNAL.
+ * which. Every operation with a `done` calls it exactly once, with a
+ * QueueError (its `code` goes to the client) or with the result, and does
+ * not throw. Any other Error passed to `done` is reported as INTERNAL. The
+ * few without one (openClient, closeClient, consume, setCredit, cancel)
+ * only register or drop in-process state; they may throw a QueueError.
  *
  * Ordering: operations on one backend take effect in the order they are
  * called (a backend that works asynchronously must keep that order per

@@ -59,12 +59,22 @@ export abstract class ModelBackend implements QueueBackend {
     }
   }
 
+  // These deliver at once, and a delivery may dead-letter an expired message (a write): what a
+  // failed journal throws becomes the QueueError the interface allows.
   consume(client: ClientHandle, queue: string, credit: number, consumer: string, sink: DeliverySink): SubscriptionHandle {
-    return this.model.consume(client as LeaseHolder, queue, credit, consumer, sink)
+    try {
+      return this.model.consume(client as LeaseHolder, queue, credit, consumer, sink)
+    } catch (err) {
+      throw this.failure(err)
+    }
   }
 
   setCredit(sub: SubscriptionHandle, credit: number): void {
-    this.model.setCredit(sub as Consumer, credit)
+    try {
+      this.model.setCredit(sub as Consumer, credit)
+    } catch (err) {
+      throw this.failure(err)
+    }
   }
 
   cancel(sub: SubscriptionHandle): void {
