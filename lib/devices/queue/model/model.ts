@@ -2,8 +2,8 @@
  * The queue operations, over the model's state and mechanics (ModelState,
  * state.ts, which it owns rather than extends): put and batch put,
  * reserve and consume, ack, nack, touch, bury, kick, config, a client going
- * away; and apply(), which makes a recovered Change through the same
- * primitives (register, place*, unplace, unregister, revive).
+ * away; apply() and snapshot() for recovery and checkpoints (restore.ts:
+ * through the same primitives, register, place*, unplace, unregister, revive).
  *
  * Every durable change is first appended to the journal; a result that
  * reports one is handed out only once it is committed (Commit), and a put
@@ -12,7 +12,8 @@
  */
 import type { AckResult, BatchPutResult, DeliveredMessage, DeliverySink, Done, MessageState, NewMessage, PutResult, QueueConfig } from "../backend.js"
 import { QueueError } from "../errors.js"
-import type { Change, Commit, Journal, MessageData, Snapshot } from "./changes.js"
+import type { Change, Commit, Journal, Snapshot } from "./changes.js"
+import { applyChange, snapshotOf } from "./restore.js"
 import { Consumer, LeaseHolder, QueueMessage } from "./message.js"
 import type { QueueState, Waiter } from "./queue-state.js"
 import { ModelState, type ModelOptions } from "./state.js"
@@ -349,90 +350,7 @@ export class QueueModel {
    * (recovery reports it as CORRUPT).
    */
   apply(c: Change, bytes: number): void {
-    switch (c.kind) {
-      case "put":
-        this.restore(c.msg, bytes)
-        break
-      case "put-batch": {
-        const share = Math.ceil(bytes / Math.max(1, c.msgs.length))
-        for (const d of c.msgs) this.restore(d, share)
-        break
-      }
-      case "ack":
-        for (const seq of c.seqs) {
-          const m = this.state.bySeq.get(seq)
-          if (m === undefined) continue
-          this.state.unplace(m)
-          this.state.unregister(m)
-        }
-        break
-      case "release": {
-        const m = this.state.bySeq.get(c.seq)
-        if (m === undefined) break
-        this.state.unplace(m)
-        m.attempts = c.attempts
-        m.readyAt = c.readyAt
-        this.place(m)
-        break
-      }
-      case "bury": {
-        const m = this.state.bySeq.get(c.seq)
-        if (m === undefined) break
-        this.state.unplace(m)
-        m.attempts = c.attempts
-        m.buriedAt = c.buriedAt
-        m.buryReason = c.reason
-        m.lastConsumer = c.lastConsumer
-        this.state.placeBuried(m)
-        break
-      }
-      case "kick":
-        for (const seq of c.seqs) {
-          const m = this.state.bySeq.get(seq)
-          if (m !== undefined && m.state === "buried") this.state.revive(m, c.at)
-        }
-        break
-      case "config":
-        this.state.queue(c.queue).config = c.config
-        break
-      case "snapshot-head":
-        this.state.nextSeq = Math.max(this.state.nextSeq, c.nextSeq)
-        break
-      case "snapshot-message": {
-        const m = this.restore(c.msg, bytes, false, c.readyAt, c.expiresAt)
-        m.attempts = c.attempts
-        m.lastConsumer = c.lastConsumer
-        if (c.state === "buried") {
-          m.buriedAt = c.buriedAt
-          m.buryReason = c.reason
-          this.state.placeBuried(m)
-        } else this.place(m)
-        break
-      }
-      case "snapshot-dedup":
-        if (c.at > this.recoveredAt - this.state.options.dedupWindowMs) this.state.dedup.set(`${c.queue}\n${c.id}`, { seq: c.seq, at: c.at })
-        break
-      case "snapshot-end":
-        break
-    }
-  }
-
-  /** A stored message back in the indexes; a checkpoint gives its readyAt / expiresAt as they were when it was taken. */
-  private restore(d: MessageData, bytes: number, placeIt = true, readyAt = d.readyAt, expiresAt = d.expiresAt): QueueMessage {
-    if (this.state.bySeq.has(d.seq)) throw new RangeError(`message ${d.seq} stored twice`)
-    const q = this.state.queue(d.queueName)
-    const m = new QueueMessage(d.seq, q, d.priority, d.putAt, readyAt, d.ttr, expiresAt, d.id, d.headers, d.body, d.retry, bytes)
-    this.state.register(m)
-    q.pending--
-    if (placeIt) this.place(m)
-    return m
-  }
-
-  /** Ready or delayed by readyAt; TTL tracked (expired ones are dead-lettered by the timer after recovery). */
-  private place(m: QueueMessage): void {
-    if (m.expiresAt > 0 && !this.state.ttls.has(m)) this.state.ttls.push(m)
-    if (m.readyAt > this.recoveredAt) this.state.placeDelayed(m)
-    else this.state.placeReady(m)
+    applyChange(this.state, c, bytes, this.recoveredAt)
   }
 
   /**
@@ -440,32 +358,6 @@ export class QueueModel {
    * message's mutable fields are copied; bodies are immutable and shared).
    */
   snapshot(): Snapshot {
-    const now = Date.now()
-    const configs: { queue: string; config: QueueConfig }[] = []
-    for (const q of this.state.queues.values()) if (q.config.ttr !== undefined || q.config.retry !== undefined) configs.push({ queue: q.name, config: q.config })
-    const messages: Extract<Change, { kind: "snapshot-message" }>[] = []
-    for (const m of this.state.bySeq.values()) {
-      // A lease does not survive a restart: leased (and not yet visible) messages are saved as ready or delayed.
-      const state = m.state === "buried" ? "buried" : m.readyAt > now ? "delayed" : "ready"
-      messages.push({
-        kind: "snapshot-message",
-        state,
-        attempts: m.attempts,
-        readyAt: m.readyAt,
-        expiresAt: m.expiresAt,
-        buriedAt: m.buriedAt,
-        reason: m.buryReason,
-        lastConsumer: m.lastConsumer,
-        msg: m,
-      })
-    }
-    const dedup: Extract<Change, { kind: "snapshot-dedup" }>[] = []
-    const horizon = now - this.state.options.dedupWindowMs
-    for (const [key, e] of this.state.dedup) {
-      if (e.at <= horizon) continue
-      const nl = key.indexOf("\n")
-      dedup.push({ kind: "snapshot-dedup", queue: key.slice(0, nl), id: key.slice(nl + 1), seq: e.seq, at: e.at })
-    }
-    return { nextSeq: this.state.nextSeq, createdAt: now, configs, messages, dedup }
+    return snapshotOf(this.state)
   }
 }
