@@ -2,5 +2,5 @@
 export { QueueDevice, QueueClient, Delivery, QueueConsumer, QueueError, QueueStoreError } from "../devices/queue/index.js"
 export type {
   QueueDeviceOptions, QueueClientOptions, QueuePutOptions, PutResult, BatchMessage, PeekedMessage, DeviceStats,
-  QueueErrorCode, FsyncPolicy, RetryPolicy, QueueConfig, QueueStats, RecoveryReport,
+  QueueErrorCode, FsyncPolicy, RetryPolicy, QueueConfig, QueueStats, RecoveryReport, QueueBackend,
 } from "../devices/queue/index.js"

@@ -5,7 +5,7 @@
 import * as zlib from "node:zlib"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { crc32, crc32Portable } from "../../lib/devices/queue/crc32.js"
+import { crc32, crc32Portable } from "../../lib/devices/queue/journal/crc32.js"
 
 describe("record checksum (CRC-32, zlib's)", () => {
   it("has the catalogued check value and the empty-input value", () => {

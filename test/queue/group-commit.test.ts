@@ -2,8 +2,8 @@
 import * as fs from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { RecordType } from "../../lib/devices/queue/records.js"
-import { Store, type FsyncPolicy } from "../../lib/devices/queue/store.js"
+import { RecordType } from "../../lib/devices/queue/journal/records.js"
+import { Store, type FsyncPolicy } from "../../lib/devices/queue/journal/store.js"
 import { client, startDevice, tempDir } from "./queue-util.js"
 
 function append(store: Store, n: number, tag: number, actions: number[]): void {

@@ -11,11 +11,11 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { encodeCbor } from "../../lib/devices/queue/cbor.js"
 import { QueueStoreError } from "../../lib/devices/queue/errors.js"
-import { IndexedHeap } from "../../lib/devices/queue/heap.js"
-import { recover } from "../../lib/devices/queue/recovery.js"
-import { RecordType, readPut } from "../../lib/devices/queue/records.js"
-import { Store } from "../../lib/devices/queue/store.js"
-import { logPut } from "../../lib/devices/queue/log.js"
+import { IndexedHeap } from "../../lib/devices/queue/model/heap.js"
+import { recover } from "../../lib/devices/queue/journal/recovery.js"
+import { RecordType, readPut } from "../../lib/devices/queue/journal/records.js"
+import { Store } from "../../lib/devices/queue/journal/store.js"
+import { logPut } from "../../lib/devices/queue/journal/log.js"
 import { tempDir } from "./queue-util.js"
 
 const decoder = new Decoder({ mapsAsObjects: true, useRecords: false })
@@ -136,7 +136,7 @@ describe("recovery of a randomly damaged log", () => {
 
 describe("retry backoff", () => {
   it("fixed, exponential with a cap, and jitter", async () => {
-    const { backoffDelay, effectiveRetry } = await import("../../lib/devices/queue/retry.js")
+    const { backoffDelay, effectiveRetry } = await import("../../lib/devices/queue/model/retry.js")
     const fixed = effectiveRetry({ delay: 100 }, undefined)
     expect([1, 2, 5].map((a) => backoffDelay(fixed, a))).toEqual([100, 100, 100])
     const exp = effectiveRetry({ backoff: "exponential", delay: 100, maxDelay: 1000 }, undefined)

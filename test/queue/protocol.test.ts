@@ -7,7 +7,7 @@ import { connect } from "node:net"
 import { Encoder } from "cbor-x"
 import { describe, expect, it } from "vitest"
 import { Dealer } from "../../lib/index.js"
-import { client, startDevice } from "./queue-util.js"
+import { BACKENDS, client, startDevice, useBackend } from "./queue-util.js"
 import { afterEach } from "vitest"
 
 // A generic CBOR encoder as a client in another language might use (uint64 for big ints via bigint).
@@ -49,7 +49,8 @@ async function expectError(d: Dealer, frames: (Buffer | string)[], code: string)
   return result
 }
 
-describe("queue protocol from a bare DEALER", () => {
+describe.each(BACKENDS)("queue protocol from a bare DEALER (%s backend)", (kind) => {
+  useBackend(kind)
   it("HELLO, PUT, RESERVE, ACK with generic CBOR", async () => {
     const dev = await startDevice()
     const d = await raw(dev.lastEndpoint!)
@@ -118,7 +119,8 @@ describe("queue protocol from a bare DEALER", () => {
   })
 })
 
-describe("bad input gets an error reply and the device keeps serving", () => {
+describe.each(BACKENDS)("bad input gets an error reply and the device keeps serving (%s backend)", (kind) => {
+  useBackend(kind)
   it("refuses malformed requests with the right code", async () => {
     const dev = await startDevice({ maxBodySize: 1024 })
     const d = await raw(dev.lastEndpoint!)

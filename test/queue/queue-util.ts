@@ -2,8 +2,31 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach } from "vitest"
+import { afterEach, beforeEach } from "vitest"
+import { MemoryBackend } from "../../lib/devices/queue/memory-backend.js"
 import { QueueClient, type QueueClientOptions, QueueDevice, type QueueDeviceOptions } from "../../lib/entry/queue.js"
+
+/** The backends the backend-independent suites run against: the embedded file store and the in-memory one. */
+export type BackendKind = "file" | "memory"
+export const BACKENDS: readonly BackendKind[] = ["file", "memory"]
+let backendKind: BackendKind = "file"
+
+/** In a describe: its tests' startDevice() serves `kind` (unless the test gives a dir of its own). */
+export function useBackend(kind: BackendKind): void {
+  beforeEach(() => {
+    backendKind = kind
+  })
+  afterEach(() => {
+    backendKind = "file"
+  })
+}
+
+function memoryBackend(o: Partial<QueueDeviceOptions>): MemoryBackend {
+  return new MemoryBackend({
+    ...(o.dedupWindowMs === undefined ? {} : { dedupWindowMs: o.dedupWindowMs }),
+    ...(o.defaultTtr === undefined ? {} : { defaultTtr: o.defaultTtr }),
+  })
+}
 
 const cleanup: (() => Promise<void> | void)[] = []
 
@@ -24,9 +47,13 @@ export function tempDir(): string {
   return dir
 }
 
-/** A device on a temp dir (or `dir`), bound to tcp://127.0.0.1:*, closed after the test. */
+/**
+ * A device on a temp dir (or `dir`), bound to tcp://127.0.0.1:*, closed after the test. Inside
+ * useBackend("memory"), and without a `dir`, it serves a MemoryBackend instead.
+ */
 export async function startDevice(options: Partial<QueueDeviceOptions> = {}): Promise<QueueDevice> {
-  const device = new QueueDevice({ dir: options.dir ?? tempDir(), ...options })
+  const memory = backendKind === "memory" && options.dir === undefined && options.backend === undefined
+  const device = new QueueDevice({ dir: options.dir ?? tempDir(), ...options, ...(memory ? { backend: memoryBackend(options) } : {}) })
   cleanup.push(() => device.close())
   await device.bind("tcp://127.0.0.1:*")
   return device

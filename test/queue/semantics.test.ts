@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest"
 import { waitFor } from "../helpers.js"
-import { client, startDevice } from "./queue-util.js"
+import { BACKENDS, client, startDevice, useBackend } from "./queue-util.js"
 
 const text = (b: Buffer) => b.toString("utf8")
 
-describe("put, reserve, ack", () => {
+describe.each(BACKENDS)("put, reserve, ack (%s backend)", (kind) => {
+  useBackend(kind)
   it("round-trips body and headers, and ack removes the message", async () => {
     const dev = await startDevice()
     const c = client(dev)
@@ -67,7 +68,8 @@ describe("put, reserve, ack", () => {
   })
 })
 
-describe("leases", () => {
+describe.each(BACKENDS)("leases (%s backend)", (kind) => {
+  useBackend(kind)
   it("an expired lease redelivers with attempt+1 and the old ack fails with LEASE_LOST", async () => {
     const dev = await startDevice()
     const c = client(dev)
@@ -110,7 +112,8 @@ describe("leases", () => {
   })
 })
 
-describe("nack, retry and dead letters", () => {
+describe.each(BACKENDS)("nack, retry and dead letters (%s backend)", (kind) => {
+  useBackend(kind)
   it("nack without delay makes it ready again; with delay, delayed", async () => {
     const dev = await startDevice()
     const c = client(dev)
@@ -197,7 +200,8 @@ describe("nack, retry and dead letters", () => {
   })
 })
 
-describe("dedup and batches", () => {
+describe.each(BACKENDS)("dedup and batches (%s backend)", (kind) => {
+  useBackend(kind)
   it("a repeated id returns the original confirmation and stores nothing, even after ack", async () => {
     const dev = await startDevice()
     const c = client(dev)
@@ -238,7 +242,8 @@ describe("dedup and batches", () => {
   })
 })
 
-describe("consume with credit", () => {
+describe.each(BACKENDS)("consume with credit (%s backend)", (kind) => {
+  useBackend(kind)
   it("never has more than `credit` unsettled deliveries", async () => {
     const dev = await startDevice()
     const c = client(dev)
@@ -296,7 +301,8 @@ describe("consume with credit", () => {
   })
 })
 
-describe("peek and stats", () => {
+describe.each(BACKENDS)("peek and stats (%s backend)", (kind) => {
+  useBackend(kind)
   it("peeks ready, delayed, reserved, buried, by seq and by id without leasing", async () => {
     const dev = await startDevice()
     const c = client(dev)
@@ -316,7 +322,8 @@ describe("peek and stats", () => {
     expect(s.oldestAge).toBeGreaterThanOrEqual(0)
   })
 
-  it("reports device-wide figures", async () => {
+  // The file store's own figures (fsync policy, disk bytes).
+  it.runIf(kind === "file")("reports device-wide figures", async () => {
     const dev = await startDevice()
     const c = client(dev)
     await c.put("q", "x")

@@ -8,8 +8,8 @@ import * as fs from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { describe, expect, it, vi } from "vitest"
-import { RecordType } from "../../lib/devices/queue/records.js"
-import { Store } from "../../lib/devices/queue/store.js"
+import { RecordType } from "../../lib/devices/queue/journal/records.js"
+import { Store } from "../../lib/devices/queue/journal/store.js"
 import { tempDir } from "./queue-util.js"
 
 vi.mock("node:fs", async (importOriginal) => {

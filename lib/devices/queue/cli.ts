@@ -8,7 +8,7 @@
  * checkpoint, lock released) on SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util"
-import { QueueDevice, type QueueDeviceOptions } from "./device.js"
+import { QueueDevice, type QueueDeviceOptions } from "./server/device.js"
 import { QueueError, QueueStoreError } from "./errors.js"
 
 const USAGE = `usage: omq-queue --dir DIR [options]

@@ -1,10 +1,9 @@
-/** The durable queue: device (broker + store), client, and their types. */
-export { QueueDevice, type QueueDeviceOptions } from "./device.js"
-export { QueueClient, type QueueClientOptions, type PutOptions as QueuePutOptions, type PutResult, type BatchMessage, type PeekedMessage, type DeviceStats } from "./client.js"
-export { Delivery, QueueConsumer } from "./delivery.js"
+/** The durable queue: device (server + backend), client, and their types. README.md in this folder maps the layers. */
+export { QueueDevice, type QueueDeviceOptions } from "./server/device.js"
+export { QueueClient, type QueueClientOptions, type PutOptions as QueuePutOptions, type PutResult, type BatchMessage, type PeekedMessage, type DeviceStats } from "./client/client.js"
+export { Delivery, QueueConsumer } from "./client/delivery.js"
 export { QueueError, QueueStoreError, type QueueErrorCode } from "./errors.js"
-export type { FsyncPolicy } from "./store.js"
-export type { RetryPolicy } from "./retry.js"
-export type { QueueConfig } from "./queue-state.js"
-export type { QueueStats } from "./inspect.js"
-export type { RecoveryReport } from "./recovery.js"
+export type { FsyncPolicy } from "./journal/store.js"
+export type { RetryPolicy } from "./backend.js"
+export type { QueueConfig, QueueStats, QueueBackend } from "./backend.js"
+export type { RecoveryReport } from "./journal/recovery.js"

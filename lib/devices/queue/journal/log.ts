@@ -1,10 +1,22 @@
-/** Writers of the log's state-change records (layouts in records.ts and docs/queue-protocol.md). */
-import { encodeCbor } from "./cbor.js"
-import type { QueueConfig } from "./queue-state.js"
-import { RECORD_HEADER, RecordType, putSize, utf8Length, writePut, type PutFields } from "./records.js"
-import type { Store } from "./store.js"
+/**
+ * Writers of the log's state-change records (layouts in records.ts and
+ * docs/queue-protocol.md), each returning the record's size in bytes. They
+ * write to a Store (the log) or a RecordWriter (a checkpoint).
+ */
+import { encodeCbor } from "../cbor.js"
+import type { QueueConfig } from "../backend.js"
+import { RecordType, putSize, utf8Length, writePut, type PutFields, type RecordWriter } from "./records.js"
 
 const EMPTY = Buffer.alloc(0)
+
+/** Where records are written: a Store (begin, its writer, end) or a RecordWriter (which is its own writer). */
+export interface RecordOut {
+  begin(type: RecordType, size: number): void
+  readonly writer: RecordWriter
+  end(): number
+}
+
+type Store = RecordOut
 
 /** PUT: one message. Returns the record's size on disk. */
 export function logPut(store: Store, f: PutFields): number {
@@ -15,8 +27,8 @@ export function logPut(store: Store, f: PutFields): number {
   return store.end()
 }
 
-/** PUTB: messages stored all together or not at all. Returns each message's share of the bytes. */
-export function logBatch(store: Store, fs: PutFields[]): number[] {
+/** PUTB: messages stored all together or not at all. */
+export function logBatch(store: Store, fs: PutFields[]): number {
   const sizes = fs.map((f) => putSize(f, utf8Length(f.queue), utf8Length(f.id)))
   let total = 4
   for (const s of sizes) total += 4 + s
@@ -28,32 +40,30 @@ export function logBatch(store: Store, fs: PutFields[]): number[] {
     w.u32(sizes[i]!)
     writePut(w, f, utf8Length(f.queue), utf8Length(f.id))
   }
-  store.end()
-  const overhead = (RECORD_HEADER + 1 + 4) / fs.length
-  return sizes.map((s) => Math.ceil(s + 4 + overhead))
+  return store.end()
 }
 
 /** ACK: settled (acknowledged) messages, removed for good. */
-export function logAck(store: Store, seqs: number[]): void {
+export function logAck(store: Store, seqs: readonly number[]): number {
   store.begin(RecordType.Ack, 4 + 8 * seqs.length)
   const w = store.writer
   w.u32(seqs.length)
   for (const s of seqs) w.f64(s)
-  store.end()
+  return store.end()
 }
 
 /** RELEASE: back to ready (or delayed until readyAt) after a failed or abandoned delivery. */
-export function logRelease(store: Store, seq: number, attempts: number, readyAt: number): void {
+export function logRelease(store: Store, seq: number, attempts: number, readyAt: number): number {
   store.begin(RecordType.Release, 8 + 4 + 8)
   const w = store.writer
   w.f64(seq)
   w.u32(attempts)
   w.f64(readyAt)
-  store.end()
+  return store.end()
 }
 
 /** BURY: into the queue's dead-letter list, with why and by whom. */
-export function logBury(store: Store, seq: number, attempts: number, buriedAt: number, reason: string, lastConsumer: string): void {
+export function logBury(store: Store, seq: number, attempts: number, buriedAt: number, reason: string, lastConsumer: string): number {
   const rl = utf8Length(reason)
   const cl = utf8Length(lastConsumer)
   store.begin(RecordType.Bury, 8 + 4 + 8 + 2 + rl + 2 + cl)
@@ -63,28 +73,28 @@ export function logBury(store: Store, seq: number, attempts: number, buriedAt: n
   w.f64(buriedAt)
   w.str(reason, rl)
   w.str(lastConsumer, cl)
-  store.end()
+  return store.end()
 }
 
 /** KICK: buried messages back to ready, attempts reset, TTL cleared. */
-export function logKick(store: Store, seqs: number[], at: number): void {
+export function logKick(store: Store, seqs: readonly number[], at: number): number {
   store.begin(RecordType.Kick, 8 + 4 + 8 * seqs.length)
   const w = store.writer
   w.f64(at)
   w.u32(seqs.length)
   for (const s of seqs) w.f64(s)
-  store.end()
+  return store.end()
 }
 
 /** CONFIG: a queue's settings (the whole config, replacing the previous one). */
-export function logConfig(store: Store, queue: string, config: QueueConfig): void {
+export function logConfig(store: Store, queue: string, config: QueueConfig): number {
   const ql = utf8Length(queue)
   const body = encodeConfig(config)
   store.begin(RecordType.Config, 2 + ql + 4 + body.length)
   const w = store.writer
   w.str(queue, ql)
   w.bin(body)
-  store.end()
+  return store.end()
 }
 
 export function encodeConfig(config: QueueConfig): Buffer {

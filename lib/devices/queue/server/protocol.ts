@@ -7,23 +7,14 @@
  * Delivery to a CONSUME subscription:        [MSG, subscription requestId, meta, headers, body]
  * Liveness probe (ignore it):                [PING]
  */
-import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "./cbor.js"
-import { QueueError } from "./errors.js"
-import type { QueueMessage } from "./message.js"
-import { intOption, parseRetry, type RetryPolicy } from "./retry.js"
+import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "../cbor.js"
+import { QueueError } from "../errors.js"
+import type { DeliveredMessage, MessageInfo, PutOptions, RetryPolicy } from "../backend.js"
+import { ERR, OK } from "../commands.js"
 
-export const PROTOCOL_VERSION = 1
+export { COMMANDS, MSG, PING, PROTOCOL_VERSION, type Command } from "../commands.js"
 
-export const OK = Buffer.from("OK")
-export const ERR = Buffer.from("ERR")
-export const MSG = Buffer.from("MSG")
-export const PING = Buffer.from("PING")
 const EMPTY = Buffer.alloc(0)
-
-export const COMMANDS = [
-  "HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG",
-] as const
-export type Command = (typeof COMMANDS)[number]
 
 export const MAX_REQUEST_ID = 32
 export const MAX_MS = 2 ** 40
@@ -33,6 +24,50 @@ export const DEFAULT_PRIORITY = 1024
 const MAX_ID = 256
 const MAX_QUEUE_NAME = 200
 const QUEUE_NAME = /^[A-Za-z0-9._:@/-]+$/
+
+/** Reads an integer option (CBOR may carry a bigint), or throws BAD_OPTION. */
+export function intOption(v: unknown, name: string, min: number, max: number): number {
+  const n = typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+    throw new QueueError("BAD_OPTION", `${name} must be an integer from ${min} to ${max}`)
+  }
+  return n
+}
+
+/** Validates a (partial) retry policy from the wire. */
+export function parseRetry(v: unknown, name = "retry"): Partial<RetryPolicy> {
+  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array) {
+    throw new QueueError("BAD_OPTION", `${name} must be a map`)
+  }
+  const o = v as Record<string, unknown>
+  const out: Partial<RetryPolicy> = {}
+  for (const key of Object.keys(o)) {
+    const x = o[key]
+    if (x === undefined || x === null) continue
+    switch (key) {
+      case "maxAttempts":
+        out.maxAttempts = intOption(x, `${name}.maxAttempts`, 0, 2 ** 31)
+        break
+      case "backoff":
+        if (x !== "fixed" && x !== "exponential") throw new QueueError("BAD_OPTION", `${name}.backoff must be "fixed" or "exponential"`)
+        out.backoff = x
+        break
+      case "delay":
+        out.delay = intOption(x, `${name}.delay`, 0, MAX_MS)
+        break
+      case "maxDelay":
+        out.maxDelay = intOption(x, `${name}.maxDelay`, 0, MAX_MS)
+        break
+      case "jitter":
+        if (typeof x !== "number" || !(x >= 0 && x <= 1)) throw new QueueError("BAD_OPTION", `${name}.jitter must be a number from 0 to 1`)
+        out.jitter = x
+        break
+      default:
+        throw new QueueError("BAD_OPTION", `unknown option ${name}.${key}`)
+    }
+  }
+  return out
+}
 
 /** A reply to `addr`: [addr, OK, reqId, result, ...data]. */
 export function okFrames(addr: Buffer, reqId: Buffer, result: Buffer = EMPTY_MAP, data?: Buffer[]): Buffer[] {
@@ -78,14 +113,7 @@ export const opt = <T>(o: Record<string, unknown>, k: string, f: (v: unknown) =>
 }
 
 /** Options of one message (PUT args, or an item of PUTB). */
-export interface PutOptions {
-  priority: number
-  delay: number
-  ttr: number | undefined
-  ttl: number
-  id: string | undefined
-  retry: Partial<RetryPolicy> | undefined
-}
+export type { PutOptions }
 
 export const PUT_KEYS = ["queue", "priority", "delay", "ttr", "ttl", "id", "retry"] as const
 export const ITEM_KEYS = PUT_KEYS.filter((k) => k !== "queue")
@@ -121,7 +149,7 @@ export function checkHeaders(frame: Buffer, where: string): void {
  * where each message is the tuple [seq, attempt, priority, putAt, ttr, id or
  * null]; the message's headers and body frames follow in the same order.
  */
-export function deliveryPayload(queue: string, msgs: readonly QueueMessage[]): Buffer {
+export function deliveryPayload(queue: string, msgs: readonly DeliveredMessage[]): Buffer {
   const w = cborWriter
   w.start()
   w.map(2)
@@ -141,25 +169,14 @@ export function deliveryPayload(queue: string, msgs: readonly QueueMessage[]): B
   return w.finish()
 }
 
-/** Everything a PEEK shows about a message. */
-export function fullMeta(m: QueueMessage): Record<string, unknown> {
-  return {
-    seq: m.seq,
-    queue: m.queue.name,
-    state: m.state,
-    attempts: m.attempts,
-    priority: m.priority,
-    putAt: m.putAt,
-    readyAt: m.readyAt,
-    ttr: m.ttr,
-    expiresAt: m.expiresAt > 0 ? m.expiresAt : undefined,
-    id: m.id,
-    buryReason: m.state === "buried" ? m.buryReason : undefined,
-    buriedAt: m.state === "buried" ? m.buriedAt : undefined,
-    lastConsumer: m.lastConsumer.length > 0 ? m.lastConsumer : undefined,
-    leaseDeadline: m.state === "reserved" ? m.leaseDeadline : undefined,
-    bytes: m.body.length,
-  }
+/** The PEEK result map: `{messages: [meta...]}`; each message's headers and body go in data frames, in order. */
+export function peekPayload(found: readonly MessageInfo[]): [Buffer, Buffer[]] {
+  const data: Buffer[] = []
+  const messages = found.map(({ headers, body, ...meta }) => {
+    data.push(headers, body)
+    return meta
+  })
+  return [encodeCbor({ messages }), data]
 }
 
 export { EMPTY_MAP, EMPTY }

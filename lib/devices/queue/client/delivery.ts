@@ -1,6 +1,6 @@
 /** What a consumer receives (Delivery) and the async-iterable subscription (QueueConsumer). */
-import { decodeCbor } from "./cbor.js"
-import { QueueError } from "./errors.js"
+import { decodeCbor } from "../cbor.js"
+import { QueueError } from "../errors.js"
 
 /** The client operations a Delivery and a QueueConsumer use. */
 export interface DeliveryHost {

@@ -2,22 +2,17 @@
  * One named queue (a "tube"): ready messages by priority, its dead-letter
  * list, its consumers and waiting reserves, its configuration and counters.
  */
+import type { DeliveredMessage, Done, QueueConfig } from "../backend.js"
 import { MessageList, type Consumer, type LeaseHolder, type QueueMessage } from "./message.js"
-import type { RetryPolicy } from "./retry.js"
 
-/** Queue settings (CONFIG); persisted. */
-export interface QueueConfig {
-  /** Default lease time of deliveries (ms) for messages put without `ttr`. */
-  ttr?: number
-  /** Retry policy of the queue's messages (a message's own `retry` fields win). */
-  retry?: Partial<RetryPolicy>
-}
+export type { QueueConfig }
 
 /** A RESERVE waiting for a message. */
 export interface Waiter {
   readonly holder: LeaseHolder
   readonly queue: string
-  readonly reqId: Buffer
+  /** Gets the leased message, or null when the deadline passed. */
+  readonly done: Done<DeliveredMessage | null>
   /** ms since the epoch, Infinity for none. */
   readonly deadline: number
   readonly name: string

@@ -2,7 +2,7 @@
  * The embedded store: an append-only log of CRC-framed records in segment
  * files, with group commit and checkpoints.
  *
- * Writing: the broker encodes records into `writer` and attaches "actions"
+ * Writing: the journal (file-journal.ts) encodes records into `writer` and attaches "actions"
  * (confirmations to send) with afterCommit(). Once per event-loop turn the
  * store writes everything encoded so far with one writev and, with fsync
  * `always`, one fdatasync; then it hands the actions back through onCommit.
@@ -16,7 +16,7 @@
  */
 import * as fs from "node:fs"
 import { promisify } from "node:util"
-import { createDebug } from "../../debug.js"
+import { createDebug } from "../../../debug.js"
 import { CHECKPOINT_MAGIC, CHECKPOINT_TMP, checkpointPath, segmentHeader, segmentPath, syncDir, listDir } from "./files.js"
 import { RecordWriter, type RecordType } from "./records.js"
 import { join } from "node:path"
@@ -48,18 +48,22 @@ export interface StoreOptions {
   segmentBytes: number
 }
 
-interface Batch {
+interface Batch<A> {
   segment: number
   chunks: Buffer[]
   bytes: number
-  actions: unknown[]
+  actions: A[]
 }
 
-export class Store {
+/**
+ * The log. `A` is what its user attaches with afterCommit and gets back
+ * from onCommit; the store never looks inside (the model's are Commits).
+ */
+export class Store<A = unknown> {
   /** Encode records here (begin/fields/end through the store's begin/end). */
   readonly writer = new RecordWriter()
   /** Receives the actions of each committed batch in order; `error` set if the write failed. */
-  onCommit: (actions: unknown[], error: Error | undefined) => void = () => {}
+  onCommit: (actions: A[], error: Error | undefined) => void = () => {}
   /** Set once a write failed: the store accepts nothing more. */
   failed: Error | undefined
   /** Bytes appended since the last checkpoint was started. */
@@ -67,8 +71,8 @@ export class Store {
   /** fdatasync calls on segments so far (with "always", one per group commit). */
   syncs = 0
 
-  private readonly sealed: Batch[] = []
-  private actions: unknown[] = []
+  private readonly sealed: Batch<A>[] = []
+  private actions: A[] = []
   private segment: number
   /** Bytes in the current segment, counting what is not written yet. */
   private segmentSize = 0
@@ -114,7 +118,7 @@ export class Store {
   }
 
   /** Runs `action` (through onCommit) once everything appended so far is committed. */
-  afterCommit(action: unknown): void {
+  afterCommit(action: A): void {
     this.actions.push(action)
     this.schedule()
   }

@@ -1,43 +1,52 @@
 /**
- * One message as the broker holds it, and the intrusive list it sits in.
+ * One message as the model holds it, and the intrusive list it sits in.
  *
  * A message is in at most one list at a time (its queue's ready list for its
  * priority, a lease list, or its queue's dead-letter list), so the links live
  * on the message itself: moving a message between lists allocates nothing
  * and removing one from the middle is O(1).
  */
+import type { ClientHandle, DeliverySink, MessageState, SubscriptionHandle } from "../backend.js"
+import type { MessageData } from "./changes.js"
 import type { QueueState } from "./queue-state.js"
 import type { RetryPolicy } from "./retry.js"
 
 /** Where a message is in its life. `pending`: stored but not yet durable, so not visible. */
-export type MessageState = "pending" | "ready" | "delayed" | "reserved" | "buried" | "gone"
+export type { MessageState }
 
-/** Who holds a lease: a client connection of the device (see device.ts). */
-export interface LeaseHolder {
-  /** The client's routing id on the device's ROUTER. */
-  readonly addr: Buffer
+/** Who holds leases: a client connection (the backend's ClientHandle). */
+export class LeaseHolder implements ClientHandle {
   /** Number of leases this holder has. */
-  leases: number
+  leases = 0
   /** Number of RESERVE requests of this holder waiting for a message. */
-  waiters: number
+  waiters = 0
   /** Its CONSUME subscriptions. */
-  readonly consumers: Consumer[]
+  readonly consumers: Consumer[] = []
+  constructor(readonly name: string) {}
+  get idle(): boolean {
+    return this.leases === 0 && this.waiters === 0 && this.consumers.length === 0
+  }
 }
 
 /** A CONSUME subscription: credit-based delivery to one holder. */
-export interface Consumer {
-  readonly holder: LeaseHolder
-  readonly queue: QueueState
-  /** At most this many of its deliveries may be unsettled at once. */
-  credit: number
-  inflight: number
-  active: boolean
-  /** The subscription tag (request id of CONSUME) deliveries carry. */
-  readonly tag: Buffer
-  readonly name: string
+export class Consumer implements SubscriptionHandle {
+  inflight = 0
+  active = true
+  constructor(
+    readonly holder: LeaseHolder,
+    readonly state: QueueState,
+    /** At most this many of its deliveries may be unsettled at once. */
+    public credit: number,
+    /** Reported as lastConsumer of what it receives. */
+    readonly name: string,
+    readonly sink: DeliverySink,
+  ) {}
+  get queue(): string {
+    return this.state.name
+  }
 }
 
-export class QueueMessage {
+export class QueueMessage implements MessageData {
   state: MessageState = "pending"
   attempts = 0
   // lease
@@ -62,9 +71,6 @@ export class QueueMessage {
   // heap positions (-1: not in the heap)
   delayIndex = -1
   ttlIndex = -1
-  /** While pending: where the put's confirmation goes (routing id, request id). */
-  replyTo: Buffer | null = null
-  replyId: Buffer | null = null
 
   constructor(
     readonly seq: number,
@@ -88,6 +94,10 @@ export class QueueMessage {
     /** Bytes its PUT record takes on disk (for stats). */
     public recordBytes: number,
   ) {}
+
+  get queueName(): string {
+    return this.queue.name
+  }
 }
 
 /** A doubly-linked list threaded through QueueMessage.prev/next. */

@@ -1,40 +1,46 @@
 /**
- * The broker's in-memory state and its mechanics: the indexes of live
- * messages, ready/delayed/dead-letter placement, leases, dispatch to
- * consumers, and the one timer behind every deadline. The commands that
- * drive it are in broker.ts.
+ * The model's state and its mechanics: the indexes of live messages,
+ * ready/delayed/dead-letter placement, leases, dispatch to consumers, and
+ * the one timer behind every deadline. No wire frames and no files: a
+ * delivery goes to a subscription's sink or a waiting reserve's callback,
+ * a durable change is appended to the Journal as a typed Change. The
+ * operations that drive it (QueueModel, model.ts) own one.
  *
  * Leases sit in one list per lease length, which is ordered by deadline
  * because deadlines are `now + length`; delays and TTLs are indexed heaps.
  * The timer is armed for the earliest of all of them, never one per message.
  */
+import type { DeliveredMessage } from "../backend.js"
 import { IndexedHeap } from "./heap.js"
-import { encodeRetry, logBury, logRelease } from "./log.js"
+import type { Journal } from "./changes.js"
 import { MessageList, type Consumer, type LeaseHolder, type MessageState, type QueueMessage } from "./message.js"
-import { QueueError } from "./errors.js"
-import { MSG, deliveryPayload, okFrames } from "./protocol.js"
+import { QueueError } from "../errors.js"
 import { QueueState, type Waiter } from "./queue-state.js"
-import type { PutFields } from "./records.js"
 import { backoffDelay, effectiveRetry } from "./retry.js"
-import type { Store } from "./store.js"
 
-export interface BrokerOptions {
+export interface ModelOptions {
   /** A put repeating an `id` within this many ms gets the first put's confirmation. */
   dedupWindowMs: number
   /** Lease time (ms) when neither the put nor the queue config gives one. */
   defaultTtr: number
 }
 
-/** Most messages in one MSG (a bundle per consumer turn keeps per-message overhead low). */
+/**
+ * Longest setTimeout Node honours (2^31-1 ms, about 24.8 days): a longer one fires after 1 ms.
+ * A deadline further out (a delay or TTL of months) arms the timer this far; it finds nothing due
+ * and re-arms, instead of firing every millisecond.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Most messages in one delivery to a consumer (a bundle per consumer turn keeps per-message overhead low). */
 const BUNDLE = 128
-const EMPTY = Buffer.alloc(0)
 
 export interface DedupEntry {
   seq: number
   at: number
 }
 
-export class BrokerState {
+export class ModelState {
   readonly queues = new Map<string, QueueState>()
   readonly bySeq = new Map<number, QueueMessage>()
   /** Dedup ids by `queue \n id`, oldest first. */
@@ -51,19 +57,14 @@ export class BrokerState {
   readonly leases = new Map<number, MessageList>()
   /** Randomness for backoff jitter (replaceable in tests). */
   random: () => number = Math.random
-  protected _store: Store | undefined
+  /** Where changes go; set by QueueModel.attach once recovery has replayed the old ones (apply never appends). */
+  journal!: Journal
   private timer: NodeJS.Timeout | undefined
   private timerAt = Infinity
   private stopped = false
 
-  constructor(
-    protected readonly send: (frames: Buffer[]) => void,
-    readonly options: BrokerOptions,
-  ) {}
+  constructor(readonly options: ModelOptions) {}
 
-  get store(): Store {
-    return this._store!
-  }
 
   queue(name: string): QueueState {
     let q = this.queues.get(name)
@@ -72,22 +73,6 @@ export class BrokerState {
       this.queues.set(name, q)
     }
     return q
-  }
-
-  fields(m: QueueMessage): PutFields {
-    return {
-      seq: m.seq,
-      putAt: m.putAt,
-      priority: m.priority,
-      readyAt: m.readyAt,
-      ttr: m.ttr,
-      expiresAt: m.expiresAt,
-      queue: m.queue.name,
-      id: m.id,
-      retry: encodeRetry(m.retry),
-      headers: m.headers,
-      body: m.body,
-    }
   }
 
   /** Adds a message to the indexes (state still "pending"). */
@@ -102,7 +87,8 @@ export class BrokerState {
     if (m.seq >= this.nextSeq) this.nextSeq = m.seq + 1
   }
 
-  protected unregister(m: QueueMessage): void {
+  /** Removes a settled message from the indexes (it must be out of every list and heap but its TTL). */
+  unregister(m: QueueMessage): void {
     const q = m.queue
     this.bySeq.delete(m.seq)
     q.removeLive(m)
@@ -129,7 +115,25 @@ export class BrokerState {
     m.queue.buried.push(m)
   }
 
-  protected popReady(q: QueueState, now: number): QueueMessage | null {
+  /** Takes a ready, delayed or buried message out of where it sits (a reserved one stays leased). */
+  unplace(m: QueueMessage): void {
+    switch (m.state) {
+      case "ready":
+        m.queue.ready.remove(m)
+        break
+      case "delayed":
+        this.delays.remove(m)
+        m.queue.delayed--
+        break
+      case "buried":
+        m.queue.buried.remove(m)
+        break
+      default:
+        break
+    }
+  }
+
+  popReady(q: QueueState, now: number): QueueMessage | null {
     for (;;) {
       const m = q.ready.pop()
       if (m === null) return null
@@ -156,29 +160,26 @@ export class BrokerState {
         this.timeouts.remove(w)
         w.holder.waiters--
         this.lease(m, w.holder, null, w.name, now)
-        this.send(okFrames(w.holder.addr, w.reqId, deliveryPayload(q.name, [m]), [m.headers, m.body]))
+        w.done(null, m)
         continue
       }
       const c = q.nextConsumer()
       if (c === null) return
       const max = Math.min(c.credit - c.inflight, BUNDLE)
-      const msgs: QueueMessage[] = []
-      const frames: Buffer[] = [c.holder.addr, MSG, c.tag, EMPTY]
+      const msgs: DeliveredMessage[] = []
       while (msgs.length < max) {
         const m = this.popReady(q, now)
         if (m === null) break
         this.lease(m, c.holder, c, c.name, now)
         msgs.push(m)
-        frames.push(m.headers, m.body)
       }
       if (msgs.length === 0) return
       c.inflight += msgs.length
-      frames[3] = deliveryPayload(q.name, msgs)
-      this.send(frames)
+      c.sink(q.name, msgs)
     }
   }
 
-  protected lease(m: QueueMessage, holder: LeaseHolder, consumer: Consumer | null, name: string, now: number): void {
+  lease(m: QueueMessage, holder: LeaseHolder, consumer: Consumer | null, name: string, now: number): void {
     const q = m.queue
     m.state = "reserved"
     m.attempts++
@@ -191,7 +192,7 @@ export class BrokerState {
     this.startLease(m, m.ttr, now)
   }
 
-  protected startLease(m: QueueMessage, ttr: number, now: number): void {
+  startLease(m: QueueMessage, ttr: number, now: number): void {
     m.leaseTtr = ttr
     m.leaseDeadline = now + ttr
     let list = this.leases.get(ttr)
@@ -203,7 +204,7 @@ export class BrokerState {
     this.want(m.leaseDeadline)
   }
 
-  protected endLease(m: QueueMessage): void {
+  endLease(m: QueueMessage): void {
     m.list?.remove(m)
     m.holder!.leases--
     if (m.consumer !== null) m.consumer.inflight--
@@ -213,7 +214,7 @@ export class BrokerState {
   }
 
   /** The message `holder` leases as delivery `attempt`, or LEASE_LOST / NOT_FOUND. */
-  protected leased(holder: LeaseHolder, seq: number, attempt: number): QueueMessage {
+  leased(holder: LeaseHolder, seq: number, attempt: number): QueueMessage {
     const m = this.bySeq.get(seq)
     if (m === undefined) throw new QueueError("NOT_FOUND", `no message ${seq}`)
     if (m.state !== "reserved" || m.holder !== holder || m.attempts !== attempt) {
@@ -223,7 +224,7 @@ export class BrokerState {
   }
 
   /** After a lease ended without an ack: retry (ready or delayed) or dead-letter. Returns the new state. */
-  protected requeue(m: QueueMessage, delay: number | undefined, now: number, cause: "nack" | "ttr" | "disconnect"): MessageState {
+  requeue(m: QueueMessage, delay: number | undefined, now: number, cause: "nack" | "ttr" | "disconnect"): MessageState {
     const q = m.queue
     if (m.ttlExpired || (m.expiresAt > 0 && m.expiresAt <= now)) {
       this.bury(m, "expired", now)
@@ -236,19 +237,19 @@ export class BrokerState {
     }
     const d = delay ?? (cause === "disconnect" ? 0 : backoffDelay(p, m.attempts, this.random))
     m.readyAt = now + d
-    logRelease(this.store, m.seq, m.attempts, m.readyAt)
+    this.journal.append({ kind: "release", seq: m.seq, attempts: m.attempts, readyAt: m.readyAt })
     if (d > 0) this.placeDelayed(m)
     else this.placeReady(m)
     return m.state
   }
 
   /** Moves an unplaced message to its queue's dead letters and logs it. */
-  protected bury(m: QueueMessage, reason: string, now: number): void {
+  bury(m: QueueMessage, reason: string, now: number): void {
     m.ttlExpired = false
     m.buryReason = reason
     m.buriedAt = now
     this.placeBuried(m)
-    logBury(this.store, m.seq, m.attempts, now, reason, m.lastConsumer)
+    this.journal.append({ kind: "bury", seq: m.seq, attempts: m.attempts, buriedAt: now, reason, lastConsumer: m.lastConsumer })
   }
 
   revive(m: QueueMessage, now: number): void {
@@ -268,7 +269,7 @@ export class BrokerState {
     if (t >= this.timerAt || this.stopped) return
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timerAt = t
-    this.timer = setTimeout(() => this.onTimer(), Math.max(1, t - Date.now()))
+    this.timer = setTimeout(() => this.onTimer(), Math.min(MAX_TIMER_MS, Math.max(1, t - Date.now())))
     this.timer.unref()
   }
 
@@ -299,7 +300,7 @@ export class BrokerState {
       this.timeouts.pop()
       this.queue(w.queue).removeWaiter(w)
       w.holder.waiters--
-      this.send(okFrames(w.holder.addr, w.reqId, deliveryPayload(w.queue, [])))
+      w.done(null, null)
     }
     for (const q of touched) this.dispatch(q, now)
     this.rearm()
@@ -307,21 +308,10 @@ export class BrokerState {
 
   /** TTL passed: dead-letter it now, or when its lease ends. */
   private expire(m: QueueMessage, now: number): void {
-    switch (m.state) {
-      case "ready":
-        m.queue.ready.remove(m)
-        this.bury(m, "expired", now)
-        break
-      case "delayed":
-        this.delays.remove(m)
-        m.queue.delayed--
-        this.bury(m, "expired", now)
-        break
-      case "reserved":
-        m.ttlExpired = true
-        break
-      default:
-        break
+    if (m.state === "reserved") m.ttlExpired = true
+    else if (m.state === "ready" || m.state === "delayed") {
+      this.unplace(m)
+      this.bury(m, "expired", now)
     }
   }
 

@@ -1,8 +1,8 @@
 /** Option and result types of QueueClient. */
-import type { Dealer } from "../../sockets/dealer.js"
-import type { SocketOptions } from "../../sockets/types.js"
-import type { QueueStats } from "./inspect.js"
-import type { RetryPolicy } from "./retry.js"
+import type { Dealer } from "../../../sockets/dealer.js"
+import type { SocketOptions } from "../../../sockets/types.js"
+import type { QueueStats } from "../backend.js"
+import type { RetryPolicy } from "../backend.js"
 
 export interface QueueClientOptions {
   /** Most requests awaiting a reply at once; further calls wait for a slot. Default 10000. */

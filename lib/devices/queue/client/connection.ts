@@ -4,18 +4,18 @@
  * when the connection drops (in-flight requests fail with DISCONNECTED,
  * subscriptions are renewed on reconnect). QueueClient builds on it.
  */
-import { createDebug } from "../../debug.js"
-import { Dealer } from "../../sockets/dealer.js"
-import type { SocketOptions } from "../../sockets/types.js"
-import { decodeCbor } from "./cbor.js"
+import { createDebug } from "../../../debug.js"
+import { Dealer } from "../../../sockets/dealer.js"
+import type { SocketOptions } from "../../../sockets/types.js"
+import { decodeCbor } from "../cbor.js"
+import { COMMAND_FRAMES, MSG, OK } from "../commands.js"
 import { Delivery, type DeliveryHost, type QueueConsumer } from "./delivery.js"
-import { QueueError } from "./errors.js"
+import { QueueError } from "../errors.js"
 
 export const debug = createDebug("omq:queue")
 export const EMPTY = Buffer.alloc(0)
-export const CMD = Object.fromEntries(
-  ["HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG"].map((c) => [c, Buffer.from(c)]),
-) as Record<string, Buffer>
+/** Command frames by name: the list the device serves (commands.ts). */
+export const CMD = COMMAND_FRAMES
 
 export interface Reply {
   result: Record<string, unknown>
@@ -25,6 +25,13 @@ export interface Reply {
 export interface Pending {
   resolve(r: Reply): void
   reject(e: Error): void
+}
+
+/** Whether a reply's first frame is `k` (a byte loop: these are 2-3 bytes, checked once per reply). */
+function isKind(frame: Buffer, k: Buffer): boolean {
+  if (frame.length !== k.length) return false
+  for (let i = 0; i < k.length; i++) if (frame[i] !== k[i]) return false
+  return true
 }
 
 export const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
@@ -121,7 +128,7 @@ export abstract class QueueConnection implements DeliveryHost {
     const tag = frames[1]
     if (kind === undefined || tag === undefined || tag.length !== 4) return // PING, or nothing we sent
     const id = tag.readUInt32BE(0)
-    if (kind.length === 3 && kind[0] === 0x4d /* MSG */) {
+    if (isKind(kind, MSG)) {
       const c = this.consumers.get(id)
       if (c === undefined || frames.length < 3) return
       const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
@@ -142,7 +149,7 @@ export abstract class QueueConnection implements DeliveryHost {
       p.reject(new QueueError("BAD_REQUEST", `undecodable reply: ${(err as Error).message}`))
       return
     }
-    if (kind.length === 2 && kind[0] === 0x4f /* OK */) p.resolve({ result, data: frames.slice(3) })
+    if (isKind(kind, OK)) p.resolve({ result, data: frames.slice(3) })
     else p.reject(new QueueError(String(result.code ?? "UNKNOWN"), String(result.message ?? "request failed")))
   }
 

@@ -2,7 +2,7 @@
  * An indexed binary min-heap: every item remembers its position (through
  * `getIndex`/`setIndex`), so it can be removed or re-keyed in O(log n)
  * without a search. Used for delays, TTL deadlines and reserve timeouts:
- * one heap each, one timer for all of them (see Broker), never a
+ * one heap each, one timer for all of them (see ModelState.want), never a
  * setTimeout per message.
  */
 export class IndexedHeap<T> {

@@ -1,7 +1,8 @@
 /**
  * Start-up: the state is rebuilt by loading the newest checkpoint and
  * replaying the segments from its number on, in order. Each record is
- * handed to `apply`, the same code path the broker uses for live records.
+ * handed to `apply` (recoverModel in file-journal.ts decodes it into its
+ * typed Change for QueueModel.apply, which uses the live operations' code).
  *
  * Damage is handled by where it is:
  * - a torn tail (the last segment ends in an incomplete or CRC-failing record
@@ -13,8 +14,8 @@
  *   is set, in which case the log is cut there and the loss reported.
  */
 import * as fs from "node:fs"
-import { createDebug } from "../../debug.js"
-import { QueueStoreError } from "./errors.js"
+import { createDebug } from "../../../debug.js"
+import { QueueStoreError } from "../errors.js"
 import { CHECKPOINT_MAGIC, CHECKPOINT_TMP, SEGMENT_HEADER, SEGMENT_MAGIC, checkpointPath, listDir, segmentPath } from "./files.js"
 import { RECORD_HEADER, RecordReader, RecordType, checkRecord } from "./records.js"
 import { join } from "node:path"

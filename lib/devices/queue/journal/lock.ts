@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
-import { QueueStoreError } from "./errors.js"
+import { QueueStoreError } from "../errors.js"
 
 interface LockInfo {
   pid: number

@@ -1,7 +1,10 @@
 /**
- * QueueDevice: a durable job-queue broker built from an omq ROUTER and an
- * embedded store. Clients (QueueClient, or any ZeroMQ DEALER speaking
- * docs/queue-protocol.md) connect to the endpoints it binds.
+ * QueueDevice: a durable job-queue broker built from an omq ROUTER and a
+ * QueueBackend (backend.ts; by default the embedded FileBackend). Clients
+ * (QueueClient, or any ZeroMQ DEALER speaking docs/queue-protocol.md)
+ * connect to the endpoints it binds. The device is the server: sessions,
+ * the receive loop, finding clients that are gone; handlers.ts speaks the
+ * protocol.
  *
  * ```ts
  * const device = new QueueDevice({ dir: "/var/lib/jobs", fsync: "always" })
@@ -10,23 +13,20 @@
  * await device.close()
  * ```
  */
-import * as fs from "node:fs"
-import { createDebug } from "../../debug.js"
-import { Router } from "../../sockets/router.js"
-import { Broker } from "./broker.js"
-import { QueueError, QueueStoreError } from "./errors.js"
+import { createDebug } from "../../../debug.js"
+import { Router } from "../../../sockets/router.js"
+import type { ClientHandle, QueueBackend } from "../backend.js"
+import { QueueError, QueueStoreError } from "../errors.js"
+import { FileBackend } from "../file-backend.js"
+import type { RecoveryReport } from "../journal/recovery.js"
+import type { FsyncPolicy } from "../journal/store.js"
 import { handleRequest, Session, type HandlerContext } from "./handlers.js"
-import { DirectoryLock } from "./lock.js"
 import { errFrames, PING } from "./protocol.js"
-import { recover, type RecoveryReport } from "./recovery.js"
-import { Replayer } from "./replay.js"
-import { Snapshot } from "./checkpoint.js"
-import { Store, type FsyncPolicy } from "./store.js"
 
 const debug = createDebug("omq:queue")
 
 export interface QueueDeviceOptions {
-  /** Data directory (created if missing). Only one device may use it at a time (LOCK file). */
+  /** Data directory (created if missing). Only one device may use it at a time (LOCK file). Not used with `backend`. */
   dir: string
   /**
    * When a write counts as done: "always" (default: a put or ack is confirmed only after the
@@ -55,6 +55,11 @@ export interface QueueDeviceOptions {
    * lost and reported in `recovery.truncated`). Default false: refuse with QueueStoreError CORRUPT.
    */
   repair?: boolean
+  /**
+   * Serve this backend instead of the embedded store in `dir` (which is then not used; the
+   * store options above neither). The device closes it on close().
+   */
+  backend?: QueueBackend
 }
 
 const DEFAULTS = {
@@ -68,6 +73,7 @@ const DEFAULTS = {
   dedupWindowMs: 600_000,
   defaultTtr: 30_000,
   repair: false,
+  backend: undefined,
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -75,7 +81,7 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
     const v = o[k]
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new QueueError("BAD_OPTION", `${k} must be an integer >= ${min}`)
   }
-  if (typeof o.dir !== "string" || o.dir.length === 0) throw new QueueError("BAD_OPTION", "dir is required")
+  if (o.backend === undefined && (typeof o.dir !== "string" || o.dir.length === 0)) throw new QueueError("BAD_OPTION", "dir is required")
   const f = o.fsync
   const okFsync = f === "always" || f === "never" || (typeof f === "object" && f !== null && Number.isInteger(f.intervalMs) && f.intervalMs > 0)
   if (!okFsync) throw new QueueError("BAD_OPTION", 'fsync must be "always", "never" or { intervalMs: n > 0 }')
@@ -90,24 +96,20 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
 }
 
 export class QueueDevice {
-  readonly options: Readonly<Required<QueueDeviceOptions>>
+  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend">>> & { readonly backend?: QueueBackend }
   /** What recovery found at open(); undefined before. */
   recovery: RecoveryReport | undefined
   /** The ROUTER clients connect to. */
   readonly router: Router
-  private store: Store | undefined
-  private broker: Broker | undefined
-  private lock: DirectoryLock | undefined
+  private backend: QueueBackend | undefined
+  /** The embedded store, when the device made it (checkpoint(), recovery). */
+  private fileBackend: FileBackend | undefined
   private readonly sessions = new Map<string, Session>()
   private opening: Promise<void> | undefined
   private loop: Promise<void> | undefined
   private closing = false
-  private checkpointing: Promise<void> | undefined
-  private checkpointTimer: NodeJS.Timeout | undefined
   private probeScheduled = false
   private readonly startedAt = Date.now()
-  /** Checkpoints written since start. */
-  checkpoints = 0
 
   constructor(options: QueueDeviceOptions) {
     const o = { ...DEFAULTS, ...options } as Required<QueueDeviceOptions>
@@ -120,7 +122,12 @@ export class QueueDevice {
 
   /** Live (unsettled) messages in all queues. */
   get messageCount(): number {
-    return this.broker?.bySeq.size ?? 0
+    return this.backend?.messageCount ?? 0
+  }
+
+  /** Checkpoints written since start (embedded store). */
+  get checkpoints(): number {
+    return this.fileBackend?.checkpoints ?? 0
   }
 
   /** The endpoint last bound (ports resolved), as Socket.lastEndpoint. */
@@ -139,33 +146,26 @@ export class QueueDevice {
 
   private async doOpen(): Promise<void> {
     const o = this.options
-    fs.mkdirSync(o.dir, { recursive: true })
-    this.lock = DirectoryLock.acquire(o.dir)
-    try {
-      const broker = new Broker(this.sendFrames, { dedupWindowMs: o.dedupWindowMs, defaultTtr: o.defaultTtr })
-      const replayer = new Replayer(broker)
-      const report = recover(o.dir, (type, r, bytes) => replayer.apply(type, r, bytes), o.repair)
-      const store = new Store(o.dir, report.nextSegment, { fsync: o.fsync, segmentBytes: o.segmentBytes })
-      broker.attach(store)
-      store.bytesSinceCheckpoint = report.replayedBytes
-      this.store = store
-      this.broker = broker
-      this.recovery = report
-      broker.rearm()
-      debug("recovered %s: %d records, %d messages, %d ms", o.dir, report.records, broker.bySeq.size, Math.round(report.ms))
-    } catch (err) {
-      this.lock.release()
-      throw err
+    if (o.backend !== undefined) this.backend = o.backend
+    else {
+      const fb = FileBackend.open({
+        dir: o.dir,
+        fsync: o.fsync,
+        segmentBytes: o.segmentBytes,
+        checkpointBytes: o.checkpointBytes,
+        checkpointIntervalMs: o.checkpointIntervalMs,
+        repair: o.repair,
+        dedupWindowMs: o.dedupWindowMs,
+        defaultTtr: o.defaultTtr,
+      })
+      this.fileBackend = this.backend = fb
+      this.recovery = fb.recovery
     }
-    this.checkpointTimer = setInterval(() => {
-      if (this.store !== undefined && this.store.bytesSinceCheckpoint > 0) void this.checkpoint()
-    }, o.checkpointIntervalMs)
-    this.checkpointTimer.unref()
     // onConnectionEvent, not the Observer: it also reports inproc clients, as the Observer does not.
     this.router.onConnectionEvent((type) => {
       if (type === "disconnect") this.scheduleProbe()
     })
-    this.loop = this.receiveLoop()
+    this.loop = this.receiveLoop(this.backend)
   }
 
   /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
@@ -181,9 +181,11 @@ export class QueueDevice {
     debug("listening on %s", this.router.lastEndpoint)
   }
 
-  private async receiveLoop(): Promise<void> {
+  private async receiveLoop(backend: QueueBackend): Promise<void> {
+    const nobody: ClientHandle = backend.openClient("")
     const ctx: HandlerContext = {
-      broker: this.broker!,
+      backend,
+      nobody,
       maxBodySize: this.options.maxBodySize,
       maxBatch: this.options.maxBatch,
       maxBatchBytes: this.options.maxBatchBytes,
@@ -192,14 +194,13 @@ export class QueueDevice {
         const key = addr.toString("latin1")
         let s = this.sessions.get(key)
         if (s === undefined && create) {
-          s = new Session(Buffer.from(addr), key)
+          s = new Session(Buffer.from(addr), key, backend)
           this.sessions.set(key, s)
         }
         return s
       },
       deviceStats: () => this.deviceStats(),
     }
-    const store = this.store!
     for (;;) {
       let frames: Buffer[]
       try {
@@ -212,38 +213,16 @@ export class QueueDevice {
         continue
       }
       handleRequest(ctx, frames)
-      if (store.bytesSinceCheckpoint >= this.options.checkpointBytes && this.checkpointing === undefined) this.maybeCheckpoint()
     }
-  }
-
-  private maybeCheckpoint(): void {
-    let live = 0
-    for (const q of this.broker!.queues.values()) live += q.bytes
-    if (this.store!.bytesSinceCheckpoint >= live) void this.checkpoint()
   }
 
   /**
    * Writes a checkpoint now (if none is being written) and deletes the
    * segments it covers. Normally automatic (checkpointBytes, checkpointIntervalMs).
+   * Nothing to do with a `backend` of its own.
    */
   checkpoint(): Promise<void> {
-    const store = this.store
-    if (this.checkpointing !== undefined) return this.checkpointing
-    if (store === undefined || store.failed) return Promise.resolve()
-    const segment = store.cut()
-    store.bytesSinceCheckpoint = 0
-    const snap = new Snapshot(this.broker!, segment)
-    this.checkpointing = store
-      .writeCheckpoint(segment, (w) => snap.produce(w))
-      .then(
-        () => {
-          this.checkpoints++
-          debug("checkpoint at segment %d: %d messages", segment, snap.messages)
-        },
-        (err: Error) => debug("checkpoint failed: %s", err.message),
-      )
-      .finally(() => (this.checkpointing = undefined))
-    return this.checkpointing
+    return this.fileBackend?.checkpoint() ?? Promise.resolve()
   }
 
   /** After a disconnect: find which clients are gone (a mandatory send to a gone peer fails) and release what they held. */
@@ -272,21 +251,12 @@ export class QueueDevice {
   private gone(s: Session): void {
     if (this.sessions.get(s.key) !== s) return
     this.sessions.delete(s.key)
-    debug("client %s gone: releasing %d leases", s.name, s.leases)
-    this.broker?.holderGone(s)
+    debug("client %s gone: releasing what it held", s.name)
+    this.backend?.closeClient(s.client)
   }
 
   private deviceStats(): Record<string, unknown> {
-    const store = this.store!
-    return {
-      uptime: Date.now() - this.startedAt,
-      segment: store.currentSegment,
-      diskBytes: store.diskBytes(),
-      checkpoints: this.checkpoints,
-      fsyncs: store.syncs,
-      clients: this.sessions.size,
-      fsync: typeof this.options.fsync === "object" ? `interval ${this.options.fsync.intervalMs} ms` : this.options.fsync,
-    }
+    return { uptime: Date.now() - this.startedAt, ...this.backend!.info(), clients: this.sessions.size }
   }
 
   /**
@@ -297,26 +267,16 @@ export class QueueDevice {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer)
     try {
       await this.opening
     } catch {
       this.router.close()
       return
     }
-    const store = this.store
-    if (store === undefined) {
-      this.router.close()
-      return
-    }
-    this.broker!.stop()
-    await store.idle()
-    await this.checkpointing
-    if (!store.failed && store.bytesSinceCheckpoint > 0) await this.checkpoint()
-    await store.close()
+    const backend = this.backend
+    if (backend !== undefined) await backend.close()
     this.router.close()
     await this.loop
-    this.lock?.release()
   }
 }
 

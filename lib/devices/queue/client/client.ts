@@ -12,12 +12,12 @@
  * }
  * ```
  */
-import { decodeCbor, encodeCbor, headerEncoder } from "./cbor.js"
-import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions } from "./client-types.js"
+import { decodeCbor, encodeCbor, headerEncoder } from "../cbor.js"
+import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions } from "./types.js"
 import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
-import { QueueError } from "./errors.js"
-import type { QueueConfig } from "./queue-state.js"
+import { QueueError } from "../errors.js"
+import type { QueueConfig } from "../backend.js"
 
 export type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions }
 
@@ -120,7 +120,7 @@ export class QueueClient extends QueueConnection {
       args = this.plainPutArgs.get(queue) ?? encodeCbor({ queue })
       if (this.plainPutArgs.size < 1000) this.plainPutArgs.set(queue, args)
     } else args = encodeCbor({ queue, ...item })
-    const r = await this.request(CMD.PUT!, args, [headers, body])
+    const r = await this.request(CMD.PUT, args, [headers, body])
     return { seq: int(r.result.seq), duplicate: r.result.duplicate === true }
   }
 
@@ -131,7 +131,7 @@ export class QueueClient extends QueueConnection {
       this.putSingle(queue, items[0]!, data[0]!, data[1]!).then(waiters[0]!.resolve, waiters[0]!.reject)
       return
     }
-    this.request(CMD.PUTB!, encodeCbor({ queue, items }), data).then(
+    this.request(CMD.PUTB, encodeCbor({ queue, items }), data).then(
       (r) => {
         const seqs = r.result.seqs as unknown[]
         const dups = r.result.duplicates as unknown[] | undefined
@@ -161,7 +161,7 @@ export class QueueClient extends QueueConnection {
       items.push(a)
       data.push(m.headers === undefined ? EMPTY : headerEncoder.encode(m.headers), toBody(m.body))
     }
-    const r = await this.request(CMD.PUTB!, encodeCbor({ queue, items }), data)
+    const r = await this.request(CMD.PUTB, encodeCbor({ queue, items }), data)
     const seqs = (r.result.seqs as unknown[]).map(int)
     const dups = new Set(((r.result.duplicates as unknown[] | undefined) ?? []).map(int))
     return seqs.map((seq, i) => ({ seq, duplicate: dups.has(i) }))
@@ -171,7 +171,7 @@ export class QueueClient extends QueueConnection {
 
   /** Leases the next message; waits up to `timeout` ms (default: forever; 0: no wait). Null on timeout. */
   async reserve(queue: string, options: { timeout?: number; consumer?: string } = {}): Promise<Delivery | null> {
-    const r = await this.request(CMD.RESERVE!, encodeCbor({ queue, timeout: options.timeout, consumer: options.consumer ?? this.consumerName }))
+    const r = await this.request(CMD.RESERVE, encodeCbor({ queue, timeout: options.timeout, consumer: options.consumer ?? this.consumerName }))
     const t = (r.result.messages as unknown[][] | undefined)?.[0]
     if (t === undefined) return null
     return new Delivery(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY)
@@ -188,7 +188,7 @@ export class QueueClient extends QueueConnection {
     const id = this.takeId()
     c.tag = id
     this.consumers.set(id, c)
-    this.send(id, CMD.CONSUME!, encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName })).then(undefined, (err: QueueError) => {
+    this.send(id, CMD.CONSUME, encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName })).then(undefined, (err: QueueError) => {
       if (this.consumers.get(id) !== c) return
       if (err.code === "DISCONNECTED") return // resubscribed on reconnect
       this.consumers.delete(id)
@@ -225,7 +225,7 @@ export class QueueClient extends QueueConnection {
     this.acks = []
     this.ackResolves = []
     this.ackRejects = []
-    this.request(CMD.ACK!, encodeCbor({ acks: pairs })).then(
+    this.request(CMD.ACK, encodeCbor({ acks: pairs })).then(
       (r) => {
         const errors = r.result.errors as unknown[][] | undefined
         if (errors === undefined) {
@@ -248,19 +248,19 @@ export class QueueClient extends QueueConnection {
 
   /** @internal */
   async nackDelivery(d: Delivery, delay: number | undefined): Promise<"ready" | "delayed" | "buried"> {
-    const r = await this.request(CMD.NACK!, encodeCbor({ seq: d.seq, attempt: d.attempt, delay }))
+    const r = await this.request(CMD.NACK, encodeCbor({ seq: d.seq, attempt: d.attempt, delay }))
     return r.result.state as "ready" | "delayed" | "buried"
   }
 
   /** @internal */
   async touchDelivery(d: Delivery, ttr: number | undefined): Promise<number> {
-    const r = await this.request(CMD.TOUCH!, encodeCbor({ seq: d.seq, attempt: d.attempt, ttr }))
+    const r = await this.request(CMD.TOUCH, encodeCbor({ seq: d.seq, attempt: d.attempt, ttr }))
     return int(r.result.deadline)
   }
 
   /** @internal */
   async buryDelivery(d: Delivery, reason: string | undefined): Promise<void> {
-    await this.request(CMD.BURY!, encodeCbor({ seq: d.seq, attempt: d.attempt, reason }))
+    await this.request(CMD.BURY, encodeCbor({ seq: d.seq, attempt: d.attempt, reason }))
   }
 
   /** @internal */
@@ -270,7 +270,7 @@ export class QueueClient extends QueueConnection {
     if (this.closed || this.disconnected) return
     const sub = Buffer.allocUnsafe(4)
     sub.writeUInt32BE(tag)
-    await this.request(CMD.CANCEL!, encodeCbor({ sub })).catch((err: QueueError) => {
+    await this.request(CMD.CANCEL, encodeCbor({ sub })).catch((err: QueueError) => {
       if (err.code !== "NOT_FOUND" && err.code !== "DISCONNECTED" && err.code !== "CLOSED") throw err
     })
   }
@@ -279,14 +279,14 @@ export class QueueClient extends QueueConnection {
   async creditConsumer(c: QueueConsumer, credit: number): Promise<void> {
     const sub = Buffer.allocUnsafe(4)
     sub.writeUInt32BE(c.tag)
-    await this.request(CMD.CREDIT!, encodeCbor({ sub, credit }))
+    await this.request(CMD.CREDIT, encodeCbor({ sub, credit }))
   }
 
   // ---- administration ----
 
   /** Moves dead letters of `queue` back to ready (the `count` oldest, default 1, or the one `seq`). Resolves with how many. */
   async kick(queue: string, options: { count?: number; seq?: number } = {}): Promise<number> {
-    const r = await this.request(CMD.KICK!, encodeCbor({ queue, count: options.count, seq: options.seq }))
+    const r = await this.request(CMD.KICK, encodeCbor({ queue, count: options.count, seq: options.seq }))
     return int(r.result.kicked)
   }
 
@@ -306,7 +306,7 @@ export class QueueClient extends QueueConnection {
   }
 
   private async peekRequest(args: Record<string, unknown>): Promise<PeekedMessage[]> {
-    const r = await this.request(CMD.PEEK!, encodeCbor(args))
+    const r = await this.request(CMD.PEEK, encodeCbor(args))
     return (r.result.messages as Record<string, unknown>[]).map((m, i) => {
       const h = r.data[2 * i] ?? EMPTY
       return { ...(m as unknown as PeekedMessage), headers: h.length > 0 ? (decodeCbor(h) as Record<string, unknown>) : {}, body: r.data[2 * i + 1] ?? EMPTY }
@@ -315,19 +315,19 @@ export class QueueClient extends QueueConnection {
 
   /** Counts per state, oldest age, redeliveries and bytes, per queue (one, or all). */
   async stats(queue?: string): Promise<DeviceStats> {
-    const r = await this.request(CMD.STATS!, encodeCbor({ queue }))
+    const r = await this.request(CMD.STATS, encodeCbor({ queue }))
     return r.result as unknown as DeviceStats
   }
 
   /** Sets a queue's default ttr and retry policy (fields given replace the old ones). */
   async configure(queue: string, config: QueueConfig): Promise<QueueConfig> {
-    const r = await this.request(CMD.CONFIG!, encodeCbor({ queue, ...config }))
+    const r = await this.request(CMD.CONFIG, encodeCbor({ queue, ...config }))
     return r.result as QueueConfig
   }
 
   /** The device's protocol version and limits. */
   async hello(): Promise<Record<string, unknown>> {
-    return (await this.request(CMD.HELLO!, EMPTY)).result
+    return (await this.request(CMD.HELLO, EMPTY)).result
   }
 
   /**

@@ -1,60 +1,66 @@
 /**
  * The device's request handlers: validate a request's frames and args, call
- * the broker, reply. Every failure becomes an ERR reply to that client only.
+ * the backend, encode its answer as the reply. Every failure becomes an ERR
+ * reply to that client only. Nothing here knows how the backend keeps its
+ * messages (backend.ts is the whole of what is asked of it).
  */
-import { encodeCbor, EMPTY_MAP } from "./cbor.js"
-import type { BatchItem, Broker } from "./broker.js"
-import { QueueError } from "./errors.js"
-import type { Consumer, LeaseHolder } from "./message.js"
+import type { ClientHandle, DeliveredMessage, Done, NewMessage, PeekQuery, QueueBackend, QueueConfig, SubscriptionHandle } from "../backend.js"
+import { encodeCbor, EMPTY_MAP } from "../cbor.js"
+import { QueueError } from "../errors.js"
 import {
   COMMANDS,
   MAX_REQUEST_ID,
   MAX_TTR,
   MAX_MS,
+  MSG,
   PROTOCOL_VERSION,
   PUT_KEYS,
   ITEM_KEYS,
   DEFAULT_PUT,
   checkHeaders,
   decodeArgs,
+  intOption,
+  parseRetry,
+  deliveryPayload,
   errFrames,
   okFrames,
   onlyKeys,
   opt,
+  peekPayload,
   putOptions,
   queueName,
 } from "./protocol.js"
-import { peek, stats } from "./inspect.js"
-import { intOption, parseRetry } from "./retry.js"
-import type { QueueConfig } from "./queue-state.js"
 
 const EMPTY = Buffer.alloc(0)
 const MAX_CREDIT = 1_000_000
 const MAX_ACKS = 100_000
 const MAX_REASON = 1024
+const PEEK_STATES = ["ready", "delayed", "reserved", "buried"] as const
 
-/** A client connection as the device knows it (by ROUTER routing id). */
-export class Session implements LeaseHolder {
-  leases = 0
-  waiters = 0
-  readonly consumers: Consumer[] = []
+/** A client connection as the device knows it (by ROUTER routing id), and its handle at the backend. */
+export class Session {
   /** Subscriptions by tag (hex of the CONSUME request id). */
-  readonly subs = new Map<string, Consumer>()
+  readonly subs = new Map<string, SubscriptionHandle>()
   readonly name: string
+  readonly client: ClientHandle
   constructor(
     readonly addr: Buffer,
     readonly key: string,
+    backend: QueueBackend,
   ) {
     this.name = addr.toString("hex")
+    this.client = backend.openClient(this.name)
   }
   get idle(): boolean {
-    return this.leases === 0 && this.waiters === 0 && this.consumers.length === 0
+    return this.client.idle
   }
 }
 
 /** What the handlers need from the device. */
 export interface HandlerContext {
-  readonly broker: Broker
+  readonly backend: QueueBackend
+  /** The handle for requests of a client without a session: it holds nothing, so its settles find no lease. */
+  readonly nobody: ClientHandle
   readonly maxBodySize: number
   readonly maxBatch: number
   readonly maxBatchBytes: number
@@ -65,9 +71,19 @@ export interface HandlerContext {
   deviceStats(): Record<string, unknown>
 }
 
-const NOBODY: LeaseHolder = { addr: EMPTY, leases: 0, waiters: 0, consumers: [] }
-
 const copy = (b: Buffer): Buffer => Buffer.from(b)
+
+function errorReply(addr: Buffer, reqId: Buffer, err: Error): Buffer[] {
+  return err instanceof QueueError ? errFrames(addr, reqId, err.code, err.message) : errFrames(addr, reqId, "INTERNAL", err.message)
+}
+
+/** The `done` of a backend call: its result encoded by `encode` as the OK reply, or the ERR reply. */
+function replyWith<T>(ctx: HandlerContext, addr: Buffer, reqId: Buffer, encode: (r: T) => Buffer): Done<T> {
+  return (err, r) => ctx.send(err ? errorReply(addr, reqId, err) : okFrames(addr, reqId, encode(r as T)))
+}
+
+const cbor = (r: unknown): Buffer => encodeCbor(r)
+const emptyMap = (): Buffer => EMPTY_MAP
 
 function seqArg(o: Record<string, unknown>, k = "seq"): number {
   if (o[k] === undefined || o[k] === null) throw new QueueError("BAD_OPTION", `${k} is required`)
@@ -108,14 +124,12 @@ export function handleRequest(ctx: HandlerContext, frames: Buffer[]): void {
     const args = decodeArgs(frames[3] ?? EMPTY)
     dispatch(ctx, command, args, frames, addr, reqId)
   } catch (err) {
-    if (err instanceof QueueError) ctx.send(errFrames(addr, reqId, err.code, err.message))
-    else if (ctx.broker.store.failed) ctx.send(errFrames(addr, reqId, "STORE_FAILED", `the device could not write: ${ctx.broker.store.failed.message}`))
-    else ctx.send(errFrames(addr, reqId, "INTERNAL", (err as Error).message))
+    ctx.send(errorReply(addr, reqId, err as Error))
   }
 }
 
 function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknown>, frames: Buffer[], addr: Buffer, reqId: Buffer): void {
-  const b = ctx.broker
+  const b = ctx.backend
   switch (command) {
     case "PUT": {
       frameCount(frames, 6, "[PUT, requestId, args, headers, body]")
@@ -126,7 +140,7 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const body = frames[5]!
       checkBody(ctx, body, "")
       checkHeaders(headers, "")
-      b.put(queue, o, headers.length > 0 ? copy(headers) : EMPTY, copy(body), addr, reqId)
+      b.put(queue, { options: o, headers: headers.length > 0 ? copy(headers) : EMPTY, body: copy(body) }, replyWith(ctx, addr, reqId, cbor))
       return
     }
     case "PUTB": {
@@ -136,7 +150,7 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const n = a.items.length
       if (n > ctx.maxBatch) throw new QueueError("TOO_LARGE", `a batch of ${n} messages exceeds the limit of ${ctx.maxBatch}`)
       frameCount(frames, 4 + 2 * n, `[PUTB, requestId, args, then headers and body for each of the ${n} items]`)
-      const items: BatchItem[] = []
+      const items: NewMessage[] = []
       let total = 0
       for (let i = 0; i < n; i++) {
         const where = `items[${i}].`
@@ -156,7 +170,7 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
         items.push({ options, headers: headers.length > 0 ? copy(headers) : EMPTY, body: copy(body) })
       }
       if (total > ctx.maxBatchBytes) throw new QueueError("TOO_LARGE", `a batch of ${total} bytes exceeds the limit of ${ctx.maxBatchBytes}`)
-      b.putBatch(queue, items, addr, reqId)
+      b.putBatch(queue, items, replyWith(ctx, addr, reqId, cbor))
       return
     }
     case "RESERVE": {
@@ -164,7 +178,14 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const queue = queueName(a.queue)
       const timeout = opt(a, "timeout", (v) => intOption(v, "timeout", 0, MAX_MS))
       const s = ctx.session(addr, true)!
-      b.reserve(s, queue, timeout, copy(reqId), consumerName(a, s))
+      // A reserve may wait long: keep copies, not slices of the receive buffer.
+      const to = s.addr
+      const id = copy(reqId)
+      b.reserve(s.client, queue, timeout, consumerName(a, s), (err, m) => {
+        if (err) ctx.send(errorReply(to, id, err))
+        else if (m) ctx.send(okFrames(to, id, deliveryPayload(queue, [m]), [m.headers, m.body]))
+        else ctx.send(okFrames(to, id, deliveryPayload(queue, [])))
+      })
       return
     }
     case "CONSUME": {
@@ -176,7 +197,14 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       if (s.subs.has(key)) throw new QueueError("BAD_REQUEST", "a subscription with this request id exists; use a new request id")
       const name = consumerName(a, s)
       ctx.send(okFrames(addr, reqId, EMPTY_MAP))
-      s.subs.set(key, b.consume(s, queue, credit, copy(reqId), name))
+      const tag = copy(reqId)
+      const to = s.addr
+      const sink = (q: string, msgs: readonly DeliveredMessage[]): void => {
+        const frames: Buffer[] = [to, MSG, tag, deliveryPayload(q, msgs)]
+        for (let i = 0; i < msgs.length; i++) frames.push(msgs[i]!.headers, msgs[i]!.body)
+        ctx.send(frames)
+      }
+      s.subs.set(key, b.consume(s.client, queue, credit, name, sink))
       return
     }
     case "CREDIT":
@@ -206,20 +234,19 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       }
       const pairs = new Array<number>(list.length)
       for (let i = 0; i < list.length; i++) pairs[i] = intOption(list[i], i % 2 === 0 ? "acks seq" : "acks attempt", 0, Number.MAX_SAFE_INTEGER)
-      b.ack(ctx.session(addr, false) ?? NOBODY, pairs, addr, reqId)
+      b.ack(client(ctx, addr), pairs, replyWith(ctx, addr, reqId, cbor))
       return
     }
     case "NACK": {
       onlyKeys(a, ["seq", "attempt", "delay"], "NACK")
       const delay = opt(a, "delay", (v) => intOption(v, "delay", 0, MAX_MS))
-      b.nack(ctx.session(addr, false) ?? NOBODY, seqArg(a), attemptArg(a), delay, addr, reqId)
+      b.nack(client(ctx, addr), seqArg(a), attemptArg(a), delay, replyWith(ctx, addr, reqId, (state) => encodeCbor({ state })))
       return
     }
     case "TOUCH": {
       onlyKeys(a, ["seq", "attempt", "ttr"], "TOUCH")
       const ttr = opt(a, "ttr", (v) => intOption(v, "ttr", 1, MAX_TTR))
-      const deadline = b.touch(ctx.session(addr, false) ?? NOBODY, seqArg(a), attemptArg(a), ttr)
-      ctx.send(okFrames(addr, reqId, encodeCbor({ deadline })))
+      b.touch(client(ctx, addr), seqArg(a), attemptArg(a), ttr, replyWith(ctx, addr, reqId, (deadline) => encodeCbor({ deadline })))
       return
     }
     case "BURY": {
@@ -229,7 +256,7 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
           if (typeof v !== "string" || Buffer.byteLength(v) > MAX_REASON) throw new QueueError("BAD_OPTION", `reason must be a string of at most ${MAX_REASON} bytes`)
           return v
         }) ?? "buried"
-      b.buryLeased(ctx.session(addr, false) ?? NOBODY, seqArg(a), attemptArg(a), reason, addr, reqId)
+      b.bury(client(ctx, addr), seqArg(a), attemptArg(a), reason, replyWith(ctx, addr, reqId, emptyMap))
       return
     }
     case "KICK": {
@@ -237,19 +264,24 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const queue = queueName(a.queue)
       const count = opt(a, "count", (v) => intOption(v, "count", 1, 2 ** 31)) ?? 1
       const seq = a.seq === undefined || a.seq === null ? undefined : seqArg(a)
-      b.kick(queue, count, seq, addr, reqId)
+      b.kick(queue, count, seq, replyWith(ctx, addr, reqId, (kicked) => encodeCbor({ kicked })))
       return
     }
     case "PEEK": {
       onlyKeys(a, ["queue", "state", "count", "seq", "id"], "PEEK")
-      const [result, data] = peek(b, a)
-      ctx.send(okFrames(addr, reqId, result, data))
+      const byKey = a.seq !== undefined || a.id !== undefined
+      b.peek(peekQuery(a), (err, found) => {
+        if (err) return ctx.send(errorReply(addr, reqId, err))
+        if (byKey && found!.length === 0) return ctx.send(errFrames(addr, reqId, "NOT_FOUND", "no such message"))
+        const [result, data] = peekPayload(found!)
+        ctx.send(okFrames(addr, reqId, result, data))
+      })
       return
     }
     case "STATS": {
       onlyKeys(a, ["queue"], "STATS")
       const queue = opt(a, "queue", queueName)
-      ctx.send(okFrames(addr, reqId, encodeCbor({ ...ctx.deviceStats(), queues: stats(b, queue) })))
+      b.stats(queue, replyWith(ctx, addr, reqId, (queues) => encodeCbor({ ...ctx.deviceStats(), queues })))
       return
     }
     case "CONFIG": {
@@ -260,7 +292,7 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       if (ttr !== undefined) config.ttr = ttr
       const retry = opt(a, "retry", (v) => parseRetry(v))
       if (retry !== undefined) config.retry = retry
-      b.configure(queue, config, addr, reqId)
+      b.configure(queue, config, replyWith(ctx, addr, reqId, cbor))
       return
     }
     case "HELLO":
@@ -275,4 +307,26 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
     default:
       throw new QueueError("UNKNOWN_COMMAND", `unknown command ${JSON.stringify(frames[1]!.toString("latin1").slice(0, 16))}; this device speaks ${COMMANDS.join(" ")}`)
   }
+}
+
+/** The backend handle of `addr`'s session, or `nobody` if it has none (then it holds no lease). */
+function client(ctx: HandlerContext, addr: Buffer): ClientHandle {
+  return ctx.session(addr, false)?.client ?? ctx.nobody
+}
+
+/** PEEK args: by seq, by (queue, id), or the first `count` (1-1000, default 1) of a queue in `state` (default ready). */
+function peekQuery(a: Record<string, unknown>): PeekQuery {
+  if (a.seq !== undefined && a.seq !== null) return { by: "seq", seq: intOption(a.seq, "seq", 1, Number.MAX_SAFE_INTEGER) }
+  if (a.id !== undefined && a.id !== null) {
+    if (typeof a.id !== "string") throw new QueueError("BAD_OPTION", "id must be a string")
+    return { by: "id", queue: queueName(a.queue), id: a.id }
+  }
+  const queue = queueName(a.queue)
+  const state =
+    opt(a, "state", (v) => {
+      if (!PEEK_STATES.includes(v as (typeof PEEK_STATES)[number])) throw new QueueError("BAD_OPTION", `state must be one of ${PEEK_STATES.join(", ")}`)
+      return v as (typeof PEEK_STATES)[number]
+    }) ?? "ready"
+  const count = opt(a, "count", (v) => intOption(v, "count", 1, 1000)) ?? 1
+  return { by: "state", queue, state, count }
 }

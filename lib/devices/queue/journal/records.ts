@@ -66,6 +66,11 @@ export class RecordWriter {
   private readonly sealed: Buffer[] = []
   private sealedBytes = 0
 
+  /** A writer is its own RecordOut (log.ts), as a Store is one through its writer. */
+  get writer(): RecordWriter {
+    return this
+  }
+
   /** Bytes written since the last take(). */
   get pending(): number {
     return this.sealedBytes + this.pos - this.start

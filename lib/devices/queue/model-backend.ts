@@ -1,0 +1,149 @@
+/**
+ * The in-process backends' common part: QueueBackend over a QueueModel
+ * (model/), whatever journal the model writes to. FileBackend gives it the
+ * file journal, MemoryBackend one that stores nothing.
+ *
+ * The model throws QueueError for a refused operation (LEASE_LOST,
+ * NOT_FOUND, ...) before it changes anything, and the journal throws once a
+ * write has failed; here both become the `done` call the interface promises.
+ */
+import type {
+  AckResult, BatchPutResult, ClientHandle, DeliveredMessage, DeliverySink, Done, MessageInfo, MessageState, NewMessage,
+  PeekQuery, PutResult, QueueBackend, QueueConfig, QueueStats, SubscriptionHandle,
+} from "./backend.js"
+import { QueueError } from "./errors.js"
+import { messageInfo, peek, stats } from "./model/inspect.js"
+import type { Consumer, LeaseHolder } from "./model/message.js"
+import type { QueueModel } from "./model/model.js"
+
+export abstract class ModelBackend implements QueueBackend {
+  constructor(readonly model: QueueModel) {}
+
+  /** What a thrown error means to the client. */
+  protected failure(err: unknown): QueueError {
+    if (err instanceof QueueError) return err
+    const failed = this.model.state.journal.failed
+    if (failed !== undefined) return new QueueError("STORE_FAILED", `the device could not write: ${failed.message}`)
+    return new QueueError("INTERNAL", (err as Error).message)
+  }
+
+  put(queue: string, message: NewMessage, done: Done<PutResult>): void {
+    try {
+      this.model.put(queue, message, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  putBatch(queue: string, items: readonly NewMessage[], done: Done<BatchPutResult>): void {
+    try {
+      this.model.putBatch(queue, items, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  openClient(name: string): ClientHandle {
+    return this.model.openClient(name)
+  }
+
+  closeClient(client: ClientHandle): void {
+    this.model.closeClient(client as LeaseHolder)
+  }
+
+  reserve(client: ClientHandle, queue: string, timeout: number | undefined, consumer: string, done: Done<DeliveredMessage | null>): void {
+    try {
+      this.model.reserve(client as LeaseHolder, queue, timeout, consumer, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  // These deliver at once, and a delivery may dead-letter an expired message (a write): what a
+  // failed journal throws becomes the QueueError the interface allows.
+  consume(client: ClientHandle, queue: string, credit: number, consumer: string, sink: DeliverySink): SubscriptionHandle {
+    try {
+      return this.model.consume(client as LeaseHolder, queue, credit, consumer, sink)
+    } catch (err) {
+      throw this.failure(err)
+    }
+  }
+
+  setCredit(sub: SubscriptionHandle, credit: number): void {
+    try {
+      this.model.setCredit(sub as Consumer, credit)
+    } catch (err) {
+      throw this.failure(err)
+    }
+  }
+
+  cancel(sub: SubscriptionHandle): void {
+    this.model.cancel(sub as Consumer)
+  }
+
+  ack(client: ClientHandle, pairs: readonly number[], done: Done<AckResult>): void {
+    try {
+      this.model.ack(client as LeaseHolder, pairs, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  nack(client: ClientHandle, seq: number, attempt: number, delay: number | undefined, done: Done<MessageState>): void {
+    try {
+      this.model.nack(client as LeaseHolder, seq, attempt, delay, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  touch(client: ClientHandle, seq: number, attempt: number, ttr: number | undefined, done: Done<number>): void {
+    let deadline: number
+    try {
+      deadline = this.model.touch(client as LeaseHolder, seq, attempt, ttr)
+    } catch (err) {
+      done(this.failure(err))
+      return
+    }
+    done(null, deadline)
+  }
+
+  bury(client: ClientHandle, seq: number, attempt: number, reason: string, done: Done<void>): void {
+    try {
+      this.model.buryLeased(client as LeaseHolder, seq, attempt, reason, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  kick(queue: string, count: number, seq: number | undefined, done: Done<number>): void {
+    try {
+      this.model.kick(queue, count, seq, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  configure(queue: string, config: QueueConfig, done: Done<QueueConfig>): void {
+    try {
+      this.model.configure(queue, config, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  peek(query: PeekQuery, done: Done<MessageInfo[]>): void {
+    done(null, peek(this.model.state, query).map(messageInfo))
+  }
+
+  stats(queue: string | undefined, done: Done<Record<string, QueueStats>>): void {
+    done(null, stats(this.model.state, queue))
+  }
+
+  get messageCount(): number {
+    return this.model.state.bySeq.size
+  }
+
+  abstract info(): Record<string, unknown>
+  abstract close(): Promise<void>
+}

@@ -1,0 +1,101 @@
+/**
+ * What the model tells its journal: typed state changes (a union tagged by
+ * `kind`), and the Journal interface it writes them to.
+ *
+ * In the spirit of beanstalkd's walwrite/walresvupdate: the model decides,
+ * the journal only records. Every change the model makes to durable state
+ * is appended as one Change; recovery hands the same Changes back to
+ * QueueModel.apply, which makes them through the same code the live
+ * operations use. Leases, waits and subscriptions are not durable and have
+ * no Change.
+ */
+import type { QueueConfig } from "../backend.js"
+import type { Done, PutResult, BatchPutResult } from "../backend.js"
+import type { QueueError } from "../errors.js"
+import type { QueueMessage } from "./message.js"
+import type { RetryPolicy } from "./retry.js"
+
+/** A stored message's immutable fields (and its readyAt / expiresAt when stored). QueueMessage is one. */
+export interface MessageData {
+  readonly seq: number
+  readonly putAt: number
+  readonly priority: number
+  readonly readyAt: number
+  readonly ttr: number
+  readonly expiresAt: number
+  readonly queueName: string
+  readonly id: string | undefined
+  readonly retry: Partial<RetryPolicy> | undefined
+  readonly headers: Buffer
+  readonly body: Buffer
+}
+
+/** How a checkpoint saves a message (a lease does not survive a restart: leased ones are saved ready or delayed). */
+export type SavedState = "ready" | "delayed" | "buried"
+
+export type Change =
+  /** A message was put (not visible until committed). */
+  | { readonly kind: "put"; readonly msg: MessageData }
+  /** Messages put together: stored all or none. */
+  | { readonly kind: "put-batch"; readonly msgs: readonly MessageData[] }
+  /** Messages settled for good. */
+  | { readonly kind: "ack"; readonly seqs: readonly number[] }
+  /** Back to ready, or delayed until readyAt, after a failed or abandoned delivery. */
+  | { readonly kind: "release"; readonly seq: number; readonly attempts: number; readonly readyAt: number }
+  /** Into its queue's dead letters. */
+  | { readonly kind: "bury"; readonly seq: number; readonly attempts: number; readonly buriedAt: number; readonly reason: string; readonly lastConsumer: string }
+  /** Dead letters back to ready at `at`, attempts reset, TTL cleared. */
+  | { readonly kind: "kick"; readonly at: number; readonly seqs: readonly number[] }
+  /** A queue's whole config (replacing the previous one). */
+  | { readonly kind: "config"; readonly queue: string; readonly config: QueueConfig }
+  // Checkpoints: a snapshot of the state as a sequence of changes (see Snapshot).
+  | { readonly kind: "snapshot-head"; readonly segment: number; readonly nextSeq: number; readonly createdAt: number }
+  | {
+      readonly kind: "snapshot-message"
+      readonly state: SavedState
+      readonly attempts: number
+      readonly readyAt: number
+      readonly expiresAt: number
+      readonly buriedAt: number
+      readonly reason: string
+      readonly lastConsumer: string
+      readonly msg: MessageData
+    }
+  | { readonly kind: "snapshot-dedup"; readonly queue: string; readonly id: string; readonly seq: number; readonly at: number }
+  | { readonly kind: "snapshot-end"; readonly messages: number }
+
+export type ChangeKind = Change["kind"]
+
+/**
+ * What the model does once a write is committed (durable per the journal's
+ * policy). Kept by the journal, handed back in order; never inspected by it.
+ */
+export type Commit =
+  /** A put: visible from now on, then confirmed. */
+  | { readonly kind: "put"; readonly msg: QueueMessage; readonly done: Done<PutResult> }
+  /** A batch put: all visible together, then confirmed. */
+  | { readonly kind: "put-batch"; readonly msgs: readonly QueueMessage[]; readonly result: BatchPutResult; readonly done: Done<BatchPutResult> }
+  /** Any other write's confirmation. */
+  | { readonly kind: "confirm"; readonly done: (error: QueueError | null) => void }
+
+/** A frozen copy of the state, for a checkpoint (QueueModel.snapshot). */
+export interface Snapshot {
+  readonly nextSeq: number
+  readonly createdAt: number
+  readonly configs: readonly { queue: string; config: QueueConfig }[]
+  /** snapshot-message changes, one per live message. */
+  readonly messages: readonly Extract<Change, { kind: "snapshot-message" }>[]
+  readonly dedup: readonly Extract<Change, { kind: "snapshot-dedup" }>[]
+}
+
+/** Where the model writes its changes (journal/file-journal.ts, memory-backend.ts). */
+export interface Journal {
+  /** Appends one change; returns the bytes it takes (the stats' `bytes`). Throws once the journal has failed. */
+  append(change: Change): number
+  /** `c` reaches onCommit once everything appended before it is committed; in the order given. */
+  afterCommit(c: Commit): void
+  /** Receives committed Commits in order; `error` set if their write failed (they did not happen). */
+  onCommit: (commits: Commit[], error: Error | undefined) => void
+  /** Set once a write failed: nothing more is accepted. */
+  readonly failed: Error | undefined
+}

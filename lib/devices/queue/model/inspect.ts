@@ -1,0 +1,93 @@
+/** PEEK and STATS: read-only views of the model's state, as plain data (the server encodes them). */
+import type { MessageInfo, PeekQuery, QueueStats } from "../backend.js"
+import type { QueueMessage } from "./message.js"
+import type { ModelState } from "./state.js"
+
+export type { QueueStats }
+
+export function stats(b: ModelState, only: string | undefined): Record<string, QueueStats> {
+  const now = Date.now()
+  const out: Record<string, QueueStats> = {}
+  const qs = only === undefined ? [...b.queues.values()] : [b.queue(only)]
+  for (const q of qs) {
+    const oldest = q.oldestPutAt()
+    out[q.name] = {
+      ready: q.ready.size,
+      delayed: q.delayed,
+      reserved: q.reserved,
+      buried: q.buried.length,
+      pending: q.pending,
+      total: q.total,
+      oldestAge: oldest === undefined ? 0 : Math.max(0, now - oldest),
+      redeliveries: q.redeliveries,
+      bytes: q.bytes,
+      consumers: q.consumers.length,
+      waiting: q.waiters.length,
+      puts: q.puts,
+      acks: q.acks,
+    }
+  }
+  return out
+}
+
+/** Messages matching `query`, in delivery order (ready), readiness (delayed), burial (buried) or seq (reserved). */
+export function peek(b: ModelState, query: PeekQuery): QueueMessage[] {
+  switch (query.by) {
+    case "seq": {
+      const m = b.bySeq.get(query.seq)
+      return m === undefined ? [] : [m]
+    }
+    case "id": {
+      const seq = b.dedup.get(`${query.queue}\n${query.id}`)?.seq
+      const m = seq === undefined ? undefined : b.bySeq.get(seq)
+      return m === undefined ? [] : [m]
+    }
+    case "state": {
+      const q = b.queue(query.queue)
+      const count = query.count
+      switch (query.state) {
+        case "ready":
+          return q.ready.peek(count)
+        case "delayed":
+          return b.delays
+            .values()
+            .filter((m) => m.queue === q)
+            .sort((x, y) => x.readyAt - y.readyAt || x.seq - y.seq)
+            .slice(0, count)
+        case "buried": {
+          const found: QueueMessage[] = []
+          for (let m = q.buried.head; m !== null && found.length < count; m = m.next) found.push(m)
+          return found
+        }
+        case "reserved": {
+          const found: QueueMessage[] = []
+          for (const list of b.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.queue === q) found.push(m)
+          return found.sort((x, y) => x.seq - y.seq).slice(0, count)
+        }
+      }
+    }
+  }
+}
+
+/** Everything a PEEK shows about a message. */
+export function messageInfo(m: QueueMessage): MessageInfo {
+  return {
+    seq: m.seq,
+    queue: m.queue.name,
+    state: m.state,
+    attempts: m.attempts,
+    priority: m.priority,
+    putAt: m.putAt,
+    readyAt: m.readyAt,
+    ttr: m.ttr,
+    expiresAt: m.expiresAt > 0 ? m.expiresAt : undefined,
+    id: m.id,
+    buryReason: m.state === "buried" ? m.buryReason : undefined,
+    buriedAt: m.state === "buried" ? m.buriedAt : undefined,
+    lastConsumer: m.lastConsumer.length > 0 ? m.lastConsumer : undefined,
+    leaseDeadline: m.state === "reserved" ? m.leaseDeadline : undefined,
+    bytes: m.body.length,
+    headers: m.headers,
+    body: m.body,
+  }
+}

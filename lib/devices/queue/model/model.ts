@@ -1,0 +1,363 @@
+/**
+ * The queue operations, over the model's state and mechanics (ModelState,
+ * state.ts, which it owns rather than extends): put and batch put,
+ * reserve and consume, ack, nack, touch, bury, kick, config, a client going
+ * away; apply() and snapshot() for recovery and checkpoints (restore.ts:
+ * through the same primitives, register, place*, unplace, unregister, revive).
+ *
+ * Every durable change is first appended to the journal; a result that
+ * reports one is handed out only once it is committed (Commit), and a put
+ * becomes visible to consumers only then. Leases are not logged: after a
+ * restart, messages that were leased are ready again.
+ */
+import type { AckResult, BatchPutResult, DeliveredMessage, DeliverySink, Done, MessageState, NewMessage, PutResult, QueueConfig } from "../backend.js"
+import { QueueError } from "../errors.js"
+import type { Change, Commit, Journal, Snapshot } from "./changes.js"
+import { applyChange, snapshotOf } from "./restore.js"
+import { Consumer, LeaseHolder, QueueMessage } from "./message.js"
+import type { QueueState, Waiter } from "./queue-state.js"
+import { ModelState, type ModelOptions } from "./state.js"
+
+export type { ModelOptions }
+
+const storeFailed = (error: Error): QueueError => new QueueError("STORE_FAILED", `the device could not write: ${error.message}`)
+
+export class QueueModel {
+  /** The indexes, placement, leases, dispatch and timer the operations drive. */
+  readonly state: ModelState
+  /** The moment recovery started (apply places messages as ready or delayed against it). */
+  private readonly recoveredAt = Date.now()
+
+  constructor(options: ModelOptions) {
+    this.state = new ModelState(options)
+  }
+
+  /** Connects the journal, after recovery replayed into this model (apply). */
+  attach(journal: Journal): void {
+    this.state.journal = journal
+    journal.onCommit = (commits, error) => this.committed(commits, error)
+  }
+
+  /** Arms the timer for what recovery restored. */
+  rearm(): void {
+    this.state.rearm()
+  }
+
+  /** Stops the timer and all deliveries (shutdown). */
+  stop(): void {
+    this.state.stop()
+  }
+
+  // ---- producing ----
+
+  /** PUT: appends the message; it is confirmed and becomes visible once committed. */
+  put(queue: string, n: NewMessage, done: Done<PutResult>): void {
+    const now = Date.now()
+    const o = n.options
+    const dup = o.id === undefined ? undefined : this.duplicate(queue, o.id, now)
+    if (dup !== undefined) {
+      this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, { seq: dup, duplicate: true })) })
+      return
+    }
+    const m = this.create(this.state.queue(queue), n, now)
+    m.recordBytes = this.state.journal.append({ kind: "put", msg: m })
+    this.state.register(m)
+    this.state.journal.afterCommit({ kind: "put", msg: m, done })
+  }
+
+  /** PUTB: one change for all new messages, so they are stored together or not at all. */
+  putBatch(queue: string, items: readonly NewMessage[], done: Done<BatchPutResult>): void {
+    const now = Date.now()
+    const q = this.state.queue(queue)
+    const seqs: number[] = []
+    const duplicates: number[] = []
+    const msgs: QueueMessage[] = []
+    const ids = new Map<string, number>()
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!
+      const id = it.options.id
+      const dup = id === undefined ? undefined : (this.duplicate(queue, id, now) ?? ids.get(id))
+      if (dup !== undefined) {
+        seqs.push(dup)
+        duplicates.push(i)
+        continue
+      }
+      const m = this.create(q, it, now)
+      if (id !== undefined) ids.set(id, m.seq)
+      msgs.push(m)
+      seqs.push(m.seq)
+    }
+    if (msgs.length > 0) {
+      const share = Math.ceil(this.state.journal.append({ kind: "put-batch", msgs }) / msgs.length)
+      for (const m of msgs) {
+        m.recordBytes = share
+        this.state.register(m)
+      }
+    }
+    const result: BatchPutResult = { seqs, duplicates: duplicates.length > 0 ? duplicates : undefined }
+    this.state.journal.afterCommit({ kind: "put-batch", msgs, result, done })
+  }
+
+  private duplicate(queue: string, id: string, now: number): number | undefined {
+    // Entries are in put order: drop the expired ones from the front.
+    const horizon = now - this.state.options.dedupWindowMs
+    for (const [k, e] of this.state.dedup) {
+      if (e.at > horizon) break
+      this.state.dedup.delete(k)
+    }
+    return this.state.dedup.get(`${queue}\n${id}`)?.seq
+  }
+
+  private create(q: QueueState, n: NewMessage, now: number): QueueMessage {
+    const o = n.options
+    const ttr = o.ttr ?? q.config.ttr ?? this.state.options.defaultTtr
+    return new QueueMessage(this.state.nextSeq++, q, o.priority, now, now + o.delay, ttr, o.ttl > 0 ? now + o.ttl : 0, o.id, n.headers, n.body, o.retry, 0)
+  }
+
+  private committed(commits: Commit[], error: Error | undefined): void {
+    const now = Date.now()
+    const failure = error === undefined ? null : storeFailed(error)
+    for (const c of commits) {
+      switch (c.kind) {
+        case "put":
+          if (failure) {
+            this.discard(c.msg)
+            c.done(failure)
+          } else {
+            this.publish(c.msg, now)
+            c.done(null, { seq: c.msg.seq })
+          }
+          break
+        case "put-batch":
+          if (failure) {
+            for (const m of c.msgs) this.discard(m)
+            c.done(failure)
+          } else {
+            for (const m of c.msgs) this.publish(m, now)
+            c.done(null, c.result)
+          }
+          break
+        case "confirm":
+          c.done(failure)
+          break
+      }
+    }
+  }
+
+  private discard(m: QueueMessage): void {
+    if (m.state !== "pending") return
+    m.queue.pending--
+    this.state.unregister(m)
+  }
+
+  /** A committed put becomes ready or delayed (or dead, if its TTL already passed). */
+  private publish(m: QueueMessage, now: number): void {
+    if (m.state !== "pending") return
+    const q = m.queue
+    q.pending--
+    if (m.expiresAt > 0) {
+      if (m.expiresAt <= now) {
+        this.state.bury(m, "expired", now)
+        return
+      }
+      this.state.ttls.push(m)
+      this.state.want(m.expiresAt)
+    }
+    if (m.readyAt > now) this.state.placeDelayed(m)
+    else {
+      this.state.placeReady(m)
+      this.state.dispatch(q, now)
+    }
+  }
+
+  // ---- consuming ----
+
+  openClient(name: string): LeaseHolder {
+    return new LeaseHolder(name)
+  }
+
+  /** RESERVE: a message now, or wait up to `timeout` ms (undefined: forever; 0: no wait, null at once). */
+  reserve(holder: LeaseHolder, queue: string, timeout: number | undefined, name: string, done: Done<DeliveredMessage | null>): void {
+    const q = this.state.queue(queue)
+    const now = Date.now()
+    if (q.waiters.length === 0) {
+      const m = this.state.popReady(q, now)
+      if (m !== null) {
+        this.state.lease(m, holder, null, name, now)
+        done(null, m)
+        return
+      }
+    }
+    if (timeout === 0) {
+      done(null, null)
+      return
+    }
+    const w: Waiter = { holder, queue, done, deadline: timeout === undefined ? Infinity : now + timeout, name, index: -1 }
+    q.waiters.push(w)
+    holder.waiters++
+    if (w.deadline !== Infinity) {
+      this.state.timeouts.push(w)
+      this.state.want(w.deadline)
+    }
+  }
+
+  /** CONSUME: deliveries pushed to `sink` while the subscription has fewer than `credit` unsettled ones. */
+  consume(holder: LeaseHolder, queue: string, credit: number, name: string, sink: DeliverySink): Consumer {
+    const q = this.state.queue(queue)
+    const c = new Consumer(holder, q, credit, name, sink)
+    q.consumers.push(c)
+    holder.consumers.push(c)
+    this.state.dispatch(q, Date.now())
+    return c
+  }
+
+  setCredit(c: Consumer, credit: number): void {
+    c.credit = credit
+    this.state.dispatch(c.state, Date.now())
+  }
+
+  /** Stops deliveries to `c`; what it holds stays leased until settled. */
+  cancel(c: Consumer): void {
+    c.active = false
+    c.state.removeConsumer(c)
+    const cs = c.holder.consumers
+    const i = cs.indexOf(c)
+    if (i >= 0) cs.splice(i, 1)
+  }
+
+  // ---- settling ----
+
+  /** ACK of [seq, attempt, seq, attempt, ...]: one change, one result with per-item failures. */
+  ack(holder: LeaseHolder, pairs: readonly number[], done: Done<AckResult>): void {
+    const now = Date.now()
+    const settled: number[] = []
+    let errors: [number, string][] | undefined
+    let touched: QueueState | null = null
+    let more: Set<QueueState> | null = null
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const m = this.state.bySeq.get(pairs[i]!)
+      if (m === undefined || m.state !== "reserved" || m.holder !== holder || m.attempts !== pairs[i + 1]) {
+        ;(errors ??= []).push([i >> 1, m === undefined ? "NOT_FOUND" : "LEASE_LOST"])
+        continue
+      }
+      const credited = m.consumer !== null
+      this.state.endLease(m)
+      this.state.unregister(m)
+      m.queue.acks++
+      settled.push(m.seq)
+      if (credited && touched !== m.queue) {
+        if (touched !== null) (more ??= new Set()).add(touched)
+        touched = m.queue
+      }
+    }
+    if (settled.length > 0) this.state.journal.append({ kind: "ack", seqs: settled })
+    const result: AckResult = { acked: settled.length, errors }
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, result)) })
+    if (touched !== null) this.state.dispatch(touched, now)
+    if (more !== null) for (const q of more) this.state.dispatch(q, now)
+  }
+
+  /** NACK: the delivery failed; retried after `delay` (default: the retry policy's backoff) or dead-lettered. */
+  nack(holder: LeaseHolder, seq: number, attempt: number, delay: number | undefined, done: Done<MessageState>): void {
+    const m = this.state.leased(holder, seq, attempt)
+    const now = Date.now()
+    this.state.endLease(m)
+    const state = this.state.requeue(m, delay, now, "nack")
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, state)) })
+    this.state.dispatch(m.queue, now)
+  }
+
+  /** TOUCH: the lease runs `ttr` ms (default: the message's ttr) from now. Returns the new deadline. */
+  touch(holder: LeaseHolder, seq: number, attempt: number, ttr: number | undefined): number {
+    const m = this.state.leased(holder, seq, attempt)
+    m.list?.remove(m)
+    this.state.startLease(m, ttr ?? m.ttr, Date.now())
+    return m.leaseDeadline
+  }
+
+  /** BURY: into the dead-letter queue with `reason`. */
+  buryLeased(holder: LeaseHolder, seq: number, attempt: number, reason: string, done: Done<void>): void {
+    const m = this.state.leased(holder, seq, attempt)
+    const now = Date.now()
+    this.state.endLease(m)
+    this.state.bury(m, reason, now)
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => done(e) })
+    this.state.dispatch(m.queue, now)
+  }
+
+  /** KICK: dead letters back to ready with fresh attempts and no TTL; one by seq, or up to `count` oldest. */
+  kick(queue: string, count: number, seq: number | undefined, done: Done<number>): void {
+    const q = this.state.queue(queue)
+    const now = Date.now()
+    const picked: QueueMessage[] = []
+    if (seq !== undefined) {
+      const m = this.state.bySeq.get(seq)
+      if (m === undefined || m.queue !== q || m.state !== "buried") throw new QueueError("NOT_FOUND", `no dead letter ${seq} in ${queue}`)
+      picked.push(m)
+    } else {
+      for (let m = q.buried.head; m !== null && picked.length < count; m = m.next) picked.push(m)
+    }
+    for (const m of picked) this.state.revive(m, now)
+    if (picked.length > 0) this.state.journal.append({ kind: "kick", at: now, seqs: picked.map((m) => m.seq) })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, picked.length)) })
+    this.state.dispatch(q, now)
+  }
+
+  /** CONFIG: replaces the given fields of the queue's settings. */
+  configure(queue: string, config: QueueConfig, done: Done<QueueConfig>): void {
+    const q = this.state.queue(queue)
+    q.config = { ...q.config, ...config }
+    const whole = q.config
+    this.state.journal.append({ kind: "config", queue, config: whole })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, whole)) })
+  }
+
+  /** The client is gone: its leases are released at once, its consumers and waiting reserves dropped. */
+  closeClient(holder: LeaseHolder): void {
+    const now = Date.now()
+    for (const c of holder.consumers.splice(0)) {
+      c.active = false
+      c.state.removeConsumer(c)
+    }
+    if (holder.waiters > 0) {
+      for (const q of this.state.queues.values()) {
+        for (const w of q.waiters.filter((x) => x.holder === holder)) {
+          q.removeWaiter(w)
+          this.state.timeouts.remove(w)
+        }
+      }
+      holder.waiters = 0
+    }
+    if (holder.leases > 0) {
+      const mine: QueueMessage[] = []
+      for (const list of this.state.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.holder === holder) mine.push(m)
+      const touched = new Set<QueueState>()
+      for (const m of mine) {
+        this.state.endLease(m)
+        this.state.requeue(m, undefined, now, "disconnect")
+        touched.add(m.queue)
+      }
+      for (const q of touched) this.state.dispatch(q, now)
+    }
+  }
+
+  // ---- recovery and checkpoints ----
+
+  /**
+   * Makes a recovered change (from the log or a checkpoint) without side
+   * effects: no results, no deliveries, nothing appended. `bytes` is its
+   * size in the store. Throws RangeError on a change that cannot apply
+   * (recovery reports it as CORRUPT).
+   */
+  apply(c: Change, bytes: number): void {
+    applyChange(this.state, c, bytes, this.recoveredAt)
+  }
+
+  /**
+   * A frozen copy of the state for a checkpoint, taken at once (each
+   * message's mutable fields are copied; bodies are immutable and shared).
+   */
+  snapshot(): Snapshot {
+    return snapshotOf(this.state)
+  }
+}
