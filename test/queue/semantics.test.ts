@@ -322,15 +322,18 @@ describe.each(BACKENDS)("peek and stats (%s backend)", (kind) => {
     expect(s.oldestAge).toBeGreaterThanOrEqual(0)
   })
 
-  // The file store's own figures (fsync policy, disk bytes).
-  it.runIf(kind === "file")("reports device-wide figures", async () => {
-    const dev = await startDevice()
-    const c = client(dev)
-    await c.put("q", "x")
-    const s = await c.stats()
-    expect(s).toMatchObject({ fsync: "always", checkpoints: 0 })
-    expect(s.diskBytes).toBeGreaterThan(0)
-  })
+  // The file store's own figures (fsync policy, disk bytes): defined for the file backend only,
+  // so that no test shows as skipped.
+  if (kind === "file") {
+    it("reports device-wide figures", async () => {
+      const dev = await startDevice()
+      const c = client(dev)
+      await c.put("q", "x")
+      const s = await c.stats()
+      expect(s).toMatchObject({ fsync: "always", checkpoints: 0 })
+      expect(s.diskBytes).toBeGreaterThan(0)
+    })
+  }
 })
 
 describe("reconnection", () => {

@@ -19,7 +19,7 @@ import type { QueueModel } from "./model/model.js"
 export abstract class ModelBackend implements QueueBackend {
   constructor(readonly model: QueueModel) {}
 
-  /** What a thrown error means to the client. */
+  /** @internal What a thrown error means to the client. */
   protected failure(err: unknown): QueueError {
     if (err instanceof QueueError) return err
     const failed = this.model.state.journal.failed

@@ -184,6 +184,7 @@ export class QueueClient extends QueueConnection {
     return c
   }
 
+  /** @internal */
   protected subscribe(c: QueueConsumer): void {
     const id = this.takeId()
     c.tag = id

@@ -52,11 +52,13 @@ export abstract class QueueConnection implements DeliveryHost {
   private readonly pending = new Map<number, Pending>()
   private readonly slotWaiters: (() => void)[] = []
   private readonly drainWaiters: (() => void)[] = []
-  /** Subscriptions by the request id of their CONSUME. */
+  /** @internal Subscriptions by the request id of their CONSUME. */
   protected readonly consumers = new Map<number, QueueConsumer>()
   private readonly maxInFlight: number
   private nextId = 1
+  /** @internal */
   protected closed = false
+  /** @internal */
   protected disconnected = false
 
   constructor(maxInFlight: number, socketOptions: SocketOptions<Dealer> | undefined) {
@@ -76,7 +78,7 @@ export abstract class QueueConnection implements DeliveryHost {
   abstract buryDelivery(d: Delivery, reason: string | undefined): Promise<void>
   abstract cancelConsumer(c: QueueConsumer): Promise<void>
   abstract creditConsumer(c: QueueConsumer, credit: number): Promise<void>
-  /** Sends CONSUME for `c` (again, after a reconnect). */
+  /** @internal Sends CONSUME for `c` (again, after a reconnect). */
   protected abstract subscribe(c: QueueConsumer): void
 
   /** Connects to a device endpoint (the DEALER reconnects by itself after failures). */
@@ -84,18 +86,20 @@ export abstract class QueueConnection implements DeliveryHost {
     this.socket.connect(endpoint)
   }
 
+  /** @internal */
   protected takeId(): number {
     const id = this.nextId
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1
     return id
   }
 
-  /** Sends a request and waits for its reply (waiting first for a free slot if maxInFlight are out). */
+  /** @internal Sends a request and waits for its reply (waiting first for a free slot if maxInFlight are out). */
   protected async request(command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
     while (this.pending.size >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r))
     return this.send(this.takeId(), command, args, data)
   }
 
+  /** @internal */
   protected send(id: number, command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
     if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
     const reqId = Buffer.allocUnsafe(4)
@@ -178,7 +182,7 @@ export abstract class QueueConnection implements DeliveryHost {
     for (const d of this.drainWaiters.splice(0)) d()
   }
 
-  /** Waits up to `timeout` ms for the replies in flight, then closes; what is unanswered fails with CLOSED. */
+  /** @internal Waits up to `timeout` ms for the replies in flight, then closes; what is unanswered fails with CLOSED. */
   protected async closeConnection(timeout: number): Promise<void> {
     if (this.pending.size > 0 && !this.disconnected) {
       let timer: NodeJS.Timeout | undefined
