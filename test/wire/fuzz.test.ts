@@ -19,7 +19,8 @@ import {
   readyFrame,
   subscribeFrame,
 } from "../../lib/wire/command.js"
-import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, encodeFrame, encodeMessage } from "../../lib/wire/frame.js"
+import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, encodeFrame } from "../../lib/wire/frame.js"
+import { encodeMessage } from "../../lib/wire/encoder.js"
 import { V1FrameDecoder, encodeV1Message } from "../../lib/wire/frame-v1.js"
 import { checkSignature, decodeGreeting, encodeGreeting } from "../../lib/wire/greeting.js"
 import { VersionNegotiator, type PeerProtocol } from "../../lib/wire/negotiation.js"
