@@ -426,9 +426,8 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
     const out = pipe.out
     if (out.length === 0) return
     const wasFull = pipe.full
-    // Pure encoding (encoder.ts), then the messages it took leave the queue.
-    const { chunks, count } = encodeBatch(this.framing, out, budget)
-    for (let m = 0; m < count; m++) out.shift()
+    // encoder.ts takes what fits the budget off the queue and returns the buffers to write.
+    const { chunks } = encodeBatch(this.framing, out, budget)
 
     const s = this.stream
     let ok: boolean

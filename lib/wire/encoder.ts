@@ -6,9 +6,9 @@
  * Pure: they return buffers (the chunks to write, in order) and never touch
  * a stream; the engine writes them (corked when there are several).
  *
- * A batch takes messages from the front of a queue until about `budget`
- * bytes are encoded (at least one message), so one busy pipe cannot hog the
- * event loop; the caller then drops `count` messages from its queue.
+ * A batch takes messages from the front of a queue (shifts them off) until
+ * about `budget` bytes are encoded, so one busy pipe cannot hog the event
+ * loop, and says how many it took.
  */
 import type { FrameCodec } from "../mechanisms/mechanism.js"
 import { cancelFrame, subscribeFrame } from "./command.js"
@@ -22,6 +22,7 @@ export const ZERO_COPY_MIN = 16 * 1024
 export interface MessageQueue {
   readonly length: number
   at(i: number): readonly Buffer[] | undefined
+  shift(): readonly Buffer[] | undefined
 }
 
 /** What a batch encoder produced: the buffers to write, in order, and how many messages they hold. */
@@ -70,7 +71,7 @@ export function encodeMessages(queue: MessageQueue, budget: number): EncodedBatc
   let off = 0
   let segStart = 0
   for (let m = 0; m < count; m++) {
-    const msg = queue.at(m)!
+    const msg = queue.shift()!
     const last = msg.length - 1
     for (let i = 0; i <= last; i++) {
       const part = msg[i]!
@@ -98,7 +99,7 @@ export function encodeMessagesCurve(codec: FrameCodec, queue: MessageQueue, budg
   let count = 0
   const queued = queue.length
   while (count < queued && total < budget) {
-    const msg = queue.at(count)!
+    const msg = queue.shift()!
     const last = msg.length - 1
     for (let i = 0; i <= last; i++) {
       const boxed = codec.encode(i < last ? 1 : 0, msg[i]!)
@@ -126,7 +127,7 @@ export function encodeMessagesV1(queue: MessageQueue, budget: number): EncodedBa
   }
   const buf = Buffer.allocUnsafe(total)
   let off = 0
-  for (let i = 0; i < count; i++) off = encodeV1Into(buf, off, queue.at(i)!)
+  for (let i = 0; i < count; i++) off = encodeV1Into(buf, off, queue.shift()!)
   return { chunks: [buf], count }
 }
 

@@ -21,6 +21,7 @@ import {
 import { FLAG_COMMAND, FLAG_MORE, encodeFrame } from "../../lib/wire/frame.js"
 import { encodeV1Message } from "../../lib/wire/frame-v1.js"
 import { readyFrame } from "../../lib/wire/command.js"
+import { Deque } from "../../lib/pipe/deque.js"
 import { curvePair, greeting10, greeting20, greeting31, hexMessages, runDecoder } from "./codec.js"
 import { chunk, chunkingArb, decodeChunks, fcParams, patternBody } from "./util.js"
 
@@ -45,7 +46,7 @@ describe("encodeMessages (ZMTP 3.x / 2.0 batch)", () => {
     fc.assert(
       fc.property(lensArb, chunkingArb, (lens, how) => {
         const msgs = build(lens)
-        const { chunks, count } = encodeMessages(msgs, Infinity)
+        const { chunks, count } = encodeMessages([...msgs], Infinity)
         expect(count).toBe(msgs.length)
         const wire = Buffer.concat(chunks)
         expect(wire.equals(reference(msgs))).toBe(true)
@@ -76,22 +77,26 @@ describe("encodeMessages (ZMTP 3.x / 2.0 batch)", () => {
     expect(chunks.length).toBe(1)
   })
 
-  it("stops at the message that reaches the budget (at least one), leaving the queue to the caller", () => {
+  it("stops at the message that reaches the budget (at least one), taking just those off the queue", () => {
     const msgs = Array.from({ length: 10 }, (_, i) => [patternBody(98, i)]) // 100 bytes on the wire each
-    expect(encodeMessages(msgs, 250).count).toBe(3)
-    expect(encodeMessages(msgs, 300).count).toBe(3)
-    expect(encodeMessages(msgs, 301).count).toBe(4)
-    expect(encodeMessages(msgs, 1).count).toBe(1)
-    expect(encodeMessages(msgs, Infinity).count).toBe(10)
-    const { chunks } = encodeMessages(msgs, 250)
+    expect(encodeMessages([...msgs], 250).count).toBe(3)
+    expect(encodeMessages([...msgs], 300).count).toBe(3)
+    expect(encodeMessages([...msgs], 301).count).toBe(4)
+    expect(encodeMessages([...msgs], 1).count).toBe(1)
+    expect(encodeMessages([...msgs], Infinity).count).toBe(10)
+    const queue = [...msgs]
+    const { chunks } = encodeMessages(queue, 250)
     expect(Buffer.concat(chunks).equals(reference(msgs.slice(0, 3)))).toBe(true)
-    expect(msgs.length).toBe(10)
+    expect(queue).toEqual(msgs.slice(3))
   })
 
-  it("reads the queue through length/at only (the pipe's Deque)", () => {
-    const msgs = [[Buffer.from("x")], [Buffer.from("y")]]
-    const queue = { length: 2, at: (i: number) => msgs[i] }
-    expect(Buffer.concat(encodeMessages(queue, Infinity).chunks).equals(reference(msgs))).toBe(true)
+  it("works on the pipe's Deque, taking what it encodes off it", () => {
+    const msgs = [[Buffer.from("x")], [Buffer.from("y")], [patternBody(300, 9)]]
+    const queue = new Deque<Buffer[]>()
+    for (const m of msgs) queue.push(m)
+    expect(Buffer.concat(encodeMessages(queue, 4).chunks).equals(reference(msgs.slice(0, 2)))).toBe(true)
+    expect(queue.length).toBe(1)
+    expect(queue.peek()).toBe(msgs[2])
   })
 
   it("encodeMessage is the batch encoder for one message (large bodies joined)", () => {
@@ -106,7 +111,7 @@ describe("encodeMessagesV1 (ZMTP 1.0 batch)", () => {
     fc.assert(
       fc.property(lensArb, chunkingArb, (lens, how) => {
         const msgs = build(lens)
-        const { chunks, count } = encodeMessagesV1(msgs, Infinity)
+        const { chunks, count } = encodeMessagesV1([...msgs], Infinity)
         expect(count).toBe(msgs.length)
         expect(chunks.length).toBe(1)
         expect(chunks[0]!.equals(Buffer.concat(msgs.map((m) => encodeV1Message(m))))).toBe(true)
@@ -121,9 +126,9 @@ describe("encodeMessagesV1 (ZMTP 1.0 batch)", () => {
 
   it("stops once the budget is reached (at least one message)", () => {
     const msgs = Array.from({ length: 5 }, (_, i) => [patternBody(98, i)]) // 100 bytes each in 1.0 framing
-    expect(encodeMessagesV1(msgs, 200).count).toBe(2)
-    expect(encodeMessagesV1(msgs, 201).count).toBe(3)
-    expect(encodeMessagesV1(msgs, 1).count).toBe(1)
+    expect(encodeMessagesV1([...msgs], 200).count).toBe(2)
+    expect(encodeMessagesV1([...msgs], 201).count).toBe(3)
+    expect(encodeMessagesV1([...msgs], 1).count).toBe(1)
   })
 })
 
@@ -131,7 +136,7 @@ describe("encodeMessagesCurve (CURVE MESSAGE boxes, RFC 26)", () => {
   it("a header and a box per part; the peer's codec opens them to the parts with MORE on all but the last", () => {
     const { client, server } = curvePair()
     const msgs = [[Buffer.from("a"), Buffer.alloc(0), patternBody(300, 4)], [Buffer.from("z")]]
-    const { chunks, count } = encodeMessagesCurve(client, msgs, Infinity)
+    const { chunks, count } = encodeMessagesCurve(client, [...msgs], Infinity)
     expect(count).toBe(2)
     expect(chunks.length).toBe(8)
     const frames = decodeChunks([Buffer.concat(chunks)]).frames
@@ -145,19 +150,19 @@ describe("encodeMessagesCurve (CURVE MESSAGE boxes, RFC 26)", () => {
     const { client } = curvePair()
     const msgs = Array.from({ length: 5 }, () => [Buffer.alloc(100)])
     // Each part: a 2-byte header and a box of 16 + 1 + 100 + 16 = 133 bytes.
-    expect(encodeMessagesCurve(client, msgs, 135).count).toBe(1)
-    expect(encodeMessagesCurve(client, msgs, 136).count).toBe(2)
+    expect(encodeMessagesCurve(client, [...msgs], 135).count).toBe(1)
+    expect(encodeMessagesCurve(client, [...msgs], 136).count).toBe(2)
   })
 })
 
 describe("encodeBatch picks the peer's framing", () => {
   const msgs = [[Buffer.from("m"), Buffer.from("n")]]
   it("3.x and 2.0: RFC 23 frames; 1.0: RFC 13 frames; a codec: boxes", () => {
-    expect(Buffer.concat(encodeBatch({ zmtp: 3, minor: 1 }, msgs, Infinity).chunks).equals(reference(msgs))).toBe(true)
-    expect(Buffer.concat(encodeBatch({ zmtp: 2, minor: 0 }, msgs, Infinity).chunks).equals(reference(msgs))).toBe(true)
-    expect(Buffer.concat(encodeBatch({ zmtp: 1, minor: 0 }, msgs, Infinity).chunks).equals(encodeV1Message(msgs[0]!))).toBe(true)
+    expect(Buffer.concat(encodeBatch({ zmtp: 3, minor: 1 }, [...msgs], Infinity).chunks).equals(reference(msgs))).toBe(true)
+    expect(Buffer.concat(encodeBatch({ zmtp: 2, minor: 0 }, [...msgs], Infinity).chunks).equals(reference(msgs))).toBe(true)
+    expect(Buffer.concat(encodeBatch({ zmtp: 1, minor: 0 }, [...msgs], Infinity).chunks).equals(encodeV1Message(msgs[0]!))).toBe(true)
     const { client, server } = curvePair()
-    const boxed = encodeBatch({ zmtp: 3, minor: 1, codec: client }, msgs, Infinity).chunks
+    const boxed = encodeBatch({ zmtp: 3, minor: 1, codec: client }, [...msgs], Infinity).chunks
     const frames = decodeChunks([Buffer.concat(boxed)]).frames
     expect(frames.map((f) => server.decode(f.body).body.toString())).toEqual(["m", "n"])
   })
