@@ -92,9 +92,6 @@ const enum State {
 
 export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
   pipe: Pipe | null = null
-  peerMinor = 1
-  /** ZMTP major version spoken with the peer: 3, or 2 / 1 for old peers (known after the greeting). */
-  zmtp: 1 | 2 | 3 = 3
   private state = State.Greeting
   /** Everything read from the peer goes through it: greeting, frames, messages. */
   private readonly decoder: ZmtpDecoder
@@ -232,8 +229,7 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
 
   private onGreeting(g: Greeting): void {
     // Revision 2 and majors above 3 speak 3.1 with us, as with libzmq.
-    this.peerMinor = g.major === 3 ? g.minor : 1
-    this.framing.minor = this.peerMinor
+    this.framing.minor = g.major === 3 ? g.minor : 1
     if (g.mechanism !== this.mechanism.name) {
       throw new ProtocolError(
         "ZMTP_BAD_MECHANISM",
@@ -276,6 +272,16 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
   /** How we frame for the peer (encoder.ts): ZMTP version, 3.x minor, CURVE's codec once the handshake is done. */
   private readonly framing: PeerFraming = { zmtp: 3, minor: 1, codec: undefined }
 
+  /** ZMTP major version spoken with the peer: 3, or 2 / 1 for old peers (known after the greeting). */
+  get zmtp(): 1 | 2 | 3 {
+    return this.framing.zmtp
+  }
+
+  /** The 3.x peer's minor version (0 for old peers: subscriptions travel as messages, as with 3.0). */
+  get peerMinor(): number {
+    return this.framing.minor
+  }
+
   private get codec(): FrameCodec | undefined {
     return this.framing.codec
   }
@@ -317,10 +323,8 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
   /** An old peer: no security handshake; each side sends its identity as the first frame. */
   private startLegacy(peer: LegacyPeer): void {
     this.legacyPeerType = checkLegacyPeer(peer, this.options.socketType, this.mechanism)
-    this.zmtp = peer.version
-    this.peerMinor = 0 // subscriptions travel as messages, as with 3.0 peers
     this.framing.zmtp = peer.version
-    this.framing.minor = 0
+    this.framing.minor = 0 // subscriptions travel as messages, as with 3.0 peers
     this.unversionedPeer = peer.socketType === null
     this.state = State.Identity
     debug("%s peer speaks %s (%s)", this.endpoint, legacyName(peer), this.legacyPeerType || "type not announced")
