@@ -263,6 +263,17 @@ describe("ZmtpDecoder: CURVE MESSAGE boxes (RFC 26)", () => {
     )
   })
 
+  it("decodes the same split at every byte boundary", () => {
+    const msgs = [[Buffer.from("a"), Buffer.alloc(0)], [patternBody(300, 5)]]
+    const boxed = encodeMessagesCurve(curvePair().client, [...msgs], Infinity).chunks
+    const wire = Buffer.concat([greeting31(), READY, ...boxed])
+    for (let i = 0; i <= wire.length; i++) {
+      const { c, error } = runDecoder([wire.subarray(0, i), wire.subarray(i)], -1, { codec: curvePair().server })
+      expect(error, `split at ${i}`).toBeUndefined()
+      expect(hexMessages(c.messages), `split at ${i}`).toEqual(hexMessages(msgs))
+    }
+  })
+
   it("refuses a plain frame once the codec is set (it is not a MESSAGE box)", () => {
     const { server } = curvePair()
     const { error } = runDecoder([Buffer.concat([greeting31(), READY, encodeMessage([Buffer.from("plain")])])], -1, { codec: server })
