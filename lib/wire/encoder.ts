@@ -31,9 +31,9 @@ export interface EncodedBatch {
   count: number
 }
 
-/** How a ZMTP 1.0 message, CURVE box or command is framed for this peer. */
+/** What the encoders need to know of the peer: its framing (3.x/2.0 or 1.0), whether it has SUBSCRIBE (3.1), CURVE. */
 export interface PeerFraming {
-  /** ZMTP major version of the peer: 3 (and its 3.0 minor), 2 or 1. */
+  /** ZMTP major version of the peer: 3, 2 or 1. */
   zmtp: 1 | 2 | 3
   /** The 3.x peer's minor version (3.1 has SUBSCRIBE/CANCEL commands; 3.0 does not). */
   minor: number
