@@ -3,10 +3,12 @@
  * or identity frame (ZMTP 2.0/1.0 peers) → message flow.
  *
  * The engine owns a byte stream (transports/byte-stream.ts: a net.Socket for tcp/ipc) and moves whole
- * messages between it and a Pipe. Writes are batched: everything queued in
- * the pipe during one event-loop turn is encoded into one buffer and written
- * once (bodies of 16 KiB and more are written by reference, not copied).
- * Reads decode every frame in a chunk; message parts are slices of the chunk.
+ * messages between it and a Pipe; it keeps the I/O, the timers and the
+ * connection's state. The codec is lib/wire's: ZmtpDecoder turns what is read
+ * into events (greeting, commands, whole messages), encoder.ts turns queued
+ * messages into buffers. Writes are batched: everything queued in the pipe
+ * during one event-loop turn is encoded into one buffer and written once
+ * (bodies of 16 KiB and more are written by reference, not copied).
  *
  * Any protocol violation closes this connection only (an ERROR command is
  * sent first where the peer speaks ZMTP); the error goes to the host, never
@@ -17,22 +19,18 @@ import { ProtocolError } from "../errors.js"
 import type { FrameCodec, Mechanism } from "../mechanisms/mechanism.js"
 import type { Pipe, PipeEngine } from "../pipe/pipe.js"
 import type { ByteStream } from "../transports/byte-stream.js"
-import { decodeCommand } from "../wire/command.js"
+import { decodeCommand, errorFrame, pingFrame, pongFrame } from "../wire/command.js"
+import { ZmtpDecoder, type ZmtpHandler } from "../wire/decoder.js"
+import { encodeBatch, encodeDataFrame, encodeSubscription, type PeerFraming } from "../wire/encoder.js"
 import type { Metadata } from "../wire/metadata.js"
-import { commandBody, errorFrame } from "../wire/command.js"
-import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../wire/frame.js"
-import { V1FrameDecoder, encodeV1Message } from "../wire/frame-v1.js"
 import type { Greeting } from "../wire/greeting.js"
-import { VersionNegotiator, type PeerProtocol } from "../wire/negotiation.js"
+import type { PeerProtocol } from "../wire/negotiation.js"
 import { isCompatible, zmtp2SocketType } from "./compat.js"
 import { Heartbeat } from "./heartbeat.js"
-import { writeEncrypted, writeV1 } from "./batch-writers.js"
 import { checkLegacyPeer, legacyMetadata, legacyName, type LegacyPeer } from "./legacy.js"
 
 const debug = createDebug("omq:engine")
 
-/** Bodies at least this large are handed to the stream by reference instead of copied. */
-const ZERO_COPY_MIN = 16 * 1024
 /** Bytes of unread command replies (PONGs) after which we stop reading from the peer. */
 const COMMAND_BACKLOG_MAX = 256 * 1024
 /** Upper bound of bytes encoded per flush, so one busy pipe cannot hog the loop. */
@@ -92,23 +90,17 @@ const enum State {
   Closed,
 }
 
-export class Engine implements PipeEngine, ConnectionEngine {
+export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
   pipe: Pipe | null = null
-  peerMinor = 1
-  /** ZMTP major version spoken with the peer: 3, or 2 / 1 for old peers (known after the greeting). */
-  zmtp: 1 | 2 | 3 = 3
   private state = State.Greeting
-  private negotiator: VersionNegotiator | null = null
-  /** ZMTP 2.0 and 3.x frames; ZMTP 1.0 frames for a 1.0 peer. */
-  private decoder: FrameDecoder | V1FrameDecoder
+  /** Everything read from the peer goes through it: greeting, frames, messages. */
+  private readonly decoder: ZmtpDecoder
   /** What an old peer's identity frame told us (3.x peers: the mechanism's metadata). */
   private legacyMetadata: Metadata | undefined
   /** An old peer's socket type ("" if unversioned), until its identity arrives. */
   private legacyPeerType = ""
   /** The peer is an unversioned ZMTP 1.0 one (libzmq 2.x): it announced no socket type. */
   private unversionedPeer = false
-  private parts: Buffer[] = []
-  private partsBytes = 0
   private flushScheduled = false
   private waitingDrain = false
   private handshakeTimer: NodeJS.Timeout | undefined
@@ -123,14 +115,22 @@ export class Engine implements PipeEngine, ConnectionEngine {
     private readonly host: EngineHost,
     readonly options: EngineOptions,
   ) {
-    this.decoder = new FrameDecoder((flags, body) => this.onFrame(flags, body), options.maxMessageSize)
+    this.decoder = new ZmtpDecoder(
+      this,
+      {
+        mechanism: options.mechanism.name,
+        asServer: options.asServer,
+        // Every socket type an Engine serves has a ZMTP 2.0 octet (compat.ts); the ?? is for the type checker.
+        socketType: zmtp2SocketType(options.socketType) ?? 0,
+        identity: options.identity ?? Buffer.alloc(0),
+      },
+      options.maxMessageSize,
+    )
     this.heartbeat = new Heartbeat(
       { interval: options.heartbeatInterval, timeout: options.heartbeatTimeout, timeToLive: options.heartbeatTimeToLive },
       (ttl) => {
         if (this.state !== State.Active) return
-        const data = Buffer.allocUnsafe(2)
-        data.writeUInt16BE(ttl, 0)
-        this.sendCommand("PING", data)
+        this.sendCommand(pingFrame(ttl, undefined, this.codec))
       },
       (why) => this.heartbeatExpired(why),
     )
@@ -178,14 +178,7 @@ export class Engine implements PipeEngine, ConnectionEngine {
       }, this.options.handshakeInterval)
       this.handshakeTimer.unref()
     }
-    this.negotiator = new VersionNegotiator({
-      mechanism: this.mechanism.name,
-      asServer: this.options.asServer,
-      // Every socket type an Engine serves has a ZMTP 2.0 octet (compat.ts); the ?? is for the type checker.
-      socketType: zmtp2SocketType(this.options.socketType) ?? 0,
-      identity: this.options.identity ?? Buffer.alloc(0),
-    })
-    s.write(this.negotiator.start())
+    s.write(this.decoder.start())
   }
 
   // ---- inbound ----
@@ -194,15 +187,6 @@ export class Engine implements PipeEngine, ConnectionEngine {
     if (this.state >= State.Closing) return
     if (this.heartbeat.tracking) this.heartbeat.traffic()
     try {
-      if (this.state === State.Greeting) {
-        const step = this.negotiator!.push(chunk)
-        for (const b of step.send) this.stream.write(b)
-        if (step.peer === undefined) return
-        this.negotiator = null
-        this.onPeerProtocol(step.peer)
-        for (const c of step.rest!) if (c.length > 0 && this.state < State.Closing) this.decoder.push(c)
-        return
-      }
       this.decoder.push(chunk)
     } catch (err) {
       // Whatever goes wrong with this peer's bytes ends this connection only.
@@ -221,14 +205,31 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
   }
 
-  private onPeerProtocol(peer: PeerProtocol): void {
+  // ---- decoder events (ZmtpHandler) ----
+
+  /** The version negotiation's replies. */
+  send(bytes: Buffer): void {
+    this.stream.write(bytes)
+  }
+
+  onPeer(peer: PeerProtocol): void {
     if (peer.version === 3) this.onGreeting(peer.greeting)
     else this.startLegacy(peer)
   }
 
+  onMessage(msg: Buffer[]): void {
+    if (this.state !== State.Active) return
+    if (this.pipe !== null && !this.pipe.deliverQuiet(msg)) this.stream.pause()
+  }
+
+  onCommand(body: Buffer): void {
+    if (this.state === State.Active) this.onActiveCommand(body)
+    else if (this.state === State.Handshake) this.onHandshakeCommand(body)
+  }
+
   private onGreeting(g: Greeting): void {
     // Revision 2 and majors above 3 speak 3.1 with us, as with libzmq.
-    this.peerMinor = g.major === 3 ? g.minor : 1
+    this.framing.minor = g.major === 3 ? g.minor : 1
     if (g.mechanism !== this.mechanism.name) {
       throw new ProtocolError(
         "ZMTP_BAD_MECHANISM",
@@ -240,63 +241,23 @@ export class Engine implements PipeEngine, ConnectionEngine {
     this.checkHandshakeDone()
   }
 
-  private onFrame(flags: number, body: Buffer): void {
-    if (this.state === State.Active) {
-      const codec = this.codec
-      if (codec !== undefined) {
-        // CURVE: every frame is a MESSAGE box carrying the real flags.
-        const d = codec.decode(body)
-        flags = (d.flags & 1 ? FLAG_MORE : 0) | (d.flags & 2 ? FLAG_COMMAND : 0)
-        body = d.body
-      }
-      if ((flags & FLAG_COMMAND) === 0) {
-        this.parts.push(body)
-        // Each part costs at least a byte, so endless empty parts also hit the limit.
-        this.partsBytes += body.length > 0 ? body.length : 1
-        if (this.options.maxMessageSize >= 0 && this.partsBytes > this.options.maxMessageSize) {
-          throw new ProtocolError("ZMTP_OVERSIZE", `Message exceeds ${this.options.maxMessageSize} bytes`)
-        }
-        if ((flags & FLAG_MORE) === 0) {
-          const msg = this.parts
-          this.parts = []
-          this.partsBytes = 0
-          if (this.pipe !== null && !this.pipe.deliverQuiet(msg)) this.stream.pause()
-        }
-        return
-      }
-      this.onActiveCommand(body)
-      return
-    }
-    if (this.state === State.Identity) {
-      this.onIdentity(flags, body)
-      return
-    }
-    if (this.state !== State.Handshake) return
-    if (this.deferred !== null) {
-      // A ZAP answer is pending: keep what arrives until it is known.
-      this.deferred.push([flags, body])
-      return
-    }
-    if ((flags & FLAG_COMMAND) === 0) {
-      throw new ProtocolError("ZMTP_HANDSHAKE", "Message frame received before the handshake completed")
-    }
+  private onHandshakeCommand(body: Buffer): void {
     const step = this.mechanism.onCommand(body)
     if (Array.isArray(step)) {
       this.writeFrames(step)
       this.checkHandshakeDone()
       return
     }
-    this.deferred = []
+    // A ZAP answer is pending: the decoder keeps what arrives until it is known.
+    this.decoder.hold()
     this.stream.pause()
     step.then(
       (frames) => {
         if (this.state !== State.Handshake) return
-        const later = this.deferred ?? []
-        this.deferred = null
         try {
           this.writeFrames(frames)
           this.checkHandshakeDone()
-          for (const [f, b] of later) this.onFrame(f, b)
+          this.decoder.release()
           this.pipe?.commit()
         } catch (err) {
           this.failWith(err)
@@ -308,10 +269,22 @@ export class Engine implements PipeEngine, ConnectionEngine {
     )
   }
 
-  /** Frames received while the mechanism waits for ZAP (null when not waiting). */
-  private deferred: Array<[number, Buffer]> | null = null
-  /** CURVE's frame codec once the handshake is done. */
-  private codec: FrameCodec | undefined
+  /** How we frame for the peer (encoder.ts): ZMTP version, 3.x minor, CURVE's codec once the handshake is done. */
+  private readonly framing: PeerFraming = { zmtp: 3, minor: 1, codec: undefined }
+
+  /** ZMTP major version spoken with the peer: 3, or 2 / 1 for old peers (known after the greeting). */
+  get zmtp(): 1 | 2 | 3 {
+    return this.framing.zmtp
+  }
+
+  /** The 3.x peer's minor version (0 for old peers: subscriptions travel as messages, as with 3.0). */
+  get peerMinor(): number {
+    return this.framing.minor
+  }
+
+  private get codec(): FrameCodec | undefined {
+    return this.framing.codec
+  }
 
   private failWith(err: unknown): void {
     let perr: ProtocolError
@@ -335,7 +308,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
     this.state = State.Active
     this.handshaken = true
-    this.codec = this.mechanism.codec
+    this.framing.codec = this.mechanism.codec
+    this.decoder.startMessages(this.codec)
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     this.handshakeTimer = undefined
     debug("%s handshake done with %s (ZMTP 3.%d)", this.endpoint, peerType, this.peerMinor)
@@ -349,21 +323,18 @@ export class Engine implements PipeEngine, ConnectionEngine {
   /** An old peer: no security handshake; each side sends its identity as the first frame. */
   private startLegacy(peer: LegacyPeer): void {
     this.legacyPeerType = checkLegacyPeer(peer, this.options.socketType, this.mechanism)
-    this.zmtp = peer.version
-    this.peerMinor = 0 // subscriptions travel as messages, as with 3.0 peers
-    if (peer.version === 1) {
-      this.decoder = new V1FrameDecoder((flags, body) => this.onFrame(flags, body), this.options.maxMessageSize)
-    }
+    this.framing.zmtp = peer.version
+    this.framing.minor = 0 // subscriptions travel as messages, as with 3.0 peers
     this.unversionedPeer = peer.socketType === null
     this.state = State.Identity
     debug("%s peer speaks %s (%s)", this.endpoint, legacyName(peer), this.legacyPeerType || "type not announced")
     // An unversioned 1.0 peer already has our identity: the signature was its header, the negotiator sent the body.
-    if (!this.unversionedPeer) this.stream.write(this.dataFrame(this.options.identity ?? Buffer.alloc(0)))
+    if (!this.unversionedPeer) this.stream.write(encodeDataFrame(this.framing, this.options.identity ?? Buffer.alloc(0)))
   }
 
-  private onIdentity(flags: number, body: Buffer): void {
-    if ((flags & FLAG_COMMAND) !== 0) throw noCommands()
-    // RFC 13: the identity frame's flags "SHALL not be validated".
+  /** An old peer's first frame (the decoder refuses COMMAND from it; RFC 13: its other flags "SHALL not be validated"). */
+  onIdentity(body: Buffer): void {
+    if (this.state !== State.Identity) return
     this.legacyMetadata = legacyMetadata(this.legacyPeerType, body)
     this.state = State.Active
     this.handshaken = true
@@ -378,17 +349,11 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
   }
 
-  /** One final message frame in the peer's framing (3.x and 2.0 share theirs; not for CURVE). */
-  private dataFrame(body: Buffer): Buffer {
-    return this.zmtp === 1 ? encodeV1Message([body]) : encodeFrame(body)
-  }
-
   private onActiveCommand(body: Buffer): void {
-    if (this.zmtp !== 3) throw noCommands()
     const cmd = decodeCommand(body)
     switch (cmd.name) {
       case "PING":
-        this.sendCommand("PONG", cmd.context)
+        this.sendCommand(pongFrame(cmd.context, this.codec))
         if (cmd.ttl > 0) this.heartbeat.peerTtl(cmd.ttl * 100)
         return
       case "PONG":
@@ -435,21 +400,13 @@ export class Engine implements PipeEngine, ConnectionEngine {
 
   sendSubscription(subscribe: boolean, topic: Buffer): void {
     if (this.state !== State.Active) return
-    if (this.peerMinor >= 1) {
-      this.sendCommand(subscribe ? "SUBSCRIBE" : "CANCEL", topic)
-    } else {
-      // ZMTP 3.0, 2.0 and 1.0 peers expect subscriptions as messages.
-      const body = Buffer.allocUnsafe(topic.length + 1)
-      body[0] = subscribe ? 1 : 0
-      topic.copy(body, 1)
-      this.stream.write(this.codec ? encodeFrame(this.codec.encode(0, body)) : this.dataFrame(body))
-    }
+    // A command to 3.1 peers, a message to 3.0, 2.0 and 1.0 ones (encoder.ts).
+    this.stream.write(encodeSubscription(this.framing, subscribe, topic))
   }
 
-  /** Writes a command after the handshake (boxed when CURVE is in use). */
-  private sendCommand(name: string, data: Buffer): void {
-    const body = commandBody(name, data)
-    this.stream.write(this.codec ? encodeFrame(this.codec.encode(2, body)) : encodeFrame(body, FLAG_COMMAND))
+  /** Writes a command frame after the handshake (PING, PONG: already boxed when CURVE is in use). */
+  private sendCommand(frame: Buffer): void {
+    this.stream.write(frame)
     // A peer that makes us answer (PING → PONG) but never reads must not grow our memory:
     // stop reading from it until what we wrote has drained.
     if (this.stream.writableLength > COMMAND_BACKLOG_MAX && !this.pausedForWrites) {
@@ -473,52 +430,8 @@ export class Engine implements PipeEngine, ConnectionEngine {
     const out = pipe.out
     if (out.length === 0) return
     const wasFull = pipe.full
-    if (this.codec !== undefined || this.zmtp === 1) {
-      // CURVE boxes and ZMTP 1.0 framing: batch-writers.ts.
-      const ok = this.codec !== undefined ? writeEncrypted(this.stream, this.codec, out, budget) : writeV1(this.stream, out, budget)
-      if (!ok) this.waitingDrain = true
-      pipe.drained(wasFull)
-      if (out.length > 0 && !this.waitingDrain) this.scheduleFlush()
-      return
-    }
-
-    // Pass 1: how many messages fit the budget, and how many bytes get copied.
-    let count = 0
-    let copyBytes = 0
-    let total = 0
-    const queued = out.length
-    for (let m = 0; m < queued; m++) {
-      const msg = out.at(m)!
-      for (let i = 0; i < msg.length; i++) {
-        const len = msg[i]!.length
-        copyBytes += headerSize(len)
-        if (len < ZERO_COPY_MIN) copyBytes += len
-        total += headerSize(len) + len
-      }
-      count++
-      if (total >= budget) break
-    }
-
-    // Pass 2: encode.
-    const buf = Buffer.allocUnsafe(copyBytes)
-    const chunks: Buffer[] = []
-    let off = 0
-    let segStart = 0
-    for (let m = 0; m < count; m++) {
-      const msg = out.shift()!
-      const last = msg.length - 1
-      for (let i = 0; i <= last; i++) {
-        const part = msg[i]!
-        off = writeHeader(buf, off, i < last ? FLAG_MORE : 0, part.length)
-        if (part.length < ZERO_COPY_MIN) {
-          off += part.copy(buf, off)
-        } else {
-          chunks.push(buf.subarray(segStart, off), part)
-          segStart = off
-        }
-      }
-    }
-    if (off > segStart) chunks.push(buf.subarray(segStart, off))
+    // encoder.ts takes what fits the budget off the queue and returns the buffers to write.
+    const { chunks } = encodeBatch(this.framing, out, budget)
 
     const s = this.stream
     let ok: boolean
@@ -620,9 +533,4 @@ export class Engine implements PipeEngine, ConnectionEngine {
     }
     this.host.engineClosed(this, this.closeError)
   }
-}
-
-/** ZMTP 1.0/2.0 have no commands: in 2.0 framing, flag bit 2 is reserved (RFC 15). */
-function noCommands(): ProtocolError {
-  return new ProtocolError("ZMTP_BAD_FLAGS", "Reserved frame flag bit 2 set by a ZMTP 2.0 peer (it has no commands)")
 }

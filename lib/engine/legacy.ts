@@ -1,7 +1,7 @@
 /**
  * What serving a ZMTP 1.0 or 2.0 peer takes beyond the codec (RFC 13, RFC 15,
  * and libzmq 4.x's behaviour): who may be served, what the peer's identity
- * frame means (writing 1.0 frames: batch-writers.ts).
+ * frame means (1.0 framing itself: wire/frame-v1.ts, wire/decoder.ts, wire/encoder.ts).
  *
  * Old peers have no security handshake, no metadata, no commands and no
  * heartbeats: the greeting's socket-type octet (2.0) and the first frame (the

@@ -5,6 +5,7 @@
  * other (mechanism-specific: HELLO, WELCOME, INITIATE, ...) through as raw data.
  */
 import { ProtocolError } from "../errors.js"
+import type { FrameCodec } from "../mechanisms/mechanism.js"
 import { FLAG_COMMAND, encodeFrame } from "./frame.js"
 import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.js"
 
@@ -83,9 +84,14 @@ export function commandBody(name: string, data?: Buffer): Buffer {
   return out
 }
 
-/** A complete command frame, ready for the wire. */
-export function commandFrame(name: string, data?: Buffer): Buffer {
-  return encodeFrame(commandBody(name, data), FLAG_COMMAND)
+/**
+ * A complete command frame, ready for the wire. With CURVE's codec (after its
+ * handshake) the command travels boxed, in a MESSAGE whose inner flags carry
+ * COMMAND (RFC 26: every frame is a MESSAGE; flags bit 1 marks a command).
+ */
+export function commandFrame(name: string, data?: Buffer, codec?: FrameCodec): Buffer {
+  const body = commandBody(name, data)
+  return codec !== undefined ? encodeFrame(codec.encode(2, body)) : encodeFrame(body, FLAG_COMMAND)
 }
 
 export function readyFrame(props: Iterable<[string, Buffer | string]>): Buffer {
@@ -100,22 +106,27 @@ export function errorFrame(reason: string): Buffer {
   return commandFrame("ERROR", data)
 }
 
-/** PING: TTL in deciseconds (16 bits) and up to 16 bytes of context. */
-export function pingFrame(ttlDeciseconds: number, context: Buffer = Buffer.alloc(0)): Buffer {
+/** PING (RFC 37): TTL in deciseconds (16 bits) and up to 16 bytes of context; boxed under CURVE. */
+export function pingFrame(ttlDeciseconds: number, context: Buffer = EMPTY, codec?: FrameCodec): Buffer {
   const data = Buffer.allocUnsafe(2 + context.length)
   data.writeUInt16BE(Math.max(0, Math.min(0xffff, ttlDeciseconds | 0)), 0)
   context.copy(data, 2)
-  return commandFrame("PING", data)
+  return commandFrame("PING", data, codec)
 }
 
-export function pongFrame(context: Buffer): Buffer {
-  return commandFrame("PONG", context)
+/** PONG (RFC 37): echoes the PING's context; boxed under CURVE. */
+export function pongFrame(context: Buffer, codec?: FrameCodec): Buffer {
+  return commandFrame("PONG", context, codec)
 }
 
-export function subscribeFrame(topic: Buffer): Buffer {
-  return commandFrame("SUBSCRIBE", topic)
+/** SUBSCRIBE (RFC 37, ZMTP 3.1 peers only: older ones take wire/encoder.ts's encodeSubscription message). */
+export function subscribeFrame(topic: Buffer, codec?: FrameCodec): Buffer {
+  return commandFrame("SUBSCRIBE", topic, codec)
 }
 
-export function cancelFrame(topic: Buffer): Buffer {
-  return commandFrame("CANCEL", topic)
+/** CANCEL (RFC 37, ZMTP 3.1 peers only). */
+export function cancelFrame(topic: Buffer, codec?: FrameCodec): Buffer {
+  return commandFrame("CANCEL", topic, codec)
 }
+
+const EMPTY = Buffer.alloc(0)

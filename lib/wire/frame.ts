@@ -206,25 +206,10 @@ export function writeHeader(out: Buffer, offset: number, flags: number, size: nu
   return offset + 2
 }
 
-/** Encodes one frame into a new buffer (handy for commands and tests; the engine batches instead). */
+/** Encodes one frame into a new buffer (commands, single frames; messages are batched by encoder.ts). */
 export function encodeFrame(body: Buffer, flags = 0): Buffer {
   const out = Buffer.allocUnsafe(headerSize(body.length) + body.length)
   const off = writeHeader(out, 0, flags, body.length)
   body.copy(out, off)
-  return out
-}
-
-/** Encodes the parts of one message (MORE on all but the last). */
-export function encodeMessage(parts: readonly Buffer[]): Buffer {
-  let total = 0
-  for (const p of parts) total += headerSize(p.length) + p.length
-  const out = Buffer.allocUnsafe(total)
-  let off = 0
-  const last = parts.length - 1
-  for (let i = 0; i <= last; i++) {
-    const p = parts[i]!
-    off = writeHeader(out, off, i < last ? FLAG_MORE : 0, p.length)
-    off += p.copy(out, off)
-  }
   return out
 }

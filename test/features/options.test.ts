@@ -10,7 +10,8 @@ import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import type { Event } from "../../lib/index.js"
 import { waitFor } from "../helpers.js"
-import { encodeFrame, encodeMessage, FLAG_LONG } from "../../lib/wire/frame.js"
+import { encodeFrame, FLAG_LONG } from "../../lib/wire/frame.js"
+import { encodeMessage } from "../../lib/wire/encoder.js"
 import { encodeGreeting } from "../../lib/wire/greeting.js"
 import {
   RawPeer,

@@ -14,10 +14,10 @@ import {
   FLAG_MORE,
   FrameDecoder,
   encodeFrame,
-  encodeMessage,
   headerSize,
   writeHeader,
 } from "../../lib/wire/frame.js"
+import { encodeMessage } from "../../lib/wire/encoder.js"
 import {
   type Frame,
   chunk,

@@ -1,5 +1,6 @@
 /**
- * Robustness of the wire codec against hostile input: arbitrary bytes and
+ * Robustness of the wire codec (frame decoders, commands, greeting, and
+ * ZmtpDecoder from the first octet to whole messages) against hostile input: arbitrary bytes and
  * mutated valid encodings, fed in arbitrary chunkings. The only exception the
  * decoders may ever raise is a ProtocolError (never a RangeError, TypeError,
  * ...), every call returns (bounded, synchronous), and chunking never changes
@@ -19,11 +20,13 @@ import {
   readyFrame,
   subscribeFrame,
 } from "../../lib/wire/command.js"
-import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, encodeFrame, encodeMessage } from "../../lib/wire/frame.js"
+import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, encodeFrame } from "../../lib/wire/frame.js"
+import { encodeMessage, encodeMessages, encodeMessagesCurve } from "../../lib/wire/encoder.js"
 import { V1FrameDecoder, encodeV1Message } from "../../lib/wire/frame-v1.js"
 import { checkSignature, decodeGreeting, encodeGreeting } from "../../lib/wire/greeting.js"
 import { VersionNegotiator, type PeerProtocol } from "../../lib/wire/negotiation.js"
 import { decodeMetadata, encodeMetadata } from "../../lib/wire/metadata.js"
+import { curvePair, greeting10, greeting20, runDecoder } from "./codec.js"
 import { type DecodeOutcome, chunk, chunkingArb, decodeChunks, fcParams, patternBody } from "./util.js"
 
 const KNOWN_CODES = new Set([
@@ -401,6 +404,89 @@ describe("fuzz: greeting", () => {
         },
       ),
       fcParams(400, 41),
+    )
+  })
+})
+
+describe("fuzz: ZmtpDecoder (greeting to whole messages)", () => {
+  /** What ZmtpDecoder may raise: the frame decoders' codes, the greeting's, and its own (handshake, CURVE boxes). */
+  const DECODER_CODES = new Set([...KNOWN_CODES, "ZMTP_HANDSHAKE", "ZMTP_SEQUENCE", "ZMTP_CRYPTOGRAPHIC"])
+
+  /** The same run with one chunk and with `how`: identical events and error; only known ProtocolErrors; the limit holds. */
+  function checkRun(input: Buffer, how: Parameters<typeof chunk>[1], maxSize: number, curve: boolean): void {
+    const run = (chunks: readonly Buffer[]) => runDecoder(chunks, maxSize, curve ? { codec: curvePair().server } : {})
+    const split = run(chunk(input, how))
+    const whole = run([input])
+    for (const r of [split, whole]) {
+      if (r.error !== undefined) expect(DECODER_CODES.has(r.error.code), r.error.code).toBe(true)
+      let delivered = 0
+      for (const m of r.c.messages) {
+        expect(m.length).toBeGreaterThan(0)
+        const cost = m.reduce((n, p) => n + Math.max(1, p.length), 0)
+        if (maxSize >= 0) expect(cost).toBeLessThanOrEqual(maxSize)
+        delivered += m.reduce((n, p) => n + p.length, 0)
+      }
+      // Parts are never more than what came in (CURVE's plaintext is smaller still).
+      expect(delivered).toBeLessThanOrEqual(input.length)
+    }
+    const view = (r: typeof split) => r.c.events.map((e) => (e.kind === "message" ? e.parts.map((p) => p.toString("hex")) : e.kind === "peer" ? e.peer : [e.kind, e.body.toString("hex")]))
+    expect(view(split)).toEqual(view(whole))
+    expect(split.error?.code).toBe(whole.error?.code)
+  }
+
+  const v3Stream = fc
+    .array(
+      fc.oneof(
+        fc.array(smallBody, { minLength: 1, maxLength: 4 }).map((parts) => encodeMessage(parts)),
+        fc.constantFrom(pingFrame(1), pongFrame(Buffer.from("c")), subscribeFrame(Buffer.from("t")), errorFrame("x")),
+      ),
+      { maxLength: 5 },
+    )
+    .map((xs) => Buffer.concat([encodeGreeting("NULL", true), readyFrame([["Socket-Type", "ROUTER"]]), ...xs]))
+  const v2Stream = fc
+    .array(fc.array(smallBody, { minLength: 1, maxLength: 4 }), { maxLength: 5 })
+    .map((ms) => Buffer.concat([greeting20(), encodeFrame(Buffer.from("id")), ...ms.map((m) => encodeMessage(m))]))
+  const v1Stream = fc
+    .array(fc.array(smallBody, { minLength: 1, maxLength: 4 }), { maxLength: 5 })
+    .chain((ms) =>
+      fc.constantFrom(greeting10(), Buffer.alloc(0)).map((g) => Buffer.concat([g, encodeV1Message([Buffer.from("id")]), ...ms.map((m) => encodeV1Message(m))])),
+    )
+  const curveStream = fc
+    .array(fc.array(smallBody, { minLength: 1, maxLength: 3 }), { maxLength: 4 })
+    .map((ms) => Buffer.concat([encodeGreeting("NULL", true), readyFrame([["Socket-Type", "ROUTER"]]), ...encodeMessagesCurve(curvePair().client, ms, Infinity).chunks]))
+
+  it("arbitrary bytes from the first octet: only known ProtocolErrors, chunking changes nothing", () => {
+    fc.assert(
+      fc.property(hostileBytesArb, chunkingArb, maxSizeArb, (input, how, maxSize) => checkRun(input, how, maxSize, false)),
+      fcParams(300, 120),
+    )
+  })
+
+  it("mutated valid 3.x / 2.0 / 1.0 / CURVE streams: only known ProtocolErrors, chunking changes nothing, messages within the limit", () => {
+    const streamArb = fc.oneof(
+      v3Stream.map((b) => [b, false] as const),
+      v2Stream.map((b) => [b, false] as const),
+      v1Stream.map((b) => [b, false] as const),
+      curveStream.map((b) => [b, true] as const),
+    )
+    fc.assert(
+      fc.property(streamArb, fc.array(mutationArb, { maxLength: 4 }), chunkingArb, maxSizeArb, ([valid, curve], muts, how, maxSize) =>
+        checkRun(mutate(valid, muts), how, maxSize, curve),
+      ),
+      fcParams(400, 121),
+    )
+  })
+
+  it("unmutated streams deliver exactly what was sent, whatever the chunking", () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(smallBody, { minLength: 1, maxLength: 4 }), { maxLength: 6 }), chunkingArb, (ms, how) => {
+        const wire = Buffer.concat([greeting20(), encodeFrame(Buffer.from("id")), ...encodeMessages([...ms], Infinity).chunks])
+        const { c, error, idle } = runDecoder(chunk(wire, how))
+        expect(error).toBeUndefined()
+        expect(idle).toBe(true)
+        expect(c.messages.map((m) => m.map((p) => p.toString("hex")))).toEqual(ms.map((m) => m.map((p) => p.toString("hex"))))
+      }),
+      fcParams(150, 122),
     )
   })
 })
