@@ -45,7 +45,7 @@ function onlyProtocolErrors<T>(fn: () => T): ProtocolError | undefined {
     return undefined
   } catch (err) {
     if (!(err instanceof ProtocolError)) {
-      throw new Error(`expected only ProtocolError, got ${(err as Error)?.name}: ${(err as Error)?.message}`)
+      throw new Error(`expected only ProtocolError, got ${(err as Error)?.name}: ${(err as Error)?.message}`, { cause: err })
     }
     expect(KNOWN_CODES.has(err.code), err.code).toBe(true)
     return err
