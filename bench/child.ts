@@ -85,7 +85,7 @@ export function runPeer(name: string, deadlineMs: number, main: () => Promise<vo
   main().then(
     // The sockets are closed now; if something keeps the loop alive, say so instead of hanging.
     () => setTimeout(() => die(4, "process did not exit within 3 s after close()"), 3000).unref(),
-    (err: unknown) => die(1, `error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    (err: unknown) => die(1, `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   )
 }
 

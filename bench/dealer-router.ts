@@ -33,20 +33,39 @@ export function dealerRouterEcho({ name, size, window, dealers = 1, warmup = win
     async trial(ctx: TrialContext) {
       const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs), "--hwm", String(window * 10)]
       const opts = { timeoutMs: ctx.timeoutMs }
-      const server = spawnPeer(`${ctx.lib} ROUTER (${name})`, PEER, ["--role", "server", "--clients", String(dealers), ...common], { ...opts, nodeArgs: ctx.profArgs("server") })
+      const server = spawnPeer(`${ctx.lib} ROUTER (${name})`, PEER, ["--role", "server", "--clients", String(dealers), ...common], {
+        ...opts,
+        nodeArgs: ctx.profArgs("server"),
+      })
       let client: Peer | undefined
       try {
         const { endpoint } = await server.next("ready")
-        const load = ["--size", String(size), "--window", String(window), "--dealers", String(dealers), "--warmup", String(ctx.quick ? window * dealers : warmup)]
+        const load = [
+          "--size",
+          String(size),
+          "--window",
+          String(window),
+          "--dealers",
+          String(dealers),
+          "--warmup",
+          String(ctx.quick ? window * dealers : warmup),
+        ]
         load.push("--count", String(ctx.quick ? 20_000 : count), "--seconds", ctx.quick ? "0.5" : String(seconds))
-        client = spawnPeer(`${ctx.lib} ${dealers > 1 ? `${dealers} DEALERs` : "DEALER"} (${name})`, PEER, ["--role", "client", "--endpoint", String(endpoint), ...load, ...common], {
-          ...opts,
-          nodeArgs: ctx.profArgs("client"),
-        })
+        client = spawnPeer(
+          `${ctx.lib} ${dealers > 1 ? `${dealers} DEALERs` : "DEALER"} (${name})`,
+          PEER,
+          ["--role", "client", "--endpoint", String(endpoint), ...load, ...common],
+          {
+            ...opts,
+            nodeArgs: ctx.profArgs("client"),
+          },
+        )
         const res = await client.next("result")
         const served = await server.next("served")
         if (served.requests !== Number(res.received) + dealers) {
-          throw new Error(`${ctx.lib} ${name}: server saw ${served.requests} requests, client got ${res.received} replies (+${dealers} end marker(s))`)
+          throw new Error(
+            `${ctx.lib} ${name}: server saw ${served.requests} requests, client got ${res.received} replies (+${dealers} end marker(s))`,
+          )
         }
         await Promise.all([server.finish(), client.finish()])
         return { rtPerSec: Number(res.rtPerSec) }

@@ -116,7 +116,14 @@ async function idleServer(): Promise<void> {
   const rss = settledRss()
   const mem = process.memoryUsage()
   // Where the growth is (BENCH_DEBUG=1 prints it): V8 heap, Buffers and other external memory, the rest is native.
-  emit({ type: "result", distinct: ids.size, baseline, rss, heapUsedDelta: mem.heapUsed - base.heapUsed, externalDelta: mem.external - base.external })
+  emit({
+    type: "result",
+    distinct: ids.size,
+    baseline,
+    rss,
+    heapUsedDelta: mem.heapUsed - base.heapUsed,
+    externalDelta: mem.external - base.external,
+  })
   await parentDone()
   closed = true
   sock.close()

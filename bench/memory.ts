@@ -47,17 +47,23 @@ export function idleConnections({ name, connections, quickConnections, batch, id
       let clients: Peer | undefined
       try {
         const { endpoint } = await server.next("ready")
-        clients = spawnPeer(`${ctx.lib} ${n} DEALERs (${name})`, PEER, ["--role", "clients", "--endpoint", String(endpoint), "--batch", String(batch), ...common], {
-          ...opts,
-          nodeArgs: ["--expose-gc", ...ctx.profArgs("clients")],
-        })
+        clients = spawnPeer(
+          `${ctx.lib} ${n} DEALERs (${name})`,
+          PEER,
+          ["--role", "clients", "--endpoint", String(endpoint), "--batch", String(batch), ...common],
+          {
+            ...opts,
+            nodeArgs: ["--expose-gc", ...ctx.profArgs("clients")],
+          },
+        )
         const conn = await clients.next("connected")
         await server.next("seen")
         server.send("measure")
         const res = await server.next("result")
         if (res.distinct !== n) throw new Error(`${ctx.lib} ${name}: server saw ${res.distinct} routing ids, expected ${n}`)
         await Promise.all([server.finish(), clients.finish()])
-        if (process.env.BENCH_DEBUG) process.stderr.write(`  ${ctx.lib} ${name}: server ${JSON.stringify(res)}\n  clients ${JSON.stringify(conn)}\n`)
+        if (process.env.BENCH_DEBUG)
+          process.stderr.write(`  ${ctx.lib} ${name}: server ${JSON.stringify(res)}\n  clients ${JSON.stringify(conn)}\n`)
         const delta = Number(res.rss) - Number(res.baseline)
         return {
           deltaMB: delta / MB,
@@ -99,7 +105,10 @@ export function pushPullPeak({ name, size, count, quickCount, seconds }: PeakOpt
       const n = ctx.quick ? quickCount : count
       const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs)]
       const opts = { timeoutMs: ctx.timeoutMs }
-      const recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "pull", ...common], { ...opts, nodeArgs: ["--expose-gc", ...ctx.profArgs("pull")] })
+      const recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "pull", ...common], {
+        ...opts,
+        nodeArgs: ["--expose-gc", ...ctx.profArgs("pull")],
+      })
       let send: Peer | undefined
       try {
         const { endpoint } = await recv.next("ready")
@@ -111,7 +120,8 @@ export function pushPullPeak({ name, size, count, quickCount, seconds }: PeakOpt
         const sent = await send.next("sent")
         const res = await recv.next("result")
         if (res.received !== sent.sent) throw new Error(`${ctx.lib} ${name}: sent ${sent.sent} but received ${res.received}`)
-        if (Number(sent.sent) < n) process.stderr.write(`  note: ${ctx.lib} ${name} hit the ${seconds} s cap after ${sent.sent} of ${n} messages\n`)
+        if (Number(sent.sent) < n)
+          process.stderr.write(`  note: ${ctx.lib} ${name} hit the ${seconds} s cap after ${sent.sent} of ${n} messages\n`)
         send.send("report")
         const mem = await send.next("memory")
         await Promise.all([recv.finish(), send.finish()])

@@ -54,7 +54,12 @@ export class Peer {
   private exitError: Error | null = null
   readonly exited: Promise<number | null>
 
-  constructor(readonly label: string, script: string, args: readonly string[], private readonly opts: SpawnOptions) {
+  constructor(
+    readonly label: string,
+    script: string,
+    args: readonly string[],
+    private readonly opts: SpawnOptions,
+  ) {
     // Peers run as plain node processes on a bundled copy of their script: a module loader such as
     // tsx's `--import` hooks measurably slows a receiving omq peer (64 KiB: 1.0 vs 2.0 GB/s), which
     // would be a benchmark artefact. BENCH_OMQ=src keeps tsx to run omq from its sources.

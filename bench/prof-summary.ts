@@ -50,7 +50,10 @@ export function summarize(file: string, top = 15): string {
     total += dt
   })
   const rows = (m: Map<string, number>) =>
-    [...m].sort((x, y) => y[1] - x[1]).slice(0, top).map(([k, us]) => [fmt(us / 1000, 0), fmt((100 * us) / total, 1), k])
+    [...m]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, top)
+      .map(([k, us]) => [fmt(us / 1000, 0), fmt((100 * us) / total, 1), k])
   return [
     `${file}: ${fmt(total / 1e6, 2)} s sampled${Number.isFinite(win.startUs) ? " (measured phase only)" : ""}`,
     table(["self ms", "%", "function (file)"], rows(byFn), [true, true, false]),

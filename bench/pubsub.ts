@@ -34,10 +34,15 @@ export function pubSubFanOut({ name, size, subscribers, filter, count, quickCoun
       const n = ctx.quick ? quickCount : count
       const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs), "--size", String(size), "--hwm", String(n + 10_000)]
       const opts = { timeoutMs: ctx.timeoutMs }
-      const pub = spawnPeer(`${ctx.lib} PUB (${name})`, PEER, ["--role", "pub", "--count", String(n), "--seconds", ctx.quick ? "0.5" : String(seconds), ...common], {
-        ...opts,
-        nodeArgs: ctx.profArgs("pub"),
-      })
+      const pub = spawnPeer(
+        `${ctx.lib} PUB (${name})`,
+        PEER,
+        ["--role", "pub", "--count", String(n), "--seconds", ctx.quick ? "0.5" : String(seconds), ...common],
+        {
+          ...opts,
+          nodeArgs: ctx.profArgs("pub"),
+        },
+      )
       const subs: Peer[] = []
       try {
         const { endpoint } = await pub.next("ready")
@@ -56,7 +61,8 @@ export function pubSubFanOut({ name, size, subscribers, filter, count, quickCoun
         if (wrong > 0) throw new Error(`${ctx.lib} ${name}: subscribers received ${wrong} messages outside their subscription`)
         const received = results.reduce((acc, r) => acc + Number(r.received), 0)
         const drops = subscribers * expected - received
-        if (drops < 0) throw new Error(`${ctx.lib} ${name}: subscribers received ${received} messages, more than the ${subscribers} x ${expected} published`)
+        if (drops < 0)
+          throw new Error(`${ctx.lib} ${name}: subscribers received ${received} messages, more than the ${subscribers} x ${expected} published`)
         // Per SUB: each one's own rate, averaged. All SUBs: every delivery, over the span from the first SUB's first message to the last SUB's end.
         const perSub = results.reduce((acc, r) => acc + Number(r.msgsPerSec), 0) / subscribers
         const span = (Math.max(...results.map((r) => Number(r.endWallMs))) - Math.min(...results.map((r) => Number(r.firstWallMs)))) / 1000

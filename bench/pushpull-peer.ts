@@ -54,7 +54,7 @@ async function receiveAll(sock: BenchSocket): Promise<Received> {
   const last = performance.now()
   // The first message only starts the clock, so n-1 messages took last-first.
   const secs = (last - first) / 1000
-  return { received: n, bytes, seconds: secs, msgsPerSec: (n - 1) / secs, mbPerSec: ((bytes * (n - 1)) / n / secs) / 1e6, firstUs, endUs: hrUs() }
+  return { received: n, bytes, seconds: secs, msgsPerSec: (n - 1) / secs, mbPerSec: (bytes * (n - 1)) / n / secs / 1e6, firstUs, endUs: hrUs() }
 }
 
 async function sendAll(sock: BenchSocket): Promise<{ sent: number; seconds: number; startUs: number }> {
@@ -97,7 +97,12 @@ async function sender(): Promise<void> {
   let options: Record<string, unknown> = { linger: 0 }
   if (curve) {
     const kp = await curveKeyPair(lib)
-    options = { ...options, curveServerKey: a["server-key"] ?? fail("--curve needs --server-key"), curvePublicKey: kp.publicKey, curveSecretKey: kp.secretKey }
+    options = {
+      ...options,
+      curveServerKey: a["server-key"] ?? fail("--curve needs --server-key"),
+      curvePublicKey: kp.publicKey,
+      curveSecretKey: kp.secretKey,
+    }
   }
   const sock = await createSocket(lib, "Push", options)
   sock.connect(a.endpoint ?? "")

@@ -43,7 +43,10 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
       const opts = { timeoutMs: ctx.timeoutMs }
       const load = ["--size", String(size), "--count", String(ctx.quick ? quickCount : count), "--seconds", ctx.quick ? "0.5" : String(seconds)]
       if (transport === "inproc") {
-        const both = spawnPeer(`${ctx.lib} PUSH+PULL inproc (${name})`, PEER, ["--role", "both", ...load, ...common], { ...opts, nodeArgs: ctx.profArgs("both") })
+        const both = spawnPeer(`${ctx.lib} PUSH+PULL inproc (${name})`, PEER, ["--role", "both", ...load, ...common], {
+          ...opts,
+          nodeArgs: ctx.profArgs("both"),
+        })
         try {
           const res = await both.next("result")
           if (res.received !== res.sent) throw new Error(`${ctx.lib} ${name}: sent ${res.sent} but received ${res.received}`)
@@ -60,7 +63,10 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
       let recv: Peer | undefined
       let send: Peer | undefined
       try {
-        recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "recv", ...bindArgs, ...curveArgs, ...common], { ...opts, nodeArgs: ctx.profArgs("recv") })
+        recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "recv", ...bindArgs, ...curveArgs, ...common], {
+          ...opts,
+          nodeArgs: ctx.profArgs("recv"),
+        })
         const { endpoint, serverKey } = await recv.next("ready")
         const sendArgs = ["--role", "send", "--endpoint", String(endpoint), ...load, ...common]
         if (curve) sendArgs.push(...curveArgs, `--server-key=${String(serverKey)}`) // "=": a z85 key may start with "-", which parseArgs would take for an option

@@ -32,7 +32,13 @@ async function device(): Promise<void> {
     const probe = new QueueClient(dev.lastEndpoint!)
     const s = await probe.stats(QUEUE).catch(() => undefined)
     await probe.close()
-    emit({ type: "stats", queue: s?.queues[QUEUE] ?? null, diskBytes: s?.diskBytes ?? 0, checkpoints: s?.checkpoints ?? 0, fsyncs: s?.fsyncs ?? 0 })
+    emit({
+      type: "stats",
+      queue: s?.queues[QUEUE] ?? null,
+      diskBytes: s?.diskBytes ?? 0,
+      checkpoints: s?.checkpoints ?? 0,
+      fsyncs: s?.fsyncs ?? 0,
+    })
     await dev.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })

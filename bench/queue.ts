@@ -37,17 +37,34 @@ export function durableQueue({ name, fsync, size, count, seconds, window, credit
     async trial(ctx: TrialContext) {
       const common = ["--deadline", String(ctx.timeoutMs)]
       const opts = { timeoutMs: ctx.timeoutMs }
-      const device = spawnPeer(`queue device (${name})`, PEER, ["--role", "device", "--fsync", String(fsync), ...common], { ...opts, nodeArgs: ctx.profArgs("device") })
+      const device = spawnPeer(`queue device (${name})`, PEER, ["--role", "device", "--fsync", String(fsync), ...common], {
+        ...opts,
+        nodeArgs: ctx.profArgs("device"),
+      })
       let consumer: Peer | undefined
       let producer: Peer | undefined
       try {
         const { endpoint } = await device.next("ready")
-        consumer = spawnPeer(`queue consumer (${name})`, PEER, ["--role", "consumer", "--endpoint", String(endpoint), "--credit", String(credit), ...common], {
-          ...opts,
-          nodeArgs: ctx.profArgs("consumer"),
-        })
+        consumer = spawnPeer(
+          `queue consumer (${name})`,
+          PEER,
+          ["--role", "consumer", "--endpoint", String(endpoint), "--credit", String(credit), ...common],
+          {
+            ...opts,
+            nodeArgs: ctx.profArgs("consumer"),
+          },
+        )
         await consumer.next("ready")
-        const load = ["--size", String(size), "--window", String(window), "--count", String(ctx.quick ? 20_000 : count), "--seconds", ctx.quick ? "0.5" : String(seconds)]
+        const load = [
+          "--size",
+          String(size),
+          "--window",
+          String(window),
+          "--count",
+          String(ctx.quick ? 20_000 : count),
+          "--seconds",
+          ctx.quick ? "0.5" : String(seconds),
+        ]
         producer = spawnPeer(`queue producer (${name})`, PEER, ["--role", "producer", "--endpoint", String(endpoint), ...load, ...common], {
           ...opts,
           nodeArgs: ctx.profArgs("producer"),
@@ -62,7 +79,11 @@ export function durableQueue({ name, fsync, size, count, seconds, window, credit
         const left = (stats.queue as { total?: number } | null)?.total ?? 0
         if (left !== 0) throw new Error(`${name}: ${left} messages left in the queue after the run`)
         const fsyncs = Number(stats.fsyncs)
-        return { msgsPerSec: Number(res.msgsPerSec), putsPerSec: Number(sent.putsPerSec), putsPerFsync: fsyncs > 0 ? Number(sent.sent) / fsyncs : 0 }
+        return {
+          msgsPerSec: Number(res.msgsPerSec),
+          putsPerSec: Number(sent.putsPerSec),
+          putsPerFsync: fsyncs > 0 ? Number(sent.sent) / fsyncs : 0,
+        }
       } finally {
         device.kill()
         consumer?.kill()

@@ -66,7 +66,15 @@ async function client(): Promise<void> {
   await sock.send(Buffer.alloc(0))
   await sock.receive()
   const xs = Array.from(rtt.subarray(0, n), (ms) => ms * 1000)
-  emit({ type: "result", requests: n, seconds, p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), mean: xs.reduce((s, x) => s + x, 0) / n, rtPerSec: n / seconds })
+  emit({
+    type: "result",
+    requests: n,
+    seconds,
+    p50: quantile(xs, 0.5),
+    p99: quantile(xs, 0.99),
+    mean: xs.reduce((s, x) => s + x, 0) / n,
+    rtPerSec: n / seconds,
+  })
   await parentDone()
   sock.close()
 }

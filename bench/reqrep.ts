@@ -31,11 +31,18 @@ export function reqRepLatency({ name, size, count, warmup, seconds }: ReqRepOpti
       let client: Peer | undefined
       try {
         const { endpoint } = await server.next("ready")
-        const load = ctx.quick ? ["--count", "2000", "--warmup", "200", "--seconds", "0.5"] : ["--count", String(count), "--warmup", String(warmup), "--seconds", String(seconds)]
-        client = spawnPeer(`${ctx.lib} REQ (${name})`, PEER, ["--role", "client", "--endpoint", String(endpoint), "--size", String(size), ...load, ...common], {
-          ...opts,
-          nodeArgs: ctx.profArgs("client"),
-        })
+        const load = ctx.quick
+          ? ["--count", "2000", "--warmup", "200", "--seconds", "0.5"]
+          : ["--count", String(count), "--warmup", String(warmup), "--seconds", String(seconds)]
+        client = spawnPeer(
+          `${ctx.lib} REQ (${name})`,
+          PEER,
+          ["--role", "client", "--endpoint", String(endpoint), "--size", String(size), ...load, ...common],
+          {
+            ...opts,
+            nodeArgs: ctx.profArgs("client"),
+          },
+        )
         const res = await client.next("result")
         await server.next("served")
         await Promise.all([server.finish(), client.finish()])

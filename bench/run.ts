@@ -78,12 +78,16 @@ process.on("SIGINT", () => {
 })
 
 async function main(): Promise<void> {
-  console.log(`bench: ${scenarios.map((s) => s.name).join(", ")} x ${libs.join(", ")}, ${runs} run(s)${opt.quick ? ", quick" : ""}${opt.prof ? ", profiling omq" : ""}`)
+  console.log(
+    `bench: ${scenarios.map((s) => s.name).join(", ")} x ${libs.join(", ")}, ${runs} run(s)${opt.quick ? ", quick" : ""}${opt.prof ? ", profiling omq" : ""}`,
+  )
   console.log(machine())
   if (opt.prof) mkdirSync(PROF_DIR, { recursive: true })
   for (const s of scenarios) {
     // No stale profile from an earlier run may pass for this one's.
-    if (opt.prof) for (const role of profRoles(s)) for (const f of [profFile(s.name, role), `${profFile(s.name, role)}.window.json`]) rmSync(join(PROF_DIR, f), { force: true })
+    if (opt.prof)
+      for (const role of profRoles(s))
+        for (const f of [profFile(s.name, role), `${profFile(s.name, role)}.window.json`]) rmSync(join(PROF_DIR, f), { force: true })
     for (const lib of libs as LibName[]) {
       const missing = await missingSockets(lib, s.sockets)
       if (missing.length) skipped.set(`${s.name}/${lib}`, `${lib} lacks ${missing.join(", ")}`)
@@ -94,7 +98,11 @@ async function main(): Promise<void> {
     }
   }
   report()
-  console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`)
+  console.log(
+    `load average at end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  )
   if (opt.prof) printProfiles()
   if (failures.size > 0) process.exit(1)
 }
@@ -111,7 +119,9 @@ function machine(): string {
   }
   // lib/ is edited concurrently: say which code was measured.
   const dirty = git("status", "--porcelain", "--", "lib") ? " (lib/ has uncommitted changes)" : ""
-  return `omq at ${git("rev-parse", "--short", "HEAD")}${dirty}\nmachine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}, zeromq ${zmq.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`
+  return `omq at ${git("rev-parse", "--short", "HEAD")}${dirty}\nmachine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}, zeromq ${zmq.version}, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`
 }
 
 async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
@@ -123,7 +133,8 @@ async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
       lib,
       quick: opt.quick,
       timeoutMs: opt.quick ? 15_000 : 30_000,
-      profArgs: (role) => (opt.prof && lib === "omq" ? ["--cpu-prof", "--cpu-prof-dir", PROF_DIR, "--cpu-prof-name", profFile(s.name, role)] : []),
+      profArgs: (role) =>
+        opt.prof && lib === "omq" ? ["--cpu-prof", "--cpu-prof-dir", PROF_DIR, "--cpu-prof-name", profFile(s.name, role)] : [],
     })
     samples.set(key, [...(samples.get(key) ?? []), r])
     const figures = s.metrics.map((m) => `${fmt(r[m.key]!, m.digits)} ${m.label}`).join(", ")
@@ -167,13 +178,28 @@ function report(): void {
           const r = ratio(rm, med("omq")?.[rm.key], med("zeromq")?.[rm.key])
           return lib === "omq" && Number.isFinite(r) ? `${fmt(r, 2)}x` : ""
         })
-        rows.push([s.name, lib, ...metrics.map((mt) => (m ? fmt(m[mt.key]!, mt.digits) : "-")), xs.length > 1 ? `±${fmt((100 * spread(xs)) / 2, 0)}%` : "", ...ratios, note])
+        rows.push([
+          s.name,
+          lib,
+          ...metrics.map((mt) => (m ? fmt(m[mt.key]!, mt.digits) : "-")),
+          xs.length > 1 ? `±${fmt((100 * spread(xs)) / 2, 0)}%` : "",
+          ...ratios,
+          note,
+        ])
       }
     }
     // The header says which way each ratio was taken; either way >1 means omq is better.
-    const ratioHeader = (m: Metric) => (ratioMetrics.length > 1 ? `${m.label.replace(/ .*/, "")} ` : "") + (m.better === "higher" ? "omq/zeromq" : "zeromq/omq")
+    const ratioHeader = (m: Metric) =>
+      (ratioMetrics.length > 1 ? `${m.label.replace(/ .*/, "")} ` : "") + (m.better === "higher" ? "omq/zeromq" : "zeromq/omq")
     const header = ["scenario", "lib", ...metrics.map((m) => m.label), "spread", ...ratioMetrics.map(ratioHeader), "note"]
-    console.log("\n" + table(header, rows, header.map((_, i) => i >= 2 && i < header.length - 1)))
+    console.log(
+      "\n" +
+        table(
+          header,
+          rows,
+          header.map((_, i) => i >= 2 && i < header.length - 1),
+        ),
+    )
     const lower = ratioMetrics.filter((m) => m.better === "lower").map((m) => m.label)
     console.log(
       `spread on ${metrics[0]!.label}; ratios >1 mean omq is better` +

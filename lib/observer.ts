@@ -134,9 +134,7 @@ export class Observer {
   /** Resolves with the next event; waits if none is queued. */
   receive(): Promise<Event> {
     if (this.emitter !== null) {
-      throw new Error(
-        "Observer is in event emitter mode. After a call to events.on() it is not possible to read events with events.receive().",
-      )
+      throw new Error("Observer is in event emitter mode. After a call to events.on() it is not possible to read events with events.receive().")
     }
     const e = this.queue.shift()
     if (e !== undefined) return Promise.resolve(e)

@@ -27,7 +27,6 @@ for (const dir of [...dirs].sort()) {
   sections.push(`${pkg.name} ${pkg.version} (${pkg.license})\n\n${readFileSync(join(dir, file), "utf8").trim()}\n`)
 }
 const head =
-  "omq's dist/ contains code of the following packages, compiled in by its build.\n" +
-  "Each is used under the licence reproduced below.\n"
+  "omq's dist/ contains code of the following packages, compiled in by its build.\n" + "Each is used under the licence reproduced below.\n"
 writeFileSync("dist/THIRD-PARTY-LICENSES.txt", [head, ...sections].join("\n" + "-".repeat(78) + "\n\n"))
 console.log(`bundled-licenses: ${sections.length} package(s): ${[...dirs].map((d) => d.replace(/^.*node_modules\//, "")).join(", ")}`)

@@ -57,5 +57,11 @@ function visit(v) {
   }
 }
 for (const v of graph.keys()) if (!info.has(v)) visit(v)
-for (const c of cycles) console.log(`cycle: ${c.map((f) => relative(process.cwd(), f)).sort().join(" ↔ ")}`)
+for (const c of cycles)
+  console.log(
+    `cycle: ${c
+      .map((f) => relative(process.cwd(), f))
+      .sort()
+      .join(" ↔ ")}`,
+  )
 process.exitCode = cycles.length > 0 ? 1 : 0

@@ -47,20 +47,14 @@ let warned = false
 export function warnMonitorArguments(interval: unknown, numEvents: unknown): void {
   if (warned || (!interval && !numEvents)) return
   warned = true
-  process.emitWarning(
-    "monitor(interval, numEvents): the arguments are ignored by omq/v5-compat; every event is emitted as it happens",
-  )
+  process.emitWarning("monitor(interval, numEvents): the arguments are ignored by omq/v5-compat; every event is emitted as it happens")
 }
 
 /**
  * Reads an Observer until it ends (socket closed, or unmonitor()) and hands each event that
  * has a 5.x name to `emit`. An error while reading (not after the end) goes to `fail`.
  */
-export async function pumpEvents(
-  events: Observer,
-  emit: (e: V5Event) => void,
-  fail: (err: unknown) => void,
-): Promise<void> {
+export async function pumpEvents(events: Observer, emit: (e: V5Event) => void, fail: (err: unknown) => void): Promise<void> {
   try {
     for await (const e of events) {
       const v5 = toV5Event(e)

@@ -76,24 +76,15 @@ const MECHANISMS: Readonly<Record<string, number>> = { plain: 1, curve: 2 }
 const OPTIONS = new Map<number, OptionSpec>([
   [C.ZMQ_AFFINITY, plain("ZMQ_AFFINITY", "affinity")],
   [C.ZMQ_IDENTITY, plain("ZMQ_IDENTITY", "routingId")],
-  [
-    C.ZMQ_SUBSCRIBE,
-    { name: "ZMQ_SUBSCRIBE", only: ["SUB"], set: (s, v) => (s as unknown as Subscribing).subscribe(v as string) },
-  ],
-  [
-    C.ZMQ_UNSUBSCRIBE,
-    { name: "ZMQ_UNSUBSCRIBE", only: ["SUB"], set: (s, v) => (s as unknown as Subscribing).unsubscribe(v as string) },
-  ],
+  [C.ZMQ_SUBSCRIBE, { name: "ZMQ_SUBSCRIBE", only: ["SUB"], set: (s, v) => (s as unknown as Subscribing).subscribe(v as string) }],
+  [C.ZMQ_UNSUBSCRIBE, { name: "ZMQ_UNSUBSCRIBE", only: ["SUB"], set: (s, v) => (s as unknown as Subscribing).unsubscribe(v as string) }],
   [C.ZMQ_RATE, plain("ZMQ_RATE", "rate")],
   [C.ZMQ_RECOVERY_IVL, plain("ZMQ_RECOVERY_IVL", "recoveryInterval")],
   [C.ZMQ_SNDBUF, plain("ZMQ_SNDBUF", "sendBufferSize")],
   [C.ZMQ_RCVBUF, plain("ZMQ_RCVBUF", "receiveBufferSize")],
   [C.ZMQ_RCVMORE, unsupported("ZMQ_RCVMORE")],
   [C.ZMQ_FD, unsupported("ZMQ_FD")],
-  [
-    C.ZMQ_EVENTS,
-    { name: "ZMQ_EVENTS", get: (s) => (s.readable ? C.ZMQ_POLLIN : 0) | (s.writable ? C.ZMQ_POLLOUT : 0) },
-  ],
+  [C.ZMQ_EVENTS, { name: "ZMQ_EVENTS", get: (s) => (s.readable ? C.ZMQ_POLLIN : 0) | (s.writable ? C.ZMQ_POLLOUT : 0) }],
   [C.ZMQ_TYPE, { name: "ZMQ_TYPE", get: (s) => s.type }],
   [C.ZMQ_LINGER, plain("ZMQ_LINGER", "linger")],
   [C.ZMQ_RECONNECT_IVL, plain("ZMQ_RECONNECT_IVL", "reconnectInterval")],

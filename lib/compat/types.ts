@@ -18,20 +18,7 @@ import { Subscriber, XSubscriber } from "../sockets/xsub.js"
 
 /** A socket type name of the 5.x API. `xreq` and `xrep` are the old names of dealer and router. */
 export type SocketType =
-  | "pair"
-  | "req"
-  | "rep"
-  | "pub"
-  | "sub"
-  | "dealer"
-  | "xreq"
-  | "router"
-  | "xrep"
-  | "pull"
-  | "push"
-  | "xpub"
-  | "xsub"
-  | "stream"
+  "pair" | "req" | "rep" | "pub" | "sub" | "dealer" | "xreq" | "router" | "xrep" | "pull" | "push" | "xpub" | "xsub" | "stream"
 
 /** The omq type of each 5.x name. */
 const CORE_NAME = (type: SocketType): SocketTypeName =>

@@ -231,10 +231,7 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
     // Revision 2 and majors above 3 speak 3.1 with us, as with libzmq.
     this.framing.minor = g.major === 3 ? g.minor : 1
     if (g.mechanism !== this.mechanism.name) {
-      throw new ProtocolError(
-        "ZMTP_BAD_MECHANISM",
-        `Security mechanism mismatch: we use ${this.mechanism.name}, peer uses ${g.mechanism}`,
-      )
+      throw new ProtocolError("ZMTP_BAD_MECHANISM", `Security mechanism mismatch: we use ${this.mechanism.name}, peer uses ${g.mechanism}`)
     }
     this.state = State.Handshake
     this.writeFrames(this.mechanism.start())

@@ -1,6 +1,18 @@
 /** `omq/queue`: the durable queue device, its client and the `omq-queue` CLI's building blocks. */
 export { QueueDevice, QueueClient, Delivery, QueueConsumer, QueueError, QueueStoreError } from "../devices/queue/index.js"
 export type {
-  QueueDeviceOptions, QueueClientOptions, QueuePutOptions, PutResult, BatchMessage, PeekedMessage, DeviceStats,
-  QueueErrorCode, FsyncPolicy, RetryPolicy, QueueConfig, QueueStats, RecoveryReport, QueueBackend,
+  QueueDeviceOptions,
+  QueueClientOptions,
+  QueuePutOptions,
+  PutResult,
+  BatchMessage,
+  PeekedMessage,
+  DeviceStats,
+  QueueErrorCode,
+  FsyncPolicy,
+  RetryPolicy,
+  QueueConfig,
+  QueueStats,
+  RecoveryReport,
+  QueueBackend,
 } from "../devices/queue/index.js"

@@ -87,4 +87,3 @@ export class PlainServer implements Mechanism {
     throw new ProtocolError("ZMTP_UNEXPECTED_COMMAND", `Unexpected ${cmd.name} in PLAIN handshake`)
   }
 }
-

@@ -51,7 +51,16 @@ export class ZapClient implements PipeOwner {
     const id = String(this.nextId++)
     const reply = new Promise<ZapReply>((resolve, reject) => this.pending.set(id, { resolve, reject }))
     const text = (t: string): Buffer => Buffer.from(t)
-    pipe.write([Buffer.alloc(0), text("1.0"), text(id), text(req.domain), text(req.address), req.identity, text(req.mechanism), ...req.credentials])
+    pipe.write([
+      Buffer.alloc(0),
+      text("1.0"),
+      text(id),
+      text(req.domain),
+      text(req.address),
+      req.identity,
+      text(req.mechanism),
+      ...req.credentials,
+    ])
     return reply
   }
 

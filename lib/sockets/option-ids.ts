@@ -82,6 +82,15 @@ export const MECHANISMS: readonly (string | null)[] = [null, "plain", "curve", "
  * "Socket option will not take effect until next connect/bind." for the others).
  */
 export const IMMEDIATE_OPTIONS: ReadonlySet<string> = new Set([
-  "linger", "mandatory", "probeRouter", "verbosity", "correlate", "relaxed", "handover",
-  "sendHighWaterMark", "receiveHighWaterMark", "sendTimeout", "receiveTimeout",
+  "linger",
+  "mandatory",
+  "probeRouter",
+  "verbosity",
+  "correlate",
+  "relaxed",
+  "handover",
+  "sendHighWaterMark",
+  "receiveHighWaterMark",
+  "sendTimeout",
+  "receiveTimeout",
 ])

@@ -476,7 +476,6 @@ export abstract class SocketOptionsBase {
     return null
   }
 
-
   /** ZMQ_THREAD_SAFE: omq sockets live on one event loop; always false, as zeromq.js reports for classic socket types. */
   get threadSafe(): boolean {
     return false

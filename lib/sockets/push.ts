@@ -4,7 +4,6 @@ import { LoadBalancer } from "../routing/load-balancer.js"
 import { Socket, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Writable, SocketOptions } from "./types.js"
 
-
 export class Push extends Socket implements Writable {
   private readonly lb = new LoadBalancer()
 

@@ -6,8 +6,7 @@
  * this table, not the socket classes (which depend on them), so it imports nothing.
  */
 
-export type SocketTypeName =
-  | "PAIR" | "PUB" | "SUB" | "REQ" | "REP" | "DEALER" | "ROUTER" | "PULL" | "PUSH" | "XPUB" | "XSUB" | "STREAM"
+export type SocketTypeName = "PAIR" | "PUB" | "SUB" | "REQ" | "REP" | "DEALER" | "ROUTER" | "PULL" | "PUSH" | "XPUB" | "XSUB" | "STREAM"
 
 export interface SocketTypeFacts {
   readonly name: SocketTypeName
@@ -21,7 +20,14 @@ export interface SocketTypeFacts {
   readonly announcesRoutingId: boolean
 }
 
-function facts(name: SocketTypeName, number: number, peers: SocketTypeName[], sends: boolean, receives: boolean, announcesRoutingId = false): SocketTypeFacts {
+function facts(
+  name: SocketTypeName,
+  number: number,
+  peers: SocketTypeName[],
+  sends: boolean,
+  receives: boolean,
+  announcesRoutingId = false,
+): SocketTypeFacts {
   return Object.freeze({ name, number, peers: Object.freeze(peers), sends, receives, announcesRoutingId })
 }
 

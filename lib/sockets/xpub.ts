@@ -209,12 +209,18 @@ export class XPublisher extends PublisherBase implements Readable, Writable {
 
   /** Manual mode: subscribe the peer of the last received subscription to these prefixes. */
   subscribe(...prefixes: Array<string | Buffer>): void {
-    this.manualSubscribe(true, prefixes.map((p) => (typeof p === "string" ? Buffer.from(p) : p)))
+    this.manualSubscribe(
+      true,
+      prefixes.map((p) => (typeof p === "string" ? Buffer.from(p) : p)),
+    )
   }
 
   /** Manual mode: unsubscribe the peer of the last received subscription from these prefixes. */
   unsubscribe(...prefixes: Array<string | Buffer>): void {
-    this.manualSubscribe(false, prefixes.map((p) => (typeof p === "string" ? Buffer.from(p) : p)))
+    this.manualSubscribe(
+      false,
+      prefixes.map((p) => (typeof p === "string" ? Buffer.from(p) : p)),
+    )
   }
 
   /** @internal */

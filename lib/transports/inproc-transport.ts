@@ -12,7 +12,15 @@ import type { Metadata } from "../wire/metadata.js"
 import { invalid } from "./address.js"
 import { InprocLink, type InprocBinder, type InprocLinkLike, type InprocRequest } from "./inproc.js"
 import type { RemoteLink, RemotePeer } from "./inproc-threads.js"
-import { localMetadata, type BoundEndpoint, type Connection, type Endpoint, type Listener, type SocketPort, type Transport } from "./transport.js"
+import {
+  localMetadata,
+  type BoundEndpoint,
+  type Connection,
+  type Endpoint,
+  type Listener,
+  type SocketPort,
+  type Transport,
+} from "./transport.js"
 
 export interface InprocEndpoint extends Endpoint {
   readonly transport: "inproc"

@@ -120,7 +120,12 @@ function listening(ep: Endpoint, server: net.Server, listenPath: string | undefi
 /** Node's TCP handle class, through which a listening socket can be made synchronously. */
 interface HandleModule {
   constants: { SERVER: number }
-  new (kind: number): { bind(a: string, port: number): number; bind6(a: string, port: number, flags: number): number; listen(backlog: number): number; close(): void }
+  new (kind: number): {
+    bind(a: string, port: number): number
+    bind6(a: string, port: number, flags: number): number
+    listen(backlog: number): number
+    close(): void
+  }
 }
 
 function handleClass(name: "tcp_wrap"): HandleModule | undefined {
@@ -187,7 +192,10 @@ function removeStaleSocketSync(p: string, address: string): void {
   let live = true
   try {
     const abs = path.resolve(p)
-    live = fs.readFileSync("/proc/net/unix", "latin1").split("\n").some((line) => line.endsWith(` ${abs}`) || line.endsWith(` ${p}`))
+    live = fs
+      .readFileSync("/proc/net/unix", "latin1")
+      .split("\n")
+      .some((line) => line.endsWith(` ${abs}`) || line.endsWith(` ${p}`))
   } catch {
     /* no /proc: assume live */
   }

@@ -43,7 +43,13 @@ export function streamTransport<E extends Endpoint, S extends DialedStream>(spec
   }
 }
 
-function accept<E extends Endpoint, S extends DialedStream>(spec: StreamTransportSpec<E, S>, port: SocketPort, bound: BoundEndpoint, stream: S, endpoint: string): void {
+function accept<E extends Endpoint, S extends DialedStream>(
+  spec: StreamTransportSpec<E, S>,
+  port: SocketPort,
+  bound: BoundEndpoint,
+  stream: S,
+  endpoint: string,
+): void {
   if (port.closed) {
     stream.destroy()
     return
@@ -72,7 +78,12 @@ function accept<E extends Endpoint, S extends DialedStream>(spec: StreamTranspor
   engine.start()
 }
 
-function connect<E extends Endpoint, S extends DialedStream>(spec: StreamTransportSpec<E, S>, ep: E, port: SocketPort, routingId: Buffer | undefined): Connection {
+function connect<E extends Endpoint, S extends DialedStream>(
+  spec: StreamTransportSpec<E, S>,
+  ep: E,
+  port: SocketPort,
+  routingId: Buffer | undefined,
+): Connection {
   spec.checkConnect?.(ep)
   const o = port.options
   const c: Connecter = new Connecter(ep, {

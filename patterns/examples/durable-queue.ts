@@ -9,7 +9,6 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { QueueClient, QueueDevice } from "../../lib/entry/queue.js"
 
-
 export async function durableQueue(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "omq-demo-queue-"))
   let device = new QueueDevice({ dir, fsync: "always" })
@@ -56,7 +55,10 @@ export async function durableQueue(): Promise<string> {
     if (dead === undefined) throw new Error("the failing job was not dead-lettered")
 
     // Two more jobs, confirmed (on disk) before the device stops.
-    await producer.putBatch("emails", [{ body: "newsletter", headers: { to: "ada@example.com" } }, { body: "survey", headers: { to: "bob@example.com" } }])
+    await producer.putBatch("emails", [
+      { body: "newsletter", headers: { to: "ada@example.com" } },
+      { body: "survey", headers: { to: "bob@example.com" } },
+    ])
     for (const c of clients.splice(0)) await c.close()
     await device.close()
     device = new QueueDevice({ dir })

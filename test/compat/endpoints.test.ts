@@ -18,10 +18,12 @@ describe("v5-compat: bind", () => {
     const order: unknown[] = []
     rep.on("bind", (address: string) => order.push(["bind", address]))
     const done = new Promise<void>((resolve) => {
-      expect(rep.bind("tcp://127.0.0.1:*", (...args) => {
-        order.push(["cb", ...args])
-        resolve()
-      })).toBe(rep)
+      expect(
+        rep.bind("tcp://127.0.0.1:*", (...args) => {
+          order.push(["cb", ...args])
+          resolve()
+        }),
+      ).toBe(rep)
     })
     await done
     expect(order).toEqual([["bind", "tcp://127.0.0.1:*"], ["cb"]])
@@ -128,7 +130,10 @@ describe("v5-compat: unbind", () => {
         else resolve()
       }),
     )
-    expect(order).toEqual([["unbind", endpoint], ["cb", undefined]])
+    expect(order).toEqual([
+      ["unbind", endpoint],
+      ["cb", undefined],
+    ])
     // The address is free again.
     await expect(bound(socket("pull"), endpoint)).resolves.toBe(endpoint)
   })

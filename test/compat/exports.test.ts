@@ -15,7 +15,20 @@ describe("v5-compat: creating sockets", () => {
 
   it("creates each 5.x type by name; type is the name given (xreq/xrep kept as aliases)", () => {
     const names: zmq.SocketType[] = [
-      "pair", "pub", "sub", "req", "rep", "dealer", "xreq", "router", "xrep", "pull", "push", "xpub", "xsub", "stream",
+      "pair",
+      "pub",
+      "sub",
+      "req",
+      "rep",
+      "dealer",
+      "xreq",
+      "router",
+      "xrep",
+      "pull",
+      "push",
+      "xpub",
+      "xsub",
+      "stream",
     ]
     const numbers = [0, 1, 2, 3, 4, 5, 5, 6, 6, 7, 8, 9, 10, 11]
     names.forEach((name, i) => {
@@ -32,7 +45,10 @@ describe("v5-compat: creating sockets", () => {
 
   it("creates a socket by ZMQ_* type number; its type is then the type's name", () => {
     const cases: Array<[number, string]> = [
-      [zmq.ZMQ_PUSH, "push"], [zmq.ZMQ_PULL, "pull"], [zmq.ZMQ_XREP, "router"], [zmq.ZMQ_XREQ, "dealer"],
+      [zmq.ZMQ_PUSH, "push"],
+      [zmq.ZMQ_PULL, "pull"],
+      [zmq.ZMQ_XREP, "router"],
+      [zmq.ZMQ_XREQ, "dealer"],
       [zmq.ZMQ_STREAM, "stream"],
     ]
     for (const [n, name] of cases) {
@@ -81,9 +97,7 @@ describe("v5-compat: creating sockets", () => {
 
 describe("v5-compat: constants", () => {
   it("socket types, options, poll bits, send flag and capabilities have libzmq's values", () => {
-    expect([zmq.ZMQ_PAIR, zmq.ZMQ_PUB, zmq.ZMQ_SUB, zmq.ZMQ_REQ, zmq.ZMQ_REP, zmq.ZMQ_DEALER, zmq.ZMQ_ROUTER]).toEqual([
-      0, 1, 2, 3, 4, 5, 6,
-    ])
+    expect([zmq.ZMQ_PAIR, zmq.ZMQ_PUB, zmq.ZMQ_SUB, zmq.ZMQ_REQ, zmq.ZMQ_REP, zmq.ZMQ_DEALER, zmq.ZMQ_ROUTER]).toEqual([0, 1, 2, 3, 4, 5, 6])
     expect([zmq.ZMQ_PULL, zmq.ZMQ_PUSH, zmq.ZMQ_XPUB, zmq.ZMQ_XSUB, zmq.ZMQ_STREAM]).toEqual([7, 8, 9, 10, 11])
     expect([zmq.ZMQ_IDENTITY, zmq.ZMQ_SUBSCRIBE, zmq.ZMQ_LINGER, zmq.ZMQ_SNDHWM, zmq.ZMQ_RCVHWM]).toEqual([5, 6, 17, 23, 24])
     expect([zmq.ZMQ_LAST_ENDPOINT, zmq.ZMQ_ROUTER_MANDATORY, zmq.ZMQ_CURVE_SERVER, zmq.ZMQ_ZAP_DOMAIN]).toEqual([32, 33, 47, 55])

@@ -6,17 +6,7 @@
 import * as net from "node:net"
 import { describe, expect, it } from "vitest"
 import * as zmq from "../../lib/entry/v5-compat.js"
-import {
-  bound,
-  catchingUncaught,
-  compatSockets,
-  inproc,
-  messages,
-  nextEvent,
-  sent,
-  turn,
-  until,
-} from "../helpers/v5-compat.js"
+import { bound, catchingUncaught, compatSockets, inproc, messages, nextEvent, sent, turn, until } from "../helpers/v5-compat.js"
 
 const socket = compatSockets()
 

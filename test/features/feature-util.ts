@@ -197,17 +197,9 @@ export class RawPeer {
   }
 
   /** Resolves with the first command named `name` at index ≥ `from`. */
-  async command<N extends Command["name"]>(
-    name: N,
-    ms: number,
-    from = 0,
-  ): Promise<Extract<Command, { name: N }>> {
+  async command<N extends Command["name"]>(name: N, ms: number, from = 0): Promise<Extract<Command, { name: N }>> {
     let found: Command | undefined
-    await this.until(
-      () => (found = this.commands.slice(from).find((c) => c.name === name)) !== undefined,
-      ms,
-      `a ${name} command`,
-    )
+    await this.until(() => (found = this.commands.slice(from).find((c) => c.name === name)) !== undefined, ms, `a ${name} command`)
     return found as Extract<Command, { name: N }>
   }
 

@@ -3,20 +3,7 @@
  * bind, HWM, per-Context namespaces, EADDRINUSE, incompatible types.
  */
 import { describe, expect, it } from "vitest"
-import {
-  Context,
-  Dealer,
-  Pair,
-  Publisher,
-  Pull,
-  Push,
-  Reply,
-  Request,
-  Router,
-  Subscriber,
-  XPublisher,
-  XSubscriber,
-} from "../../lib/index.js"
+import { Context, Dealer, Pair, Publisher, Pull, Push, Reply, Request, Router, Subscriber, XPublisher, XSubscriber } from "../../lib/index.js"
 import { isEagain, tracker, tryReceive, uniqueInproc, withTimeout } from "./feature-util.js"
 
 const t = tracker()

@@ -238,15 +238,11 @@ describe("Observer", () => {
     const events = pull.events // receive mode: events queue up
     await pull.bind("tcp://127.0.0.1:*")
     const ep = pull.lastEndpoint!
-    const got = await withTimeout(
-      new Promise<Event>((resolve) => events.on("bind", resolve)),
-      2000,
-      "the queued bind event",
-    )
+    const got = await withTimeout(new Promise<Event>((resolve) => events.on("bind", resolve)), 2000, "the queued bind event")
     expect(got).toMatchObject({ type: "bind", address: ep })
   })
 
-  it("async iteration over events ends after the socket closes, with an \"end\" event last", async () => {
+  it('async iteration over events ends after the socket closes, with an "end" event last', async () => {
     const pull = t.track(new omq.Pull(IO))
     const iterated = (async () => {
       const seen: Event[] = []

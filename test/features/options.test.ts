@@ -13,16 +13,7 @@ import { waitFor } from "../helpers.js"
 import { encodeFrame, FLAG_LONG } from "../../lib/wire/frame.js"
 import { encodeMessage } from "../../lib/wire/encoder.js"
 import { encodeGreeting } from "../../lib/wire/greeting.js"
-import {
-  RawPeer,
-  deadPort,
-  isEagain,
-  nextEvent,
-  tracker,
-  tryReceive,
-  uniqueInproc,
-  withTimeout,
-} from "./feature-util.js"
+import { RawPeer, deadPort, isEagain, nextEvent, tracker, tryReceive, uniqueInproc, withTimeout } from "./feature-util.js"
 
 const t = tracker()
 const IO = { linger: 0, receiveTimeout: 5000, sendTimeout: 5000 }

@@ -73,7 +73,7 @@ async function receiveText(stream: omq.Stream, id: Buffer, text: string): Promis
 }
 
 describe("Stream", () => {
-  it("a raw client: connect notification [id, \"\"], data both ways, [id, \"\"] closes its connection, then a disconnect notification", async () => {
+  it('a raw client: connect notification [id, ""], data both ways, [id, ""] closes its connection, then a disconnect notification', async () => {
     const stream = t.track(new omq.Stream(IO))
     await stream.bind("tcp://127.0.0.1:*")
     const client = rawClient(stream.lastEndpoint!)
@@ -100,7 +100,7 @@ describe("Stream", () => {
     await expect(stream.send([id, "late"])).rejects.toMatchObject({ code: "EHOSTUNREACH" })
   })
 
-  it("data sent just before [id, \"\"] still reaches the client before its connection is closed", async () => {
+  it('data sent just before [id, ""] still reaches the client before its connection is closed', async () => {
     const stream = t.track(new omq.Stream(IO))
     await stream.bind("tcp://127.0.0.1:*")
     const client = rawClient(stream.lastEndpoint!)
@@ -113,7 +113,7 @@ describe("Stream", () => {
     expect(client.text.length).toBe(body.length)
   })
 
-  it("a raw client closing its side produces a disconnect notification [id, \"\"]", async () => {
+  it('a raw client closing its side produces a disconnect notification [id, ""]', async () => {
     const stream = t.track(new omq.Stream(IO))
     await stream.bind("tcp://127.0.0.1:*")
     const client = rawClient(stream.lastEndpoint!)

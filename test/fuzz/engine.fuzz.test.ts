@@ -287,14 +287,20 @@ const VARIANTS: Variant[] = [
   },
   {
     name: "NULL+ZAP",
-    mechanism: (status) => ({ mechanism: new NullMechanism(LOCAL, fakeZap(status === 0 ? null : zapReply(status))), accepted: status === 0 || status === 200 }),
+    mechanism: (status) => ({
+      mechanism: new NullMechanism(LOCAL, fakeZap(status === 0 ? null : zapReply(status))),
+      accepted: status === 0 || status === 200,
+    }),
     asServer: false,
     prefix: (t) => [encodeGreeting("NULL", false), readyFrame([["Socket-Type", t]])],
     frame: plainFrame,
   },
   {
     name: "PLAIN server",
-    mechanism: (status) => ({ mechanism: new PlainServer(LOCAL, status === 0 ? undefined : fakeZap(zapReply(status))), accepted: status === 0 || status === 200 }),
+    mechanism: (status) => ({
+      mechanism: new PlainServer(LOCAL, status === 0 ? undefined : fakeZap(zapReply(status))),
+      accepted: status === 0 || status === 200,
+    }),
     asServer: true,
     prefix: (t) => [
       encodeGreeting("PLAIN", false),
@@ -389,10 +395,12 @@ type Item =
   | { k: "raw"; bytes: Buffer }
   | { k: "claim"; flags: number; hi: number; lo: number }
 
-const partArb = fc.oneof(
-  { weight: 5, arbitrary: fc.uint8Array({ maxLength: 64 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 200, max: 1200 }).map((n) => new Uint8Array(n).fill(n & 0xff)) },
-).map((u) => Buffer.from(u))
+const partArb = fc
+  .oneof(
+    { weight: 5, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 200, max: 1200 }).map((n) => new Uint8Array(n).fill(n & 0xff)) },
+  )
+  .map((u) => Buffer.from(u))
 
 const cmdArb: fc.Arbitrary<{ body: Buffer; clean: boolean }> = fc.oneof(
   fc.tuple(fc.nat(0xffff), fc.uint8Array({ maxLength: 20 })).map(([ttl, ctx]) => {
@@ -405,7 +413,9 @@ const cmdArb: fc.Arbitrary<{ body: Buffer; clean: boolean }> = fc.oneof(
   fc.uint8Array({ maxLength: 30 }).map((t) => ({ body: commandBody("SUBSCRIBE", Buffer.from(t)), clean: true })),
   fc.uint8Array({ maxLength: 30 }).map((t) => ({ body: commandBody("CANCEL", Buffer.from(t)), clean: true })),
   fc.constant({ body: commandBody("X-UNKNOWN", Buffer.from("ignored")), clean: true }),
-  fc.string({ maxLength: 20 }).map((r) => ({ body: commandBody("ERROR", Buffer.concat([Buffer.from([Buffer.byteLength(r)]), Buffer.from(r)])), clean: false })),
+  fc
+    .string({ maxLength: 20 })
+    .map((r) => ({ body: commandBody("ERROR", Buffer.concat([Buffer.from([Buffer.byteLength(r)]), Buffer.from(r)])), clean: false })),
   fc.constant({ body: readyFrame([["Socket-Type", "DEALER"]]).subarray(2), clean: false }),
   fc.uint8Array({ maxLength: 40 }).map((u) => ({ body: Buffer.from(u), clean: false })),
 )
@@ -541,7 +551,11 @@ function checkConnection(r: RunResult, maxMessageSize: number, show: () => strin
   }
   stat(() => {
     const e = host.closeError as ProtocolError | undefined
-    return host.closedCalls === 0 ? "open" : e === undefined ? "closed, no error" : `closed ${e.code}: ${e.message.replace(/[0-9]+/g, "N").slice(0, 50)}`
+    return host.closedCalls === 0
+      ? "open"
+      : e === undefined
+        ? "closed, no error"
+        : `closed ${e.code}: ${e.message.replace(/[0-9]+/g, "N").slice(0, 50)}`
   })
 }
 
@@ -582,7 +596,9 @@ describe("fuzz: Engine over an in-memory socket", () => {
             const prefix = Buffer.concat(prefixFrames)
             // The limit applies to handshake commands too (as in libzmq): a tiny limit fails the handshake.
             const handshakeFits =
-              v.legacy !== undefined ? LEGACY_ID.length <= maxMessageSize : frameBodies(prefixFrames.slice(1)).every((b) => b.length <= maxMessageSize)
+              v.legacy !== undefined
+                ? LEGACY_ID.length <= maxMessageSize
+                : frameBodies(prefixFrames.slice(1)).every((b) => b.length <= maxMessageSize)
             const tail = encodeItems(v, items, codec)
             let input: Buffer
             if (muts === null) input = Buffer.concat([prefix, tail])
@@ -637,7 +653,10 @@ describe("fuzz: Engine over an in-memory socket", () => {
         fc.asyncProperty(
           // At least the size of the peer's READY (28 bytes), which passes the same limit.
           fc.integer({ min: 28, max: 4000 }),
-          fc.oneof(claimArb, fc.integer({ min: 0, max: 8000 }).map((n): [number, number] => [0, n])),
+          fc.oneof(
+            claimArb,
+            fc.integer({ min: 0, max: 8000 }).map((n): [number, number] => [0, n]),
+          ),
           fc.constantFrom(0, FLAG_MORE, FLAG_COMMAND),
           fc.boolean(),
           fc.array(fc.integer({ min: 0, max: 600 }), { maxLength: 3 }),
@@ -653,11 +672,14 @@ describe("fuzz: Engine over an in-memory socket", () => {
             const show = (): string => `max=${maxMessageSize} claim=${claim} flags=${flags} short=${useShort} parts=${before}`
 
             spyMax = 0
-            const r = await runEngine(new NullMechanism(LOCAL), false, maxMessageSize, 0, [
-              encodeGreeting("NULL", false),
-              readyFrame([["Socket-Type", "DEALER"]]),
-              ...preface,
-            ], 0)
+            const r = await runEngine(
+              new NullMechanism(LOCAL),
+              false,
+              maxMessageSize,
+              0,
+              [encodeGreeting("NULL", false), readyFrame([["Socket-Type", "DEALER"]]), ...preface],
+              0,
+            )
             try {
               const partsOver = partsBytes > maxMessageSize
               if (!partsOver) expect(r.host.closedCalls, `closed before the claim; ${show()}`).toBe(0)
@@ -711,10 +733,17 @@ describe("fuzz: Engine over an in-memory socket", () => {
       const [hi, lo] = claims[i % claims.length]!
       claimed += hi * 2 ** 32 + lo
       spyMax = 0
-      const r = await runEngine(new NullMechanism(LOCAL), false, 1000, 0, [
-        encodeGreeting("NULL", false),
-        Buffer.concat([readyFrame([["Socket-Type", "DEALER"]]), encodeFrame(Buffer.from("ok")), claimHeader(i & 1 ? FLAG_MORE : 0, hi, lo)]),
-      ], 0)
+      const r = await runEngine(
+        new NullMechanism(LOCAL),
+        false,
+        1000,
+        0,
+        [
+          encodeGreeting("NULL", false),
+          Buffer.concat([readyFrame([["Socket-Type", "DEALER"]]), encodeFrame(Buffer.from("ok")), claimHeader(i & 1 ? FLAG_MORE : 0, hi, lo)]),
+        ],
+        0,
+      )
       expect(spyMax).toBeLessThanOrEqual(1000 + ALLOC_SLACK)
       expect((r.host.closeError as ProtocolError | undefined)?.code).toBe("ZMTP_OVERSIZE")
       await finish(r)
@@ -732,21 +761,25 @@ describe("fuzz: Engine over an in-memory socket", () => {
       const n = 100_000
       const frames = Buffer.alloc(2 * n)
       for (let i = 0; i < n; i++) frames[2 * i] = FLAG_MORE
-      const r = await runEngine(new NullMechanism(LOCAL), false, 1000, 0, [
-        encodeGreeting("NULL", false),
-        readyFrame([["Socket-Type", "DEALER"]]),
-        frames,
-      ], 0)
+      const r = await runEngine(
+        new NullMechanism(LOCAL),
+        false,
+        1000,
+        0,
+        [encodeGreeting("NULL", false), readyFrame([["Socket-Type", "DEALER"]]), frames],
+        0,
+      )
       // White-box: the parts of the incomplete message (if the engine still keeps them in `parts`).
       const held = (r.engine as unknown as { parts?: unknown[] }).parts
       const retained = r.host.closedCalls > 0 || !Array.isArray(held) ? 0 : held.length
       await finish(r)
       if (retained > 64 * 1000) {
-        const err = new Error(`EMPTYPARTS: ${n} empty MORE frames (${2 * n} bytes) with maxMessageSize 1000: the connection stays open holding ${retained} parts`)
+        const err = new Error(
+          `EMPTYPARTS: ${n} empty MORE frames (${2 * n} bytes) with maxMessageSize 1000: the connection stays open holding ${retained} parts`,
+        )
         if (!knownBug(err, () => `greeting + READY + ${n} x "0100"`)) throw err
       }
-    }),
-  )
+    }))
 
   it("PINGs from a peer that never reads: queued PONGs stay bounded, or the engine stops reading (reported)", () =>
     checkOnce(FILE, "engine pong backpressure", async () => {
@@ -784,25 +817,29 @@ describe("fuzz: Engine over an in-memory socket", () => {
         )
         if (!knownBug(err, () => `greeting + READY + ${n} x ${hex(ping)}`)) throw err
       }
-    }),
-  )
+    }))
 
   it("maxMessageSize -1 (the default): allocation follows the claimed size, not the bytes received (reported)", () =>
     checkOnce(FILE, "engine unlimited prealloc", async () => {
       // 9 header bytes claiming 64 MiB, and nothing else: what does the engine set aside?
       const claim = 64 * 2 ** 20
       spyMax = 0
-      const r = await runEngine(new NullMechanism(LOCAL), false, -1, 0, [
-        encodeGreeting("NULL", false),
-        Buffer.concat([readyFrame([["Socket-Type", "DEALER"]]), claimHeader(0, 0, claim)]),
-      ], 0)
+      const r = await runEngine(
+        new NullMechanism(LOCAL),
+        false,
+        -1,
+        0,
+        [encodeGreeting("NULL", false), Buffer.concat([readyFrame([["Socket-Type", "DEALER"]]), claimHeader(0, 0, claim)])],
+        0,
+      )
       const allocated = spyMax
       await finish(r)
       const received = 64 + 9 + 64
       if (allocated > received + 64 * 1024) {
-        const err = new Error(`PREALLOC: a header claiming ${claim} bytes made the engine allocate ${allocated} bytes after receiving ${received}`)
+        const err = new Error(
+          `PREALLOC: a header claiming ${claim} bytes made the engine allocate ${allocated} bytes after receiving ${received}`,
+        )
         if (!knownBug(err, () => `maxMessageSize=-1, long frame header claiming ${claim} bytes (${hex(claimHeader(0, 0, claim))})`)) throw err
       }
-    }),
-  )
+    }))
 })

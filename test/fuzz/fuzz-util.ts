@@ -154,9 +154,7 @@ export function knownBugSummary(): string[] {
   const out: string[] = []
   for (const [key, h] of knownHits) {
     const bug = KNOWN_BUGS.find((b) => key.startsWith(b.id + " "))!
-    out.push(
-      `KNOWN BUG ${key} hit ${h.count}x: ${bug.what}\n  first input: ${h.example}\n  ${h.stack.split("\n").slice(0, 9).join("\n  ")}`,
-    )
+    out.push(`KNOWN BUG ${key} hit ${h.count}x: ${bug.what}\n  first input: ${h.example}\n  ${h.stack.split("\n").slice(0, 9).join("\n  ")}`)
   }
   return out
 }
@@ -225,7 +223,10 @@ export function stat(key: string | (() => string)): void {
 
 export function statsSummary(): string | undefined {
   if (!statsOn || stats.size === 0) return undefined
-  return [...stats].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${String(n).padStart(7)}  ${k}`).join("\n")
+  return [...stats]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${String(n).padStart(7)}  ${k}`)
+    .join("\n")
 }
 
 /** Runs a plain (non-property) test so its known-bug hits reach the report too. */
@@ -399,4 +400,3 @@ export const chunkingArb: fc.Arbitrary<Chunking> = fc.oneof(
   fc.record({ kind: fc.constant("cycle" as const), sizes: fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 6 }) }),
   fc.record({ kind: fc.constant("cuts" as const), cuts: fc.array(fc.nat(), { maxLength: 30 }) }),
 )
-

@@ -96,7 +96,12 @@ async function feedAll(m: Mechanism, bodies: readonly Buffer[], show: () => stri
     outcomes.push(o)
     stat(() => {
       const e = o.kind === "error" ? (o.error as ProtocolError) : undefined
-      const what = e === undefined ? "frames" : `${e.code ?? e.constructor?.name}: ${String(e.message).replace(/[0-9]+/g, "N").slice(0, 60)}`
+      const what =
+        e === undefined
+          ? "frames"
+          : `${e.code ?? e.constructor?.name}: ${String(e.message)
+              .replace(/[0-9]+/g, "N")
+              .slice(0, 60)}`
       return `${label || m.constructor.name} #${outcomes.length} ${what}${m.done ? " (done)" : ""}`
     })
     if (o.kind === "error") {
@@ -156,23 +161,68 @@ function fieldsOf(body: Buffer, isCurve: boolean): Field[] {
   switch (raw.name) {
     case "READY":
       // NULL/PLAIN READY carry metadata; CURVE READY is nonce(8) + box.
-      if (isCurve) fields.push(...curve([[0, 8], [8, 16], [24, raw.data.length - 24]]))
+      if (isCurve)
+        fields.push(
+          ...curve([
+            [0, 8],
+            [8, 16],
+            [24, raw.data.length - 24],
+          ]),
+        )
       else fields.push(...metadataFields(body, d))
       break
     case "INITIATE":
       if (isCurve) {
-        fields.push(...curve([[0, 16], [16, 80], [96, 8], [104, 16], [120, raw.data.length - 104]]))
+        fields.push(
+          ...curve([
+            [0, 16],
+            [16, 80],
+            [96, 8],
+            [104, 16],
+            [120, raw.data.length - 104],
+          ]),
+        )
       } else {
         fields.push(...metadataFields(body, d))
-        fields.push(...curve([[0, 16], [16, 80], [96, 8], [104, 16]]))
+        fields.push(
+          ...curve([
+            [0, 16],
+            [16, 80],
+            [96, 8],
+            [104, 16],
+          ]),
+        )
       }
       break
     case "HELLO":
-      if (isCurve) fields.push(...curve([[0, 1], [1, 1], [2, 72], [74, 32], [106, 8], [114, 16], [130, 64]]))
-      else fields.push(...curve([[0, 1], [1, Math.max(1, raw.data[0] ?? 1)]]))
+      if (isCurve)
+        fields.push(
+          ...curve([
+            [0, 1],
+            [1, 1],
+            [2, 72],
+            [74, 32],
+            [106, 8],
+            [114, 16],
+            [130, 64],
+          ]),
+        )
+      else
+        fields.push(
+          ...curve([
+            [0, 1],
+            [1, Math.max(1, raw.data[0] ?? 1)],
+          ]),
+        )
       break
     case "WELCOME":
-      fields.push(...curve([[0, 16], [16, 16], [32, 128]]))
+      fields.push(
+        ...curve([
+          [0, 16],
+          [16, 16],
+          [32, 128],
+        ]),
+      )
       break
   }
   return fields
@@ -293,7 +343,11 @@ const randomBodyArb: fc.Arbitrary<Buffer> = fc.oneof(
   fc.tuple(fc.constantFrom(...COMMAND_NAMES), fc.uint8Array({ maxLength: 300 })).map(([n, d]) => commandBody(n, Buffer.from(d))),
   // CURVE-sized bodies: the length checks pass, the crypto must refuse.
   fc
-    .tuple(fc.constantFrom("HELLO", "WELCOME", "INITIATE", "READY"), fc.constantFrom(194, 160, 248, 260, 24, 40), fc.uint8Array({ minLength: 1, maxLength: 64 }))
+    .tuple(
+      fc.constantFrom("HELLO", "WELCOME", "INITIATE", "READY"),
+      fc.constantFrom(194, 160, 248, 260, 24, 40),
+      fc.uint8Array({ minLength: 1, maxLength: 64 }),
+    )
     .map(([n, len, seed]) => commandBody(n, Buffer.from(Array.from({ length: len }, (_, i) => seed[i % seed.length]!)))),
 )
 
@@ -433,7 +487,11 @@ describe("fuzz: CURVE with an adversarial peer (authentic boxes, hostile content
     const hello = commandBody("HELLO", Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(72), cTransient.publicKey, hn, helloBox]))
     const server = new CurveServer(LOCAL, serverKeys.publicKey, serverKeys.secretKey, undefined)
     const welcome = parseRawCommand(frameBodies(server.onCommand(hello) as Buffer[])[0]!).data
-    const wplain = open(precompute(serverKeys.publicKey, cTransient.secretKey), nonce("WELCOME-", welcome.subarray(0, 16)), welcome.subarray(16))
+    const wplain = open(
+      precompute(serverKeys.publicKey, cTransient.secretKey),
+      nonce("WELCOME-", welcome.subarray(0, 16)),
+      welcome.subarray(16),
+    )
     expect(wplain).not.toBeNull()
     sTransientPublic = Buffer.from(wplain!.subarray(0, 32))
     cookie = Buffer.from(wplain!.subarray(32, 128))
@@ -517,8 +575,19 @@ describe("fuzz: CURVE with an adversarial peer (authentic boxes, hostile content
             const data = mutate(Buffer.concat([cookie, Buffer.from(sn), box]), muts)
             const body = commandBody("INITIATE", data)
             const m = zap === "recorded" ? clone(initiateServer) : (withOtherZap(initiateServer, zap) as CurveServer)
-            const out = await feedAll(m, [body], () => `INITIATE clientKey=${hex(clientKey)} vouch=${vouchKind} inner=${hex(inner)} body=${hex(body)}`)
-            if (clientKey === clientKeys.publicKey && vouchKind === "valid" && cut === null && muts.length === 0 && metadata === validMetadata && zap === "recorded") {
+            const out = await feedAll(
+              m,
+              [body],
+              () => `INITIATE clientKey=${hex(clientKey)} vouch=${vouchKind} inner=${hex(inner)} body=${hex(body)}`,
+            )
+            if (
+              clientKey === clientKeys.publicKey &&
+              vouchKind === "valid" &&
+              cut === null &&
+              muts.length === 0 &&
+              metadata === validMetadata &&
+              zap === "recorded"
+            ) {
               expect(out[0]?.kind, "a genuine INITIATE is accepted").toBe("frames")
               expect(m.done).toBe(true)
             }
@@ -562,13 +631,18 @@ describe("fuzz: CURVE with an adversarial peer (authentic boxes, hostile content
       await checkProperty(
         FILE,
         "CURVE adversarial READY",
-        fc.asyncProperty(metadataArb, fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.array(mutationArb, { maxLength: 2 }), async (md, rn, muts) => {
-          const data = mutate(Buffer.concat([Buffer.from(rn), seal(readySessionKey, nonce("CurveZMQREADY---", rn), md)]), muts)
-          const body = commandBody("READY", data)
-          const m = clone(readyClient)
-          await feedAll(m, [body], () => `READY body=${hex(body)}`)
-          if (m.done) expect(m.codec).toBeDefined()
-        }),
+        fc.asyncProperty(
+          metadataArb,
+          fc.uint8Array({ minLength: 8, maxLength: 8 }),
+          fc.array(mutationArb, { maxLength: 2 }),
+          async (md, rn, muts) => {
+            const data = mutate(Buffer.concat([Buffer.from(rn), seal(readySessionKey, nonce("CurveZMQREADY---", rn), md)]), muts)
+            const body = commandBody("READY", data)
+            const m = clone(readyClient)
+            await feedAll(m, [body], () => `READY body=${hex(body)}`)
+            if (m.done) expect(m.codec).toBeDefined()
+          },
+        ),
         fuzzParams(12, 200),
       )
     },

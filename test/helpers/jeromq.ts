@@ -25,7 +25,11 @@ const REPLY_TIMEOUT = 10_000
  */
 export function jeromqAvailable(): boolean {
   // javap loads a class from the jar: proves the JDK and the jar in one probe.
-  return foreignPeer("JeroMQ 0.3.6 interop", ["javap", "-cp", JEROMQ_JAR, "org.zeromq.ZMQ"], "apt-get install libjeromq-java default-jdk-headless")
+  return foreignPeer(
+    "JeroMQ 0.3.6 interop",
+    ["javap", "-cp", JEROMQ_JAR, "org.zeromq.ZMQ"],
+    "apt-get install libjeromq-java default-jdk-headless",
+  )
 }
 
 /** Compiles JeromqPeer.java into a fresh temp dir; resolves with the dir (remove it with removeClasses). */

@@ -66,7 +66,10 @@ export function tempDir(prefix: string): string {
 
 /** True when npm (and git, for the work tree's file list) can be run; else a printed skip. */
 export function npmAvailable(): boolean {
-  for (const [cmd, install] of [["npm", "Node.js's npm"], ["git", "apt-get install git"]] as const) {
+  for (const [cmd, install] of [
+    ["npm", "Node.js's npm"],
+    ["git", "apt-get install git"],
+  ] as const) {
     const r = spawnSync(cmd, ["--version"], { stdio: "ignore", timeout: 30_000 })
     if (r.status !== 0) return skipping(`package tests: skipped, \`${cmd} --version\` failed; install ${install}`)
   }

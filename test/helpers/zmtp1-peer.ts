@@ -173,7 +173,12 @@ export class Zmtp1Peer {
 
   /** Waits until omq closes the connection. */
   waitClosed(ms = PEER_TIMEOUT): Promise<void> {
-    return this.until(() => this.closed, () => undefined, ms, "omq to close the connection")
+    return this.until(
+      () => this.closed,
+      () => undefined,
+      ms,
+      "omq to close the connection",
+    )
   }
 
   destroy(): void {

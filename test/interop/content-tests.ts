@@ -31,12 +31,7 @@ async function roundTrip(sender: Sender, receiver: Receiver, messages: (string |
 export function defineContentTests(name: string, setup: Setup): void {
   it(`${name}: single-part messages`, async () => {
     const { sender, receiver } = await setup()
-    await roundTrip(sender, receiver, [
-      ["hello"],
-      [Buffer.from([0x00, 0xff, 0x00, 0x7f, 0x80])],
-      [""],
-      ["x".repeat(255)],
-    ])
+    await roundTrip(sender, receiver, [["hello"], [Buffer.from([0x00, 0xff, 0x00, 0x7f, 0x80])], [""], ["x".repeat(255)]])
   })
 
   it(`${name}: multipart messages with empty frames`, async () => {

@@ -200,7 +200,10 @@ describe.skipIf(!hasJeromq)("JeroMQ 0.3.6 (ZMTP 2.0) and omq", { timeout: 60_000
 
   describe("PUB/SUB prefix filters (subscriptions travel as 0x01 messages)", () => {
     /** Publishes probes until the subscriber gets one: the subscription has then reached the publisher. */
-    async function untilSubscribed(publish: (m: string) => Promise<void>, receive: (ms: number) => Promise<Buffer[] | undefined>): Promise<void> {
+    async function untilSubscribed(
+      publish: (m: string) => Promise<void>,
+      receive: (ms: number) => Promise<Buffer[] | undefined>,
+    ): Promise<void> {
       const end = Date.now() + 10_000
       for (let i = 0; Date.now() < end; i++) {
         await publish(`a-probe-${i}`)
@@ -252,7 +255,10 @@ describe.skipIf(!hasJeromq)("JeroMQ 0.3.6 (ZMTP 2.0) and omq", { timeout: 60_000
       const pub = await omqBound(new omq.Publisher(BOUNDED))
       const sub = await jeromqConnects("SUB", pub.lastEndpoint!)
       await sub.subscribe("a")
-      await untilSubscribed((m) => pub.send(m), (ms) => sub.tryReceive(ms))
+      await untilSubscribed(
+        (m) => pub.send(m),
+        (ms) => sub.tryReceive(ms),
+      )
       await publishAll((m) => pub.send(m))
       expect(await onlyMatching(() => sub.receive())).toEqual(EXPECTED)
     })
@@ -280,7 +286,9 @@ describe.skipIf(!hasJeromq)("JeroMQ 0.3.6 (ZMTP 2.0) and omq", { timeout: 60_000
   describe("refused: clean drop and a handshake:error:protocol event", () => {
     it("an omq CURVE server drops a JeroMQ 0.3.6 peer (ZMTP 2.0 has no security handshake): ERR_ZMTP_MECHANISM_MISMATCH", async () => {
       const server = omq.curveKeyPair()
-      const pull = await omqBound(new omq.Pull({ ...BOUNDED, curveServer: true, curvePublicKey: server.publicKey, curveSecretKey: server.secretKey }))
+      const pull = await omqBound(
+        new omq.Pull({ ...BOUNDED, curveServer: true, curvePublicKey: server.publicKey, curveSecretKey: server.secretKey }),
+      )
       const failed = nextEvent(pull, "handshake:error:protocol")
       const push = await jeromqConnects("PUSH", pull.lastEndpoint!)
       await push.send("secret?")

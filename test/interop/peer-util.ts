@@ -78,12 +78,7 @@ export function socketTracker() {
  * ones must arrive once the connection is re-established.
  * Returns the probe index that arrived.
  */
-export async function probeUntilDelivered(
-  sender: Sender,
-  receiver: Receiver,
-  prefix: string,
-  ms = 10_000,
-): Promise<number> {
+export async function probeUntilDelivered(sender: Sender, receiver: Receiver, prefix: string, ms = 10_000): Promise<number> {
   const end = Date.now() + ms
   const savedSendTimeout = sender.sendTimeout
   sender.sendTimeout = 100
@@ -131,9 +126,7 @@ export async function transferNumbered(
       const text = String(msg[0])
       if (opts.skipPrefix !== undefined && text.startsWith(opts.skipPrefix)) continue
       if (msg.length !== 1 || text !== `${prefix}${next}`) {
-        throw new Error(
-          `message ${next} of ${count}: expected ["${prefix}${next}"], got ${JSON.stringify(msg.map(String))}`,
-        )
+        throw new Error(`message ${next} of ${count}: expected ["${prefix}${next}"], got ${JSON.stringify(msg.map(String))}`)
       }
       next++
     }

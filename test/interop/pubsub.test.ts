@@ -16,7 +16,6 @@ import * as omq from "../../lib/index.js"
 import { bindRetry, delay } from "../helpers.js"
 import { TRANSPORTS, socketTracker, type Transport } from "./peer-util.js"
 
-
 /** Bound of a single receive: a failure shows up as EAGAIN, never as a hang. */
 const RCV = 5000
 /** How long a subscription (or a reconnect) may take to propagate. */

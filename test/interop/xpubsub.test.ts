@@ -13,7 +13,6 @@ import * as zmq from "zeromq"
 import * as omq from "../../lib/index.js"
 import { TRANSPORTS, socketTracker } from "./peer-util.js"
 
-
 const RCV = 5000
 const OPTS = { linger: 0, receiveTimeout: RCV }
 const SUB_OPTS = { linger: 0, receiveTimeout: RCV }
@@ -89,9 +88,7 @@ describe.each(TRANSPORTS)("XPUB/XSUB over %s", (t) => {
     await xpub.send([Buffer.from([0, 1, 3]), "no"])
     await xpub.send([Buffer.from([0, 1, 2, 3]), "bin"])
     await xpub.send(["topic.end"])
-    expect(await takeUntil(xsub, "topic.end")).toEqual(
-      showAll([["topic.1", "a", "b"], [Buffer.from([0, 1, 2, 3]), "bin"], ["topic.end"]]),
-    )
+    expect(await takeUntil(xsub, "topic.end")).toEqual(showAll([["topic.1", "a", "b"], [Buffer.from([0, 1, 2, 3]), "bin"], ["topic.end"]]))
 
     await xsub.send(unsub0("topic"))
     expect(await take(xpub, 1)).toEqual(showAll([[unsub0("topic")]]))
@@ -123,9 +120,7 @@ describe.each(TRANSPORTS)("XPUB/XSUB over %s", (t) => {
     await xpub.send([Buffer.from([0, 1, 3]), "no"])
     await xpub.send([Buffer.from([0, 1, 2, 3]), "bin"])
     await xpub.send(["topic.end"])
-    expect(await takeUntil(xsub, "topic.end")).toEqual(
-      showAll([["topic.1", "a", "b"], [Buffer.from([0, 1, 2, 3]), "bin"], ["topic.end"]]),
-    )
+    expect(await takeUntil(xsub, "topic.end")).toEqual(showAll([["topic.1", "a", "b"], [Buffer.from([0, 1, 2, 3]), "bin"], ["topic.end"]]))
 
     await xsub.send([unsub0("topic")])
     expect(await take(xpub, 1)).toEqual(showAll([[unsub0("topic")]]))
@@ -261,8 +256,6 @@ describe.each(TRANSPORTS)("XPUB/XSUB over %s", (t) => {
     expect(show(await b.receive())).toBe(show([Buffer.from("t.1"), Buffer.from("still")]))
 
     b.close()
-    expect((await take(xpub, 4)).sort()).toEqual(
-      showAll([[unsub0("t")], [unsub0("sync0")], [unsub0("sync1")], [unsub0("sync2")]]).sort(),
-    )
+    expect((await take(xpub, 4)).sort()).toEqual(showAll([[unsub0("t")], [unsub0("sync0")], [unsub0("sync1")], [unsub0("sync2")]]).sort())
   })
 })

@@ -98,9 +98,14 @@ describe("ROUTER with many concurrent DEALER connections (tcp)", () => {
     const rss0 = process.memoryUsage.rss()
     const heap0 = process.memoryUsage().heapUsed
 
-    const { dealers, connectMs, roundTripMs } = await run(router, () => handshakes, N, () => {
-      return new omq.Dealer({ linger: 0, receiveTimeout: 20_000, sendTimeout: 5000, reconnectInterval: 50 })
-    })
+    const { dealers, connectMs, roundTripMs } = await run(
+      router,
+      () => handshakes,
+      N,
+      () => {
+        return new omq.Dealer({ linger: 0, receiveTimeout: 20_000, sendTimeout: 5000, reconnectInterval: 50 })
+      },
+    )
 
     // All N connections are open at the same time: each is one fd on each side.
     const fdsHeld = fdCount() - fds0
@@ -136,9 +141,14 @@ describe("ROUTER with many concurrent DEALER connections (tcp)", () => {
     const served = echo(router)
     const rss0 = process.memoryUsage.rss()
 
-    const { dealers, connectMs, roundTripMs } = await run(router, () => handshakes, N, () => {
-      return new zmq.Dealer({ linger: 0, receiveTimeout: 20_000, sendTimeout: 5000 }) as unknown as DealerLike
-    })
+    const { dealers, connectMs, roundTripMs } = await run(
+      router,
+      () => handshakes,
+      N,
+      () => {
+        return new zmq.Dealer({ linger: 0, receiveTimeout: 20_000, sendTimeout: 5000 }) as unknown as DealerLike
+      },
+    )
     expect(disconnects).toBe(0)
     console.log(
       `[connections] ${N} libzmq DEALERs → omq ROUTER: connected in ${connectMs} ms, ${N} round trips in ${roundTripMs} ms; ` +

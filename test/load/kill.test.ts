@@ -140,7 +140,11 @@ for (const transport of ["tcp", "ipc"] as const) {
 
         const checker = new Checker(true)
         let stop = false
-        const receiver = receiveLoop(pull, (m) => checker.check(m), () => stop)
+        const receiver = receiveLoop(
+          pull,
+          (m) => checker.check(m),
+          () => stop,
+        )
 
         // Survivor: an in-process omq PUSH streaming the same kind of messages.
         const survivor = new omq.Push({ linger: 0, sendTimeout: 10_000 })
@@ -151,11 +155,7 @@ for (const transport of ["tcp", "ipc"] as const) {
         await waitUntil(() => checker.count("survivor") > 100, 10_000, "the survivor's stream")
 
         const victim = spawnPeer(ep, lib, "victim")
-        await waitUntil(
-          () => checker.count("victim") >= 2000 || victim.child.exitCode !== null,
-          20_000,
-          `the ${lib} child's stream`,
-        )
+        await waitUntil(() => checker.count("victim") >= 2000 || victim.child.exitCode !== null, 20_000, `the ${lib} child's stream`)
         expect(victim.child.exitCode, `child exited early: ${victim.stderr()}`).toBeNull()
         expect(handshakes).toBe(2)
         expect(disconnects).toHaveLength(0)
@@ -171,11 +171,7 @@ for (const transport of ["tcp", "ipc"] as const) {
         const victimAtDisconnect = checker.count("victim")
 
         // The survivor keeps streaming to the same PULL.
-        await waitUntil(
-          () => checker.count("survivor") >= survivorAtDisconnect + 5000,
-          15_000,
-          "the survivor's messages after the kill",
-        )
+        await waitUntil(() => checker.count("survivor") >= survivorAtDisconnect + 5000, 15_000, "the survivor's messages after the kill")
         await delay(100)
         const victimTotal = checker.count("victim")
         const disconnectsWhileRunning = disconnects.length
@@ -216,17 +212,17 @@ describe("SIGKILL of a PULL process an omq PUSH streams to", () => {
       survivor.connect(ep)
       const checker = new Checker(false) // round robin: the survivor gets a subsequence
       let stop = false
-      const receiver = receiveLoop(survivor, (m) => checker.check(m), () => stop)
+      const receiver = receiveLoop(
+        survivor,
+        (m) => checker.check(m),
+        () => stop,
+      )
       let sendStop = false
       const sender = sendLoop(push, "stream", () => sendStop)
       await waitUntil(() => checker.count("stream") > 100, 10_000, "the stream to the survivor")
 
       const victim = spawnPeer(ep, lib, "victim", "pull")
-      await waitUntil(
-        () => victim.stdout().includes("receiving") || victim.child.exitCode !== null,
-        20_000,
-        `the ${lib} PULL child to receive`,
-      )
+      await waitUntil(() => victim.stdout().includes("receiving") || victim.child.exitCode !== null, 20_000, `the ${lib} PULL child to receive`)
       expect(victim.child.exitCode, `child exited early: ${victim.stderr()}`).toBeNull()
       await delay(200) // mid-stream
       expect(handshakes).toBe(2)
@@ -268,7 +264,11 @@ describe("a frozen peer (SIGSTOP) is dropped by heartbeats", () => {
       // Sequence gaps are allowed for the victim (what sat in its dead connection is lost), never reordering.
       const checker = new Checker(false)
       let stop = false
-      const receiver = receiveLoop(pull, (m) => checker.check(m), () => stop)
+      const receiver = receiveLoop(
+        pull,
+        (m) => checker.check(m),
+        () => stop,
+      )
       const survivor = new omq.Push({ linger: 0, sendTimeout: 10_000 })
       open.push(survivor)
       survivor.connect(ep)
@@ -276,11 +276,7 @@ describe("a frozen peer (SIGSTOP) is dropped by heartbeats", () => {
       const survivorLoop = sendLoop(survivor, "survivor", () => survivorStop)
 
       const victim = spawnPeer(ep, lib, "victim")
-      await waitUntil(
-        () => checker.count("victim") >= 1000 || victim.child.exitCode !== null,
-        20_000,
-        `the ${lib} child's stream`,
-      )
+      await waitUntil(() => checker.count("victim") >= 1000 || victim.child.exitCode !== null, 20_000, `the ${lib} child's stream`)
       expect(victim.child.exitCode, `child exited early: ${victim.stderr()}`).toBeNull()
       victim.child.kill("SIGSTOP")
       const stoppedAt = Date.now()

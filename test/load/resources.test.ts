@@ -17,18 +17,7 @@ import * as net from "node:net"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
 import { freePort, uniqueIpc } from "../helpers.js"
-import {
-  ResourceTracker,
-  delay,
-  describeLeaks,
-  fdCount,
-  gc,
-  isEagain,
-  resourceState,
-  settle,
-  waitUntil,
-  type ResourceState,
-} from "./util.js"
+import { ResourceTracker, delay, describeLeaks, fdCount, gc, isEagain, resourceState, settle, waitUntil, type ResourceState } from "./util.js"
 
 const tracker = new ResourceTracker()
 const open: { close(): void }[] = []
@@ -192,7 +181,10 @@ describe("no handle or fd outlives its socket", () => {
           // Until the subscription has arrived, PUB drops: publish until one gets through.
           const got = b.receive()
           let done = false
-          void got.then(() => (done = true), () => (done = true))
+          void got.then(
+            () => (done = true),
+            () => (done = true),
+          )
           for (let k = 0; k < 500 && !done; k++) {
             await a.send("news")
             await delay(2)
@@ -316,7 +308,7 @@ describe("no handle or fd outlives its socket", () => {
     // (c) a bound socket that accepted a connection which never greets.
     const c = track(new omq.Pull({ linger: 0 }))
     await c.bind("tcp://127.0.0.1:*")
-    const raw = net.connect((await portOf(c)), "127.0.0.1")
+    const raw = net.connect(await portOf(c), "127.0.0.1")
     raw.on("error", () => {})
     await waitUntil(() => errors.length >= 3, 5000, "handshake timeouts")
     await waitUntil(() => mute.accepted >= 4, 5000, "the mute peer to accept connections")
@@ -373,9 +365,7 @@ describe("no handle or fd outlives its socket", () => {
     // A peer that completes the handshake and then goes silent (never PONGs).
     const silent = await silentZmtpPeer()
     const disconnected: string[] = []
-    const push = track(
-      new omq.Push({ linger: 0, heartbeatInterval: 20, heartbeatTimeout: 50, reconnectInterval: 1000, sendTimeout: 0 }),
-    )
+    const push = track(new omq.Push({ linger: 0, heartbeatInterval: 20, heartbeatTimeout: 50, reconnectInterval: 1000, sendTimeout: 0 }))
     push.events.on("disconnect", (e) => disconnected.push(e.address ?? ""))
     push.connect(`tcp://127.0.0.1:${silent.port}`)
     await waitUntil(() => disconnected.length >= 1, 5000, "heartbeat timeout to drop the silent peer")
@@ -540,14 +530,7 @@ async function silentZmtpPeer(): Promise<{ port: number; close(): void }> {
     const name = Buffer.from("READY")
     const key = Buffer.from("Socket-Type")
     const val = Buffer.from("PULL")
-    const body = Buffer.concat([
-      Buffer.from([name.length]),
-      name,
-      Buffer.from([key.length]),
-      key,
-      Buffer.from([0, 0, 0, val.length]),
-      val,
-    ])
+    const body = Buffer.concat([Buffer.from([name.length]), name, Buffer.from([key.length]), key, Buffer.from([0, 0, 0, val.length]), val])
     c.write(Buffer.concat([Buffer.from([0x04, body.length]), body]))
     c.resume() // read and ignore everything (PINGs included)
   })

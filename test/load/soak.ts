@@ -32,17 +32,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import * as omq from "../../lib/index.js"
-import {
-  ResourceTracker,
-  RssSampler,
-  delay,
-  describeLeaks,
-  isEagain,
-  mb,
-  resourceState,
-  settle,
-  within,
-} from "./util.js"
+import { ResourceTracker, RssSampler, delay, describeLeaks, isEagain, mb, resourceState, settle, within } from "./util.js"
 
 // ---- options ----
 

@@ -158,7 +158,10 @@ export function describeLeaks(leaks: Live[]): string {
     else groups.set(key, { type: l.type, n: 1, stack: l.stack })
   }
   return [...groups.values()]
-    .map((g) => `${g.n} × ${g.type}, created:\n${g.stack ? g.stack.replace(/^\s*/gm, "      ") : "      (by the runtime, e.g. an accepted connection)"}`)
+    .map(
+      (g) =>
+        `${g.n} × ${g.type}, created:\n${g.stack ? g.stack.replace(/^\s*/gm, "      ") : "      (by the runtime, e.g. an accepted connection)"}`,
+    )
     .join("\n")
 }
 

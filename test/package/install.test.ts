@@ -148,9 +148,15 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
     fs.writeFileSync(path.join(dir, "types.cts"), source)
     const tsconfig = {
       compilerOptions: {
-        module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true,
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        target: "es2022",
+        strict: true,
+        noEmit: true,
         // omq's declarations are checked too (a consumer without skipLibCheck).
-        skipLibCheck: false, types: ["node"], typeRoots: [path.join(REPO, "node_modules/@types")],
+        skipLibCheck: false,
+        types: ["node"],
+        typeRoots: [path.join(REPO, "node_modules/@types")],
       },
       files: ["types.mts", "types.cts"],
     }
@@ -161,10 +167,28 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
   it("the declarations show only the public API: no internal class or interface, no protected member", () => {
     const dist = path.join(consumer, "node_modules/omq/dist")
     const internals = [
-      "Pipe", "PipeOwner", "PipeEngine", "Deque", "Engine", "EngineHost", "ConnectionEngine", "Connecter", "ConnecterHost",
-      "InprocLink", "InprocRegistry", "RemoteLink", "ZapClient", "SocketPort", "Transport", "FairQueue", "LoadBalancer",
+      "Pipe",
+      "PipeOwner",
+      "PipeEngine",
+      "Deque",
+      "Engine",
+      "EngineHost",
+      "ConnectionEngine",
+      "Connecter",
+      "ConnecterHost",
+      "InprocLink",
+      "InprocRegistry",
+      "RemoteLink",
+      "ZapClient",
+      "SocketPort",
+      "Transport",
+      "FairQueue",
+      "LoadBalancer",
     ]
-    const declared = new RegExp(`^\\s*(?:export\\s+)?(?:declare\\s+)?(?:abstract\\s+)?(?:class|interface|type)\\s+(${internals.join("|")})\\b`, "m")
+    const declared = new RegExp(
+      `^\\s*(?:export\\s+)?(?:declare\\s+)?(?:abstract\\s+)?(?:class|interface|type)\\s+(${internals.join("|")})\\b`,
+      "m",
+    )
     for (const f of fs.readdirSync(dist).filter((n) => /\.d\.c?ts$/.test(n))) {
       const text = fs.readFileSync(path.join(dist, f), "utf8")
       expect(text, `${f} declares an internal type`).not.toMatch(declared)
@@ -177,19 +201,23 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
     expect(NODE_VERSIONS).toEqual(expect.arrayContaining(["16.17.0", "18.3.0"]))
   })
 
-  it.each(NODE_VERSIONS)("Node %s: import, require and the omq-queue CLI", async (version) => {
-    const node = await nodeBinary(version)
-    if (node === null) return
-    const cli = path.join(consumer, "node_modules/omq", pkg.bin["omq-queue"]!)
-    const [esm, cjs, help] = await Promise.all([
-      run(node, ["smoke.mjs"], { cwd: consumer, timeout: 30_000 }),
-      run(node, ["smoke.cjs"], { cwd: consumer, timeout: 30_000 }),
-      run(node, [cli, "--help"], { cwd: consumer, timeout: 30_000 }),
-    ])
-    expect(ok(esm, `node ${version} smoke.mjs`).stdout).toContain(`omq smoke ok on node v${version}`)
-    expect(ok(cjs, `node ${version} smoke.cjs`).stdout).toContain(`omq smoke ok on node v${version}`)
-    expect(ok(help, `node ${version} omq-queue --help`).stdout).toMatch(/usage: omq-queue/)
-  }, 180_000)
+  it.each(NODE_VERSIONS)(
+    "Node %s: import, require and the omq-queue CLI",
+    async (version) => {
+      const node = await nodeBinary(version)
+      if (node === null) return
+      const cli = path.join(consumer, "node_modules/omq", pkg.bin["omq-queue"]!)
+      const [esm, cjs, help] = await Promise.all([
+        run(node, ["smoke.mjs"], { cwd: consumer, timeout: 30_000 }),
+        run(node, ["smoke.cjs"], { cwd: consumer, timeout: 30_000 }),
+        run(node, [cli, "--help"], { cwd: consumer, timeout: 30_000 }),
+      ])
+      expect(ok(esm, `node ${version} smoke.mjs`).stdout).toContain(`omq smoke ok on node v${version}`)
+      expect(ok(cjs, `node ${version} smoke.cjs`).stdout).toContain(`omq smoke ok on node v${version}`)
+      expect(ok(help, `node ${version} omq-queue --help`).stdout).toMatch(/usage: omq-queue/)
+    },
+    180_000,
+  )
 
   it("Jest 29 (CommonJS, no ESM support) requires omq and runs a PUSH/PULL pair and every subpath", async () => {
     const jest = path.join(REPO, "node_modules/jest")
@@ -220,9 +248,23 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
 
   it("esbuild bundles an omq program for Node, as CommonJS and as an ES module, and the bundles run", async () => {
     const out = path.join(work, "esbuild-out")
-    await build({ absWorkingDir: consumer, entryPoints: ["smoke.cjs"], bundle: true, platform: "node", format: "cjs", outfile: path.join(out, "cjs.cjs"), logLevel: "error" })
     await build({
-      absWorkingDir: consumer, entryPoints: ["smoke.mjs"], bundle: true, platform: "node", format: "esm", outfile: path.join(out, "esm.mjs"), logLevel: "error",
+      absWorkingDir: consumer,
+      entryPoints: ["smoke.cjs"],
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      outfile: path.join(out, "cjs.cjs"),
+      logLevel: "error",
+    })
+    await build({
+      absWorkingDir: consumer,
+      entryPoints: ["smoke.mjs"],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      outfile: path.join(out, "esm.mjs"),
+      logLevel: "error",
       // As for any ESM bundle with CommonJS inside (here `debug`, and the smoke program's
       // own body): the CommonJS parts require Node's built-ins, so the bundle gets a require.
       banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
@@ -236,7 +278,14 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
       const out = path.join(work, `webpack-out-${entry.replace(".", "-")}`)
       const stats = await new Promise<webpack.Stats>((resolve, reject) => {
         webpack(
-          { mode: "production", target: "node", context: consumer, entry: `./${entry}`, output: { path: out, filename: "main.js" }, optimization: { minimize: false } },
+          {
+            mode: "production",
+            target: "node",
+            context: consumer,
+            entry: `./${entry}`,
+            output: { path: out, filename: "main.js" },
+            optimization: { minimize: false },
+          },
           (err, result) => (err || result === undefined ? reject(err ?? new Error("webpack: no result")) : resolve(result)),
         )
       })

@@ -31,7 +31,14 @@ const msg = (seq: number, extra: Partial<MessageData> = {}): MessageData => ({
 
 /** One of each kind, with the awkward values (unicode, empty strings, a retry policy, 2^53-ish numbers). */
 const CHANGES: Change[] = [
-  { kind: "put", msg: msg(1, { id: "dedup-1", retry: { maxAttempts: 3, backoff: "exponential", delay: 100 }, headers: Buffer.from([0xa1, 0x61, 0x61, 0x01]) }) },
+  {
+    kind: "put",
+    msg: msg(1, {
+      id: "dedup-1",
+      retry: { maxAttempts: 3, backoff: "exponential", delay: 100 },
+      headers: Buffer.from([0xa1, 0x61, 0x61, 0x01]),
+    }),
+  },
   { kind: "put-batch", msgs: [msg(2), msg(3, { expiresAt: 1_800_000_000_000 }), msg(4, { body: Buffer.alloc(0) })] },
   { kind: "ack", seqs: [1, 3, 2 ** 52] },
   { kind: "release", seq: 2, attempts: 4, readyAt: 1_700_000_009_000 },
@@ -39,8 +46,28 @@ const CHANGES: Change[] = [
   { kind: "kick", at: 1_700_000_002_000, seqs: [4] },
   { kind: "config", queue: "jobs", config: { ttr: 5000, retry: { maxAttempts: 2 } } },
   { kind: "snapshot-head", segment: 12, nextSeq: 99, createdAt: 1_700_000_003_000 },
-  { kind: "snapshot-message", state: "buried", attempts: 5, readyAt: 1, expiresAt: 2, buriedAt: 3, reason: "why ✓", lastConsumer: "worker-1", msg: msg(5) },
-  { kind: "snapshot-message", state: "delayed", attempts: 0, readyAt: 10, expiresAt: 0, buriedAt: 0, reason: "", lastConsumer: "", msg: msg(6) },
+  {
+    kind: "snapshot-message",
+    state: "buried",
+    attempts: 5,
+    readyAt: 1,
+    expiresAt: 2,
+    buriedAt: 3,
+    reason: "why ✓",
+    lastConsumer: "worker-1",
+    msg: msg(5),
+  },
+  {
+    kind: "snapshot-message",
+    state: "delayed",
+    attempts: 0,
+    readyAt: 10,
+    expiresAt: 0,
+    buriedAt: 0,
+    reason: "",
+    lastConsumer: "",
+    msg: msg(6),
+  },
   { kind: "snapshot-dedup", queue: "jobs", id: "dedup-1", seq: 1, at: 1_700_000_000_001 },
   { kind: "snapshot-end", messages: 2 },
 ]
@@ -143,7 +170,9 @@ describe("the model's timer", () => {
     const timers = vi.spyOn(globalThis, "setTimeout")
     try {
       const options = { priority: 0, delay: 90 * 24 * 3600 * 1000, ttr: undefined, ttl: 0, id: undefined, retry: undefined }
-      await new Promise((resolve, reject) => backend.put("q", { options, headers: Buffer.alloc(0), body: Buffer.from("x") }, (e, r) => (e ? reject(e) : resolve(r))))
+      await new Promise((resolve, reject) =>
+        backend.put("q", { options, headers: Buffer.alloc(0), body: Buffer.from("x") }, (e, r) => (e ? reject(e) : resolve(r))),
+      )
       const before = timers.mock.calls.length
       await new Promise((r) => setTimeout(r, 60))
       // Only the wait above; the bug re-armed a 1 ms timer dozens of times meanwhile.

@@ -107,7 +107,10 @@ describe("crash safety (SIGKILL of a device process, fsync always)", () => {
               d.nack().catch(() => {})
               continue
             }
-            d.ack().then(() => confirmedAcks.add(id), () => {})
+            d.ack().then(
+              () => confirmedAcks.add(id),
+              () => {},
+            )
           }
         } catch {
           // the device is gone
@@ -118,7 +121,10 @@ describe("crash safety (SIGKILL of a device process, fsync always)", () => {
       await kill(child)
       // Every other kill also leaves a torn write: junk after the last record, as a crash mid-write would.
       if (iterations % 2 === 0) {
-        const last = readdirSync(dir).filter((f) => f.startsWith("seg-")).sort().at(-1)
+        const last = readdirSync(dir)
+          .filter((f) => f.startsWith("seg-"))
+          .sort()
+          .at(-1)
         // Only after a complete segment header: a kill in the middle of creating a segment leaves
         // an empty file, and junk after nothing is damage, not a torn write (recovery says CORRUPT).
         if (last !== undefined && statSync(join(dir, last)).size >= 16) {

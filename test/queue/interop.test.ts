@@ -66,7 +66,10 @@ describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq +
       .split("```python")[1]!
       .split("```")[0]!
       .replace("tcp://127.0.0.1:5570", dev.lastEndpoint!)
-      .replace('    call("ACK", {"acks": [seq, attempt]})', '    print(body.decode(), headers["to"], attempt, call("ACK", {"acks": [seq, attempt]})[0]["acked"])')
+      .replace(
+        '    call("ACK", {"acks": [seq, attempt]})',
+        '    print(body.decode(), headers["to"], attempt, call("ACK", {"acks": [seq, attempt]})[0]["acked"])',
+      )
     const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
       const p = spawn(python, ["-c", code], { timeout: 20_000 })
       let stdout = ""

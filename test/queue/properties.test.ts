@@ -19,7 +19,8 @@ import { logPut } from "../../lib/devices/queue/journal/log.js"
 import { tempDir } from "./queue-util.js"
 
 const decoder = new Decoder({ mapsAsObjects: true, useRecords: false })
-const plain = (v: unknown): unknown => (typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v)
+const plain = (v: unknown): unknown =>
+  typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v
 const normalize = (v: unknown): unknown => {
   if (Array.isArray(v)) return v.map(normalize)
   if (v instanceof Uint8Array) return Buffer.from(v)
@@ -40,7 +41,12 @@ describe("protocol CBOR encoder", () => {
         fc.boolean(),
         fc.constant(null),
       ),
-      node: fc.oneof({ depthSize: "small" }, tie("leaf"), fc.array(tie("node"), { maxLength: 5 }), fc.dictionary(fc.string({ maxLength: 8 }), tie("node"), { maxKeys: 5 })),
+      node: fc.oneof(
+        { depthSize: "small" },
+        tie("leaf"),
+        fc.array(tie("node"), { maxLength: 5 }),
+        fc.dictionary(fc.string({ maxLength: 8 }), tie("node"), { maxKeys: 5 }),
+      ),
     })).node
     fc.assert(
       fc.property(value, (v) => {
@@ -62,7 +68,11 @@ describe("indexed heap", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 50 })), { maxLength: 200 }), (ops) => {
         type Item = { key: number; id: number; index: number }
-        const heap = new IndexedHeap<Item>((a, b) => a.key < b.key || (a.key === b.key && a.id < b.id), (x) => x.index, (x, i) => (x.index = i))
+        const heap = new IndexedHeap<Item>(
+          (a, b) => a.key < b.key || (a.key === b.key && a.id < b.id),
+          (x) => x.index,
+          (x, i) => (x.index = i),
+        )
         const model: Item[] = []
         let id = 0
         for (const [push, n] of ops) {
@@ -92,7 +102,19 @@ describe("recovery of a randomly damaged log", () => {
     const src = tempDir()
     const store = new Store(src, 1, { fsync: "never", segmentBytes: 1 << 20 })
     for (let i = 0; i < 40; i++) {
-      logPut(store, { seq: i + 1, putAt: 1, priority: 0, readyAt: 0, ttr: 1000, expiresAt: 0, queue: "q", id: undefined, retry: Buffer.alloc(0), headers: Buffer.alloc(0), body: Buffer.from(`body-${i}`) })
+      logPut(store, {
+        seq: i + 1,
+        putAt: 1,
+        priority: 0,
+        readyAt: 0,
+        ttr: 1000,
+        expiresAt: 0,
+        queue: "q",
+        id: undefined,
+        retry: Buffer.alloc(0),
+        headers: Buffer.alloc(0),
+        body: Buffer.from(`body-${i}`),
+      })
     }
     await store.close()
     const original = fs.readFileSync(join(src, "seg-0000000000000001.log"))
@@ -110,15 +132,18 @@ describe("recovery of a randomly damaged log", () => {
           if (damage.kind === "flip") {
             const at = damage.at % buf.length
             buf[at] = buf[at]! ^ damage.bits
-          }
-          else if (damage.kind === "cut") buf = buf.subarray(0, damage.at % buf.length)
+          } else if (damage.kind === "cut") buf = buf.subarray(0, damage.at % buf.length)
           else buf = Buffer.concat([buf, damage.junk])
           fs.writeFileSync(join(dir, "seg-0000000000000001.log"), buf)
           const bodies: string[] = []
           try {
-            recover(dir, (type, r) => {
-              if (type === RecordType.Put) bodies.push(readPut(r).body.toString())
-            }, false)
+            recover(
+              dir,
+              (type, r) => {
+                if (type === RecordType.Put) bodies.push(readPut(r).body.toString())
+              },
+              false,
+            )
           } catch (err) {
             expect(err).toBeInstanceOf(QueueStoreError)
             expect((err as QueueStoreError).code).toBe("CORRUPT")

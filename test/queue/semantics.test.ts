@@ -36,7 +36,13 @@ describe.each(BACKENDS)("put, reserve, ack (%s backend)", (kind) => {
   it("delivers by priority (0 first), then in put order", async () => {
     const dev = await startDevice()
     const c = client(dev)
-    for (const [body, priority] of [["p5-a", 5], ["p0", 0], ["p10", 10], ["p5-b", 5], ["default", undefined]] as const) {
+    for (const [body, priority] of [
+      ["p5-a", 5],
+      ["p0", 0],
+      ["p10", 10],
+      ["p5-b", 5],
+      ["default", undefined],
+    ] as const) {
       await c.put("jobs", body, priority === undefined ? {} : { priority })
     }
     const order: string[] = []
@@ -108,7 +114,10 @@ describe.each(BACKENDS)("leases (%s backend)", (kind) => {
     const t0 = Date.now()
     const again = [(await producer.reserve("jobs", { timeout: 5000 }))!, (await producer.reserve("jobs", { timeout: 5000 }))!]
     expect(Date.now() - t0).toBeLessThan(5000)
-    expect(again.map((d) => [text(d.body), d.attempt])).toEqual([["one", 2], ["two", 2]])
+    expect(again.map((d) => [text(d.body), d.attempt])).toEqual([
+      ["one", 2],
+      ["two", 2],
+    ])
   })
 })
 

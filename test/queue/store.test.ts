@@ -13,8 +13,16 @@ import { describe, expect, it, vi } from "vitest"
 import { QueueDevice, QueueStoreError } from "../../lib/entry/queue.js"
 import { client, startDevice, tempDir, onCleanup } from "./queue-util.js"
 
-const segments = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith("seg-")).sort()
-const checkpoints = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith("checkpoint-")).sort()
+const segments = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith("seg-"))
+    .sort()
+const checkpoints = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith("checkpoint-"))
+    .sort()
 
 /** The files of a running device's directory, as a crash would leave them (without LOCK's live owner). */
 function crashCopy(dir: string): string {

@@ -57,8 +57,7 @@ export function done({ wait = false } = {}) {
  * read: os.tmpdir() reads TMPDIR, which Deno refuses without --allow-env.
  */
 export function scratchDir() {
-  const dir =
-    runtime === "deno" ? globalThis.Deno.makeTempDirSync({ prefix: "omq-rt-" }) : fs.mkdtempSync(path.join(os.tmpdir(), "omq-rt-"))
+  const dir = runtime === "deno" ? globalThis.Deno.makeTempDirSync({ prefix: "omq-rt-" }) : fs.mkdtempSync(path.join(os.tmpdir(), "omq-rt-"))
   scratch.push(dir)
   return dir
 }

@@ -12,11 +12,7 @@ import * as omq from "omq"
 import * as path from "node:path"
 import { check, done, runtime, same, scratchDir, skip, strings } from "./harness.mjs"
 
-const checks = [
-  "tcp: omq PUSH to libzmq PULL",
-  "ipc: libzmq REQ to omq REP",
-  "tcp: omq CURVE client to a libzmq CURVE server",
-]
+const checks = ["tcp: omq PUSH to libzmq PULL", "ipc: libzmq REQ to omq REP", "tcp: omq CURVE client to a libzmq CURVE server"]
 
 if (runtime === "bun") {
   for (const name of checks) skip(name, "zeromq.js does not run on Bun (panic: unsupported uv function: uv_poll_init_socket)")

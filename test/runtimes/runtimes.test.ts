@@ -134,9 +134,13 @@ for (const rt of runtimes) {
       }, 60_000)
     }
 
-    it("exit.mjs: ends by itself once its sockets are closed", async () => {
-      expectAllPassed(rt, "exit.mjs", await run(rt.command(join(here, "exit.mjs"), []), {}, EXIT_MS), 5)
-    }, EXIT_MS + 20_000)
+    it(
+      "exit.mjs: ends by itself once its sockets are closed",
+      async () => {
+        expectAllPassed(rt, "exit.mjs", await run(rt.command(join(here, "exit.mjs"), []), {}, EXIT_MS), 5)
+      },
+      EXIT_MS + 20_000,
+    )
 
     for (const build of ["esm", "cjs"]) {
       // On Deno the loggers need env access (lib/debug.ts): this run grants it.

@@ -259,11 +259,7 @@ describe.each(TRANSPORTS)("CURVE over %s", (transport: Transport) => {
         bad.sendTimeout = 0
         bad.connect(addr)
         void bad.send("evil").catch(() => undefined)
-        const ev = await waitEvent(
-          serverEvents,
-          (e) => e.type === "handshake:error:protocol",
-          "server refuses the INITIATE with a bad vouch",
-        )
+        const ev = await waitEvent(serverEvents, (e) => e.type === "handshake:error:protocol", "server refuses the INITIATE with a bad vouch")
         expect(ev.error?.code).toMatch(/^ERR_ZMTP_(CRYPTOGRAPHIC|KEY_EXCHANGE)$/)
 
         const good = t.socket(badSide, "Push", curveClientOpts(skp.publicKey, keyPair(badSide)))

@@ -301,7 +301,10 @@ describe("raw hostile peers against an omq CURVE server", () => {
   // ZMTP 2.0 and 1.0 have no security handshake: a CURVE socket must never downgrade to them.
   it.each([
     ["a ZMTP 2.0 peer (revision 1, PUSH)", [encodeSignature(), Buffer.from([0x01, 0x08, 0x00, 0x00]), encodeFrame(Buffer.from("clear"))]],
-    ["a versioned ZMTP 1.0 peer (revision 0, PUSH)", [encodeSignature(), Buffer.from([0x00, 0x08, 0x01, 0x00, 0x06, 0x00]), Buffer.from("clear")]],
+    [
+      "a versioned ZMTP 1.0 peer (revision 0, PUSH)",
+      [encodeSignature(), Buffer.from([0x00, 0x08, 0x01, 0x00, 0x06, 0x00]), Buffer.from("clear")],
+    ],
     ["an unversioned ZMTP 1.0 peer", [Buffer.from([0x01, 0x00, 0x06, 0x00]), Buffer.from("clear")]],
   ])("%s (server is CURVE): dropped as a mechanism mismatch, nothing delivered", async (_what, bytes) => {
     for (const side of ["omq", "libzmq"] as const) {
@@ -420,25 +423,22 @@ describe("raw hostile peers against an omq CURVE server", () => {
     await stillServes(srv, "after greeting stall")
   })
 
-  it.each(["libzmq", "omq"] as const)(
-    "a peer hanging up mid-handshake is reported as a handshake failure by a %s server",
-    async (side) => {
-      const srv = await curveServer(side)
-      const peer = await RawPeer.connect(srv.addr)
-      const kp = generateKeyPair()
-      const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, z85.decode(srv.skp.publicKey))
-      peer.write(encodeGreeting("CURVE", false))
-      await peer.read(64)
-      peer.write(...client.start())
-      await peer.readFrame() // WELCOME
-      peer.end()
-      await peer.waitClosed()
-      // libzmq: handshake:error:other (EPIPE / ECONNRESET) for a connection lost during the handshake.
-      const ev = await waitEvent(srv.events, isHandshakeError, "a handshake failure event", 3000)
-      expect(ev.type).toBe("handshake:error:other")
-      await stillServes(srv, "after hang-up")
-    },
-  )
+  it.each(["libzmq", "omq"] as const)("a peer hanging up mid-handshake is reported as a handshake failure by a %s server", async (side) => {
+    const srv = await curveServer(side)
+    const peer = await RawPeer.connect(srv.addr)
+    const kp = generateKeyPair()
+    const client = new CurveClient({ socketType: "PUSH" }, kp.publicKey, kp.secretKey, z85.decode(srv.skp.publicKey))
+    peer.write(encodeGreeting("CURVE", false))
+    await peer.read(64)
+    peer.write(...client.start())
+    await peer.readFrame() // WELCOME
+    peer.end()
+    await peer.waitClosed()
+    // libzmq: handshake:error:other (EPIPE / ECONNRESET) for a connection lost during the handshake.
+    const ev = await waitEvent(srv.events, isHandshakeError, "a handshake failure event", 3000)
+    expect(ev.type).toBe("handshake:error:other")
+    await stillServes(srv, "after hang-up")
+  })
 
   it("many hostile connections at once do not disturb a good client", async () => {
     const srv = await curveServer("omq", { handshakeInterval: 1000 })

@@ -126,43 +126,39 @@ describe.each(TRANSPORTS)("PLAIN over %s", (transport: Transport) => {
 
     // libzmq refuses empty PLAIN credentials (EINVAL), so only omq clients try them.
     const denials = clientSide === "omq" ? ["wrong password", "unknown user", "empty credentials"] : ["wrong password", "unknown user"]
-    it.each(denials)(
-      "%s: denied with 400, nothing delivered, good clients still served",
-      async (what) => {
-        const [user, pass] =
-          what === "wrong password" ? ["admin", "guess"] : what === "unknown user" ? ["mallory", "secret"] : ["", ""]
-        const srv = await plainServer(serverSide, "Pull", transport)
-        const bad = t.socket(clientSide, "Push", { plainUsername: user, plainPassword: pass })
-        const badEvents = recordEvents(bad, HANDSHAKE_ERRORS)
-        bad.sendTimeout = 0
-        bad.connect(srv.addr)
-        void bad.send("must not arrive").catch(() => undefined)
+    it.each(denials)("%s: denied with 400, nothing delivered, good clients still served", async (what) => {
+      const [user, pass] = what === "wrong password" ? ["admin", "guess"] : what === "unknown user" ? ["mallory", "secret"] : ["", ""]
+      const srv = await plainServer(serverSide, "Pull", transport)
+      const bad = t.socket(clientSide, "Push", { plainUsername: user, plainPassword: pass })
+      const badEvents = recordEvents(bad, HANDSHAKE_ERRORS)
+      bad.sendTimeout = 0
+      bad.connect(srv.addr)
+      void bad.send("must not arrive").catch(() => undefined)
 
-        const sev = await waitEvent(srv.events, (e) => e.type === "handshake:error:auth", "server denies the client")
-        expect(sev.error?.status).toBe(400)
-        // The client is told with ERROR "400". libzmq 4.3.5's PLAIN code spells the command
-        // "\x05ERROR" in C, which the compiler reads as "^RROR": it sends that, and its PLAIN
-        // client only recognises that. omq accepts both; a libzmq PLAIN client refused by an omq
-        // server (which sends the RFC 23 form) therefore reports an unexpected command instead.
-        if (clientSide === "libzmq" && serverSide === "omq") {
-          const cev = await waitEvent(badEvents, (e) => e.type.startsWith("handshake:error"), "client sees the refusal")
-          const ok =
-            (cev.type === "handshake:error:auth" && cev.error?.status === 400) ||
-            (cev.type === "handshake:error:protocol" && cev.error?.code === "ERR_ZMTP_UNEXPECTED_COMMAND")
-          expect(ok, `${cev.type} ${cev.error?.code ?? cev.error?.status}`).toBe(true)
-        } else {
-          const cev = await waitEvent(badEvents, (e) => e.type === "handshake:error:auth", "client learns it was denied")
-          expect(cev.error?.status).toBe(400)
-        }
-        expectRequest(srv.requests[0], transport, user, pass)
+      const sev = await waitEvent(srv.events, (e) => e.type === "handshake:error:auth", "server denies the client")
+      expect(sev.error?.status).toBe(400)
+      // The client is told with ERROR "400". libzmq 4.3.5's PLAIN code spells the command
+      // "\x05ERROR" in C, which the compiler reads as "^RROR": it sends that, and its PLAIN
+      // client only recognises that. omq accepts both; a libzmq PLAIN client refused by an omq
+      // server (which sends the RFC 23 form) therefore reports an unexpected command instead.
+      if (clientSide === "libzmq" && serverSide === "omq") {
+        const cev = await waitEvent(badEvents, (e) => e.type.startsWith("handshake:error"), "client sees the refusal")
+        const ok =
+          (cev.type === "handshake:error:auth" && cev.error?.status === 400) ||
+          (cev.type === "handshake:error:protocol" && cev.error?.code === "ERR_ZMTP_UNEXPECTED_COMMAND")
+        expect(ok, `${cev.type} ${cev.error?.code ?? cev.error?.status}`).toBe(true)
+      } else {
+        const cev = await waitEvent(badEvents, (e) => e.type === "handshake:error:auth", "client learns it was denied")
+        expect(cev.error?.status).toBe(400)
+      }
+      expectRequest(srv.requests[0], transport, user, pass)
 
-        const good = t.socket(clientSide, "Push", { plainUsername: "admin", plainPassword: "secret" })
-        good.connect(srv.addr)
-        await good.send("good")
-        expect(text(await srv.sock.receive())).toEqual(["good"])
-        expect(await tryReceive(srv.sock, 300)).toBeUndefined()
-      },
-    )
+      const good = t.socket(clientSide, "Push", { plainUsername: "admin", plainPassword: "secret" })
+      good.connect(srv.addr)
+      await good.send("good")
+      expect(text(await srv.sock.receive())).toEqual(["good"])
+      expect(await tryReceive(srv.sock, 300)).toBeUndefined()
+    })
   })
 
   describe("PLAIN server without a ZAP handler", () => {
@@ -213,7 +209,7 @@ describe.each(TRANSPORTS)("PLAIN over %s", (transport: Transport) => {
 })
 
 describe.each(TRANSPORTS)("NULL with a ZAP domain over %s", (transport: Transport) => {
-  describe.each(SIDES)("%s client → omq NULL server with zapDomain \"test\"", (clientSide) => {
+  describe.each(SIDES)('%s client → omq NULL server with zapDomain "test"', (clientSide) => {
     async function nullServer(status: 200 | 400) {
       const context = new omq.Context()
       const requests: ZapRequest[] = []
@@ -262,7 +258,7 @@ describe.each(TRANSPORTS)("NULL with a ZAP domain over %s", (transport: Transpor
     })
   })
 
-  describe("omq NULL client → libzmq NULL server with zapDomain \"test\" (zeromq.js handler)", () => {
+  describe('omq NULL client → libzmq NULL server with zapDomain "test" (zeromq.js handler)', () => {
     it.each([200, 400] as const)("status %i", async (status) => {
       const handler = await libzmqZapHandler(() => ({ status }), t.track)
       const pull = t.socket("libzmq", "Pull", { zapDomain: "test" })

@@ -23,7 +23,8 @@ export const BOUNDED = { linger: 0, sendTimeout: IO_TIMEOUT, receiveTimeout: IO_
 /** How long a handshake (with retries) may take to succeed or fail. */
 export const HANDSHAKE_MS = 10_000
 
-export type SocketKind = "Push" | "Pull" | "Dealer" | "Router" | "Request" | "Reply" | "Publisher" | "Subscriber" | "XPublisher" | "XSubscriber" | "Pair"
+export type SocketKind =
+  "Push" | "Pull" | "Dealer" | "Router" | "Request" | "Reply" | "Publisher" | "Subscriber" | "XPublisher" | "XSubscriber" | "Pair"
 
 /** The subset of both libraries' socket APIs used here. */
 export interface AnySocket {
@@ -124,12 +125,7 @@ export function recordEvents(sock: AnySocket, types: string[]): SecEvent[] {
 }
 
 /** Waits (bounded) until `events` holds one matching `pred`, and returns it. */
-export async function waitEvent(
-  events: SecEvent[],
-  pred: (e: SecEvent) => boolean,
-  what: string,
-  ms = HANDSHAKE_MS,
-): Promise<SecEvent> {
+export async function waitEvent(events: SecEvent[], pred: (e: SecEvent) => boolean, what: string, ms = HANDSHAKE_MS): Promise<SecEvent> {
   await waitFor(() => events.some(pred), ms, what)
   return events.find(pred)!
 }

@@ -98,7 +98,20 @@ describe("z85", () => {
   })
 
   it("refuses characters outside the Z85 alphabet", () => {
-    for (const text of ["Hello Worl", "Hello\u0000orld", "Hell\"World", "Hello,orld", "Hello;orld", "HelloWörld", "Hello\\orld", "Hello_orld", "Hello|orld", "Hello~orld", "Hello`orld", "Hello'orld"]) {
+    for (const text of [
+      "Hello Worl",
+      "Hello\u0000orld",
+      'Hell"World',
+      "Hello,orld",
+      "Hello;orld",
+      "HelloWörld",
+      "Hello\\orld",
+      "Hello_orld",
+      "Hello|orld",
+      "Hello~orld",
+      "Hello`orld",
+      "Hello'orld",
+    ]) {
       expect(() => z85.decode(text), JSON.stringify(text)).toThrow(RangeError)
     }
   })
@@ -228,7 +241,7 @@ describe("security option validation", () => {
     expect(s.zapDomain).toBe("global")
   })
 
-  it("reports securityMechanism null, \"plain\" or \"curve\"", () => {
+  it('reports securityMechanism null, "plain" or "curve"', () => {
     expect(track(new omq.Dealer({ linger: 0 })).securityMechanism).toBeNull()
     expect(track(new omq.Dealer({ linger: 0, zapDomain: "x" })).securityMechanism).toBeNull()
     expect(track(new omq.Dealer({ linger: 0, plainServer: true })).securityMechanism).toBe("plain")

@@ -35,9 +35,13 @@ for (const transport of ["tcp", "ipc"] as const) {
     it("a PLAIN refusal: both sides get handshake:error:auth, 'Authentication failure', status 400", async () => {
       // [routing id, "", version, request id, domain, address, identity, mechanism, user, password]
       await zapHandler(([path, delim, version, id, , , , , user, pass]) => [
-        path!, delim!, version!, id!,
+        path!,
+        delim!,
+        version!,
+        id!,
         ...(String(user) === "user" && String(pass) === "pass" ? ["200", "OK"] : ["400", "Bad credentials"]),
-        null, null,
+        null,
+        null,
       ])
       const server = track(new omq.Pair({ linger: 0, plainServer: true, zapDomain: "test" }))
       const client = track(new omq.Pair({ linger: 0, plainUsername: "user", plainPassword: "BAD PASS" }))

@@ -146,7 +146,10 @@ describe("reconnection", () => {
     let got: string | undefined
     for (let i = 0; i < 50 && got === undefined; i++) {
       await push.send(`again ${i}`)
-      got = await pull.receive().then((m) => String(m[0]), () => undefined)
+      got = await pull.receive().then(
+        (m) => String(m[0]),
+        () => undefined,
+      )
     }
     expect(got).toMatch(/^again/)
   })

@@ -6,7 +6,10 @@ import * as devices from "../../lib/entry/devices.js"
 import * as security from "../../lib/entry/security.js"
 import * as errors from "../../lib/entry/errors.js"
 
-const names = (mod: object): string[] => Object.keys(mod).filter((k) => k !== "default" && k !== "__esModule").sort()
+const names = (mod: object): string[] =>
+  Object.keys(mod)
+    .filter((k) => k !== "default" && k !== "__esModule")
+    .sort()
 
 describe("exports match zeromq.js v6", () => {
   it("the package root exports exactly the names zeromq exports, no more", () => {

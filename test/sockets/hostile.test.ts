@@ -73,10 +73,7 @@ describe("hostile and incompatible peers (connection dropped, socket keeps servi
 
   it("sends ERROR to a peer with an incompatible socket type and closes", async () => {
     const [pull, good] = await servingPull()
-    const reply = await rawExchange(pull.lastEndpoint!, [
-      encodeGreeting("NULL", false),
-      readyFrame([["Socket-Type", "PUB"]]),
-    ])
+    const reply = await rawExchange(pull.lastEndpoint!, [encodeGreeting("NULL", false), readyFrame([["Socket-Type", "PUB"]])])
     expect(reply.subarray(64).includes(Buffer.from("ERROR"))).toBe(true)
     await stillServes(pull, good)
   })
@@ -218,4 +215,3 @@ describe("hostile and incompatible peers (connection dropped, socket keeps servi
     await stillServes(pull, good)
   })
 })
-

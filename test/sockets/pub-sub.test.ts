@@ -145,7 +145,13 @@ describe("PUB high water mark", () => {
     // The slow subscriber kept at most what its queues hold, not everything.
     slow.receiveTimeout = 0
     let slowGot = 0
-    while (await slow.receive().then(() => true, () => false)) slowGot++
+    while (
+      await slow.receive().then(
+        () => true,
+        () => false,
+      )
+    )
+      slowGot++
     expect(slowGot).toBeLessThan(N)
   })
 

@@ -33,10 +33,7 @@ for (const proto of ["tcp", "ipc"] as const) {
 
     it("sends both ways at once", async () => {
       const [a, b] = await connected()
-      const [[ra], [rb]] = await Promise.all([
-        Promise.all([a.receive(), a.send("from a")]),
-        Promise.all([b.receive(), b.send("from b")]),
-      ])
+      const [[ra], [rb]] = await Promise.all([Promise.all([a.receive(), a.send("from a")]), Promise.all([b.receive(), b.send("from b")])])
       expect(String(ra![0])).toBe("from b")
       expect(String(rb![0])).toBe("from a")
     })

@@ -6,11 +6,28 @@
 import * as zmq from "zeromq"
 import { describe, expect, it } from "vitest"
 import * as omq from "../../lib/index.js"
-import { SOCKET_TYPES, isCompatible, socketTypeName, zmtp2SocketType, zmtp2SocketTypeName, type SocketTypeName } from "../../lib/sockets/socket-types.js"
+import {
+  SOCKET_TYPES,
+  isCompatible,
+  socketTypeName,
+  zmtp2SocketType,
+  zmtp2SocketTypeName,
+  type SocketTypeName,
+} from "../../lib/sockets/socket-types.js"
 
 const CLASSES: Array<[SocketTypeName, string]> = [
-  ["PAIR", "Pair"], ["PUB", "Publisher"], ["SUB", "Subscriber"], ["REQ", "Request"], ["REP", "Reply"], ["DEALER", "Dealer"],
-  ["ROUTER", "Router"], ["PULL", "Pull"], ["PUSH", "Push"], ["XPUB", "XPublisher"], ["XSUB", "XSubscriber"], ["STREAM", "Stream"],
+  ["PAIR", "Pair"],
+  ["PUB", "Publisher"],
+  ["SUB", "Subscriber"],
+  ["REQ", "Request"],
+  ["REP", "Reply"],
+  ["DEALER", "Dealer"],
+  ["ROUTER", "Router"],
+  ["PULL", "Pull"],
+  ["PUSH", "Push"],
+  ["XPUB", "XPublisher"],
+  ["XSUB", "XSubscriber"],
+  ["STREAM", "Stream"],
 ]
 
 describe("socket type facts", () => {

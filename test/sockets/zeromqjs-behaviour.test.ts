@@ -38,7 +38,8 @@ describe("bind and unbind block the socket while they run (zeromq.js socket-bind
   const BLOCKED = { code: "EBUSY", message: "Socket is blocked by a bind or unbind operation" }
 
   for (const kind of ["tcp", "ipc", "inproc"] as const) {
-    const address = async () => (kind === "tcp" ? `tcp://127.0.0.1:${await freePort()}` : kind === "ipc" ? uniqueIpc() : `inproc://blocked-${Math.random()}`)
+    const address = async () =>
+      kind === "tcp" ? `tcp://127.0.0.1:${await freePort()}` : kind === "ipc" ? uniqueIpc() : `inproc://blocked-${Math.random()}`
 
     it(`${kind}: a second bind, an unbind, a connect or a send during a bind throws EBUSY`, async () => {
       const s = track(new omq.Dealer({ linger: 0 }))

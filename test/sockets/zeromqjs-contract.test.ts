@@ -51,7 +51,10 @@ describe("constructing sockets (zeromq.js socket-construction)", () => {
     ["Socket called without new", (lib) => (lib.Socket as unknown as (...a: unknown[]) => unknown)(1, new lib.Context())],
     ["Dealer called without new", (lib) => (lib.Dealer as unknown as () => unknown)()],
     ["new Socket() with no type", (lib) => new (lib.Socket as unknown as new () => object)()],
-    ["new Socket(1, ctx, 2): too many arguments", (lib) => new (lib.Socket as unknown as new (...a: unknown[]) => object)(1, new lib.Context(), 2)],
+    [
+      "new Socket(1, ctx, 2): too many arguments",
+      (lib) => new (lib.Socket as unknown as new (...a: unknown[]) => object)(1, new lib.Context(), 2),
+    ],
     ["new Socket(3, 1): options not an object", (lib) => new (Sock(lib))(3, any(1))],
     ['new Socket("foo"): type not a number', (lib) => new (Sock(lib))(any("foo"))],
     ["new Socket(37): unknown type id", (lib) => new (Sock(lib))(37)],
@@ -137,7 +140,10 @@ describe("setting options (zeromq.js socket-options)", () => {
     ["getStringOption(5) (routingId)", (s) => s.getStringOption!(5)],
     ['setStringOption(5, "åbç") then get', (s) => (s.setStringOption!(5, "åbçdé"), s.getStringOption!(5))],
     ["setStringOption(5, Buffer) then get", (s) => (s.setStringOption!(5, Buffer.from("åbçdé")), s.getStringOption!(5))],
-    ["setStringOption(68, Buffer), null then get", (s) => (s.setStringOption!(68, Buffer.from("x")), s.setStringOption!(68, null), s.getStringOption!(68))],
+    [
+      "setStringOption(68, Buffer), null then get",
+      (s) => (s.setStringOption!(68, Buffer.from("x")), s.setStringOption!(68, null), s.getStringOption!(68)),
+    ],
     ["getInt32Option(43) (mechanism)", (s) => s.getInt32Option!(43)],
     ['getBoolOption("x"): id not a number', (s) => s.getBoolOption!("x")],
     ["setBoolOption(39, 1): value not a boolean", (s) => s.setBoolOption!(39, 1)],
@@ -151,7 +157,8 @@ describe("setting options (zeromq.js socket-options)", () => {
         const s = new lib.Dealer()
         open.push(s)
         return fn(s as unknown as Record<string, (...a: unknown[]) => unknown>)
-      }))
+      }),
+    )
   }
 
   async function warnings(fn: () => Promise<void> | void): Promise<string[]> {
@@ -218,7 +225,10 @@ describe("proxies (zeromq.js proxy-construction, proxy-run, proxy-terminate)", (
   const cases: Array<[string, (lib: Lib) => unknown]> = [
     ["Proxy called without new", (lib) => (lib.Proxy as unknown as () => unknown)()],
     ["new Proxy()", (lib) => new (lib.Proxy as unknown as new () => object)()],
-    ["new Proxy(a, b, c): three sockets", (lib) => new (lib.Proxy as unknown as new (...a: unknown[]) => object)(new lib.Dealer(), new lib.Dealer(), new lib.Dealer())],
+    [
+      "new Proxy(a, b, c): three sockets",
+      (lib) => new (lib.Proxy as unknown as new (...a: unknown[]) => object)(new lib.Dealer(), new lib.Dealer(), new lib.Dealer()),
+    ],
     ["terminate() before run()", (lib) => new (Prox(lib))(new lib.Router(), new lib.Dealer()).terminate()],
   ]
   for (const [what, fn] of cases) it(what, () => same(what, fn))

@@ -41,9 +41,7 @@ const MALFORMED = "ZMTP_MALFORMED_COMMAND"
 
 describe("RFC 23 command frame: name-size name data", () => {
   it("commandFrame is flags 0x04, short size, name length, name, data", () => {
-    expect([...commandFrame("HELLO", Buffer.from([1, 2]))]).toEqual([
-      0x04, 8, 5, 0x48, 0x45, 0x4c, 0x4c, 0x4f, 1, 2,
-    ])
+    expect([...commandFrame("HELLO", Buffer.from([1, 2]))]).toEqual([0x04, 8, 5, 0x48, 0x45, 0x4c, 0x4c, 0x4f, 1, 2])
     expect([...commandFrame("X")]).toEqual([0x04, 2, 1, 0x58])
   })
 

@@ -33,10 +33,13 @@ function reference(msgs: Buffer[][]): Buffer {
 }
 
 const lensArb = fc.array(
-  fc.array(fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 400 }) }, { weight: 1, arbitrary: fc.constantFrom(16_383, 16_384, 40_000) }), {
-    minLength: 1,
-    maxLength: 4,
-  }),
+  fc.array(
+    fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 400 }) }, { weight: 1, arbitrary: fc.constantFrom(16_383, 16_384, 40_000) }),
+    {
+      minLength: 1,
+      maxLength: 4,
+    },
+  ),
   { minLength: 1, maxLength: 6 },
 )
 const build = (lens: number[][]): Buffer[][] => lens.map((m, i) => m.map((n, j) => patternBody(n, 100 + i * 8 + j)))
@@ -178,14 +181,19 @@ describe("subscriptions and commands in each peer's form", () => {
   })
 
   it("ZMTP 3.0 and 2.0: a message 0x01 + topic (subscribe) or 0x00 + topic (cancel)", () => {
-    for (const peer of [{ zmtp: 3, minor: 0 }, { zmtp: 2, minor: 0 }] as const) {
+    for (const peer of [
+      { zmtp: 3, minor: 0 },
+      { zmtp: 2, minor: 0 },
+    ] as const) {
       expect(encodeSubscription(peer, true, topic).equals(encodeFrame(Buffer.concat([Buffer.from([1]), topic])))).toBe(true)
       expect(encodeSubscription(peer, false, topic).equals(encodeFrame(Buffer.concat([Buffer.from([0]), topic])))).toBe(true)
     }
   })
 
   it("ZMTP 1.0: the same message in RFC 13 framing", () => {
-    expect(encodeSubscription({ zmtp: 1, minor: 0 }, true, topic).equals(encodeV1Message([Buffer.concat([Buffer.from([1]), topic])]))).toBe(true)
+    expect(encodeSubscription({ zmtp: 1, minor: 0 }, true, topic).equals(encodeV1Message([Buffer.concat([Buffer.from([1]), topic])]))).toBe(
+      true,
+    )
     expect(encodeDataFrame({ zmtp: 1, minor: 0 }, Buffer.from("id")).equals(encodeV1Message([Buffer.from("id")]))).toBe(true)
   })
 
@@ -214,7 +222,9 @@ describe("subscriptions and commands in each peer's form", () => {
   it("a 3.1 subscription round-trips through ZmtpDecoder as a command; a 3.0 / 2.0 one as a message", () => {
     const sub31 = runDecoder([Buffer.concat([greeting31(), READY, encodeSubscription({ zmtp: 3, minor: 1 }, true, topic)])])
     expect(sub31.c.commands[1]!.equals(commandBody("SUBSCRIBE", topic))).toBe(true)
-    const sub20 = runDecoder([Buffer.concat([greeting20(), encodeFrame(Buffer.alloc(0)), encodeSubscription({ zmtp: 2, minor: 0 }, true, topic)])])
+    const sub20 = runDecoder([
+      Buffer.concat([greeting20(), encodeFrame(Buffer.alloc(0)), encodeSubscription({ zmtp: 2, minor: 0 }, true, topic)]),
+    ])
     expect(hexMessages(sub20.c.messages)).toEqual([[Buffer.concat([Buffer.from([1]), topic]).toString("hex")]])
   })
 })

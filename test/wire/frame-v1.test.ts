@@ -55,12 +55,7 @@ describe("RFC 13 framing: encoding", () => {
 
 describe("RFC 13 framing: V1FrameDecoder", () => {
   it("decodes short and long frames (the long form may carry small lengths, RFC 13: 'this encoding MAY be also used')", () => {
-    const input = Buffer.concat([
-      Buffer.from([0x01, 0x00]),
-      Buffer.from([0x03, 0x01, 0x68, 0x69]),
-      longV1(3n, 0x00),
-      Buffer.from("yo"),
-    ])
+    const input = Buffer.concat([Buffer.from([0x01, 0x00]), Buffer.from([0x03, 0x01, 0x68, 0x69]), longV1(3n, 0x00), Buffer.from("yo")])
     const { frames, error, idle } = decodeV1([input])
     expect(error).toBeUndefined()
     expect(idle).toBe(true)
@@ -157,9 +152,10 @@ describe("RFC 13 framing: V1FrameDecoder", () => {
         const whole = decodeV1([b], max)
         const split = decodeV1(chunk(b, how), max)
         for (const o of [whole, split]) {
-          if (o.error !== undefined) expectProtocolError(() => {
-            throw o.error
-          })
+          if (o.error !== undefined)
+            expectProtocolError(() => {
+              throw o.error
+            })
           if (max >= 0) for (const f of o.frames) expect(f.body.length).toBeLessThanOrEqual(max)
         }
         expect(split.frames.map((f) => [f.flags, f.body.toString("hex")])).toEqual(whole.frames.map((f) => [f.flags, f.body.toString("hex")]))

@@ -8,25 +8,9 @@ import { constants as bufferConstants } from "node:buffer"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { ProtocolError } from "../../lib/errors.js"
-import {
-  FLAG_COMMAND,
-  FLAG_LONG,
-  FLAG_MORE,
-  FrameDecoder,
-  encodeFrame,
-  headerSize,
-  writeHeader,
-} from "../../lib/wire/frame.js"
+import { FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FrameDecoder, encodeFrame, headerSize, writeHeader } from "../../lib/wire/frame.js"
 import { encodeMessage } from "../../lib/wire/encoder.js"
-import {
-  type Frame,
-  chunk,
-  chunkingArb,
-  decodeChunks,
-  expectProtocolError,
-  fcParams,
-  patternBody,
-} from "./util.js"
+import { type Frame, chunk, chunkingArb, decodeChunks, expectProtocolError, fcParams, patternBody } from "./util.js"
 
 /** A long header (flags | LONG, 8-byte size) for an arbitrary 64-bit size given as hi/lo halves. */
 function longHeader(flags: number, hi: number, lo: number): Buffer {
@@ -221,17 +205,13 @@ describe("RFC 23 framing: FrameDecoder", () => {
 
   it("round-trips encodeMessage output as one message: MORE on all parts but the last (property)", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 6 }),
-        chunkingArb,
-        (parts, how) => {
-          const bufs = parts.map((p) => Buffer.from(p))
-          const { frames, error } = decodeChunks(chunk(encodeMessage(bufs), how))
-          expect(error).toBeUndefined()
-          expect(frames.map((f) => f.flags & FLAG_MORE)).toEqual(bufs.map((_, i) => (i < bufs.length - 1 ? 1 : 0)))
-          expect(frames.map((f) => f.body.toString("hex"))).toEqual(bufs.map((b) => b.toString("hex")))
-        },
-      ),
+      fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 6 }), chunkingArb, (parts, how) => {
+        const bufs = parts.map((p) => Buffer.from(p))
+        const { frames, error } = decodeChunks(chunk(encodeMessage(bufs), how))
+        expect(error).toBeUndefined()
+        expect(frames.map((f) => f.flags & FLAG_MORE)).toEqual(bufs.map((_, i) => (i < bufs.length - 1 ? 1 : 0)))
+        expect(frames.map((f) => f.body.toString("hex"))).toEqual(bufs.map((b) => b.toString("hex")))
+      }),
       fcParams(100, 3),
     )
   })
@@ -334,10 +314,7 @@ describe("RFC 23 framing: reserved flag bits 3-7 MUST be zero", () => {
 
   it("accepts all combinations of MORE, LONG and COMMAND (0x00-0x07)", () => {
     for (let flags = 0; flags < 8; flags++) {
-      const wire =
-        (flags & FLAG_LONG) !== 0
-          ? Buffer.concat([longHeader(flags, 0, 1), Buffer.from("q")])
-          : Buffer.from([flags, 1, 0x71])
+      const wire = (flags & FLAG_LONG) !== 0 ? Buffer.concat([longHeader(flags, 0, 1), Buffer.from("q")]) : Buffer.from([flags, 1, 0x71])
       const { frames, error } = decodeChunks([wire])
       expect(error).toBeUndefined()
       expect(frames).toEqual([{ flags, body: Buffer.from("q") }])

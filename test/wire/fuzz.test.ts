@@ -205,21 +205,16 @@ describe("fuzz: FrameDecoder", () => {
         .map((n) => [Math.floor(n / 0x1_0000_0000), n % 0x1_0000_0000] as [number, number]),
     )
     fc.assert(
-      fc.property(
-        tooBigArb,
-        fc.constantFrom(0, FLAG_MORE, FLAG_COMMAND),
-        chunkingArb,
-        ([hi, lo], flags, how) => {
-          const header = Buffer.alloc(9 + 3)
-          header[0] = flags | FLAG_LONG
-          header.writeUInt32BE(hi, 1)
-          header.writeUInt32BE(lo, 5)
-          const out = decodeChunks(chunk(header, how))
-          expect(out.frames.length).toBe(0)
-          expect(out.error).toBeInstanceOf(ProtocolError)
-          expect((out.error as ProtocolError).code).toBe("ZMTP_OVERSIZE")
-        },
-      ),
+      fc.property(tooBigArb, fc.constantFrom(0, FLAG_MORE, FLAG_COMMAND), chunkingArb, ([hi, lo], flags, how) => {
+        const header = Buffer.alloc(9 + 3)
+        header[0] = flags | FLAG_LONG
+        header.writeUInt32BE(hi, 1)
+        header.writeUInt32BE(lo, 5)
+        const out = decodeChunks(chunk(header, how))
+        expect(out.frames.length).toBe(0)
+        expect(out.error).toBeInstanceOf(ProtocolError)
+        expect((out.error as ProtocolError).code).toBe("ZMTP_OVERSIZE")
+      }),
       fcParams(200, 22),
     )
   })
@@ -245,7 +240,10 @@ describe("fuzz: V1FrameDecoder (ZMTP 1.0)", () => {
   }
 
   const validV1Arb = fc
-    .array(fc.array(smallBody, { minLength: 1, maxLength: 4 }).map((parts) => encodeV1Message(parts)), { maxLength: 5 })
+    .array(
+      fc.array(smallBody, { minLength: 1, maxLength: 4 }).map((parts) => encodeV1Message(parts)),
+      { maxLength: 5 },
+    )
     .map((parts) => Buffer.concat(parts))
 
   it("arbitrary bytes in arbitrary chunkings: only ProtocolError, and the same result as one chunk", () => {
@@ -300,21 +298,16 @@ describe("fuzz: decodeCommand / decodeMetadata", () => {
       fc.uint8Array({ maxLength: 30 }).map((t) => cancelFrame(Buffer.from(t))),
     )
     fc.assert(
-      fc.property(
-        validCommandArb,
-        fc.array(mutationArb, { maxLength: 4 }),
-        chunkingArb,
-        (valid, muts, how) => {
-          const wire = mutate(valid, muts)
-          const out = decodeChunks(chunk(wire, how), 1 << 16)
-          if (out.error !== undefined) expect(out.error).toBeInstanceOf(ProtocolError)
-          for (const f of out.frames) {
-            // Decode every frame as a command, whatever its flags say: hostile peers lie.
-            const err = onlyProtocolErrors(() => decodeCommand(f.body))
-            if (err) expect(err.code).toBe("ZMTP_MALFORMED_COMMAND")
-          }
-        },
-      ),
+      fc.property(validCommandArb, fc.array(mutationArb, { maxLength: 4 }), chunkingArb, (valid, muts, how) => {
+        const wire = mutate(valid, muts)
+        const out = decodeChunks(chunk(wire, how), 1 << 16)
+        if (out.error !== undefined) expect(out.error).toBeInstanceOf(ProtocolError)
+        for (const f of out.frames) {
+          // Decode every frame as a command, whatever its flags say: hostile peers lie.
+          const err = onlyProtocolErrors(() => decodeCommand(f.body))
+          if (err) expect(err.code).toBe("ZMTP_MALFORMED_COMMAND")
+        }
+      }),
       fcParams(400, 32),
     )
   })
@@ -429,7 +422,10 @@ describe("fuzz: ZmtpDecoder (greeting to whole messages)", () => {
       // Parts are never more than what came in (CURVE's plaintext is smaller still).
       expect(delivered).toBeLessThanOrEqual(input.length)
     }
-    const view = (r: typeof split) => r.c.events.map((e) => (e.kind === "message" ? e.parts.map((p) => p.toString("hex")) : e.kind === "peer" ? e.peer : [e.kind, e.body.toString("hex")]))
+    const view = (r: typeof split) =>
+      r.c.events.map((e) =>
+        e.kind === "message" ? e.parts.map((p) => p.toString("hex")) : e.kind === "peer" ? e.peer : [e.kind, e.body.toString("hex")],
+      )
     expect(view(split)).toEqual(view(whole))
     expect(split.error?.code).toBe(whole.error?.code)
   }
@@ -449,11 +445,19 @@ describe("fuzz: ZmtpDecoder (greeting to whole messages)", () => {
   const v1Stream = fc
     .array(fc.array(smallBody, { minLength: 1, maxLength: 4 }), { maxLength: 5 })
     .chain((ms) =>
-      fc.constantFrom(greeting10(), Buffer.alloc(0)).map((g) => Buffer.concat([g, encodeV1Message([Buffer.from("id")]), ...ms.map((m) => encodeV1Message(m))])),
+      fc
+        .constantFrom(greeting10(), Buffer.alloc(0))
+        .map((g) => Buffer.concat([g, encodeV1Message([Buffer.from("id")]), ...ms.map((m) => encodeV1Message(m))])),
     )
   const curveStream = fc
     .array(fc.array(smallBody, { minLength: 1, maxLength: 3 }), { maxLength: 4 })
-    .map((ms) => Buffer.concat([encodeGreeting("NULL", true), readyFrame([["Socket-Type", "ROUTER"]]), ...encodeMessagesCurve(curvePair().client, ms, Infinity).chunks]))
+    .map((ms) =>
+      Buffer.concat([
+        encodeGreeting("NULL", true),
+        readyFrame([["Socket-Type", "ROUTER"]]),
+        ...encodeMessagesCurve(curvePair().client, ms, Infinity).chunks,
+      ]),
+    )
 
   it("arbitrary bytes from the first octet: only known ProtocolErrors, chunking changes nothing", () => {
     fc.assert(

@@ -9,14 +9,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { ProtocolError } from "../../lib/errors.js"
-import {
-  GREETING_SIZE,
-  SIGNATURE_SIZE,
-  checkSignature,
-  decodeGreeting,
-  encodeGreeting,
-  encodeSignature,
-} from "../../lib/wire/greeting.js"
+import { GREETING_SIZE, SIGNATURE_SIZE, checkSignature, decodeGreeting, encodeGreeting, encodeSignature } from "../../lib/wire/greeting.js"
 import { expectProtocolError, fcParams } from "./util.js"
 
 /** Builds the expected 64 greeting bytes by hand, straight from the grammar. */

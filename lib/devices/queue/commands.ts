@@ -10,7 +10,21 @@ export const PROTOCOL_VERSION = 1
 
 /** Request commands, in the order HELLO lists them. */
 export const COMMANDS = [
-  "HELLO", "PUT", "PUTB", "RESERVE", "CONSUME", "CREDIT", "CANCEL", "ACK", "NACK", "TOUCH", "BURY", "KICK", "PEEK", "STATS", "CONFIG",
+  "HELLO",
+  "PUT",
+  "PUTB",
+  "RESERVE",
+  "CONSUME",
+  "CREDIT",
+  "CANCEL",
+  "ACK",
+  "NACK",
+  "TOUCH",
+  "BURY",
+  "KICK",
+  "PEEK",
+  "STATS",
+  "CONFIG",
 ] as const
 export type Command = (typeof COMMANDS)[number]
 

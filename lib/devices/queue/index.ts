@@ -1,6 +1,14 @@
 /** The durable queue: device (server + backend), client, and their types. README.md in this folder maps the layers. */
 export { QueueDevice, type QueueDeviceOptions } from "./server/device.js"
-export { QueueClient, type QueueClientOptions, type PutOptions as QueuePutOptions, type PutResult, type BatchMessage, type PeekedMessage, type DeviceStats } from "./client/client.js"
+export {
+  QueueClient,
+  type QueueClientOptions,
+  type PutOptions as QueuePutOptions,
+  type PutResult,
+  type BatchMessage,
+  type PeekedMessage,
+  type DeviceStats,
+} from "./client/client.js"
 export { Delivery, QueueConsumer } from "./client/delivery.js"
 export { QueueError, QueueStoreError, type QueueErrorCode } from "./errors.js"
 export type { FsyncPolicy } from "./journal/store.js"

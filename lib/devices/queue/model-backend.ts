@@ -8,8 +8,21 @@
  * write has failed; here both become the `done` call the interface promises.
  */
 import type {
-  AckResult, BatchPutResult, ClientHandle, DeliveredMessage, DeliverySink, Done, MessageInfo, MessageState, NewMessage,
-  PeekQuery, PutResult, QueueBackend, QueueConfig, QueueStats, SubscriptionHandle,
+  AckResult,
+  BatchPutResult,
+  ClientHandle,
+  DeliveredMessage,
+  DeliverySink,
+  Done,
+  MessageInfo,
+  MessageState,
+  NewMessage,
+  PeekQuery,
+  PutResult,
+  QueueBackend,
+  QueueConfig,
+  QueueStats,
+  SubscriptionHandle,
 } from "./backend.js"
 import { QueueError } from "./errors.js"
 import { messageInfo, peek, stats } from "./model/inspect.js"

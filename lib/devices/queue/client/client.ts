@@ -37,7 +37,15 @@ interface PutBatch {
 }
 
 function isPlain(o: PutOptions | undefined): boolean {
-  return o === undefined || (o.priority === undefined && o.delay === undefined && o.ttr === undefined && o.ttl === undefined && o.id === undefined && o.retry === undefined)
+  return (
+    o === undefined ||
+    (o.priority === undefined &&
+      o.delay === undefined &&
+      o.ttr === undefined &&
+      o.ttl === undefined &&
+      o.id === undefined &&
+      o.retry === undefined)
+  )
 }
 
 /** The per-message args of a put (without the queue). */
@@ -145,7 +153,8 @@ export class QueueClient extends QueueConnection {
       (err: QueueError) => {
         // A PUTB is all or nothing: if one message was refused, put each on its own so only that one fails.
         if (err.code === "BAD_OPTION" || err.code === "TOO_LARGE" || err.code === "BAD_REQUEST") {
-          for (let i = 0; i < waiters.length; i++) this.putSingle(queue, items[i]!, data[2 * i]!, data[2 * i + 1]!).then(waiters[i]!.resolve, waiters[i]!.reject)
+          for (let i = 0; i < waiters.length; i++)
+            this.putSingle(queue, items[i]!, data[2 * i]!, data[2 * i + 1]!).then(waiters[i]!.resolve, waiters[i]!.reject)
         } else for (const w of waiters) w.reject(err)
       },
     )
@@ -189,12 +198,15 @@ export class QueueClient extends QueueConnection {
     const id = this.takeId()
     c.tag = id
     this.consumers.set(id, c)
-    this.send(id, CMD.CONSUME, encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName })).then(undefined, (err: QueueError) => {
-      if (this.consumers.get(id) !== c) return
-      if (err.code === "DISCONNECTED") return // resubscribed on reconnect
-      this.consumers.delete(id)
-      c.end(err)
-    })
+    this.send(id, CMD.CONSUME, encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName })).then(
+      undefined,
+      (err: QueueError) => {
+        if (this.consumers.get(id) !== c) return
+        if (err.code === "DISCONNECTED") return // resubscribed on reconnect
+        this.consumers.delete(id)
+        c.end(err)
+      },
+    )
   }
 
   /** @internal */
@@ -310,7 +322,11 @@ export class QueueClient extends QueueConnection {
     const r = await this.request(CMD.PEEK, encodeCbor(args))
     return (r.result.messages as Record<string, unknown>[]).map((m, i) => {
       const h = r.data[2 * i] ?? EMPTY
-      return { ...(m as unknown as PeekedMessage), headers: h.length > 0 ? (decodeCbor(h) as Record<string, unknown>) : {}, body: r.data[2 * i + 1] ?? EMPTY }
+      return {
+        ...(m as unknown as PeekedMessage),
+        headers: h.length > 0 ? (decodeCbor(h) as Record<string, unknown>) : {},
+        body: r.data[2 * i + 1] ?? EMPTY,
+      }
     })
   }
 

@@ -137,7 +137,8 @@ export abstract class QueueConnection implements DeliveryHost {
       if (c === undefined || frames.length < 3) return
       const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
       const ms = payload.messages
-      for (let i = 0; i < ms.length; i++) c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY))
+      for (let i = 0; i < ms.length; i++)
+        c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY))
       return
     }
     const p = this.pending.get(id)

@@ -89,7 +89,8 @@ function loadCheckpoint(dir: string, n: number, apply: ApplyRecord): void {
     if (type === RecordType.CheckpointEnd) sawEnd = true
     apply(type, r, bytes)
   })
-  if (end !== buf.length) throw corrupt(file, end, "damaged checkpoint record (the checkpoint was fsynced before it was installed, so this is media damage)")
+  if (end !== buf.length)
+    throw corrupt(file, end, "damaged checkpoint record (the checkpoint was fsynced before it was installed, so this is media damage)")
   if (!sawEnd) throw corrupt(file, end, "checkpoint has no end record")
 }
 

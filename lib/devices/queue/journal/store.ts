@@ -185,7 +185,10 @@ export class Store<A = unknown> {
     for (const b of batches) this.onCommit(b.actions, error)
     if (error) {
       // Nothing more will be written: fail what is waiting too.
-      const rest = this.sealed.splice(0).flatMap((b) => b.actions).concat(this.actions.splice(0))
+      const rest = this.sealed
+        .splice(0)
+        .flatMap((b) => b.actions)
+        .concat(this.actions.splice(0))
       if (rest.length > 0) this.onCommit(rest, error)
       return this.wakeIdle()
     }

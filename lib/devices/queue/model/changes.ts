@@ -43,7 +43,14 @@ export type Change =
   /** Back to ready, or delayed until readyAt, after a failed or abandoned delivery. */
   | { readonly kind: "release"; readonly seq: number; readonly attempts: number; readonly readyAt: number }
   /** Into its queue's dead letters. */
-  | { readonly kind: "bury"; readonly seq: number; readonly attempts: number; readonly buriedAt: number; readonly reason: string; readonly lastConsumer: string }
+  | {
+      readonly kind: "bury"
+      readonly seq: number
+      readonly attempts: number
+      readonly buriedAt: number
+      readonly reason: string
+      readonly lastConsumer: string
+    }
   /** Dead letters back to ready at `at`, attempts reset, TTL cleared. */
   | { readonly kind: "kick"; readonly at: number; readonly seqs: readonly number[] }
   /** A queue's whole config (replacing the previous one). */

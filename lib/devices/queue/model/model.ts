@@ -10,7 +10,17 @@
  * becomes visible to consumers only then. Leases are not logged: after a
  * restart, messages that were leased are ready again.
  */
-import type { AckResult, BatchPutResult, DeliveredMessage, DeliverySink, Done, MessageState, NewMessage, PutResult, QueueConfig } from "../backend.js"
+import type {
+  AckResult,
+  BatchPutResult,
+  DeliveredMessage,
+  DeliverySink,
+  Done,
+  MessageState,
+  NewMessage,
+  PutResult,
+  QueueConfig,
+} from "../backend.js"
 import { QueueError } from "../errors.js"
 import type { Change, Commit, Journal, Snapshot } from "./changes.js"
 import { applyChange, snapshotOf } from "./restore.js"
@@ -111,7 +121,20 @@ export class QueueModel {
   private create(q: QueueState, n: NewMessage, now: number): QueueMessage {
     const o = n.options
     const ttr = o.ttr ?? q.config.ttr ?? this.state.options.defaultTtr
-    return new QueueMessage(this.state.nextSeq++, q, o.priority, now, now + o.delay, ttr, o.ttl > 0 ? now + o.ttl : 0, o.id, n.headers, n.body, o.retry, 0)
+    return new QueueMessage(
+      this.state.nextSeq++,
+      q,
+      o.priority,
+      now,
+      now + o.delay,
+      ttr,
+      o.ttl > 0 ? now + o.ttl : 0,
+      o.id,
+      n.headers,
+      n.body,
+      o.retry,
+      0,
+    )
   }
 
   private committed(commits: Commit[], error: Error | undefined): void {

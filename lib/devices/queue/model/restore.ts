@@ -85,7 +85,15 @@ export function applyChange(state: ModelState, c: Change, bytes: number, recover
 }
 
 /** A stored message back in the indexes; a checkpoint gives its readyAt / expiresAt as they were when it was taken. */
-function restore(state: ModelState, d: MessageData, bytes: number, recoveredAt: number, placeIt = true, readyAt = d.readyAt, expiresAt = d.expiresAt): QueueMessage {
+function restore(
+  state: ModelState,
+  d: MessageData,
+  bytes: number,
+  recoveredAt: number,
+  placeIt = true,
+  readyAt = d.readyAt,
+  expiresAt = d.expiresAt,
+): QueueMessage {
   if (state.bySeq.has(d.seq)) throw new RangeError(`message ${d.seq} stored twice`)
   const q = state.queue(d.queueName)
   const m = new QueueMessage(d.seq, q, d.priority, d.putAt, readyAt, d.ttr, expiresAt, d.id, d.headers, d.body, d.retry, bytes)
@@ -109,7 +117,8 @@ function place(state: ModelState, recoveredAt: number, m: QueueMessage): void {
 export function snapshotOf(state: ModelState): Snapshot {
   const now = Date.now()
   const configs: { queue: string; config: QueueConfig }[] = []
-  for (const q of state.queues.values()) if (q.config.ttr !== undefined || q.config.retry !== undefined) configs.push({ queue: q.name, config: q.config })
+  for (const q of state.queues.values())
+    if (q.config.ttr !== undefined || q.config.retry !== undefined) configs.push({ queue: q.name, config: q.config })
   const messages: Extract<Change, { kind: "snapshot-message" }>[] = []
   for (const m of state.bySeq.values()) {
     // A lease does not survive a restart: leased (and not yet visible) messages are saved as ready or delayed.

@@ -51,8 +51,16 @@ export class ModelState {
     (m) => m.delayIndex,
     (m, i) => (m.delayIndex = i),
   )
-  readonly ttls = new IndexedHeap<QueueMessage>((a, b) => a.expiresAt < b.expiresAt, (m) => m.ttlIndex, (m, i) => (m.ttlIndex = i))
-  readonly timeouts = new IndexedHeap<Waiter>((a, b) => a.deadline < b.deadline, (w) => w.index, (w, i) => (w.index = i))
+  readonly ttls = new IndexedHeap<QueueMessage>(
+    (a, b) => a.expiresAt < b.expiresAt,
+    (m) => m.ttlIndex,
+    (m, i) => (m.ttlIndex = i),
+  )
+  readonly timeouts = new IndexedHeap<Waiter>(
+    (a, b) => a.deadline < b.deadline,
+    (w) => w.index,
+    (w, i) => (w.index = i),
+  )
   /** Leased messages, one list per lease length (ms). */
   readonly leases = new Map<number, MessageList>()
   /** Randomness for backoff jitter (replaceable in tests). */
@@ -64,7 +72,6 @@ export class ModelState {
   private stopped = false
 
   constructor(readonly options: ModelOptions) {}
-
 
   queue(name: string): QueueState {
     let q = this.queues.get(name)

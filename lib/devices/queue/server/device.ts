@@ -209,7 +209,10 @@ export class QueueDevice {
         return // closed
       }
       if (this.closing) {
-        if (frames.length >= 3) this.sendFrames(errFrames(frames[0]!, frames[2]!.length <= 32 ? frames[2]! : Buffer.alloc(0), "SHUTTING_DOWN", "the device is closing"))
+        if (frames.length >= 3)
+          this.sendFrames(
+            errFrames(frames[0]!, frames[2]!.length <= 32 ? frames[2]! : Buffer.alloc(0), "SHUTTING_DOWN", "the device is closing"),
+          )
         continue
       }
       handleRequest(ctx, frames)

@@ -98,7 +98,8 @@ function attemptArg(o: Record<string, unknown>): number {
 function consumerName(o: Record<string, unknown>, s: Session): string {
   return (
     opt(o, "consumer", (v) => {
-      if (typeof v !== "string" || v.length === 0 || v.length > 200) throw new QueueError("BAD_OPTION", "consumer must be a string of 1-200 characters")
+      if (typeof v !== "string" || v.length === 0 || v.length > 200)
+        throw new QueueError("BAD_OPTION", "consumer must be a string of 1-200 characters")
       return v
     }) ?? s.name
   )
@@ -109,7 +110,8 @@ function frameCount(frames: Buffer[], n: number, shape: string): void {
 }
 
 function checkBody(ctx: HandlerContext, body: Buffer, where: string): void {
-  if (body.length > ctx.maxBodySize) throw new QueueError("TOO_LARGE", `${where}body of ${body.length} bytes exceeds the limit of ${ctx.maxBodySize}`)
+  if (body.length > ctx.maxBodySize)
+    throw new QueueError("TOO_LARGE", `${where}body of ${body.length} bytes exceeds the limit of ${ctx.maxBodySize}`)
 }
 
 /** Handles one request: frames are [routingId, command, requestId, args?, ...data]. */
@@ -146,7 +148,8 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
     case "PUTB": {
       onlyKeys(a, ["queue", "items"], "PUTB")
       const queue = queueName(a.queue)
-      if (!Array.isArray(a.items) || a.items.length === 0) throw new QueueError("BAD_OPTION", "items must be a non-empty array (one entry per message, null for defaults)")
+      if (!Array.isArray(a.items) || a.items.length === 0)
+        throw new QueueError("BAD_OPTION", "items must be a non-empty array (one entry per message, null for defaults)")
       const n = a.items.length
       if (n > ctx.maxBatch) throw new QueueError("TOO_LARGE", `a batch of ${n} messages exceeds the limit of ${ctx.maxBatch}`)
       frameCount(frames, 4 + 2 * n, `[PUTB, requestId, args, then headers and body for each of the ${n} items]`)
@@ -157,7 +160,8 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
         const raw = (a.items as unknown[])[i]
         let options = DEFAULT_PUT
         if (raw !== null && raw !== undefined) {
-          if (typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array) throw new QueueError("BAD_OPTION", `items[${i}] must be a map or null`)
+          if (typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array)
+            throw new QueueError("BAD_OPTION", `items[${i}] must be a map or null`)
           const o = raw as Record<string, unknown>
           onlyKeys(o, ITEM_KEYS, `PUTB items[${i}]`)
           options = putOptions(o, where)
@@ -240,20 +244,33 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
     case "NACK": {
       onlyKeys(a, ["seq", "attempt", "delay"], "NACK")
       const delay = opt(a, "delay", (v) => intOption(v, "delay", 0, MAX_MS))
-      b.nack(client(ctx, addr), seqArg(a), attemptArg(a), delay, replyWith(ctx, addr, reqId, (state) => encodeCbor({ state })))
+      b.nack(
+        client(ctx, addr),
+        seqArg(a),
+        attemptArg(a),
+        delay,
+        replyWith(ctx, addr, reqId, (state) => encodeCbor({ state })),
+      )
       return
     }
     case "TOUCH": {
       onlyKeys(a, ["seq", "attempt", "ttr"], "TOUCH")
       const ttr = opt(a, "ttr", (v) => intOption(v, "ttr", 1, MAX_TTR))
-      b.touch(client(ctx, addr), seqArg(a), attemptArg(a), ttr, replyWith(ctx, addr, reqId, (deadline) => encodeCbor({ deadline })))
+      b.touch(
+        client(ctx, addr),
+        seqArg(a),
+        attemptArg(a),
+        ttr,
+        replyWith(ctx, addr, reqId, (deadline) => encodeCbor({ deadline })),
+      )
       return
     }
     case "BURY": {
       onlyKeys(a, ["seq", "attempt", "reason"], "BURY")
       const reason =
         opt(a, "reason", (v) => {
-          if (typeof v !== "string" || Buffer.byteLength(v) > MAX_REASON) throw new QueueError("BAD_OPTION", `reason must be a string of at most ${MAX_REASON} bytes`)
+          if (typeof v !== "string" || Buffer.byteLength(v) > MAX_REASON)
+            throw new QueueError("BAD_OPTION", `reason must be a string of at most ${MAX_REASON} bytes`)
           return v
         }) ?? "buried"
       b.bury(client(ctx, addr), seqArg(a), attemptArg(a), reason, replyWith(ctx, addr, reqId, emptyMap))
@@ -264,7 +281,12 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const queue = queueName(a.queue)
       const count = opt(a, "count", (v) => intOption(v, "count", 1, 2 ** 31)) ?? 1
       const seq = a.seq === undefined || a.seq === null ? undefined : seqArg(a)
-      b.kick(queue, count, seq, replyWith(ctx, addr, reqId, (kicked) => encodeCbor({ kicked })))
+      b.kick(
+        queue,
+        count,
+        seq,
+        replyWith(ctx, addr, reqId, (kicked) => encodeCbor({ kicked })),
+      )
       return
     }
     case "PEEK": {
@@ -281,7 +303,10 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
     case "STATS": {
       onlyKeys(a, ["queue"], "STATS")
       const queue = opt(a, "queue", queueName)
-      b.stats(queue, replyWith(ctx, addr, reqId, (queues) => encodeCbor({ ...ctx.deviceStats(), queues })))
+      b.stats(
+        queue,
+        replyWith(ctx, addr, reqId, (queues) => encodeCbor({ ...ctx.deviceStats(), queues })),
+      )
       return
     }
     case "CONFIG": {
@@ -300,12 +325,22 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
         okFrames(
           addr,
           reqId,
-          encodeCbor({ protocol: "omq-queue", version: PROTOCOL_VERSION, maxBodySize: ctx.maxBodySize, maxBatch: ctx.maxBatch, maxBatchBytes: ctx.maxBatchBytes, commands: COMMANDS }),
+          encodeCbor({
+            protocol: "omq-queue",
+            version: PROTOCOL_VERSION,
+            maxBodySize: ctx.maxBodySize,
+            maxBatch: ctx.maxBatch,
+            maxBatchBytes: ctx.maxBatchBytes,
+            commands: COMMANDS,
+          }),
         ),
       )
       return
     default:
-      throw new QueueError("UNKNOWN_COMMAND", `unknown command ${JSON.stringify(frames[1]!.toString("latin1").slice(0, 16))}; this device speaks ${COMMANDS.join(" ")}`)
+      throw new QueueError(
+        "UNKNOWN_COMMAND",
+        `unknown command ${JSON.stringify(frames[1]!.toString("latin1").slice(0, 16))}; this device speaks ${COMMANDS.join(" ")}`,
+      )
   }
 }
 
@@ -324,7 +359,8 @@ function peekQuery(a: Record<string, unknown>): PeekQuery {
   const queue = queueName(a.queue)
   const state =
     opt(a, "state", (v) => {
-      if (!PEEK_STATES.includes(v as (typeof PEEK_STATES)[number])) throw new QueueError("BAD_OPTION", `state must be one of ${PEEK_STATES.join(", ")}`)
+      if (!PEEK_STATES.includes(v as (typeof PEEK_STATES)[number]))
+        throw new QueueError("BAD_OPTION", `state must be one of ${PEEK_STATES.join(", ")}`)
       return v as (typeof PEEK_STATES)[number]
     }) ?? "ready"
   const count = opt(a, "count", (v) => intOption(v, "count", 1, 1000)) ?? 1

@@ -118,7 +118,14 @@ export type { PutOptions }
 export const PUT_KEYS = ["queue", "priority", "delay", "ttr", "ttl", "id", "retry"] as const
 export const ITEM_KEYS = PUT_KEYS.filter((k) => k !== "queue")
 /** Options of an item given as null: all defaults. */
-export const DEFAULT_PUT: Readonly<PutOptions> = Object.freeze({ priority: DEFAULT_PRIORITY, delay: 0, ttr: undefined, ttl: 0, id: undefined, retry: undefined })
+export const DEFAULT_PUT: Readonly<PutOptions> = Object.freeze({
+  priority: DEFAULT_PRIORITY,
+  delay: 0,
+  ttr: undefined,
+  ttl: 0,
+  id: undefined,
+  retry: undefined,
+})
 
 export function putOptions(o: Record<string, unknown>, where: string): PutOptions {
   const id = opt(o, "id", (v) => {
