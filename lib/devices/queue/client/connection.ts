@@ -47,7 +47,7 @@ function normalize(v: unknown): unknown {
   return v
 }
 
-export abstract class QueueConnection implements DeliveryHost {
+export abstract class QueueConnection {
   readonly socket: Dealer
   private readonly pending = new Map<number, Pending>()
   private readonly slotWaiters: (() => void)[] = []
@@ -72,11 +72,17 @@ export abstract class QueueConnection implements DeliveryHost {
     void this.receiveLoop()
   }
 
+  /** @internal */
   abstract ackDelivery(d: Delivery): Promise<void>
+  /** @internal */
   abstract nackDelivery(d: Delivery, delay: number | undefined): Promise<"ready" | "delayed" | "buried">
+  /** @internal */
   abstract touchDelivery(d: Delivery, ttr: number | undefined): Promise<number>
+  /** @internal */
   abstract buryDelivery(d: Delivery, reason: string | undefined): Promise<void>
+  /** @internal */
   abstract cancelConsumer(c: QueueConsumer): Promise<void>
+  /** @internal */
   abstract creditConsumer(c: QueueConsumer, credit: number): Promise<void>
   /** @internal Sends CONSUME for `c` (again, after a reconnect). */
   protected abstract subscribe(c: QueueConsumer): void
