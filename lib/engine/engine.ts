@@ -25,7 +25,7 @@ import { encodeBatch, encodeDataFrame, encodeSubscription, type PeerFraming } fr
 import type { Metadata } from "../wire/metadata.js"
 import type { Greeting } from "../wire/greeting.js"
 import type { PeerProtocol } from "../wire/negotiation.js"
-import { isCompatible, zmtp2SocketType } from "./compat.js"
+import { isCompatible, zmtp2SocketType } from "../sockets/socket-types.js"
 import { Heartbeat } from "./heartbeat.js"
 import { checkLegacyPeer, legacyMetadata, legacyName, type LegacyPeer } from "./legacy.js"
 
@@ -120,7 +120,7 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
       {
         mechanism: options.mechanism.name,
         asServer: options.asServer,
-        // Every socket type an Engine serves has a ZMTP 2.0 octet (compat.ts); the ?? is for the type checker.
+        // Every socket type an Engine serves has a ZMTP 2.0 octet (sockets/socket-types.ts); the ?? is for the type checker.
         socketType: zmtp2SocketType(options.socketType) ?? 0,
         identity: options.identity ?? Buffer.alloc(0),
       },

@@ -11,7 +11,7 @@ import { ProtocolError } from "../errors.js"
 import type { Mechanism } from "../mechanisms/mechanism.js"
 import type { Metadata } from "../wire/metadata.js"
 import type { PeerProtocol } from "../wire/negotiation.js"
-import { isCompatible, zmtp2SocketTypeName } from "./compat.js"
+import { isCompatible, zmtp2SocketTypeName } from "../sockets/socket-types.js"
 
 export type LegacyPeer = Extract<PeerProtocol, { version: 1 | 2 }>
 

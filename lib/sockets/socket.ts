@@ -12,7 +12,15 @@ import { Pending } from "./pending.js"
 import { toMessage } from "../message.js"
 import { Pipe, type Message } from "../pipe/pipe.js"
 import type { ByteStream } from "../transports/byte-stream.js"
-import { parseAddress, transportOf, type BoundEndpoint, type Connection, type Listener, type SocketPort } from "../transports/index.js"
+import {
+  parseAddress,
+  transportOf,
+  type BoundEndpoint,
+  type Connection,
+  type JoinKind,
+  type Listener,
+  type SocketPort,
+} from "../transports/index.js"
 import { context as defaultContext, type Context } from "../context.js"
 import { Observer, handshakeFailure } from "../observer.js"
 import { SocketOptionsBase, defineReadOnly, validRoutingId } from "./options.js"
@@ -511,56 +519,79 @@ export class Socket extends SocketOptionsBase {
 
   // ---- what transports see of the socket (SocketPort), kept off the public API ----
 
-  private readonly port: SocketPort = this.makePort()
-
-  private makePort(): SocketPort {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the port is the socket's private side
-    const socket = this
-    return {
-      get typeName() {
-        return socket.socketTypeName
-      },
-      get closed() {
-        return socket._closed
-      },
-      get context() {
-        return socket._context
-      },
-      options: socket,
-      localRoutingId: () => socket.localRoutingId(),
-      acceptsPeer: () => socket.acceptsPeer(),
-      newPipe(endpoint, connect) {
-        const pipe = socket.newPipe(endpoint)
-        if (connect !== undefined) {
-          pipe.locallyInitiated = true
-          pipe.connectRoutingId = connect.routingId
-        }
-        return pipe
-      },
-      attach: (pipe) => socket.attachPipe(pipe),
-      peerJoined(pipe, address, kind, silent) {
-        if (kind === "new") socket.attachPipe(pipe)
-        else socket.pipeReconnected(pipe)
-        socket.emitEvent("handshake", { address }, silent)
-        socket.pipeConnected(pipe)
-        socket.pipeWritable(pipe)
-      },
-      peerPaused: (pipe) => socket.pipeDisconnected(pipe),
-      dropPipe: (pipe, keepQueued) => socket.dropPipe(pipe, keepQueued),
-      emitEvent: (type, data, silent) => socket.emitEvent(type, data, silent),
-      reportClosed: (engine, error) => socket.reportClosed(engine, error),
-      createEngine: (stream, host, endpoint, remoteAddress) => socket.createEngine(stream, host, endpoint, remoteAddress),
-      pipeReadable(pipe) {
-        socket.onPipeReadable(pipe)
-        socket.notifyReadable()
-      },
-      pipeWritable: (pipe) => socket.pipeWritable(pipe),
-      pipeCommand(pipe, name, data) {
-        socket.onSubscriptionCommand(pipe, name === "SUBSCRIBE", data)
-        socket.notifyReadable()
-      },
+  /**
+   * The SocketPort class: one small object per socket whose methods (on its prototype, not
+   * closures per socket) reach the socket's private side; defined in the class body for that.
+   */
+  private static readonly Port = class implements SocketPort {
+    constructor(private readonly socket: Socket) {}
+    get typeName(): string {
+      return this.socket.socketTypeName
+    }
+    get closed(): boolean {
+      return this.socket._closed
+    }
+    get context(): Context {
+      return this.socket._context
+    }
+    get options(): Socket {
+      return this.socket
+    }
+    localRoutingId(): Buffer | undefined {
+      return this.socket.localRoutingId()
+    }
+    acceptsPeer(): boolean {
+      return this.socket.acceptsPeer()
+    }
+    newPipe(endpoint: string, connect?: { routingId: Buffer | undefined }): Pipe {
+      const pipe = this.socket.newPipe(endpoint)
+      if (connect !== undefined) {
+        pipe.locallyInitiated = true
+        pipe.connectRoutingId = connect.routingId
+      }
+      return pipe
+    }
+    attach(pipe: Pipe): void {
+      this.socket.attachPipe(pipe)
+    }
+    peerJoined(pipe: Pipe, address: string, kind: JoinKind, silent: boolean): void {
+      const socket = this.socket
+      if (kind === "new") socket.attachPipe(pipe)
+      else socket.pipeReconnected(pipe)
+      socket.emitEvent("handshake", { address }, silent)
+      socket.pipeConnected(pipe)
+      socket.pipeWritable(pipe)
+    }
+    peerPaused(pipe: Pipe): void {
+      this.socket.pipeDisconnected(pipe)
+    }
+    dropPipe(pipe: Pipe, keepQueued?: boolean): void {
+      this.socket.dropPipe(pipe, keepQueued)
+    }
+    emitEvent(type: string, data: Record<string, unknown>, silent?: boolean): void {
+      this.socket.emitEvent(type, data, silent)
+    }
+    reportClosed(engine: ConnectionEngine, error: Error | undefined): void {
+      this.socket.reportClosed(engine, error)
+    }
+    createEngine(stream: ByteStream, host: EngineHost, endpoint: string, remoteAddress: string): ConnectionEngine {
+      return this.socket.createEngine(stream, host, endpoint, remoteAddress)
+    }
+    pipeReadable(pipe: Pipe): void {
+      this.socket.onPipeReadable(pipe)
+      this.socket.notifyReadable()
+    }
+    pipeWritable(pipe: Pipe): void {
+      this.socket.pipeWritable(pipe)
+    }
+    pipeCommand(pipe: Pipe, name: string, data: Buffer): void {
+      this.socket.onSubscriptionCommand(pipe, name === "SUBSCRIBE", data)
+      this.socket.notifyReadable()
     }
   }
+
+  /** What transports see of this socket (and the owner of its pipes); not on the public API. */
+  private readonly port: SocketPort = new Socket.Port(this)
 
   // ---- engines ----
 

@@ -13,4 +13,4 @@ registerTransport(ipc)
 registerTransport(inproc)
 
 export { parseAddress, registerTransport, transportOf } from "./registry.js"
-export type { BoundEndpoint, Connection, Endpoint, Listener, SocketPort, Transport } from "./transport.js"
+export type { BoundEndpoint, Connection, Endpoint, JoinKind, Listener, SocketPort, Transport } from "./transport.js"

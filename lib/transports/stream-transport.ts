@@ -6,7 +6,7 @@
  * A transport built on this gives only parse, listen and dial (see tcp.ts).
  */
 import type { ConnectionEngine, EngineHost } from "../engine/engine.js"
-import { Connecter, type DialedStream } from "./connecter.js"
+import { Connecter, type ConnecterHost, type DialedStream } from "./connecter.js"
 import type { BoundEndpoint, Connection, Endpoint, Listener, SocketPort, StreamOptions, Transport } from "./transport.js"
 
 export interface StreamTransportSpec<E extends Endpoint, S extends DialedStream> {
@@ -43,6 +43,35 @@ export function streamTransport<E extends Endpoint, S extends DialedStream>(spec
   }
 }
 
+/**
+ * The EngineHost of one accepted connection. A class, not closures: a listener with many
+ * peers holds one small object per connection.
+ */
+class AcceptedConnection implements EngineHost {
+  constructor(
+    private readonly port: SocketPort,
+    private readonly bound: BoundEndpoint,
+  ) {}
+
+  engineReady(engine: ConnectionEngine): void {
+    const port = this.port
+    if (port.closed || !port.acceptsPeer()) {
+      engine.close(0)
+      return
+    }
+    const pipe = port.newPipe(engine.endpoint)
+    pipe.peerMetadata = engine.peerMetadata
+    engine.attach(pipe)
+    port.peerJoined(pipe, engine.endpoint, "new", false)
+  }
+
+  engineClosed(engine: ConnectionEngine, error: Error | undefined): void {
+    this.bound.connections.delete(engine)
+    this.port.reportClosed(engine, error)
+    if (engine.pipe !== null) this.port.dropPipe(engine.pipe)
+  }
+}
+
 function accept<E extends Endpoint, S extends DialedStream>(
   spec: StreamTransportSpec<E, S>,
   port: SocketPort,
@@ -55,27 +84,77 @@ function accept<E extends Endpoint, S extends DialedStream>(
     return
   }
   spec.configure?.(stream, port.options)
-  const host: EngineHost = {
-    engineReady(engine: ConnectionEngine): void {
-      if (port.closed || !port.acceptsPeer()) {
-        engine.close(0)
-        return
-      }
-      const pipe = port.newPipe(engine.endpoint)
-      pipe.peerMetadata = engine.peerMetadata
-      engine.attach(pipe)
-      port.peerJoined(pipe, engine.endpoint, "new", false)
-    },
-    engineClosed(engine: ConnectionEngine, error: Error | undefined): void {
-      bound.connections.delete(engine)
-      port.reportClosed(engine, error)
-      if (engine.pipe !== null) port.dropPipe(engine.pipe)
-    },
-  }
-  const engine = port.createEngine(stream, host, endpoint, spec.remoteAddress(stream))
+  const engine = port.createEngine(stream, new AcceptedConnection(port, bound), endpoint, spec.remoteAddress(stream))
   bound.connections.add(engine)
   port.emitEvent("accept", { address: endpoint })
   engine.start()
+}
+
+/** The ConnecterHost of one connect(): dials with the transport, routes to the socket. */
+class DialingConnection<E extends Endpoint, S extends DialedStream> implements ConnecterHost {
+  constructor(
+    private readonly spec: StreamTransportSpec<E, S>,
+    private readonly ep: E,
+    private readonly port: SocketPort,
+  ) {}
+
+  dial(): S {
+    return this.spec.dial(this.ep)
+  }
+
+  createEngine(stream: DialedStream, host: EngineHost, endpoint: string): ConnectionEngine {
+    return this.port.createEngine(stream, host, endpoint, this.spec.remoteAddress(stream as S))
+  }
+
+  connecterReady(connecter: Connecter, engine: ConnectionEngine): boolean {
+    const port = this.port
+    if (port.closed) return false
+    let pipe = connecter.pipe
+    if (pipe === null) {
+      if (!port.acceptsPeer()) return false
+      pipe = port.newPipe(connecter.address, { routingId: connecter.connectRoutingId })
+      pipe.peerMetadata = engine.peerMetadata
+      connecter.pipe = pipe
+      engine.attach(pipe)
+      port.peerJoined(pipe, connecter.address, "new", false)
+    } else {
+      pipe.peerMetadata = engine.peerMetadata
+      engine.attach(pipe)
+      port.peerJoined(pipe, connecter.address, "existing", false)
+    }
+    return true
+  }
+
+  connecterDisconnected(connecter: Connecter, engine: ConnectionEngine, error: Error | undefined): void {
+    const port = this.port
+    port.reportClosed(engine, error)
+    const pipe = connecter.pipe
+    if (pipe !== null && engine.pipe === pipe && pipe.attached) port.peerPaused(pipe)
+    if (port.options.immediate && pipe !== null) {
+      port.dropPipe(pipe)
+      connecter.pipe = null
+    }
+  }
+
+  get reconnectInterval(): number {
+    return this.port.options.reconnectInterval
+  }
+
+  get reconnectMaxInterval(): number {
+    return this.port.options.reconnectMaxInterval
+  }
+
+  get connectTimeout(): number {
+    return this.port.options.connectTimeout
+  }
+
+  configureStream(stream: DialedStream): void {
+    this.spec.configure?.(stream as S, this.port.options)
+  }
+
+  emitEvent(type: string, data: Record<string, unknown>): void {
+    this.port.emitEvent(type, data)
+  }
 }
 
 function connect<E extends Endpoint, S extends DialedStream>(
@@ -85,50 +164,9 @@ function connect<E extends Endpoint, S extends DialedStream>(
   routingId: Buffer | undefined,
 ): Connection {
   spec.checkConnect?.(ep)
-  const o = port.options
-  const c: Connecter = new Connecter(ep, {
-    dial: () => spec.dial(ep),
-    createEngine: (stream, host, endpoint) => port.createEngine(stream, host, endpoint, spec.remoteAddress(stream as S)),
-    connecterReady(connecter: Connecter, engine: ConnectionEngine): boolean {
-      if (port.closed) return false
-      let pipe = connecter.pipe
-      if (pipe === null) {
-        if (!port.acceptsPeer()) return false
-        pipe = port.newPipe(connecter.address, { routingId: connecter.connectRoutingId })
-        pipe.peerMetadata = engine.peerMetadata
-        connecter.pipe = pipe
-        engine.attach(pipe)
-        port.peerJoined(pipe, connecter.address, "new", false)
-      } else {
-        pipe.peerMetadata = engine.peerMetadata
-        engine.attach(pipe)
-        port.peerJoined(pipe, connecter.address, "existing", false)
-      }
-      return true
-    },
-    connecterDisconnected(connecter: Connecter, engine: ConnectionEngine, error: Error | undefined): void {
-      port.reportClosed(engine, error)
-      const pipe = connecter.pipe
-      if (pipe !== null && engine.pipe === pipe && pipe.attached) port.peerPaused(pipe)
-      if (o.immediate && pipe !== null) {
-        port.dropPipe(pipe)
-        connecter.pipe = null
-      }
-    },
-    get reconnectInterval() {
-      return o.reconnectInterval
-    },
-    get reconnectMaxInterval() {
-      return o.reconnectMaxInterval
-    },
-    get connectTimeout() {
-      return o.connectTimeout
-    },
-    configureStream: (stream) => spec.configure?.(stream as S, o),
-    emitEvent: (type, data) => port.emitEvent(type, data),
-  })
+  const c = new Connecter(ep, new DialingConnection(spec, ep, port))
   c.connectRoutingId = routingId
-  if (!o.immediate) {
+  if (!port.options.immediate) {
     // Routed to at once: messages queue for the peer until it is connected.
     c.pipe = port.newPipe(c.address, { routingId })
     port.attach(c.pipe)
