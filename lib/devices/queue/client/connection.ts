@@ -9,7 +9,7 @@ import { Dealer } from "../../../sockets/dealer.js"
 import type { SocketOptions } from "../../../sockets/types.js"
 import { decodeCbor } from "../cbor.js"
 import { COMMAND_FRAMES, MSG, OK } from "../commands.js"
-import { Delivery, type DeliveryHost, type QueueConsumer } from "./delivery.js"
+import { Delivery, type QueueConsumer } from "./delivery.js"
 import { QueueError } from "../errors.js"
 
 export const debug = createDebug("omq:queue")
