@@ -17,8 +17,8 @@
  *    byte arrives; delivered messages never exceed maxMessageSize.
  *  - a clean (unmutated) stream delivers exactly the messages that were sent.
  */
+import type { ByteStream } from "../../lib/transports/byte-stream.js"
 import { EventEmitter } from "node:events"
-import type { Socket as NetSocket } from "node:net"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ProtocolError } from "../../lib/errors.js"
@@ -97,12 +97,12 @@ afterAll(() => {
 // ---------------------------------------------------------------- fake socket and host
 
 /**
- * The parts of net.Socket the engine uses. Peer bytes go in with deliver();
+ * A ByteStream (what the engine runs over) in memory. Peer bytes go in with deliver();
  * 'data' is emitted while not paused (resume() re-emits on a later turn, as
  * a socket does). An exception thrown by a 'data' listener is recorded: on a
  * real socket it would be an uncaught exception.
  */
-class FakeSocket extends EventEmitter {
+class FakeSocket extends EventEmitter implements ByteStream {
   readonly written: Buffer[] = []
   ended = false
   destroyed = false
@@ -163,14 +163,12 @@ class FakeSocket extends EventEmitter {
     return this
   }
 
+  get writableEnded(): boolean {
+    return this.ended
+  }
+
   cork(): void {}
   uncork(): void {}
-  setKeepAlive(): this {
-    return this
-  }
-  setNoDelay(): this {
-    return this
-  }
 
   deliver(chunk: Buffer): void {
     if (this.destroyed) return
@@ -497,7 +495,7 @@ async function runEngine(
 ): Promise<RunResult> {
   const sock = new FakeSocket()
   const host = new FakeHost(recvHwm)
-  const engine = new Engine(sock as unknown as NetSocket, host, {
+  const engine = new Engine(sock, host, {
     socketType: "DEALER",
     mechanism,
     asServer,
@@ -787,7 +785,7 @@ describe("fuzz: Engine over an in-memory socket", () => {
       const ping = encodeFrame(commandBody("PING", Buffer.from([0, 0])), FLAG_COMMAND)
       const sock = new FakeSocket()
       const host = new FakeHost(0)
-      const engine = new Engine(sock as unknown as NetSocket, host, {
+      const engine = new Engine(sock, host, {
         socketType: "DEALER",
         mechanism: new NullMechanism(LOCAL),
         asServer: false,
