@@ -7,6 +7,7 @@
  */
 import { ProtocolError, authError } from "../errors.js"
 import { decodeCommand, parseRawCommand } from "../wire/command.js"
+import type { FrameCodec } from "../wire/frame-codec.js"
 import type { Metadata } from "../wire/metadata.js"
 
 export interface Mechanism {
@@ -37,12 +38,7 @@ export interface Mechanism {
 }
 
 /** Encrypts / decrypts each frame after the handshake (ZMTP CURVE MESSAGE commands). */
-export interface FrameCodec {
-  /** Wraps one frame; `flags`: bit 0 MORE, bit 1 COMMAND. Returns the MESSAGE command body. */
-  encode(flags: number, body: Buffer): Buffer
-  /** Unwraps one MESSAGE command body; throws ProtocolError if it does not authenticate. */
-  decode(body: Buffer): { flags: number; body: Buffer }
-}
+export type { FrameCodec } from "../wire/frame-codec.js"
 
 /** The properties a socket announces in READY/INITIATE. */
 export interface LocalProperties {

@@ -17,7 +17,9 @@
  */
 import type { BroadcastChannel as Channel } from "node:worker_threads"
 import type { Message, Pipe, PipeEngine } from "../pipe/pipe.js"
-import type { InprocLinkLike, InprocRequest } from "./inproc.js"
+import type { InprocLinkLike, InprocRequest, RemotePeer } from "./inproc-link.js"
+
+export type { RemotePeer }
 
 /** BroadcastChannel where the runtime has one (Node, Deno, Bun, browsers). */
 const BroadcastChannelClass = (globalThis as { BroadcastChannel?: new (name: string) => Channel }).BroadcastChannel
@@ -26,12 +28,6 @@ const BroadcastChannelClass = (globalThis as { BroadcastChannel?: new (name: str
 export const threadsReachable = BroadcastChannelClass !== undefined
 
 const DIRECTORY = "omq:inproc:v1"
-
-/** What a connecting socket tells the bound side about itself. */
-export interface RemotePeer {
-  socketType: string
-  identity: Uint8Array | undefined
-}
 
 /**
  * The bound side's part: accept a connection from another thread — make a pipe, hand it to

@@ -7,37 +7,10 @@
  */
 import { ZmqError } from "../errors.js"
 import type { Pipe, PipeEngine } from "../pipe/pipe.js"
-import { ThreadBridge, threadsReachable, type RemoteBinder, type RemoteLink, type RemotePeer } from "./inproc-threads.js"
+import type { InprocLinkLike, InprocRequest, RemotePeer } from "./inproc-link.js"
+import { ThreadBridge, threadsReachable, type RemoteBinder, type RemoteLink } from "./inproc-threads.js"
 
-/**
- * What a socket holds of an inproc connection: a link within this thread (InprocLink), or one
- * to another thread (RemoteLink, in inproc-threads.ts), which has only this thread's end.
- */
-export interface InprocLinkLike {
-  readonly connectEnd: { readonly own: Pipe }
-  readonly bindEnd: { readonly own: Pipe }
-  start(): void
-  /** Ends the link; with a linger other than 0 what `closing`'s side queued goes first. */
-  close(lingerMs: number, closing?: { readonly own: Pipe }): void
-}
-
-/**
- * A connect() waiting for (or joined to) a bound name: the connecting side's pipe and what the
- * bound side may know of it. Nothing here is a socket class, so the ZAP client (and copies of
- * omq loaded side by side, which share the default context's registry) can connect too.
- */
-export interface InprocRequest {
-  readonly address: string
-  readonly pipe: Pipe
-  /** The connecting socket's type and identity (for its peer's metadata and type check). */
-  readonly peer: RemotePeer
-  /** False once the connecting side is closed or has disconnected: the bound side refuses it. */
-  readonly live: boolean
-  /** Called by the binding socket (of this thread or another) to finish the connection. */
-  joined(link: InprocLinkLike): void
-  /** The link ended: the connecting side's pipe is done. */
-  left(link: InprocLinkLike, pipe: Pipe): void
-}
+export type { InprocLinkLike, InprocRequest } from "./inproc-link.js"
 
 export interface InprocBinder extends RemoteBinder {
   /** Makes the bound side of a connection; returns the link, or null to refuse. */

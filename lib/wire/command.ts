@@ -5,7 +5,7 @@
  * other (mechanism-specific: HELLO, WELCOME, INITIATE, ...) through as raw data.
  */
 import { ProtocolError } from "../errors.js"
-import type { FrameCodec } from "../mechanisms/mechanism.js"
+import type { FrameCodec } from "./frame-codec.js"
 import { FLAG_COMMAND, encodeFrame } from "./frame.js"
 import { decodeMetadata, encodeMetadata, type Metadata } from "./metadata.js"
 

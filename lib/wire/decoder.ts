@@ -20,7 +20,7 @@
  * was received (a partial frame, the parts of a partial message).
  */
 import { ProtocolError } from "../errors.js"
-import type { FrameCodec } from "../mechanisms/mechanism.js"
+import type { FrameCodec } from "./frame-codec.js"
 import { FLAG_COMMAND, FLAG_MORE, FrameDecoder } from "./frame.js"
 import { V1FrameDecoder } from "./frame-v1.js"
 import { VersionNegotiator, type LocalGreeting, type PeerProtocol } from "./negotiation.js"

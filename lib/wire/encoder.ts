@@ -10,7 +10,7 @@
  * about `budget` bytes are encoded, so one busy pipe cannot hog the event
  * loop, and says how many it took.
  */
-import type { FrameCodec } from "../mechanisms/mechanism.js"
+import type { FrameCodec } from "./frame-codec.js"
 import { cancelFrame, subscribeFrame } from "./command.js"
 import { FLAG_MORE, encodeFrame, headerSize, writeHeader } from "./frame.js"
 import { encodeV1Into, encodeV1Message, v1HeaderSize } from "./frame-v1.js"
