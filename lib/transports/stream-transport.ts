@@ -16,8 +16,8 @@ export interface StreamTransportSpec<E extends Endpoint, S extends DialedStream>
   listen(ep: E, onConnection: (s: S) => void, options: StreamOptions): Promise<Listener>
   /** listen() done synchronously (bindSync). */
   listenSync(ep: E, onConnection: (s: S) => void, options: StreamOptions): Listener
-  /** Starts one connection attempt. */
-  dial(ep: E): S
+  /** Starts one connection attempt (`options`: the socket's, for transports that negotiate security themselves). */
+  dial(ep: E, options: StreamOptions): S
   /** Checks an endpoint given to connect() before any attempt (throws a ZmqError). */
   checkConnect?(ep: E): void
   /** Applies per-connection options (TCP keepalive) to a new connection. */
@@ -99,7 +99,7 @@ class DialingConnection<E extends Endpoint, S extends DialedStream> implements C
   ) {}
 
   dial(): S {
-    return this.spec.dial(this.ep)
+    return this.spec.dial(this.ep, this.port.options)
   }
 
   createEngine(stream: DialedStream, host: EngineHost, endpoint: string): ConnectionEngine {

@@ -64,6 +64,10 @@ export interface StreamOptions {
   readonly backlog: number
   /** ZMQ_IMMEDIATE: queue nothing for a connect() until its connection is made. */
   readonly immediate: boolean
+  /** The security mechanism the socket's options select (null: NULL), for transports that negotiate it themselves (ws). */
+  readonly securityMechanism: null | "plain" | "curve"
+  readonly plainServer: boolean
+  readonly curveServer: boolean
 }
 
 /** How a new peer arrived, for the socket's bookkeeping and events. */

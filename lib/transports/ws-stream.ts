@@ -1,0 +1,260 @@
+/**
+ * ZWS 2.0 (RFC 45) as a ByteStream, so the ZMTP engine runs over a WebSocket unchanged.
+ *
+ * ZWS has no greeting: the mechanism is the WebSocket subprotocol the two sides agreed on, and
+ * each ZMTP frame is one binary WebSocket message, a flags octet (0x00 last, 0x01 more, 0x02
+ * command) followed by the body. This adapter translates at the edge:
+ *
+ * - `ZWS2.0/NULL`, `/PLAIN`, `/CURVE`: towards the engine it plays a ZMTP 3.0 peer whose
+ *   greeting names the agreed mechanism (3.0: subscriptions travel as 0x01/0x00 messages, as
+ *   RFC 45 says); each WebSocket message becomes a ZMTP 3.x frame (header, then the body as a
+ *   slice, not a copy). What the engine writes is parsed back into frames after its 64-byte
+ *   greeting, which is dropped.
+ * - `ZWS2.0` (no mechanism, what jszmq speaks): like ZMTP 2.0 without socket types: each side
+ *   first sends its routing id as a message. Towards the engine it plays an unversioned ZMTP 1.0
+ *   peer, the one kind of old peer that announces no socket type.
+ *
+ * WebSocket framing itself (RFC 6455, masking, fragments, ping/pong) is the `ws` library's.
+ */
+import { EventEmitter } from "node:events"
+import type { WebSocket } from "ws"
+import { ProtocolError } from "../errors.js"
+import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, headerSize, writeHeader } from "../wire/frame.js"
+import { V1FrameDecoder, v1HeaderSize, writeV1Header } from "../wire/frame-v1.js"
+import { GREETING_SIZE, encodeGreeting } from "../wire/greeting.js"
+import type { DialedStream } from "./connecter.js"
+
+/** ZWS flags octet values. */
+const ZWS_LAST = 0x00
+const ZWS_MORE = 0x01
+const ZWS_COMMAND = 0x02
+
+/** The subprotocol of each mechanism, and `ZWS2.0` for none. */
+export type ZwsMechanism = "NULL" | "PLAIN" | "CURVE" | null
+
+export function subprotocolOf(mechanism: ZwsMechanism): string {
+  return mechanism === null ? "ZWS2.0" : `ZWS2.0/${mechanism}`
+}
+
+/** The mechanism an agreed subprotocol names, or undefined for one that is not ZWS 2.0. */
+export function mechanismOf(subprotocol: string): ZwsMechanism | undefined {
+  if (subprotocol === "ZWS2.0") return null
+  const m = /^ZWS2\.0\/(NULL|PLAIN|CURVE)$/.exec(subprotocol)
+  return m === null ? undefined : (m[1] as ZwsMechanism)
+}
+
+/** Bodies from this size on are sent as a second WebSocket fragment instead of being copied behind the flags octet. */
+const FRAGMENT_MIN = 16 * 1024
+
+export class WsStream extends EventEmitter implements DialedStream {
+  readonly writableHighWaterMark = 64 * 1024
+  /** Bytes handed to the WebSocket and not yet written by it. */
+  writableLength = 0
+  private ended = false
+  private destroyed = false
+  private started = false
+  /** Our greeting bytes still to drop (mechanism mode). */
+  private greetingLeft = GREETING_SIZE
+  private outbound: FrameDecoder | V1FrameDecoder
+  private waitingDrain = false
+  private corked = 0
+  /** The agreed mechanism; known once the WebSocket is open (a client learns it from the server). */
+  private mechanism: ZwsMechanism = null
+
+  /**
+   * @param ws the WebSocket, open or opening
+   * @param asServer our greeting's as-server flag (PLAIN and CURVE servers), for the greeting we play to the engine
+   * @param remoteAddress the peer's address, for ZAP
+   * @param mechanism the one we expect (a client learns the agreed one when the WebSocket opens)
+   * @param agreedProtocol the subprotocol agreed in the upgrade, once it is known (see ws.ts: not `ws.protocol`)
+   */
+  constructor(
+    readonly ws: WebSocket,
+    private readonly asServer: boolean,
+    readonly remoteAddress: string,
+    mechanism: ZwsMechanism,
+    private readonly agreedProtocol: () => string,
+  ) {
+    super()
+    this.mechanism = mechanism
+    this.outbound = this.framesOut(mechanism)
+    ws.binaryType = "nodebuffer"
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
+    ws.on("error", (err: Error) => this.emit("error", err))
+    ws.on("close", () => {
+      if (!this.ended) this.emit("end")
+      this.finishClose()
+    })
+    if (ws.readyState === ws.OPEN) queueMicrotask(() => this.opened())
+    else ws.once("open", () => this.opened())
+  }
+
+  /** Parses what the engine writes into frames: ZMTP 1.0 framing without a mechanism, 3.x with one. */
+  private framesOut(mechanism: ZwsMechanism): FrameDecoder | V1FrameDecoder {
+    if (mechanism === null) {
+      // The first frame is our identity, whose header was the engine's signature (its flags
+      // octet 0x7F means nothing here): it goes as a last frame. The engine writes its body
+      // once it knows the peer speaks 1.0, after the peer's identity: so two sides without a
+      // mechanism would wait for each other. omq offers ZWS2.0/NULL first for that reason;
+      // ZWS2.0 is for peers such as jszmq, which send their identity at once.
+      let identity = true
+      return new V1FrameDecoder((flags, body) => {
+        this.sendFrame(identity || (flags & 1) === 0 ? ZWS_LAST : ZWS_MORE, body)
+        identity = false
+      })
+    }
+    return new FrameDecoder((flags, body) => this.sendFrame(flags & FLAG_COMMAND ? ZWS_COMMAND : flags & FLAG_MORE ? ZWS_MORE : ZWS_LAST, body))
+  }
+
+  /** The WebSocket is open: the connection exists for the engine ('connect'), and the peer's greeting is played. */
+  private opened(): void {
+    if (this.destroyed || this.started) return
+    this.started = true
+    const protocol = this.agreedProtocol()
+    const agreed = mechanismOf(protocol)
+    if (agreed === undefined) {
+      this.emit("error", new ProtocolError("ZMTP_HANDSHAKE", `WebSocket subprotocol ${JSON.stringify(protocol)} is not ZWS 2.0`))
+      this.destroy()
+      return
+    }
+    if (agreed !== this.mechanism) {
+      // A client offered more than one (ZWS2.0/NULL and ZWS2.0): the server chose.
+      this.mechanism = agreed
+      this.outbound = this.framesOut(agreed)
+    }
+    this.emit("connect")
+    // The peer's greeting, as ZMTP 3.0 (see the file comment); with no mechanism nothing: its routing id comes as its first message.
+    if (agreed !== null) this.emit("data", encodeGreeting(agreed, !this.asServer, 0))
+  }
+
+  // ---- from the peer ----
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.destroyed) return
+    if (!isBinary || data.length === 0) {
+      this.fail(isBinary ? "an empty WebSocket message (no ZWS flags octet)" : "a text WebSocket message (ZWS uses binary ones)")
+      return
+    }
+    const zws = data[0]!
+    const body = data.subarray(1)
+    if (this.mechanism === null) {
+      if (zws !== ZWS_LAST && zws !== ZWS_MORE) {
+        this.fail(`ZWS flags 0x${zws.toString(16)} without a mechanism`)
+        return
+      }
+      const header = Buffer.allocUnsafe(v1HeaderSize(body.length))
+      writeV1Header(header, 0, zws === ZWS_MORE ? 1 : 0, body.length)
+      this.emit("data", header)
+    } else {
+      if (zws !== ZWS_LAST && zws !== ZWS_MORE && zws !== ZWS_COMMAND) {
+        this.fail(`ZWS flags 0x${zws.toString(16)}`)
+        return
+      }
+      const header = Buffer.allocUnsafe(headerSize(body.length))
+      writeHeader(header, 0, zws === ZWS_COMMAND ? FLAG_COMMAND : zws === ZWS_MORE ? FLAG_MORE : 0, body.length)
+      this.emit("data", header)
+    }
+    if (body.length > 0 && !this.destroyed) this.emit("data", body)
+  }
+
+  private fail(why: string): void {
+    this.emit("error", new ProtocolError("ZMTP_BAD_FLAGS", `ZWS: ${why}`))
+    this.destroy()
+  }
+
+  // ---- to the peer ----
+
+  write(chunk: Buffer): boolean {
+    if (this.destroyed || this.ended) return false
+    let c = chunk
+    if (this.mechanism !== null && this.greetingLeft > 0) {
+      const drop = Math.min(this.greetingLeft, c.length)
+      this.greetingLeft -= drop
+      c = c.subarray(drop)
+    }
+    if (c.length > 0) this.outbound.push(c)
+    const ok = this.writableLength < this.writableHighWaterMark
+    if (!ok) this.waitingDrain = true
+    return ok
+  }
+
+  private sendFrame(zws: number, body: Buffer): void {
+    if (this.destroyed) return
+    const size = body.length + 1
+    this.writableLength += size
+    const done = (): void => this.written(size)
+    if (body.length >= FRAGMENT_MIN) {
+      this.ws.send(Buffer.of(zws), { binary: true, fin: false })
+      this.ws.send(body, { binary: true, fin: true }, done)
+      return
+    }
+    const msg = Buffer.allocUnsafe(size)
+    msg[0] = zws
+    body.copy(msg, 1)
+    this.ws.send(msg, { binary: true }, done)
+  }
+
+  private written(size: number): void {
+    this.writableLength -= size
+    if (this.waitingDrain && this.writableLength < this.writableHighWaterMark) {
+      this.waitingDrain = false
+      this.emit("drain")
+    }
+    if (this.ended && this.writableLength === 0) this.finish()
+  }
+
+  cork(): void {
+    this.corked++
+  }
+
+  uncork(): void {
+    if (this.corked > 0) this.corked--
+    if (this.writableLength >= this.writableHighWaterMark) this.waitingDrain = true
+  }
+
+  pause(): this {
+    this.ws.pause()
+    return this
+  }
+
+  resume(): this {
+    this.ws.resume()
+    return this
+  }
+
+  get writableEnded(): boolean {
+    return this.ended
+  }
+
+  end(chunk?: Buffer): this {
+    if (chunk !== undefined) this.write(chunk)
+    if (this.ended) return this
+    this.ended = true
+    if (this.writableLength === 0) queueMicrotask(() => this.finish())
+    return this
+  }
+
+  private finishing = false
+  private finish(): void {
+    if (this.finishing) return
+    this.finishing = true
+    this.emit("finish")
+    if (!this.destroyed) this.ws.close(1000)
+  }
+
+  destroy(): this {
+    if (this.destroyed) return this
+    this.destroyed = true
+    this.ws.terminate()
+    this.finishClose()
+    return this
+  }
+
+  private closed = false
+  private finishClose(): void {
+    if (this.closed) return
+    this.closed = true
+    this.destroyed = true
+    queueMicrotask(() => this.emit("close"))
+  }
+}

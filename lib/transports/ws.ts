@@ -1,0 +1,229 @@
+/**
+ * `ws://host:port/path` and `wss://…`: ZeroMQ over WebSocket (ZWS 2.0, RFC 45), what a web
+ * page can speak. The HTTP upgrade and the WebSocket framing are the `ws` library's; ZWS's
+ * own framing is ws-stream.ts; the rest (mechanism handshake, engine, reconnect) is the same
+ * as tcp's (stream-transport.ts).
+ *
+ * Several sockets may bind one host:port on different paths: they share one HTTP server,
+ * which answers other requests with 404 (no such path) or 426 (not a WebSocket upgrade).
+ * A subprotocol is chosen as RFC 45 says: the one naming the socket's mechanism
+ * (`ZWS2.0/NULL`, `ZWS2.0/PLAIN`, `ZWS2.0/CURVE`), else `ZWS2.0` (no mechanism) for a NULL
+ * socket; a client offering none of those is refused with 400.
+ *
+ * RFC 45's names contain a "/", which RFC 6455 does not allow in a subprotocol token, and the
+ * `ws` library (like browsers) refuses them. libzmq sends and expects them all the same, so
+ * this transport reads and writes the header itself and shows `ws` a stand-in token
+ * (`ZWS2.0`): on the server, the request header is read before `ws` parses it; on the client,
+ * the header is set on the request and the reply's is read before `ws` checks it.
+ */
+import * as http from "node:http"
+import * as https from "node:https"
+import type { AddressInfo, Socket as NetSocket } from "node:net"
+import type { Duplex } from "node:stream"
+import { WebSocket, WebSocketServer } from "ws"
+import { ZmqError } from "../errors.js"
+import { formatTcp, invalid, parseHostPort } from "./address.js"
+import { interfaceAddress } from "./node-net.js"
+import { streamTransport } from "./stream-transport.js"
+import type { Endpoint, Listener, StreamOptions } from "./transport.js"
+import { WsStream, mechanismOf, subprotocolOf, type ZwsMechanism } from "./ws-stream.js"
+
+export interface WsEndpoint extends Endpoint {
+  readonly transport: "ws" | "wss"
+  readonly host: string
+  readonly port: number
+  /** The request path, "/" when the address has none. */
+  readonly path: string
+}
+
+function parseWs(address: string, forBind: boolean): WsEndpoint {
+  const sep = address.indexOf("://")
+  const scheme = address.slice(0, sep) as "ws" | "wss"
+  const rest = address.slice(sep + 3)
+  const slash = rest.indexOf("/")
+  const hostPort = slash < 0 ? rest : rest.slice(0, slash)
+  const path = slash < 0 ? "/" : rest.slice(slash)
+  if (!/^\/[\x21-\x7e]*$/.test(path)) throw invalid(address)
+  return { transport: scheme, ...parseHostPort(address, hostPort, forBind), path, raw: address }
+}
+
+function mechanismFor(o: StreamOptions): ZwsMechanism {
+  return o.securityMechanism === "curve" ? "CURVE" : o.securityMechanism === "plain" ? "PLAIN" : "NULL"
+}
+
+function asServer(o: StreamOptions): boolean {
+  return o.curveServer || o.plainServer
+}
+
+/** What a client offers: its mechanism; a NULL socket also offers no mechanism (jszmq's). */
+function offered(o: StreamOptions): string[] {
+  const m = mechanismFor(o)
+  return m === "NULL" ? [subprotocolOf("NULL"), subprotocolOf(null)] : [subprotocolOf(m)]
+}
+
+/** The subprotocol a server socket agrees to among those offered, or false. */
+function choose(o: StreamOptions, protocols: Set<string>): string | false {
+  const mine = subprotocolOf(mechanismFor(o))
+  if (protocols.has(mine)) return mine
+  if (mechanismFor(o) === "NULL" && protocols.has(subprotocolOf(null))) return subprotocolOf(null)
+  return false
+}
+
+/** One path bound on a shared HTTP server. */
+interface Route {
+  readonly options: StreamOptions
+  readonly onConnection: (s: WsStream) => void
+}
+
+/** An HTTP server shared by the sockets bound to its host:port, by path. */
+interface SharedServer {
+  readonly server: http.Server
+  readonly routes: Map<string, Route>
+  readonly wss: WebSocketServer
+  /** host:port as bound ("*" resolved), the registry key. */
+  key: string
+}
+
+const servers = new Map<string, SharedServer>()
+
+/** The token `ws` sees in place of RFC 45's subprotocol names (see the file comment). */
+const STAND_IN = "ZWS2.0"
+/** The subprotocol chosen for an upgrade request, for handleProtocols. */
+const chosenFor = new WeakMap<http.IncomingMessage, string>()
+
+/** A clean HTTP refusal on a raw socket that asked for an upgrade. */
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  socket.destroy()
+}
+
+function newShared(scheme: "ws" | "wss"): SharedServer {
+  const server = scheme === "wss" ? https.createServer() : http.createServer()
+  const routes = new Map<string, Route>()
+  // Upgrades are routed by path below; the subprotocol is chosen for the route's socket.
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    // The choice made in the upgrade handler below (RFC 45's names are not tokens `ws` accepts).
+    handleProtocols: (_protocols, req) => chosenFor.get(req) ?? false,
+  })
+  const shared: SharedServer = { server, routes, wss, key: "" }
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Plain HTTP on a ZeroMQ port: a short answer, the connection closed.
+    res.writeHead(routes.has(pathOf(req)) ? 426 : 404, { Connection: "close", "Content-Length": "0" })
+    res.end()
+  })
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy())
+    const route = routes.get(pathOf(req))
+    if (route === undefined) return refuse(socket, 404, "Not Found")
+    const header = req.headers["sec-websocket-protocol"]
+    const protocols = new Set(
+      (header ?? "")
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    const chosen = choose(route.options, protocols)
+    if (chosen === false) return refuse(socket, 400, "Bad Request")
+    chosenFor.set(req, chosen)
+    req.headers["sec-websocket-protocol"] = STAND_IN
+    const remote = (req.socket as NetSocket).remoteAddress ?? ""
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ;(ws as unknown as { _socket?: NetSocket })._socket?.setNoDelay(true)
+      route.onConnection(new WsStream(ws, asServer(route.options), remote, mechanismOf(chosen)!, () => chosen))
+    })
+  })
+  server.on("clientError", (_err, socket: Duplex) => refuse(socket, 400, "Bad Request"))
+  // A slow or silent client (a slow-loris upgrade) is dropped after this long.
+  server.headersTimeout = 10_000
+  server.requestTimeout = 10_000
+  return shared
+}
+
+function pathOf(req: http.IncomingMessage): string {
+  const url = req.url ?? "/"
+  const q = url.indexOf("?")
+  return q < 0 ? url : url.slice(0, q)
+}
+
+const MESSAGES: Record<string, string> = {
+  EADDRINUSE: "Address already in use",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EACCES: "Permission denied",
+}
+
+async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, options: StreamOptions): Promise<Listener> {
+  const host = interfaceAddress(ep.host) ?? ep.host
+  const key = `${ep.transport}|${host}|${ep.port}`
+  let shared = ep.port !== 0 ? servers.get(key) : undefined
+  if (shared === undefined) {
+    shared = newShared(ep.transport)
+    const s = shared
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const code = err.code ?? "EINVAL"
+        reject(new ZmqError(code, MESSAGES[code] ?? err.message, ep.raw))
+      }
+      s.server.once("error", onError)
+      s.server.listen({ host, port: ep.port, exclusive: true }, () => {
+        s.server.off("error", onError)
+        resolve()
+      })
+    })
+    s.server.unref()
+    const a = s.server.address() as AddressInfo
+    s.key = `${ep.transport}|${host}|${a.port}`
+    servers.set(s.key, s)
+  }
+  if (shared.routes.has(ep.path)) throw new ZmqError("EADDRINUSE", MESSAGES.EADDRINUSE!, ep.raw)
+  shared.routes.set(ep.path, { options, onConnection })
+  const a = shared.server.address() as AddressInfo
+  const s = shared
+  return {
+    endpoint: `${ep.transport}${formatTcp(a.address, a.port).slice(3)}${ep.path === "/" && !ep.raw.slice(ep.raw.indexOf("://") + 3).includes("/") ? "" : ep.path}`,
+    close() {
+      s.routes.delete(ep.path)
+      if (s.routes.size === 0) {
+        servers.delete(s.key)
+        s.server.close()
+        s.server.closeAllConnections?.()
+      }
+    },
+  }
+}
+
+function dial(ep: WsEndpoint, options: StreamOptions): WsStream {
+  const host = ep.host.includes(":") ? `[${ep.host}]` : ep.host
+  const offer = offered(options)
+  let agreed = ""
+  const ws = new WebSocket(`${ep.transport}://${host}:${ep.port}${ep.path}`, [STAND_IN], {
+    perMessageDeflate: false,
+    finishRequest(req) {
+      // Our real offer, and the server's real answer read before `ws` compares it with the stand-in.
+      req.setHeader("Sec-WebSocket-Protocol", offer.join(","))
+      req.prependListener("upgrade", (res: http.IncomingMessage) => {
+        const answer = res.headers["sec-websocket-protocol"]
+        agreed = typeof answer === "string" ? answer : ""
+        if (offer.includes(agreed)) res.headers["sec-websocket-protocol"] = STAND_IN
+      })
+      req.end()
+    },
+  })
+  return new WsStream(ws, asServer(options), ep.host, mechanismFor(options), () => agreed)
+}
+
+function wsTransport(scheme: "ws" | "wss") {
+  return streamTransport<WsEndpoint, WsStream>({
+    scheme,
+    parse: parseWs,
+    listen,
+    listenSync() {
+      throw new ZmqError("ENOTSUP", "bindSync is not supported for ws:// (use bind)")
+    },
+    dial,
+    remoteAddress: (s) => s.remoteAddress,
+  })
+}
+
+export const ws = wsTransport("ws")
