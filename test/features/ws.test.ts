@@ -1,0 +1,272 @@
+/**
+ * ws:// (ZWS 2.0, RFC 45): every pattern over WebSocket, security, several sockets on one
+ * HTTP port by path, and bad input at the HTTP and ZWS level (each refused, the server keeps
+ * serving). jszmq, the independent ZWS 2.0 implementation, connects to omq.
+ */
+import * as http from "node:http"
+import { createRequire } from "node:module"
+import { describe, expect, it } from "vitest"
+import { WebSocket } from "ws"
+import { Context, Dealer, Pair, Publisher, Pull, Push, Reply, Request, Router, Subscriber, curveKeyPair } from "../../lib/index.js"
+import { startZapHandler } from "../../lib/security/zap-handler.js"
+import { waitFor, withTimeout } from "../helpers.js"
+import { closeAfterEach } from "../helpers/close-after-each.js"
+
+const track = closeAfterEach({ ignoreErrors: true })
+const T = { linger: 0, sendTimeout: 5000, receiveTimeout: 5000 }
+const str = (m: Buffer[]): string[] => m.map((b) => b.toString())
+
+/** An HTTP request to a ws endpoint's port; resolves with the status. */
+function httpStatus(endpoint: string, headers: Record<string, string> = {}): Promise<number> {
+  const url = new URL(endpoint.replace(/^ws:/, "http:"))
+  return withTimeout(
+    new Promise<number>((resolve, reject) => {
+      const req = http.get({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on("error", reject)
+    }),
+    5000,
+    "the HTTP answer",
+  )
+}
+
+describe("ws:// transport (ZWS 2.0)", () => {
+  it("PUSH → PULL, with multipart messages, and the bound endpoint reports its port and path", async () => {
+    const pull = track(new Pull(T))
+    await pull.bind("ws://127.0.0.1:*/pipeline")
+    expect(pull.lastEndpoint).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/pipeline$/)
+    const push = track(new Push(T))
+    push.connect(pull.lastEndpoint!)
+    const big = Buffer.alloc(100_000, 7)
+    await push.send(["a", "b"])
+    await push.send([big])
+    expect(str(await pull.receive())).toEqual(["a", "b"])
+    expect((await pull.receive())[0]!.equals(big)).toBe(true)
+  })
+
+  it("REQ/REP, DEALER/ROUTER and PAIR", async () => {
+    const rep = track(new Reply(T))
+    await rep.bind("ws://127.0.0.1:*/rep")
+    const req = track(new Request(T))
+    req.connect(rep.lastEndpoint!)
+    await req.send("hello")
+    expect(str(await rep.receive())).toEqual(["hello"])
+    await rep.send("world")
+    expect(str(await req.receive())).toEqual(["world"])
+
+    const router = track(new Router(T))
+    await router.bind("ws://127.0.0.1:*/router")
+    const dealer = track(new Dealer({ ...T, routingId: "dealer-1" }))
+    dealer.connect(router.lastEndpoint!)
+    await dealer.send("ping")
+    const [id, body] = await router.receive()
+    expect([id!.toString(), body!.toString()]).toEqual(["dealer-1", "ping"])
+    await router.send([id!, "pong"])
+    expect(str(await dealer.receive())).toEqual(["pong"])
+
+    const a = track(new Pair(T))
+    await a.bind("ws://127.0.0.1:*/pair")
+    const b = track(new Pair(T))
+    b.connect(a.lastEndpoint!)
+    await b.send("x")
+    expect(str(await a.receive())).toEqual(["x"])
+  })
+
+  it("PUB/SUB: subscriptions travel as messages (RFC 45) and filter at the publisher", async () => {
+    const pub = track(new Publisher(T))
+    await pub.bind("ws://127.0.0.1:*/feed")
+    const sub = track(new Subscriber(T))
+    sub.connect(pub.lastEndpoint!)
+    sub.subscribe("weather")
+    // Until the subscription has arrived, what is published is dropped: publish until one lands.
+    const timer = setInterval(() => {
+      void pub.send(["news", "dropped"])
+      void pub.send(["weather", "sunny"])
+    }, 10)
+    try {
+      expect(str(await sub.receive())).toEqual(["weather", "sunny"])
+      expect(str(await sub.receive())).toEqual(["weather", "sunny"])
+    } finally {
+      clearInterval(timer)
+    }
+  })
+
+  it("several sockets bind one HTTP port on different paths; the same path twice is EADDRINUSE", async () => {
+    const one = track(new Pull(T))
+    await one.bind("ws://127.0.0.1:*/one")
+    const port = new URL(one.lastEndpoint!.replace("ws:", "http:")).port
+    const two = track(new Pull(T))
+    await two.bind(`ws://127.0.0.1:${port}/two`)
+    const again = track(new Pull(T))
+    await expect(again.bind(`ws://127.0.0.1:${port}/two`)).rejects.toMatchObject({ code: "EADDRINUSE" })
+    const p1 = track(new Push(T))
+    p1.connect(`ws://127.0.0.1:${port}/one`)
+    const p2 = track(new Push(T))
+    p2.connect(`ws://127.0.0.1:${port}/two`)
+    await p1.send("to one")
+    await p2.send("to two")
+    expect(str(await one.receive())).toEqual(["to one"])
+    expect(str(await two.receive())).toEqual(["to two"])
+    // Unbinding one path leaves the other served.
+    await one.unbind(one.lastEndpoint!)
+    await p2.send("still two")
+    expect(str(await two.receive())).toEqual(["still two"])
+  })
+
+  it("PLAIN over ws, checked by the ZAP handler; a wrong password is refused", async () => {
+    const context = new Context()
+    const zap = await startZapHandler((r) => (r.credentials[1]?.toString() === "secret" ? { status: 200 } : { status: 400 }), { context })
+    try {
+      const server = track(new Pull({ ...T, context, plainServer: true }))
+      await server.bind("ws://127.0.0.1:*/plain")
+      const good = track(new Push({ ...T, plainUsername: "ada", plainPassword: "secret" }))
+      good.connect(server.lastEndpoint!)
+      await good.send("let me in")
+      expect(str(await server.receive())).toEqual(["let me in"])
+
+      const bad = track(new Push({ ...T, plainUsername: "eve", plainPassword: "guess" }))
+      const events: string[] = []
+      void (async () => {
+        for await (const e of bad.events) events.push(e.type)
+      })()
+      bad.connect(server.lastEndpoint!)
+      await waitFor(() => events.includes("handshake:error:auth"), 5000, "the auth failure")
+    } finally {
+      zap.close()
+    }
+  })
+
+  it("CURVE over ws", async () => {
+    const serverKeys = curveKeyPair()
+    const clientKeys = curveKeyPair()
+    const server = track(new Router({ ...T, curveServer: true, curveSecretKey: serverKeys.secretKey }))
+    await server.bind("ws://127.0.0.1:*/curve")
+    const client = track(
+      new Dealer({ ...T, curveServerKey: serverKeys.publicKey, curvePublicKey: clientKeys.publicKey, curveSecretKey: clientKeys.secretKey }),
+    )
+    client.connect(server.lastEndpoint!)
+    await client.send("boxed")
+    const [id, body] = await server.receive()
+    expect(body!.toString()).toBe("boxed")
+    await server.send([id!, "boxed back"])
+    expect(str(await client.receive())).toEqual(["boxed back"])
+  })
+
+  it("a connect before the bind reconnects until the endpoint exists", async () => {
+    const probe = track(new Pull(T))
+    await probe.bind("ws://127.0.0.1:*/probe")
+    const port = new URL(probe.lastEndpoint!.replace("ws:", "http:")).port
+    const push = track(new Push({ ...T, reconnectInterval: 20 }))
+    push.connect(`ws://127.0.0.1:${port}/later`)
+    await push.send("queued")
+    const later = track(new Pull(T))
+    await later.bind(`ws://127.0.0.1:${port}/later`)
+    expect(str(await later.receive())).toEqual(["queued"])
+  })
+
+  it("bad input: plain HTTP gets 426 (or 404 off the paths), a wrong subprotocol 400, a text frame a dropped connection; the server keeps serving", async () => {
+    const pull = track(new Pull(T))
+    await pull.bind("ws://127.0.0.1:*/zmq")
+    const ep = pull.lastEndpoint!
+    expect(await httpStatus(ep)).toBe(426)
+    expect(await httpStatus(ep.replace("/zmq", "/nothing-here"))).toBe(404)
+
+    const wrong = new WebSocket(ep, ["chat"])
+    const refused = await withTimeout(
+      new Promise<string>((resolve) => {
+        wrong.on("unexpected-response", (_req, res) => resolve(String(res.statusCode)))
+        wrong.on("error", (err) => resolve(err.message))
+      }),
+      5000,
+      "the refusal",
+    )
+    expect(refused).toMatch(/400/)
+
+    const text = new WebSocket(ep, ["ZWS2.0"])
+    await withTimeout(new Promise((resolve, reject) => text.once("open", resolve).once("error", reject)), 5000, "the text client's open")
+    const closed = withTimeout(new Promise((resolve) => text.once("close", resolve)), 5000, "the server dropping a text frame")
+    text.send("not binary")
+    await closed
+
+    const push = track(new Push(T))
+    push.connect(ep)
+    await push.send("still serving")
+    expect(str(await pull.receive())).toEqual(["still serving"])
+  })
+})
+
+describe("jszmq (ZWS 2.0 without a mechanism) against omq", () => {
+  const jszmq = createRequire(import.meta.url)("jszmq") as {
+    Dealer: new () => {
+      connect(a: string): void
+      send(m: unknown): void
+      on(e: "message", f: (...frames: Buffer[]) => void): void
+      close(): void
+    }
+    Push: new () => { connect(a: string): void; send(m: unknown): void; close(): void }
+    Sub: new () => {
+      connect(a: string): void
+      subscribe(t: string): void
+      on(e: "message", f: (...frames: Buffer[]) => void): void
+      close(): void
+    }
+  }
+
+  it("a jszmq DEALER talks to an omq ROUTER, both ways", async () => {
+    const router = track(new Router(T))
+    await router.bind("ws://127.0.0.1:*/jszmq")
+    const dealer = new jszmq.Dealer()
+    try {
+      const replies: string[][] = []
+      dealer.on("message", (...frames) => replies.push(frames.map(String)))
+      dealer.connect(router.lastEndpoint!)
+      dealer.send(["hello", "from jszmq"])
+      const [id, ...body] = await router.receive()
+      expect(str(body)).toEqual(["hello", "from jszmq"])
+      await router.send([id!, "hello", "from omq"])
+      await waitFor(() => replies.length > 0, 5000, "jszmq's reply")
+      expect(replies[0]).toEqual(["hello", "from omq"])
+    } finally {
+      dealer.close()
+    }
+  })
+
+  it("a jszmq PUSH feeds an omq PULL", async () => {
+    const pull = track(new Pull(T))
+    await pull.bind("ws://127.0.0.1:*/jszmq-push")
+    const push = new jszmq.Push()
+    try {
+      push.connect(pull.lastEndpoint!)
+      for (let i = 0; i < 10; i++) push.send(`item ${i}`)
+      for (let i = 0; i < 10; i++) expect(str(await pull.receive())).toEqual([`item ${i}`])
+    } finally {
+      push.close()
+    }
+  })
+
+  it("a jszmq SUB receives from an omq PUB (its subscription arrives as a message)", async () => {
+    const pub = track(new Publisher(T))
+    await pub.bind("ws://127.0.0.1:*/jszmq-pub")
+    const sub = new jszmq.Sub()
+    try {
+      const got: string[][] = []
+      sub.on("message", (...frames) => got.push(frames.map(String)))
+      sub.subscribe("t")
+      sub.connect(pub.lastEndpoint!)
+      const timer = setInterval(() => {
+        void pub.send(["x", "filtered out"])
+        void pub.send(["t", "wanted"])
+      }, 10)
+      try {
+        await waitFor(() => got.length > 0, 5000, "jszmq's first message")
+      } finally {
+        clearInterval(timer)
+      }
+      expect(got.every((m) => m[0] === "t")).toBe(true)
+    } finally {
+      sub.close()
+    }
+  })
+})
