@@ -68,8 +68,11 @@ export class WsStream extends EventEmitter implements DialedStream {
    * @param mechanism the one we expect (a client learns the agreed one when the WebSocket opens)
    * @param agreedProtocol the subprotocol agreed in the upgrade, once it is known (see ws.ts: not `ws.protocol`)
    */
+  /** The WebSocket, once it exists (a client's is made when the `ws` library has loaded). */
+  private ws: WebSocket | undefined
+
   constructor(
-    readonly ws: WebSocket,
+    ws: WebSocket | Promise<WebSocket>,
     private readonly asServer: boolean,
     readonly remoteAddress: string,
     mechanism: ZwsMechanism,
@@ -78,7 +81,27 @@ export class WsStream extends EventEmitter implements DialedStream {
     super()
     this.mechanism = mechanism
     this.outbound = this.framesOut(mechanism)
+    if (ws instanceof Promise) {
+      ws.then(
+        (w) => this.attach(w),
+        (err: Error) => {
+          this.emit("error", err)
+          this.destroy()
+        },
+      )
+    } else {
+      this.attach(ws)
+    }
+  }
+
+  private attach(ws: WebSocket): void {
+    this.ws = ws
+    if (this.destroyed) {
+      ws.terminate()
+      return
+    }
     ws.binaryType = "nodebuffer"
+    if (this.paused) ws.pause()
     ws.on("message", (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
     ws.on("error", (err: Error) => this.emit("error", err))
     ws.on("close", () => {
@@ -184,14 +207,14 @@ export class WsStream extends EventEmitter implements DialedStream {
     this.writableLength += size
     const done = (): void => this.written(size)
     if (body.length >= FRAGMENT_MIN) {
-      this.ws.send(Buffer.of(zws), { binary: true, fin: false })
-      this.ws.send(body, { binary: true, fin: true }, done)
+      this.ws!.send(Buffer.of(zws), { binary: true, fin: false })
+      this.ws!.send(body, { binary: true, fin: true }, done)
       return
     }
     const msg = Buffer.allocUnsafe(size)
     msg[0] = zws
     body.copy(msg, 1)
-    this.ws.send(msg, { binary: true }, done)
+    this.ws!.send(msg, { binary: true }, done)
   }
 
   private written(size: number): void {
@@ -212,13 +235,17 @@ export class WsStream extends EventEmitter implements DialedStream {
     if (this.writableLength >= this.writableHighWaterMark) this.waitingDrain = true
   }
 
+  private paused = false
+
   pause(): this {
-    this.ws.pause()
+    this.paused = true
+    this.ws?.pause()
     return this
   }
 
   resume(): this {
-    this.ws.resume()
+    this.paused = false
+    this.ws?.resume()
     return this
   }
 
@@ -239,13 +266,13 @@ export class WsStream extends EventEmitter implements DialedStream {
     if (this.finishing) return
     this.finishing = true
     this.emit("finish")
-    if (!this.destroyed) this.ws.close(1000)
+    if (!this.destroyed) this.ws?.close(1000)
   }
 
   destroy(): this {
     if (this.destroyed) return this
     this.destroyed = true
-    this.ws.terminate()
+    this.ws?.terminate()
     this.finishClose()
     return this
   }

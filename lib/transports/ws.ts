@@ -20,7 +20,7 @@ import * as http from "node:http"
 import * as https from "node:https"
 import type { AddressInfo, Socket as NetSocket } from "node:net"
 import type { Duplex } from "node:stream"
-import { WebSocket, WebSocketServer } from "ws"
+import type { WebSocketServer } from "ws"
 import { ZmqError } from "../errors.js"
 import { formatTcp, invalid, parseHostPort } from "./address.js"
 import { interfaceAddress } from "./node-net.js"
@@ -86,6 +86,16 @@ interface SharedServer {
 
 const servers = new Map<string, SharedServer>()
 
+type WsModule = typeof import("ws")
+let wsModule: Promise<WsModule> | undefined
+/**
+ * The `ws` library, loaded on first use of ws://: a program that never uses it never
+ * evaluates it (ws reads process.env when it loads, which Deno refuses without --allow-env).
+ */
+function loadWs(): Promise<WsModule> {
+  return (wsModule ??= import("ws"))
+}
+
 /** The token `ws` sees in place of RFC 45's subprotocol names (see the file comment). */
 const STAND_IN = "ZWS2.0"
 /** The subprotocol chosen for an upgrade request, for handleProtocols. */
@@ -97,7 +107,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.destroy()
 }
 
-function newShared(scheme: "ws" | "wss"): SharedServer {
+function newShared(scheme: "ws" | "wss", { WebSocketServer }: WsModule): SharedServer {
   const server = scheme === "wss" ? https.createServer() : http.createServer()
   const routes = new Map<string, Route>()
   // Upgrades are routed by path below; the subprotocol is chosen for the route's socket.
@@ -158,7 +168,7 @@ async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, optio
   const key = `${ep.transport}|${host}|${ep.port}`
   let shared = ep.port !== 0 ? servers.get(key) : undefined
   if (shared === undefined) {
-    shared = newShared(ep.transport)
+    shared = newShared(ep.transport, await loadWs())
     const s = shared
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -197,19 +207,22 @@ function dial(ep: WsEndpoint, options: StreamOptions): WsStream {
   const host = ep.host.includes(":") ? `[${ep.host}]` : ep.host
   const offer = offered(options)
   let agreed = ""
-  const ws = new WebSocket(`${ep.transport}://${host}:${ep.port}${ep.path}`, [STAND_IN], {
-    perMessageDeflate: false,
-    finishRequest(req) {
-      // Our real offer, and the server's real answer read before `ws` compares it with the stand-in.
-      req.setHeader("Sec-WebSocket-Protocol", offer.join(","))
-      req.prependListener("upgrade", (res: http.IncomingMessage) => {
-        const answer = res.headers["sec-websocket-protocol"]
-        agreed = typeof answer === "string" ? answer : ""
-        if (offer.includes(agreed)) res.headers["sec-websocket-protocol"] = STAND_IN
-      })
-      req.end()
-    },
-  })
+  const ws = loadWs().then(
+    ({ WebSocket }) =>
+      new WebSocket(`${ep.transport}://${host}:${ep.port}${ep.path}`, [STAND_IN], {
+        perMessageDeflate: false,
+        finishRequest(req) {
+          // Our real offer, and the server's real answer read before `ws` compares it with the stand-in.
+          req.setHeader("Sec-WebSocket-Protocol", offer.join(","))
+          req.prependListener("upgrade", (res: http.IncomingMessage) => {
+            const answer = res.headers["sec-websocket-protocol"]
+            agreed = typeof answer === "string" ? answer : ""
+            if (offer.includes(agreed)) res.headers["sec-websocket-protocol"] = STAND_IN
+          })
+          req.end()
+        },
+      }),
+  )
   return new WsStream(ws, asServer(options), ep.host, mechanismFor(options), () => agreed)
 }
 
