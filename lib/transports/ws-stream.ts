@@ -5,11 +5,12 @@
  * each ZMTP frame is one binary WebSocket message, a flags octet (0x00 last, 0x01 more, 0x02
  * command) followed by the body. This adapter translates at the edge:
  *
- * - `ZWS2.0/NULL`, `/PLAIN`, `/CURVE`: towards the engine it plays a ZMTP 3.0 peer whose
- *   greeting names the agreed mechanism (3.0: subscriptions travel as 0x01/0x00 messages, as
- *   RFC 45 says); each WebSocket message becomes a ZMTP 3.x frame (header, then the body as a
- *   slice, not a copy). What the engine writes is parsed back into frames after its 64-byte
- *   greeting, which is dropped.
+ * - `ZWS2.0/NULL`, `/PLAIN`, `/CURVE`: towards the engine it plays a ZMTP 3.1 peer whose
+ *   greeting names the agreed mechanism (3.1: heartbeats, PING/PONG commands, work as over
+ *   tcp); each WebSocket message becomes a ZMTP 3.x frame (header, then the body as a slice,
+ *   not a copy). What the engine writes is parsed back into frames after its 64-byte
+ *   greeting, which is dropped; SUBSCRIBE/CANCEL commands go out as 0x01/0x00 messages, as
+ *   RFC 45 says (omq's publishers take both forms).
  * - `ZWS2.0` (no mechanism, what jszmq speaks): like ZMTP 2.0 without socket types: each side
  *   first sends its routing id as a message. Towards the engine it plays an unversioned ZMTP 1.0
  *   peer, the one kind of old peer that announces no socket type.
@@ -41,6 +42,19 @@ export function mechanismOf(subprotocol: string): ZwsMechanism | undefined {
   if (subprotocol === "ZWS2.0") return null
   const m = /^ZWS2\.0\/(NULL|PLAIN|CURVE)$/.exec(subprotocol)
   return m === null ? undefined : (m[1] as ZwsMechanism)
+}
+
+const SUBSCRIBE = Buffer.from("\x09SUBSCRIBE")
+const CANCEL = Buffer.from("\x06CANCEL")
+
+/** A SUBSCRIBE or CANCEL command body as the equivalent subscription message, else undefined. */
+function subscriptionOf(command: Buffer): Buffer | undefined {
+  const name = command[0] === 9 ? SUBSCRIBE : command[0] === 6 ? CANCEL : undefined
+  if (name === undefined || command.length < name.length || !command.subarray(0, name.length).equals(name)) return undefined
+  const msg = Buffer.allocUnsafe(command.length - name.length + 1)
+  msg[0] = name === SUBSCRIBE ? 1 : 0
+  command.copy(msg, 1, name.length)
+  return msg
 }
 
 /** Bodies from this size on are sent as a second WebSocket fragment instead of being copied behind the flags octet. */
@@ -126,7 +140,13 @@ export class WsStream extends EventEmitter implements DialedStream {
         identity = false
       })
     }
-    return new FrameDecoder((flags, body) => this.sendFrame(flags & FLAG_COMMAND ? ZWS_COMMAND : flags & FLAG_MORE ? ZWS_MORE : ZWS_LAST, body))
+    return new FrameDecoder((flags, body) => {
+      if ((flags & FLAG_COMMAND) === 0) return this.sendFrame(flags & FLAG_MORE ? ZWS_MORE : ZWS_LAST, body)
+      // RFC 45: a subscription is a message, 0x01 or 0x00 and the topic, not a SUBSCRIBE/CANCEL command.
+      const sub = subscriptionOf(body)
+      if (sub !== undefined) return this.sendFrame(ZWS_LAST, sub)
+      this.sendFrame(ZWS_COMMAND, body)
+    })
   }
 
   /** The WebSocket is open: the connection exists for the engine ('connect'), and the peer's greeting is played. */
@@ -146,8 +166,8 @@ export class WsStream extends EventEmitter implements DialedStream {
       this.outbound = this.framesOut(agreed)
     }
     this.emit("connect")
-    // The peer's greeting, as ZMTP 3.0 (see the file comment); with no mechanism nothing: its routing id comes as its first message.
-    if (agreed !== null) this.emit("data", encodeGreeting(agreed, !this.asServer, 0))
+    // The peer's greeting, as ZMTP 3.1 (see the file comment); with no mechanism nothing: its routing id comes as its first message.
+    if (agreed !== null) this.emit("data", encodeGreeting(agreed, !this.asServer, 1))
   }
 
   // ---- from the peer ----

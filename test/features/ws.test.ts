@@ -197,6 +197,83 @@ describe("ws:// transport (ZWS 2.0)", () => {
   })
 })
 
+/** READY with Socket-Type `type`, as a ZWS command message (flags 0x02). */
+function readyMessage(type: string): Buffer {
+  const name = Buffer.from("Socket-Type")
+  const value = Buffer.from(type)
+  const len = Buffer.alloc(4)
+  len.writeUInt32BE(value.length)
+  return Buffer.concat([Buffer.from([0x02, 5]), Buffer.from("READY"), Buffer.from([name.length]), name, len, value])
+}
+
+/** A raw ZWS client offering `ZWS2.0/NULL` (RFC 45's name, which `ws` refuses as a token: set on the request by hand). */
+function rawZwsClient(endpoint: string): Promise<{ ws: WebSocket; messages: Buffer[] }> {
+  const ws = new WebSocket(endpoint, ["ZWS2.0"], {
+    finishRequest(req) {
+      req.setHeader("Sec-WebSocket-Protocol", "ZWS2.0/NULL")
+      req.prependListener("upgrade", (res: http.IncomingMessage) => {
+        expect(res.headers["sec-websocket-protocol"]).toBe("ZWS2.0/NULL")
+        res.headers["sec-websocket-protocol"] = "ZWS2.0"
+      })
+      req.end()
+    },
+  })
+  const messages: Buffer[] = []
+  ws.on("message", (m: Buffer) => messages.push(m))
+  return withTimeout(
+    new Promise((resolve, reject) => ws.once("open", () => resolve({ ws, messages })).once("error", reject)),
+    5000,
+    "the raw client's upgrade",
+  )
+}
+
+describe("ZWS 2.0 on the wire, seen by a hand-written client", () => {
+  it("the NULL handshake is READY commands (flags 0x02); heartbeats are PING commands; silence past the timeout ends the connection", async () => {
+    const router = track(new Router({ ...T, heartbeatInterval: 50, heartbeatTimeout: 300 }))
+    await router.bind("ws://127.0.0.1:*/hb")
+    const { ws, messages } = await rawZwsClient(router.lastEndpoint!)
+    const closed = withTimeout(new Promise((resolve) => ws.once("close", resolve)), 5000, "the server ending a silent connection")
+    ws.send(readyMessage("DEALER"))
+    await waitFor(() => messages.length >= 1, 5000, "the server's READY")
+    expect(messages[0]![0]).toBe(0x02)
+    expect(messages[0]!.subarray(1, 7).toString("latin1")).toBe("\x05READY")
+    await waitFor(() => messages.some((m) => m[0] === 0x02 && m.subarray(1, 6).toString("latin1") === "\x04PING"), 5000, "a PING")
+    // We never answer the PINGs (nor send anything else): the server gives up on us.
+    await closed
+  })
+
+  it("a SUB's subscription goes out as a message, 0x01 and the topic (RFC 45), not a SUBSCRIBE command", async () => {
+    // The hand-written side is the server here. RFC 45's subprotocol name is not a token `ws`
+    // parses, so the request header is replaced before `ws` sees it, as omq's server does.
+    const { WebSocketServer } = await import("ws")
+    const wss = new WebSocketServer({ noServer: true, handleProtocols: () => "ZWS2.0/NULL" })
+    const httpServer = http.createServer()
+    const got: Buffer[] = []
+    httpServer.on("upgrade", (req, socket, head) => {
+      expect(req.headers["sec-websocket-protocol"]).toBe("ZWS2.0/NULL,ZWS2.0")
+      req.headers["sec-websocket-protocol"] = "ZWS2.0"
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("message", (m: Buffer) => got.push(m))
+        ws.send(readyMessage("PUB"))
+      })
+    })
+    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve))
+    try {
+      const sub = track(new Subscriber(T))
+      sub.subscribe("weather")
+      sub.connect(`ws://127.0.0.1:${(httpServer.address() as { port: number }).port}/`)
+      await waitFor(() => got.some((m) => m[0] === 0x00 && m[1] === 0x01), 5000, "the subscription message")
+      const m = got.find((x) => x[0] === 0x00 && x[1] === 0x01)!
+      expect(m.subarray(2).toString()).toBe("weather")
+      expect(got.some((x) => x[0] === 0x02 && x.subarray(1).includes(Buffer.from("SUBSCRIBE")))).toBe(false)
+    } finally {
+      wss.close()
+      httpServer.closeAllConnections()
+      httpServer.close()
+    }
+  })
+})
+
 describe("jszmq (ZWS 2.0 without a mechanism) against omq", () => {
   const jszmq = createRequire(import.meta.url)("jszmq") as {
     Dealer: new () => {
