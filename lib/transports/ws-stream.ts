@@ -91,6 +91,7 @@ export class WsStream extends EventEmitter implements DialedStream {
     readonly remoteAddress: string,
     mechanism: ZwsMechanism,
     private readonly agreedProtocol: () => string,
+    private readonly isClient = false,
   ) {
     super()
     this.mechanism = mechanism
@@ -165,9 +166,31 @@ export class WsStream extends EventEmitter implements DialedStream {
       this.mechanism = agreed
       this.outbound = this.framesOut(agreed)
     }
+    if (this.isClient && agreed === "NULL") {
+      // A server may answer ZWS2.0/NULL, the first name offered, and then speak without a
+      // mechanism (a WebSocket server that takes the first offer): its first message tells
+      // (a READY command, or its routing id). Until then what the engine writes waits.
+      this.undecided = []
+      this.emit("connect")
+      return
+    }
     this.emit("connect")
-    // The peer's greeting, as ZMTP 3.1 (see the file comment); with no mechanism nothing: its routing id comes as its first message.
-    if (agreed !== null) this.emit("data", encodeGreeting(agreed, !this.asServer, 1))
+    this.begin(agreed)
+  }
+
+  /** What the engine wrote while the mechanism was undecided (null: decided). */
+  private undecided: Buffer[] | null = null
+
+  /** Plays the peer's greeting to the engine, as ZMTP 3.1 (see the file comment); with no mechanism nothing: its routing id comes as its first message. */
+  private begin(mechanism: ZwsMechanism): void {
+    if (mechanism !== this.mechanism) {
+      this.mechanism = mechanism
+      this.outbound = this.framesOut(mechanism)
+    }
+    if (mechanism !== null) this.emit("data", encodeGreeting(mechanism, !this.asServer, 1))
+    const held = this.undecided
+    this.undecided = null
+    if (held !== null) for (const c of held) this.write(c)
   }
 
   // ---- from the peer ----
@@ -179,6 +202,8 @@ export class WsStream extends EventEmitter implements DialedStream {
       return
     }
     const zws = data[0]!
+    if (this.undecided !== null) this.begin(zws === ZWS_COMMAND ? "NULL" : null)
+    if (this.destroyed) return
     const body = data.subarray(1)
     if (this.mechanism === null) {
       if (zws !== ZWS_LAST && zws !== ZWS_MORE) {
@@ -209,6 +234,10 @@ export class WsStream extends EventEmitter implements DialedStream {
 
   write(chunk: Buffer): boolean {
     if (this.destroyed || this.ended) return false
+    if (this.undecided !== null) {
+      this.undecided.push(chunk)
+      return true
+    }
     let c = chunk
     if (this.mechanism !== null && this.greetingLeft > 0) {
       const drop = Math.min(this.greetingLeft, c.length)

@@ -203,9 +203,18 @@ async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, optio
   }
 }
 
+/**
+ * Endpoints whose server refused RFC 45's mechanism names with 400 (they are not RFC 6455
+ * tokens, and WebSocket libraries such as jszmq's refuse them): later attempts offer `ZWS2.0`
+ * alone, without a mechanism.
+ */
+const bareOnly = new WeakSet<WsEndpoint>()
+
 function dial(ep: WsEndpoint, options: StreamOptions): WsStream {
   const host = ep.host.includes(":") ? `[${ep.host}]` : ep.host
-  const offer = offered(options)
+  const full = offered(options)
+  const bare = bareOnly.has(ep) && full.includes(STAND_IN)
+  const offer = bare ? [STAND_IN] : full
   let agreed = ""
   const ws = loadWs().then(
     ({ WebSocket }) =>
@@ -223,7 +232,12 @@ function dial(ep: WsEndpoint, options: StreamOptions): WsStream {
         },
       }),
   )
-  return new WsStream(ws, asServer(options), ep.host, mechanismFor(options), () => agreed)
+  void ws.then((w) =>
+    w.on("error", (err: Error) => {
+      if (!bare && full.length > 1 && /Unexpected server response: 400\b/.test(err.message)) bareOnly.add(ep)
+    }),
+  )
+  return new WsStream(ws, asServer(options), ep.host, bare ? null : mechanismFor(options), () => agreed, true)
 }
 
 function wsTransport(scheme: "ws" | "wss") {

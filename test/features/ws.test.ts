@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
 import { Context, Dealer, Pair, Publisher, Pull, Push, Reply, Request, Router, Subscriber, curveKeyPair } from "../../lib/index.js"
 import { startZapHandler } from "../../lib/security/zap-handler.js"
-import { waitFor, withTimeout } from "../helpers.js"
+import { freePort, waitFor, withTimeout } from "../helpers.js"
 import { closeAfterEach } from "../helpers/close-after-each.js"
 
 const track = closeAfterEach({ ignoreErrors: true })
@@ -274,6 +274,35 @@ describe("ZWS 2.0 on the wire, seen by a hand-written client", () => {
   })
 })
 
+describe("a server that answers ZWS2.0/NULL but speaks without a mechanism", () => {
+  it("is recognised by its first message (a routing id, not a READY command), and spoken to without one", async () => {
+    const { WebSocketServer } = await import("ws")
+    const wss = new WebSocketServer({ noServer: true, handleProtocols: () => "ZWS2.0/NULL" })
+    const httpServer = http.createServer()
+    const got: Buffer[] = []
+    httpServer.on("upgrade", (req, socket, head) => {
+      req.headers["sec-websocket-protocol"] = "ZWS2.0"
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("message", (m: Buffer) => got.push(m))
+        ws.send(Buffer.from("\x00server-id", "latin1"))
+      })
+    })
+    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve))
+    try {
+      const push = track(new Push(T))
+      push.connect(`ws://127.0.0.1:${(httpServer.address() as { port: number }).port}/`)
+      await push.send(["part 1", "part 2"])
+      await waitFor(() => got.length >= 3, 5000, "our routing id and the message")
+      // Our (empty) routing id first, then the message as ZWS frames: 0x01 more, 0x00 last.
+      expect(got.map((m) => m.toString("latin1"))).toEqual(["\x00", "\x01part 1", "\x00part 2"])
+    } finally {
+      wss.close()
+      httpServer.closeAllConnections()
+      httpServer.close()
+    }
+  })
+})
+
 describe("jszmq (ZWS 2.0 without a mechanism) against omq", () => {
   const jszmq = createRequire(import.meta.url)("jszmq") as {
     Dealer: new () => {
@@ -283,6 +312,8 @@ describe("jszmq (ZWS 2.0 without a mechanism) against omq", () => {
       close(): void
     }
     Push: new () => { connect(a: string): void; send(m: unknown): void; close(): void }
+    Router: new () => { bind(a: string): void; send(m: unknown): void; on(e: "message", f: (...frames: Buffer[]) => void): void; close(): void }
+    Pull: new () => { bind(a: string): void; on(e: "message", f: (...frames: Buffer[]) => void): void; close(): void }
     Sub: new () => {
       connect(a: string): void
       subscribe(t: string): void
@@ -344,6 +375,38 @@ describe("jszmq (ZWS 2.0 without a mechanism) against omq", () => {
       expect(got.every((m) => m[0] === "t")).toBe(true)
     } finally {
       sub.close()
+    }
+  })
+
+  it("an omq DEALER talks to a jszmq ROUTER (jszmq binds; its server refuses RFC 45's names with 400, so omq asks again with ZWS2.0 alone)", async () => {
+    const port = await freePort()
+    const router = new jszmq.Router()
+    try {
+      router.on("message", (id, ...body) => router.send([id, ...body.map((b) => Buffer.concat([Buffer.from("echo: "), b]))]))
+      router.bind(`ws://127.0.0.1:${port}/jszmq-router`)
+      const dealer = track(new Dealer({ ...T, reconnectInterval: 20 }))
+      dealer.connect(`ws://127.0.0.1:${port}/jszmq-router`)
+      await dealer.send("hi")
+      expect(str(await dealer.receive())).toEqual(["echo: hi"])
+    } finally {
+      router.close()
+    }
+  })
+
+  it("an omq PUSH feeds a jszmq PULL", async () => {
+    const port = await freePort()
+    const pull = new jszmq.Pull()
+    try {
+      const got: string[] = []
+      pull.on("message", (m) => got.push(m.toString()))
+      pull.bind(`ws://127.0.0.1:${port}/jszmq-pull`)
+      const push = track(new Push({ ...T, reconnectInterval: 20 }))
+      push.connect(`ws://127.0.0.1:${port}/jszmq-pull`)
+      for (let i = 0; i < 5; i++) await push.send(`n${i}`)
+      await waitFor(() => got.length === 5, 5000, "jszmq receiving all five")
+      expect(got).toEqual(["n0", "n1", "n2", "n3", "n4"])
+    } finally {
+      pull.close()
     }
   })
 })
