@@ -14,6 +14,7 @@ import { pushPull } from "./examples/push-pull.js"
 import { broker, requestReply } from "./examples/request-reply.js"
 import { durableQueue } from "./examples/durable-queue.js"
 import { v5Compat } from "./examples/v5-compat.js"
+import { websocket } from "./examples/websocket.js"
 
 const ipc = (name: string) => `ipc://${path.join(os.tmpdir(), `omq-demo-${process.pid}-${name}.sock`)}`
 
@@ -26,6 +27,7 @@ const examples: Array<[string, () => Promise<string>]> = [
   ["REQ -> ROUTER/DEALER broker -> REP", broker],
   ["PUB -> XSUB/XPUB forwarder -> SUB", forwarder],
   ["inproc pipeline", inprocPipeline],
+  ["ws:// (ZWS 2.0): ROUTER and PUB on one HTTP port", websocket],
   ["Observer through a peer restart", observer],
   ["Proxy as a ROUTER/DEALER queue", proxyQueue],
   ["omq <-> libzmq (zeromq package)", interop],
