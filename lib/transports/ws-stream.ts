@@ -57,9 +57,6 @@ function subscriptionOf(command: Buffer): Buffer | undefined {
   return msg
 }
 
-/** Bodies from this size on are sent as a second WebSocket fragment instead of being copied behind the flags octet. */
-const FRAGMENT_MIN = 16 * 1024
-
 export class WsStream extends EventEmitter implements DialedStream {
   readonly writableHighWaterMark = 64 * 1024
   /** Bytes handed to the WebSocket and not yet written by it. */
@@ -255,11 +252,8 @@ export class WsStream extends EventEmitter implements DialedStream {
     const size = body.length + 1
     this.writableLength += size
     const done = (): void => this.written(size)
-    if (body.length >= FRAGMENT_MIN) {
-      this.ws!.send(Buffer.of(zws), { binary: true, fin: false })
-      this.ws!.send(body, { binary: true, fin: true }, done)
-      return
-    }
+    // One WebSocket frame per message: libzmq's ws engine does not take a message in fragments
+    // (continuation frames), so the body is copied behind the flags octet even when large.
     const msg = Buffer.allocUnsafe(size)
     msg[0] = zws
     body.copy(msg, 1)
