@@ -28,7 +28,7 @@ export interface PushPullSize {
   quickCount: number
   /** Cap on the send phase (default 2 s; quick: 0.5 s). */
   seconds?: number
-  transport?: "tcp" | "ipc" | "inproc"
+  transport?: "tcp" | "ipc" | "inproc" | "ws"
   curve?: boolean
 }
 
@@ -59,7 +59,11 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
       const curveArgs = curve ? ["--curve", "1"] : []
       // ipc: a fresh directory per trial (unique, short enough for sun_path's 107 bytes), removed in `finally`.
       const ipcDir = transport === "ipc" ? mkdtempSync(join(tmpdir(), "omq-bench-")) : undefined
-      const bindArgs = ipcDir ? ["--bind", `ipc://${join(ipcDir, "pull.sock")}`] : []
+      const bindArgs = ipcDir
+        ? ["--bind", `ipc://${join(ipcDir, "pull.sock")}`]
+        : transport === "ws"
+          ? ["--bind", "ws://127.0.0.1:*/bench"]
+          : []
       let recv: Peer | undefined
       let send: Peer | undefined
       try {

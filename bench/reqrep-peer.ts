@@ -1,7 +1,7 @@
 /**
  * REQ/REP round-trip latency over tcp, client and server in separate processes.
  *
- *   --role server: binds a REP on tcp://127.0.0.1:*, emits {type:"ready", endpoint},
+ *   --role server: binds a REP on --bind (default tcp://127.0.0.1:*), emits {type:"ready", endpoint},
  *                  echoes every request; an empty request is echoed and ends the loop.
  *   --role client: connects a REQ, makes --warmup untimed round trips, then up to --count
  *                  timed ones (fewer if --seconds runs out), one at a time (send, await the
@@ -12,7 +12,7 @@ import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer } from ".
 import { createSocket, isLibName, type LibName } from "./libs.js"
 import { quantile } from "./stats.js"
 
-const a = args(["role", "lib", "size", "count", "warmup", "seconds", "endpoint", "deadline"])
+const a = args(["role", "lib", "size", "count", "warmup", "seconds", "endpoint", "deadline", "bind"])
 const lib: LibName = isLibName(a.lib ?? "") ? (a.lib as LibName) : fail(`bad --lib ${a.lib}`)
 
 function fail(msg: string): never {
@@ -21,7 +21,7 @@ function fail(msg: string): never {
 
 async function server(): Promise<void> {
   const sock = await createSocket(lib, "Reply", { linger: 0 })
-  await sock.bind("tcp://127.0.0.1:*")
+  await sock.bind(a.bind ?? "tcp://127.0.0.1:*")
   emit({ type: "ready", endpoint: sock.lastEndpoint })
   let n = 0
   let startUs = 0

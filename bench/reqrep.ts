@@ -1,4 +1,4 @@
-/** REQ/REP round-trip latency over tcp://127.0.0.1, client and server in separate processes. */
+/** REQ/REP round-trip latency over tcp://127.0.0.1 (or ws://), client and server in separate processes. */
 import { fileURLToPath } from "node:url"
 import { spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
@@ -12,9 +12,11 @@ export interface ReqRepOptions {
   count: number
   warmup: number
   seconds: number
+  /** Where the server binds (default tcp://127.0.0.1:*). */
+  bind?: string
 }
 
-export function reqRepLatency({ name, size, count, warmup, seconds }: ReqRepOptions): Scenario {
+export function reqRepLatency({ name, size, count, warmup, seconds, bind }: ReqRepOptions): Scenario {
   return {
     name,
     sockets: ["Request", "Reply"],
@@ -27,7 +29,10 @@ export function reqRepLatency({ name, size, count, warmup, seconds }: ReqRepOpti
     async trial(ctx: TrialContext) {
       const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs)]
       const opts = { timeoutMs: ctx.timeoutMs }
-      const server = spawnPeer(`${ctx.lib} REP (${name})`, PEER, ["--role", "server", ...common], { ...opts, nodeArgs: ctx.profArgs("server") })
+      const server = spawnPeer(`${ctx.lib} REP (${name})`, PEER, ["--role", "server", ...(bind ? ["--bind", bind] : []), ...common], {
+        ...opts,
+        nodeArgs: ctx.profArgs("server"),
+      })
       let client: Peer | undefined
       try {
         const { endpoint } = await server.next("ready")

@@ -44,6 +44,9 @@ export function mechanismOf(subprotocol: string): ZwsMechanism | undefined {
   return m === null ? undefined : (m[1] as ZwsMechanism)
 }
 
+/** Frames up to this size reach the engine as one chunk, header and body (copied); larger bodies as a slice. */
+const SMALL_MAX = 4096
+
 const SUBSCRIBE = Buffer.from("\x09SUBSCRIBE")
 const CANCEL = Buffer.from("\x06CANCEL")
 
@@ -215,8 +218,16 @@ export class WsStream extends EventEmitter implements DialedStream {
         this.fail(`ZWS flags 0x${zws.toString(16)}`)
         return
       }
+      const flags = zws === ZWS_COMMAND ? FLAG_COMMAND : zws === ZWS_MORE ? FLAG_MORE : 0
+      if (body.length < SMALL_MAX) {
+        // A small frame is copied behind its header: one chunk for the engine instead of two.
+        const frame = Buffer.allocUnsafe(headerSize(body.length) + body.length)
+        body.copy(frame, writeHeader(frame, 0, flags, body.length))
+        this.emit("data", frame)
+        return
+      }
       const header = Buffer.allocUnsafe(headerSize(body.length))
-      writeHeader(header, 0, zws === ZWS_COMMAND ? FLAG_COMMAND : zws === ZWS_MORE ? FLAG_MORE : 0, body.length)
+      writeHeader(header, 0, flags, body.length)
       this.emit("data", header)
     }
     if (body.length > 0 && !this.destroyed) this.emit("data", body)
@@ -241,7 +252,17 @@ export class WsStream extends EventEmitter implements DialedStream {
       this.greetingLeft -= drop
       c = c.subarray(drop)
     }
-    if (c.length > 0) this.outbound.push(c)
+    if (c.length > 0) {
+      // One write of the engine holds many frames: the WebSocket frames they become go to the
+      // TCP socket in one writev, not one write each.
+      const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } } | undefined)?._socket
+      socket?.cork()
+      try {
+        this.outbound.push(c)
+      } finally {
+        socket?.uncork()
+      }
+    }
     const ok = this.writableLength < this.writableHighWaterMark
     if (!ok) this.waitingDrain = true
     return ok
