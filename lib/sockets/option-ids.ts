@@ -72,6 +72,11 @@ export const OPTION_IDS: ReadonlyMap<number, readonly [name: string, kind: Optio
   [92, ["interface", "String"]],
   [93, ["zapEnforceDomain", "Bool"]],
   [94, ["loopbackFastPath", "Bool"]],
+  [101, ["wssKeyPem", "String"]],
+  [102, ["wssCertPem", "String"]],
+  [103, ["wssTrustPem", "String"]],
+  [104, ["wssHostname", "String"]],
+  [105, ["wssTrustSystem", "Bool"]],
 ] as const)
 
 /** ZMQ_MECHANISM values as the names `securityMechanism` reports. */

@@ -353,6 +353,18 @@ export abstract class SocketOptionsBase {
   /** ZMQ_GSSAPI_SERVICE_PRINCIPAL_NAMETYPE: accepted and kept (no GSSAPI here). */
   gssapiServicePrincipalNameType: "hostBased" | "userName" | "krb5Principal" = "hostBased"
 
+  // ---- wss:// (libzmq's draft ZMQ_WSS_* options, as omq names them) ----
+  /** ZMQ_WSS_KEY_PEM: a wss:// server's private key, PEM (null: none; bind fails without one). */
+  wssKeyPem: string | null = null
+  /** ZMQ_WSS_CERT_PEM: a wss:// server's certificate (chain), PEM. */
+  wssCertPem: string | null = null
+  /** ZMQ_WSS_TRUST_PEM: certificates a wss:// client trusts, PEM (null: the system's, see wssTrustSystem). */
+  wssTrustPem: string | null = null
+  /** ZMQ_WSS_HOSTNAME: the name a wss:// client checks the server's certificate against (null: the address's host). */
+  wssHostname: string | null = null
+  /** ZMQ_WSS_TRUST_SYSTEM: a wss:// client also trusts the system's certificate authorities (default true). */
+  wssTrustSystem = true
+
   // ---- security ----
   /** @internal */
   protected _plainServer = false

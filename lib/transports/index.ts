@@ -7,12 +7,13 @@ import { inproc } from "./inproc-transport.js"
 import { ipc } from "./ipc.js"
 import { registerTransport } from "./registry.js"
 import { tcp } from "./tcp.js"
-import { ws } from "./ws.js"
+import { ws, wss } from "./ws.js"
 
 registerTransport(tcp)
 registerTransport(ipc)
 registerTransport(inproc)
 registerTransport(ws)
+registerTransport(wss)
 
 export { parseAddress, registerTransport, transportOf } from "./registry.js"
 export type { BoundEndpoint, Connection, Endpoint, JoinKind, Listener, SocketPort, Transport } from "./transport.js"

@@ -68,6 +68,12 @@ export interface StreamOptions {
   readonly securityMechanism: null | "plain" | "curve"
   readonly plainServer: boolean
   readonly curveServer: boolean
+  /** wss:// certificates and trust (PEM), as the socket's ZMQ_WSS_* options set them. */
+  readonly wssKeyPem: string | null
+  readonly wssCertPem: string | null
+  readonly wssTrustPem: string | null
+  readonly wssHostname: string | null
+  readonly wssTrustSystem: boolean
 }
 
 /** How a new peer arrived, for the socket's bookkeeping and events. */

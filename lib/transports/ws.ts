@@ -18,7 +18,8 @@
  */
 import * as http from "node:http"
 import * as https from "node:https"
-import type { AddressInfo, Socket as NetSocket } from "node:net"
+import * as tls from "node:tls"
+import { isIP, type AddressInfo, type Socket as NetSocket } from "node:net"
 import type { Duplex } from "node:stream"
 import type { WebSocketServer } from "ws"
 import { ZmqError } from "../errors.js"
@@ -107,8 +108,16 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.destroy()
 }
 
-function newShared(scheme: "ws" | "wss", { WebSocketServer }: WsModule): SharedServer {
-  const server = scheme === "wss" ? https.createServer() : http.createServer()
+function newShared(scheme: "ws" | "wss", { WebSocketServer }: WsModule, options: StreamOptions, address: string): SharedServer {
+  let server: http.Server
+  if (scheme === "wss") {
+    if (options.wssCertPem === null || options.wssKeyPem === null) {
+      throw new ZmqError("EINVAL", "wss:// needs the socket's wssCertPem and wssKeyPem", address)
+    }
+    server = https.createServer({ cert: options.wssCertPem, key: options.wssKeyPem })
+  } else {
+    server = http.createServer()
+  }
   const routes = new Map<string, Route>()
   // Upgrades are routed by path below; the subprotocol is chosen for the route's socket.
   const wss = new WebSocketServer({
@@ -168,7 +177,7 @@ async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, optio
   const key = `${ep.transport}|${host}|${ep.port}`
   let shared = ep.port !== 0 ? servers.get(key) : undefined
   if (shared === undefined) {
-    shared = newShared(ep.transport, await loadWs())
+    shared = newShared(ep.transport, await loadWs(), options, ep.raw)
     const s = shared
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -203,6 +212,17 @@ async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, optio
   }
 }
 
+/** A wss:// client's TLS settings from the socket's ZMQ_WSS_* options. */
+function tlsOptions(ep: WsEndpoint, o: StreamOptions): { ca?: string[]; servername?: string; rejectUnauthorized: true } {
+  // SNI takes a name, never an address; without one the certificate is checked against the address.
+  const name = o.wssHostname ?? ep.host
+  const sni = isIP(name) === 0 ? { servername: name } : {}
+  if (o.wssTrustPem === null) return { ...sni, rejectUnauthorized: true }
+  // Node's `ca` replaces the system's authorities; with wssTrustSystem they are added back.
+  const ca = o.wssTrustSystem ? [...tls.rootCertificates, o.wssTrustPem] : [o.wssTrustPem]
+  return { ca, ...sni, rejectUnauthorized: true }
+}
+
 /**
  * Endpoints whose server refused RFC 45's mechanism names with 400 (they are not RFC 6455
  * tokens, and WebSocket libraries such as jszmq's refuse them): later attempts offer `ZWS2.0`
@@ -220,6 +240,7 @@ function dial(ep: WsEndpoint, options: StreamOptions): WsStream {
     ({ WebSocket }) =>
       new WebSocket(`${ep.transport}://${host}:${ep.port}${ep.path}`, [STAND_IN], {
         perMessageDeflate: false,
+        ...(ep.transport === "wss" ? tlsOptions(ep, options) : {}),
         finishRequest(req) {
           // Our real offer, and the server's real answer read before `ws` compares it with the stand-in.
           req.setHeader("Sec-WebSocket-Protocol", offer.join(","))
@@ -254,3 +275,4 @@ function wsTransport(scheme: "ws" | "wss") {
 }
 
 export const ws = wsTransport("ws")
+export const wss = wsTransport("wss")
