@@ -72,6 +72,8 @@ function choose(o: StreamOptions, protocols: Set<string>): string | false {
 
 /** One path bound on a shared HTTP server. */
 interface Route {
+  /** The upgrade of this path: its own, for the socket's message size limit. */
+  readonly wss: WebSocketServer
   readonly options: StreamOptions
   readonly onConnection: (s: WsStream) => void
 }
@@ -80,7 +82,6 @@ interface Route {
 interface SharedServer {
   readonly server: http.Server
   readonly routes: Map<string, Route>
-  readonly wss: WebSocketServer
   /** host:port as bound ("*" resolved), the registry key. */
   key: string
 }
@@ -108,7 +109,12 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.destroy()
 }
 
-function newShared(scheme: "ws" | "wss", { WebSocketServer }: WsModule, options: StreamOptions, address: string): SharedServer {
+/** `ws`'s maxPayload for a socket's maxMessageSize (0: no limit); a frame has the flags octet too. */
+function payloadLimit(o: StreamOptions): number {
+  return o.maxMessageSize < 0 ? 0 : o.maxMessageSize + 1
+}
+
+function newShared(scheme: "ws" | "wss", options: StreamOptions, address: string): SharedServer {
   let server: http.Server
   if (scheme === "wss") {
     if (options.wssCertPem === null || options.wssKeyPem === null) {
@@ -119,14 +125,7 @@ function newShared(scheme: "ws" | "wss", { WebSocketServer }: WsModule, options:
     server = http.createServer()
   }
   const routes = new Map<string, Route>()
-  // Upgrades are routed by path below; the subprotocol is chosen for the route's socket.
-  const wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    // The choice made in the upgrade handler below (RFC 45's names are not tokens `ws` accepts).
-    handleProtocols: (_protocols, req) => chosenFor.get(req) ?? false,
-  })
-  const shared: SharedServer = { server, routes, wss, key: "" }
+  const shared: SharedServer = { server, routes, key: "" }
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Plain HTTP on a ZeroMQ port: a short answer, the connection closed.
     res.writeHead(routes.has(pathOf(req)) ? 426 : 404, { Connection: "close", "Content-Length": "0" })
@@ -148,7 +147,7 @@ function newShared(scheme: "ws" | "wss", { WebSocketServer }: WsModule, options:
     chosenFor.set(req, chosen)
     req.headers["sec-websocket-protocol"] = STAND_IN
     const remote = (req.socket as NetSocket).remoteAddress ?? ""
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    route.wss.handleUpgrade(req, socket, head, (ws) => {
       ;(ws as unknown as { _socket?: NetSocket })._socket?.setNoDelay(true)
       route.onConnection(new WsStream(ws, asServer(route.options), remote, mechanismOf(chosen)!, () => chosen))
     })
@@ -173,11 +172,12 @@ const MESSAGES: Record<string, string> = {
 }
 
 async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, options: StreamOptions): Promise<Listener> {
+  const { WebSocketServer } = await loadWs()
   const host = interfaceAddress(ep.host) ?? ep.host
   const key = `${ep.transport}|${host}|${ep.port}`
   let shared = ep.port !== 0 ? servers.get(key) : undefined
   if (shared === undefined) {
-    shared = newShared(ep.transport, await loadWs(), options, ep.raw)
+    shared = newShared(ep.transport, options, ep.raw)
     const s = shared
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -196,7 +196,16 @@ async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, optio
     servers.set(s.key, s)
   }
   if (shared.routes.has(ep.path)) throw new ZmqError("EADDRINUSE", MESSAGES.EADDRINUSE!, ep.raw)
-  shared.routes.set(ep.path, { options, onConnection })
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    // The choice made in the upgrade handler (RFC 45's names are not tokens `ws` accepts).
+    handleProtocols: (_protocols, req) => chosenFor.get(req) ?? false,
+    // A message over the socket's limit is refused as it arrives (close 1009), not buffered
+    // whole first: the engine's own check would come after `ws` had read it all.
+    maxPayload: payloadLimit(options),
+  })
+  shared.routes.set(ep.path, { options, onConnection, wss })
   const a = shared.server.address() as AddressInfo
   const s = shared
   return {
@@ -240,6 +249,7 @@ function dial(ep: WsEndpoint, options: StreamOptions): WsStream {
     ({ WebSocket }) =>
       new WebSocket(`${ep.transport}://${host}:${ep.port}${ep.path}`, [STAND_IN], {
         perMessageDeflate: false,
+        maxPayload: payloadLimit(options),
         ...(ep.transport === "wss" ? tlsOptions(ep, options) : {}),
         finishRequest(req) {
           // Our real offer, and the server's real answer read before `ws` compares it with the stand-in.

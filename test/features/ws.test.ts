@@ -227,6 +227,40 @@ function rawZwsClient(endpoint: string): Promise<{ ws: WebSocket; messages: Buff
   )
 }
 
+describe("ws:// bad input, continued", () => {
+  it("a message over maxMessageSize ends that connection as it arrives; others go on", async () => {
+    const pull = track(new Pull({ ...T, maxMessageSize: 1000 }))
+    await pull.bind("ws://127.0.0.1:*/limited")
+    const raw = new WebSocket(pull.lastEndpoint!, ["ZWS2.0"])
+    await withTimeout(new Promise((resolve, reject) => raw.once("open", resolve).once("error", reject)), 5000, "the raw client's open")
+    const closed = withTimeout(new Promise<number>((resolve) => raw.once("close", (code: number) => resolve(code))), 5000, "the close")
+    raw.send(Buffer.concat([Buffer.from([0x00]), Buffer.alloc(50_000)]))
+    expect(await closed).toBe(1009) // "message too big", before the engine saw any of it
+    const push = track(new Push(T))
+    push.connect(pull.lastEndpoint!)
+    await push.send("small enough")
+    expect(str(await pull.receive())).toEqual(["small enough"])
+  })
+
+  it("an upgrade request that never ends (slow loris) holds no one else up", async () => {
+    const pull = track(new Pull(T))
+    await pull.bind("ws://127.0.0.1:*/patient")
+    const url = new URL(pull.lastEndpoint!.replace("ws:", "http:"))
+    const { connect } = await import("node:net")
+    const slow = connect(Number(url.port), "127.0.0.1")
+    slow.on("error", () => {})
+    slow.write("GET /patient HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n") // and nothing more
+    try {
+      const push = track(new Push(T))
+      push.connect(pull.lastEndpoint!)
+      await push.send("served meanwhile")
+      expect(str(await pull.receive())).toEqual(["served meanwhile"])
+    } finally {
+      slow.destroy()
+    }
+  })
+})
+
 describe("ZWS 2.0 on the wire, seen by a hand-written client", () => {
   it("the NULL handshake is READY commands (flags 0x02); heartbeats are PING commands; silence past the timeout ends the connection", async () => {
     const router = track(new Router({ ...T, heartbeatInterval: 50, heartbeatTimeout: 300 }))
