@@ -11,6 +11,7 @@ const entries = {
   security: "lib/entry/security.ts",
   errors: "lib/entry/errors.ts",
   "v5-compat": "lib/entry/v5-compat.ts",
+  ws: "lib/entry/ws.ts",
 }
 /** The part of lib/entry/bundle.ts each entry's CommonJS file re-exports. */
 const cjsPart: Record<keyof typeof entries, string> = {
@@ -20,6 +21,7 @@ const cjsPart: Record<keyof typeof entries, string> = {
   security: "security",
   errors: "errors",
   "v5-compat": "v5compat",
+  ws: "ws",
 }
 
 /**

@@ -84,6 +84,10 @@ interface SharedServer {
   readonly routes: Map<string, Route>
   /** host:port as bound ("*" resolved), the registry key. */
   key: string
+  /** Made by omq (closed with its last path), or the application's (attachHttpServer: only our upgrade listener goes). */
+  readonly owned: boolean
+  /** Our 'upgrade' listener, for an application's server. */
+  upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void
 }
 
 const servers = new Map<string, SharedServer>()
@@ -109,6 +113,36 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.destroy()
 }
 
+/**
+ * An upgrade request to a server that serves ws:// paths. `refuseOthers`: a path that is not
+ * ours gets 404 (omq's own server); on an application's server it is left to the
+ * application's other 'upgrade' listeners.
+ */
+function upgrade(routes: Map<string, Route>, req: http.IncomingMessage, socket: Duplex, head: Buffer, refuseOthers: boolean): void {
+  const route = routes.get(pathOf(req))
+  if (route === undefined) {
+    if (refuseOthers) refuse(socket, 404, "Not Found")
+    return
+  }
+  socket.on("error", () => socket.destroy())
+  const header = req.headers["sec-websocket-protocol"]
+  const protocols = new Set(
+    (header ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+  const chosen = choose(route.options, protocols)
+  if (chosen === false) return refuse(socket, 400, "Bad Request")
+  chosenFor.set(req, chosen)
+  req.headers["sec-websocket-protocol"] = STAND_IN
+  const remote = (req.socket as NetSocket).remoteAddress ?? ""
+  route.wss.handleUpgrade(req, socket, head, (ws) => {
+    ;(ws as unknown as { _socket?: NetSocket })._socket?.setNoDelay(true)
+    route.onConnection(new WsStream(ws, asServer(route.options), remote, mechanismOf(chosen)!, () => chosen))
+  })
+}
+
 /** `ws`'s maxPayload for a socket's maxMessageSize (0: no limit); a frame has the flags octet too. */
 function payloadLimit(o: StreamOptions): number {
   return o.maxMessageSize < 0 ? 0 : o.maxMessageSize + 1
@@ -125,33 +159,13 @@ function newShared(scheme: "ws" | "wss", options: StreamOptions, address: string
     server = http.createServer()
   }
   const routes = new Map<string, Route>()
-  const shared: SharedServer = { server, routes, key: "" }
+  const shared: SharedServer = { server, routes, key: "", owned: true }
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Plain HTTP on a ZeroMQ port: a short answer, the connection closed.
     res.writeHead(routes.has(pathOf(req)) ? 426 : 404, { Connection: "close", "Content-Length": "0" })
     res.end()
   })
-  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", () => socket.destroy())
-    const route = routes.get(pathOf(req))
-    if (route === undefined) return refuse(socket, 404, "Not Found")
-    const header = req.headers["sec-websocket-protocol"]
-    const protocols = new Set(
-      (header ?? "")
-        .split(",")
-        .map((p) => p.trim())
-        .filter(Boolean),
-    )
-    const chosen = choose(route.options, protocols)
-    if (chosen === false) return refuse(socket, 400, "Bad Request")
-    chosenFor.set(req, chosen)
-    req.headers["sec-websocket-protocol"] = STAND_IN
-    const remote = (req.socket as NetSocket).remoteAddress ?? ""
-    route.wss.handleUpgrade(req, socket, head, (ws) => {
-      ;(ws as unknown as { _socket?: NetSocket })._socket?.setNoDelay(true)
-      route.onConnection(new WsStream(ws, asServer(route.options), remote, mechanismOf(chosen)!, () => chosen))
-    })
-  })
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => upgrade(routes, req, socket, head, true))
   server.on("clientError", (_err, socket: Duplex) => refuse(socket, 400, "Bad Request"))
   // A slow or silent client (a slow-loris upgrade) is dropped after this long.
   server.headersTimeout = 10_000
@@ -175,7 +189,7 @@ async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, optio
   const { WebSocketServer } = await loadWs()
   const host = interfaceAddress(ep.host) ?? ep.host
   const key = `${ep.transport}|${host}|${ep.port}`
-  let shared = ep.port !== 0 ? servers.get(key) : undefined
+  let shared = ep.port !== 0 ? (servers.get(key) ?? attachedFor(ep, host)) : undefined
   if (shared === undefined) {
     shared = newShared(ep.transport, options, ep.raw)
     const s = shared
@@ -212,13 +226,52 @@ async function listen(ep: WsEndpoint, onConnection: (s: WsStream) => void, optio
     endpoint: `${ep.transport}${formatTcp(a.address, a.port).slice(3)}${ep.path === "/" && !ep.raw.slice(ep.raw.indexOf("://") + 3).includes("/") ? "" : ep.path}`,
     close() {
       s.routes.delete(ep.path)
-      if (s.routes.size === 0) {
+      if (s.routes.size === 0 && s.owned) {
         servers.delete(s.key)
         s.server.close()
         s.server.closeAllConnections?.()
       }
     },
   }
+}
+
+/** Application servers given to attachHttpServer, and their routes. */
+const attached = new Map<http.Server, SharedServer>()
+
+/** The attached server listening where `ep` binds (its port, and its address or a wildcard), if any. */
+function attachedFor(ep: WsEndpoint, host: string): SharedServer | undefined {
+  for (const shared of attached.values()) {
+    const a = shared.server.address()
+    if (a === null || typeof a === "string" || a.port !== ep.port) continue
+    if (shared.server instanceof https.Server !== (ep.transport === "wss")) continue
+    if (a.address === host || a.address === "::" || a.address === "0.0.0.0" || host === "0.0.0.0") return shared
+  }
+  return undefined
+}
+
+/**
+ * Serves ws:// (or wss://, for an https.Server) on an application's own HTTP server, so that a
+ * web app serves its pages and ZeroMQ on one port. Once `server` listens, a bind to
+ * `ws://host:port/path` with its port is served by it: omq answers WebSocket upgrades for the
+ * paths bound and leaves every other request and upgrade to the application. Returns a
+ * function that detaches it again (bound paths are no longer served).
+ */
+export function attachHttpServer(server: http.Server | https.Server): () => void {
+  if (attached.has(server)) return () => detach(server)
+  const routes = new Map<string, Route>()
+  const shared: SharedServer = { server, routes, key: "", owned: false }
+  shared.upgrade = (req, socket, head) => upgrade(routes, req, socket, head, server.listenerCount("upgrade") === 1)
+  server.on("upgrade", shared.upgrade)
+  attached.set(server, shared)
+  return () => detach(server)
+}
+
+function detach(server: http.Server): void {
+  const shared = attached.get(server)
+  if (shared === undefined) return
+  attached.delete(server)
+  if (shared.upgrade !== undefined) server.off("upgrade", shared.upgrade)
+  shared.routes.clear()
 }
 
 /** A wss:// client's TLS settings from the socket's ZMQ_WSS_* options. */

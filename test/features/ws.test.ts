@@ -227,6 +227,66 @@ function rawZwsClient(endpoint: string): Promise<{ ws: WebSocket; messages: Buff
   )
 }
 
+describe("attachHttpServer: ZeroMQ and a web app on one port", () => {
+  it("the app keeps its own requests and upgrades; omq answers the WebSocket upgrades of the paths bound", async () => {
+    const { attachHttpServer } = await import("../../lib/entry/ws.js")
+    const app = http.createServer((req, res) => {
+      res.writeHead(200, { "Content-Type": "text/plain" })
+      res.end(`page ${req.url}`)
+    })
+    const { WebSocketServer } = await import("ws")
+    const chat = new WebSocketServer({ noServer: true })
+    app.on("upgrade", (req, socket, head) => {
+      if (req.url === "/chat") chat.handleUpgrade(req, socket, head, (ws) => ws.send("the app's own WebSocket"))
+    })
+    const detach = attachHttpServer(app)
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve))
+    const port = (app.address() as { port: number }).port
+    try {
+      const router = track(new Router(T))
+      await router.bind(`ws://127.0.0.1:${port}/zmq`)
+      expect(router.lastEndpoint).toBe(`ws://127.0.0.1:${port}/zmq`)
+      const dealer = track(new Dealer({ ...T, routingId: "page" }))
+      dealer.connect(`ws://127.0.0.1:${port}/zmq`)
+      await dealer.send("hi")
+      const [id, body] = await router.receive()
+      expect([id!.toString(), body!.toString()]).toEqual(["page", "hi"])
+
+      // The app's page and its own WebSocket endpoint still work on the same port.
+      const page = await withTimeout(
+        new Promise<string>((resolve, reject) => {
+          http
+            .get(`http://127.0.0.1:${port}/index.html`, (res) => {
+              let text = ""
+              res.on("data", (d: Buffer) => (text += d))
+              res.on("end", () => resolve(text))
+            })
+            .on("error", reject)
+        }),
+        5000,
+        "the page",
+      )
+      expect(page).toBe("page /index.html")
+      const own = new WebSocket(`ws://127.0.0.1:${port}/chat`)
+      const hello = await withTimeout(
+        new Promise<string>((resolve, reject) => own.once("message", (m) => resolve(String(m))).once("error", reject)),
+        5000,
+        "the app's WebSocket",
+      )
+      expect(hello).toBe("the app's own WebSocket")
+      own.close()
+      // Closing the omq socket leaves the app's server running.
+      router.close()
+      expect(app.listening).toBe(true)
+    } finally {
+      detach()
+      chat.close()
+      app.closeAllConnections()
+      app.close()
+    }
+  })
+})
+
 describe("ws:// bad input, continued", () => {
   it("a message over maxMessageSize ends that connection as it arrives; others go on", async () => {
     const pull = track(new Pull({ ...T, maxMessageSize: 1000 }))

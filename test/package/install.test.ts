@@ -60,7 +60,16 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
 
   it("ships the ESM and CommonJS files and their types for every subpath export, LICENSE and README, within the size budget", () => {
     const files = new Set(packed.files.map((f) => f.path))
-    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./devices", "./errors", "./package.json", "./queue", "./security", "./v5-compat"])
+    expect(Object.keys(pkg.exports).sort()).toEqual([
+      ".",
+      "./devices",
+      "./errors",
+      "./package.json",
+      "./queue",
+      "./security",
+      "./v5-compat",
+      "./ws",
+    ])
     for (const [subpath, conditions] of Object.entries(pkg.exports)) {
       if (typeof conditions === "string") continue
       for (const condition of ["import", "require"]) {
