@@ -283,6 +283,11 @@ export abstract class SocketOptionsBase {
     this.optionChanged("routingId")
   }
 
+  /** @internal The routing id as bytes (what a ZMTP 1.0/2.0 or ZWS 2.0 peer gets as our identity). */
+  get routingIdBytes(): Buffer | undefined {
+    return this.routingIdBuffer
+  }
+
   private _heartbeatInterval = 0
   private _heartbeatTimeout = -1
   private _heartbeatTtl = 0

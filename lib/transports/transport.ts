@@ -68,6 +68,8 @@ export interface StreamOptions {
   readonly securityMechanism: null | "plain" | "curve"
   readonly plainServer: boolean
   readonly curveServer: boolean
+  /** The socket's routing id as bytes (ZWS 2.0 without a mechanism sends it first). */
+  readonly routingIdBytes: Buffer | undefined
   /** ZMQ_MAXMSGSIZE (-1: no limit), for transports that must bound what they buffer before the engine sees it. */
   readonly maxMessageSize: number
   /** wss:// certificates and trust (PEM), as the socket's ZMQ_WSS_* options set them. */

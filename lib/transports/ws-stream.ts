@@ -92,6 +92,7 @@ export class WsStream extends EventEmitter implements DialedStream {
     mechanism: ZwsMechanism,
     private readonly agreedProtocol: () => string,
     private readonly isClient = false,
+    private readonly identity: Buffer = Buffer.alloc(0),
   ) {
     super()
     this.mechanism = mechanism
@@ -131,14 +132,17 @@ export class WsStream extends EventEmitter implements DialedStream {
   private framesOut(mechanism: ZwsMechanism): FrameDecoder | V1FrameDecoder {
     if (mechanism === null) {
       // The first frame is our identity, whose header was the engine's signature (its flags
-      // octet 0x7F means nothing here): it goes as a last frame. The engine writes its body
-      // once it knows the peer speaks 1.0, after the peer's identity: so two sides without a
-      // mechanism would wait for each other. omq offers ZWS2.0/NULL first for that reason;
-      // ZWS2.0 is for peers such as jszmq, which send their identity at once.
+      // octet 0x7F means nothing here). The engine writes its body once it knows the peer
+      // speaks 1.0, after the peer's identity: two such sides would wait for each other.
+      // So the identity is sent at once, from the socket's options, and the engine's own copy
+      // of it, its first frame, is dropped.
       let identity = true
       return new V1FrameDecoder((flags, body) => {
-        this.sendFrame(identity || (flags & 1) === 0 ? ZWS_LAST : ZWS_MORE, body)
-        identity = false
+        if (identity) {
+          identity = false
+          return
+        }
+        this.sendFrame((flags & 1) === 0 ? ZWS_LAST : ZWS_MORE, body)
       })
     }
     return new FrameDecoder((flags, body) => {
@@ -188,6 +192,7 @@ export class WsStream extends EventEmitter implements DialedStream {
       this.outbound = this.framesOut(mechanism)
     }
     if (mechanism !== null) this.emit("data", encodeGreeting(mechanism, !this.asServer, 1))
+    else this.sendFrame(ZWS_LAST, this.identity)
     const held = this.undecided
     this.undecided = null
     if (held !== null) for (const c of held) this.write(c)

@@ -139,7 +139,9 @@ function upgrade(routes: Map<string, Route>, req: http.IncomingMessage, socket: 
   const remote = (req.socket as NetSocket).remoteAddress ?? ""
   route.wss.handleUpgrade(req, socket, head, (ws) => {
     ;(ws as unknown as { _socket?: NetSocket })._socket?.setNoDelay(true)
-    route.onConnection(new WsStream(ws, asServer(route.options), remote, mechanismOf(chosen)!, () => chosen))
+    route.onConnection(
+      new WsStream(ws, asServer(route.options), remote, mechanismOf(chosen)!, () => chosen, false, route.options.routingIdBytes),
+    )
   })
 }
 
@@ -321,7 +323,7 @@ function dial(ep: WsEndpoint, options: StreamOptions): WsStream {
       if (!bare && full.length > 1 && /Unexpected server response: 400\b/.test(err.message)) bareOnly.add(ep)
     }),
   )
-  return new WsStream(ws, asServer(options), ep.host, bare ? null : mechanismFor(options), () => agreed, true)
+  return new WsStream(ws, asServer(options), ep.host, bare ? null : mechanismFor(options), () => agreed, true, options.routingIdBytes)
 }
 
 function wsTransport(scheme: "ws" | "wss") {

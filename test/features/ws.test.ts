@@ -336,6 +336,23 @@ describe("ZWS 2.0 on the wire, seen by a hand-written client", () => {
     await closed
   })
 
+  it("without a mechanism (ZWS2.0) omq sends its routing id first, without waiting for the peer's", async () => {
+    const router = track(new Router({ ...T, routingId: "srv" }))
+    await router.bind("ws://127.0.0.1:*/bare")
+    const raw = new WebSocket(router.lastEndpoint!, ["ZWS2.0"])
+    const first = await withTimeout(
+      new Promise<Buffer>((resolve, reject) => raw.once("message", (m: Buffer) => resolve(m)).once("error", reject)),
+      5000,
+      "omq's routing id",
+    )
+    expect(first.toString("latin1")).toBe("\x00srv")
+    raw.send(Buffer.from("\x00client", "latin1"))
+    raw.send(Buffer.from("\x00hello", "latin1"))
+    const [id, body] = await router.receive()
+    expect([id!.toString(), body!.toString()]).toEqual(["client", "hello"])
+    raw.close()
+  })
+
   it("a SUB's subscription goes out as a message, 0x01 and the topic (RFC 45), not a SUBSCRIBE command", async () => {
     // The hand-written side is the server here. RFC 45's subprotocol name is not a token `ws`
     // parses, so the request header is replaced before `ws` sees it, as omq's server does.
