@@ -117,12 +117,20 @@ export function modulePage(src: string, title = "omq test page"): string {
   return `<!doctype html>\n<html><head><meta charset="utf-8"><title>${title}</title></head>\n<body><script type="module" src="${src}"></script></body></html>\n`
 }
 
+/** What a page's bundle puts in place of Node's modules and globals (esbuild's alias and inject). */
+export interface BrowserShims {
+  /** Module specifier → the file (absolute path) imported instead, e.g. "node:buffer" → the `buffer` package. */
+  alias?: Record<string, string>
+  /** Files whose exports stand for the globals of the same name (e.g. one exporting `Buffer`). */
+  inject?: string[]
+}
+
 /**
  * Bundles `entry` (a .ts file) and everything it imports into one ES module for the browser, as
- * text. `platform: "browser"`: a Node built-in reached from `entry` fails the build (that is the
- * point: the page must run what a browser build would ship).
+ * text. `platform: "browser"`: a Node built-in reached from `entry` that `shims` does not replace
+ * fails the build (that is the point: the page runs what a browser build would ship).
  */
-export async function bundleForBrowser(entry: string): Promise<string> {
+export async function bundleForBrowser(entry: string, shims: BrowserShims = {}): Promise<string> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -132,6 +140,8 @@ export async function bundleForBrowser(entry: string): Promise<string> {
     write: false,
     sourcemap: "inline",
     logLevel: "silent",
+    alias: shims.alias ?? {},
+    inject: shims.inject ?? [],
   })
   return result.outputFiles[0]!.text
 }
@@ -167,7 +177,15 @@ export async function openPage(browser: Browser, url: string, ms = 15_000): Prom
   const consoleEntries: ConsoleEntry[] = []
   const errors: string[] = []
   page.on("console", (m) => consoleEntries.push({ type: m.type(), text: m.text() }))
-  page.on("pageerror", (e) => errors.push(e.stack ?? e.message))
+  // An uncaught error before the script published its result (say, at module load) means none
+  // will come: result() stops waiting at the first one instead of running into its timeout.
+  let uncaught: (e: Error) => void = () => {}
+  const failed = new Promise<never>((_, reject) => (uncaught = reject))
+  failed.catch(() => {})
+  page.on("pageerror", (e) => {
+    errors.push(e.stack ?? e.message)
+    uncaught(e)
+  })
   page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()} (${r.failure()?.errorText ?? "?"})`))
   page.on("response", (r) => {
     if (r.status() >= 400) errors.push(`http ${r.status()}: ${r.url()}`)
@@ -182,7 +200,7 @@ export async function openPage(browser: Browser, url: string, ms = 15_000): Prom
     async result<T>(resultMs = ms): Promise<T> {
       let outcome: PageOutcome | undefined
       try {
-        await page.waitForFunction((name) => name in globalThis, PAGE_RESULT, { timeout: resultMs })
+        await Promise.race([page.waitForFunction((name) => name in globalThis, PAGE_RESULT, { timeout: resultMs }), failed])
         outcome = await withTimeout(
           page.evaluate((name) => (globalThis as unknown as Record<string, Promise<PageOutcome>>)[name]!, PAGE_RESULT),
           resultMs,
