@@ -94,10 +94,18 @@ const options = {
   skipLibCheck: true,
   isolatedModules: true,
 }
-const program = ts.createProgram(files, options)
+// @types/node must stay out even where a dependency's types pull it in (@types/ws has
+// `/// <reference types="node" />`): its files are read as empty, so Node's globals stay undefined.
+const host = ts.createCompilerHost(options)
+const readSourceFile = host.getSourceFile
+host.getSourceFile = (fileName, languageVersion, ...rest) =>
+  fileName.includes("/node_modules/@types/node/")
+    ? ts.createSourceFile(fileName, "", languageVersion)
+    : readSourceFile.call(host, fileName, languageVersion, ...rest)
+const program = ts.createProgram(files, options, host)
 // The errors that mean "Node-only": a missing name, namespace or module, or a member the browser's
 // type lacks (setTimeout's number has no .unref()). Other errors are only consequences of those.
-const NODE_ONLY = new Set([2304, 2503, 2580, 2591, 2307, 2339, 2552, 2792])
+const NODE_ONLY = new Set([2304, 2306, 2503, 2580, 2591, 2307, 2339, 2552, 2792])
 const globals = []
 for (const d of ts.getPreEmitDiagnostics(program)) {
   if (d.file === undefined || !NODE_ONLY.has(d.code)) continue
