@@ -2,8 +2,8 @@
  * How far omq's own entry (lib/index.ts, unchanged) gets in a browser with shims alone: bundled
  * by esbuild for the browser with the `buffer` and `events` packages for node:buffer and
  * node:events, Web Crypto for randomBytes, and the globals of pages/node-runtime-shims.ts
- * (setImmediate, unref-able timers, process.emitWarning); node:net, node:fs, node:path and
- * node:util are empty. Sockets over inproc:// work in Chromium; a tcp:// bind fails when it runs.
+ * (setImmediate, unref-able timers, process.emitWarning); node:net, node:fs, node:path,
+ * node:util, node:http and node:https are empty. Sockets over inproc:// work in Chromium; a tcp:// bind fails when it runs.
  * This pins the shim set docs/browser-build.md proposes for `omq/browser` — not that build itself,
  * which registers only ws:// and inproc:// (a tcp:// bind is then EPROTONOSUPPORT).
  */
@@ -43,6 +43,9 @@ describe.skipIf(!hasChromium)("lib/index.ts in headless Chromium with Node shims
         "node:fs": unavailable,
         "node:path": unavailable,
         "node:util": unavailable,
+        // The Node side of ws:// (transports/ws.ts): a page dials with its own WebSocket instead.
+        "node:http": unavailable,
+        "node:https": unavailable,
       },
       inject: [page("node-shims.ts"), page("node-runtime-shims.ts")],
     })
@@ -73,5 +76,5 @@ describe.skipIf(!hasChromium)("lib/index.ts in headless Chromium with Node shims
     } finally {
       await opened.close()
     }
-  })
+  }, 45_000)
 })
