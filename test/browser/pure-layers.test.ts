@@ -111,5 +111,5 @@ describe.skipIf(!hasChromium)("the pure layers (wire, mechanisms, security) in h
     })
     expect(r.message1).toEqual({ flags: 0, body: "hello over CURVE" })
     expect(r.message2).toEqual({ flags: FLAG_MORE, body: "and back" })
-  })
+  }, 45_000)
 })

@@ -74,5 +74,5 @@ describe.skipIf(!hasChromium)("browser harness: a page's native WebSocket to a N
       for (const client of wss.clients) client.terminate()
       await new Promise((resolve) => wss.close(resolve))
     }
-  })
+  }, 45_000)
 })

@@ -68,5 +68,5 @@ describe.skipIf(!hasChromium)("a page speaks ZWS2.0 (no mechanism) to libzmq's w
     } finally {
       await page.close()
     }
-  })
+  }, 45_000)
 })
