@@ -13,12 +13,13 @@
  * as FrameDecoder (flags is FLAG_MORE or 0). Bodies inside one chunk are
  * slices of it; memory grows only with the bytes received.
  */
-import { constants as bufferConstants } from "node:buffer"
+// kMaxLength, not constants.MAX_LENGTH (the same number): the `buffer` package, Buffer in a browser, has only kMaxLength.
+import { kMaxLength } from "node:buffer"
 import { ProtocolError } from "../errors.js"
 import { FLAG_MORE, type FrameHandler } from "./frame.js"
 
 /** The largest body a Buffer can hold (never above 2^53-1). */
-const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, bufferConstants.MAX_LENGTH)
+const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, kMaxLength)
 /** Bodies up to this size get their buffer when the header arrives; larger ones as data comes. */
 const PREALLOCATE_MAX = 1024 * 1024
 /** A length octet of 0xFF announces an 8-octet length. */

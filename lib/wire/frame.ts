@@ -15,7 +15,8 @@
  * arrive whole inside one chunk are returned as slices of that chunk (no
  * copy); a body split across chunks is copied once into its own buffer.
  */
-import { constants as bufferConstants } from "node:buffer"
+// kMaxLength, not constants.MAX_LENGTH (the same number): the `buffer` package, Buffer in a browser, has only kMaxLength.
+import { kMaxLength } from "node:buffer"
 import { ProtocolError } from "../errors.js"
 
 export const FLAG_MORE = 0x01
@@ -28,7 +29,7 @@ const RESERVED = 0xf8
  * allocate (never above 2^53-1, JS's integer limit). A bigger size would make
  * Buffer.allocUnsafe throw a RangeError instead of a ProtocolError.
  */
-const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, bufferConstants.MAX_LENGTH)
+const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, kMaxLength)
 
 /** Bodies up to this size get their buffer when the header arrives; larger ones as data comes. */
 const PREALLOCATE_MAX = 1024 * 1024

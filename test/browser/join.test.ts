@@ -1,0 +1,93 @@
+/**
+ * A browser joins a ZeroMQ topology: a page's DEALER (lib/index.ts with a prototype browser
+ * ws:// transport, pages/native-ws-transport.ts) connects to an omq ROUTER and an omq PUB bound on
+ * ws:// here. The page can only offer the bare ZWS2.0 (smoke.test.ts), so this is omq's
+ * no-mechanism path at both ends.
+ */
+import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
+import type { Browser } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Publisher, Router } from "../../lib/index.js"
+import { delay } from "../helpers.js"
+import {
+  bundleForBrowser,
+  chromiumAvailable,
+  closeChromium,
+  type FileServer,
+  launchChromium,
+  modulePage,
+  openPage,
+  serveFiles,
+} from "../helpers/browser.js"
+
+const hasChromium = chromiumAvailable()
+const page = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
+const resolve = createRequire(import.meta.url).resolve
+
+describe.skipIf(!hasChromium)("a page joins a topology over ws:// (prototype browser transport)", () => {
+  let browser: Browser | undefined
+  let files: FileServer | undefined
+
+  beforeAll(async () => {
+    const unavailable = page("node-unavailable.ts")
+    const script = await bundleForBrowser(page("join.page.ts"), {
+      alias: {
+        "node:buffer": resolve("buffer/"),
+        "node:events": resolve("events/"),
+        "node:crypto": page("node-shims.ts"),
+        "node:os": page("node-os.ts"),
+        "node:net": unavailable,
+        "node:fs": unavailable,
+        "node:path": unavailable,
+        "node:util": unavailable,
+        "node:http": unavailable,
+        "node:https": unavailable,
+      },
+      inject: [page("node-shims.ts"), page("node-runtime-shims.ts")],
+    })
+    files = await serveFiles({ "index.html": modulePage("join.js"), "join.js": script })
+    browser = await launchChromium()
+  }, 60_000)
+
+  afterAll(async () => {
+    await closeChromium(browser)
+    await files?.close()
+  }, 30_000)
+
+  it("a page DEALER sends to a Node omq ROUTER and gets the reply; a page SUB gets what a Node PUB publishes", async () => {
+    const router = new Router({ linger: 0, receiveTimeout: 10_000 })
+    const pub = new Publisher({ linger: 0 })
+    try {
+      await router.bind("ws://127.0.0.1:*")
+      await pub.bind("ws://127.0.0.1:*/pub")
+      const query = new URLSearchParams({ router: router.lastEndpoint!, pub: pub.lastEndpoint! })
+      const opened = await openPage(browser!, `${files!.url}?${query}`)
+      try {
+        const [id, body] = await router.receive()
+        expect(id!.toString()).toBe("page")
+        await router.send([id!, `echo: ${body}`])
+        // The page's subscription arrives when it arrives: publish (paced) until the page has its message.
+        let published = 0
+        const result = opened.result<{ reply: string[]; news: string[] }>()
+        let done = false
+        void result.finally(() => (done = true)).catch(() => {})
+        while (!done && published < 400) {
+          await pub.send(["other", "not for the page"])
+          await pub.send(["news", `#${published++}`])
+          await delay(20)
+        }
+        const r = await result
+        expect(r.reply).toEqual(["echo: hello from the page"])
+        expect(r.news[0]).toBe("news")
+        expect(r.news[1]).toMatch(/^#\d+$/)
+        expect(opened.errors).toEqual([])
+      } finally {
+        await opened.close()
+      }
+    } finally {
+      router.close()
+      pub.close()
+    }
+  }, 45_000)
+})
