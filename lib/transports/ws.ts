@@ -19,7 +19,7 @@
 import * as http from "node:http"
 import * as https from "node:https"
 import * as tls from "node:tls"
-import { isIP, type AddressInfo, type Socket as NetSocket } from "node:net"
+import type { AddressInfo, Socket as NetSocket } from "node:net"
 import type { Duplex } from "node:stream"
 import type { WebSocketServer } from "ws"
 import { ZmqError } from "../errors.js"
@@ -276,11 +276,16 @@ function detach(server: http.Server): void {
   shared.routes.clear()
 }
 
+/** An IPv4 or IPv6 address rather than a name (IPv6 ones always contain a colon). */
+function isAddress(host: string): boolean {
+  return host.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(host)
+}
+
 /** A wss:// client's TLS settings from the socket's ZMQ_WSS_* options. */
 function tlsOptions(ep: WsEndpoint, o: StreamOptions): { ca?: string[]; servername?: string; rejectUnauthorized: true } {
   // SNI takes a name, never an address; without one the certificate is checked against the address.
   const name = o.wssHostname ?? ep.host
-  const sni = isIP(name) === 0 ? { servername: name } : {}
+  const sni = isAddress(name) ? {} : { servername: name }
   if (o.wssTrustPem === null) return { ...sni, rejectUnauthorized: true }
   // Node's `ca` replaces the system's authorities; with wssTrustSystem they are added back.
   const ca = o.wssTrustSystem ? [...tls.rootCertificates, o.wssTrustPem] : [o.wssTrustPem]

@@ -43,6 +43,7 @@ describe.skipIf(!hasChromium)("a page joins a topology over ws:// (prototype bro
         "node:util": unavailable,
         "node:http": unavailable,
         "node:https": unavailable,
+        "node:tls": unavailable,
       },
       inject: [page("node-shims.ts"), page("node-runtime-shims.ts")],
     })

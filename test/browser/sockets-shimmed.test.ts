@@ -46,6 +46,7 @@ describe.skipIf(!hasChromium)("lib/index.ts in headless Chromium with Node shims
         // The Node side of ws:// (transports/ws.ts): a page dials with its own WebSocket instead.
         "node:http": unavailable,
         "node:https": unavailable,
+        "node:tls": unavailable,
       },
       inject: [page("node-shims.ts"), page("node-runtime-shims.ts")],
     })

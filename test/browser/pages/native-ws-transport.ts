@@ -70,10 +70,10 @@ export const nativeWs = streamTransport<NativeWsEndpoint, WsStream>({
   listenSync() {
     throw new ZmqError("ENOTSUP", "A page cannot listen")
   },
-  dial(ep) {
+  dial(ep, options) {
     const native = new WebSocket(ep.url, ["ZWS2.0"])
     const adapter = new NativeWebSocket(native) as unknown as NodeWs
-    return new WsStream(adapter, false, ep.url, null, () => native.protocol, true)
+    return new WsStream(adapter, false, ep.url, null, () => native.protocol, true, options.routingIdBytes)
   },
   remoteAddress: (s) => s.remoteAddress,
 })
