@@ -93,6 +93,26 @@ describe("ws:// transport (ZWS 2.0)", () => {
     }
   })
 
+  it("Observer events as over tcp: bind, accept and handshake on the server; connect, handshake and disconnect on the client", async () => {
+    const server = track(new Pull(T))
+    const serverEvents: string[] = []
+    void (async () => {
+      for await (const e of server.events) serverEvents.push(e.type)
+    })()
+    await server.bind("ws://127.0.0.1:*/observed")
+    const client = track(new Push({ ...T, reconnectInterval: 20 }))
+    const clientEvents: string[] = []
+    void (async () => {
+      for await (const e of client.events) clientEvents.push(e.type)
+    })()
+    client.connect(server.lastEndpoint!)
+    await waitFor(() => clientEvents.includes("handshake") && serverEvents.includes("handshake"), 5000, "both handshakes")
+    expect(serverEvents).toEqual(expect.arrayContaining(["bind", "accept", "handshake"]))
+    expect(clientEvents).toEqual(expect.arrayContaining(["connect:delay", "connect", "handshake"]))
+    server.close()
+    await waitFor(() => clientEvents.includes("disconnect"), 5000, "the client's disconnect")
+  })
+
   it("several sockets bind one HTTP port on different paths; the same path twice is EADDRINUSE", async () => {
     const one = track(new Pull(T))
     await one.bind("ws://127.0.0.1:*/one")
