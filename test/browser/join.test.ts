@@ -1,10 +1,11 @@
 /**
- * A browser joins a ZeroMQ topology: a page's DEALER (lib/index.ts with a prototype browser
- * ws:// transport, pages/native-ws-transport.ts) connects to an omq ROUTER and an omq PUB bound on
+ * A browser joins a ZeroMQ topology: a page's DEALER and SUB (lib/entry/browser.ts bundled as
+ * omq/browser is, scripts/browser-bundle.mjs) connect to an omq ROUTER and an omq PUB bound on
  * ws:// here. The page can only offer the bare ZWS2.0 (smoke.test.ts), so this is omq's
  * no-mechanism path at both ends.
  */
-import { createRequire } from "node:module"
+// @ts-expect-error a plain-JavaScript build script, without declarations
+import { browserAlias, browserInject, browserTransports } from "../../scripts/browser-bundle.mjs"
 import { fileURLToPath } from "node:url"
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -23,30 +24,13 @@ import {
 
 const hasChromium = chromiumAvailable()
 const page = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
-const resolve = createRequire(import.meta.url).resolve
 
-describe.skipIf(!hasChromium)("a page joins a topology over ws:// (prototype browser transport)", () => {
+describe.skipIf(!hasChromium)("a page joins a topology over ws:// (omq/browser's build)", () => {
   let browser: Browser | undefined
   let files: FileServer | undefined
 
   beforeAll(async () => {
-    const unavailable = page("node-unavailable.ts")
-    const script = await bundleForBrowser(page("join.page.ts"), {
-      alias: {
-        "node:buffer": resolve("buffer/"),
-        "node:events": resolve("events/"),
-        "node:crypto": page("node-shims.ts"),
-        "node:os": page("node-os.ts"),
-        "node:net": unavailable,
-        "node:fs": unavailable,
-        "node:path": unavailable,
-        "node:util": unavailable,
-        "node:http": unavailable,
-        "node:https": unavailable,
-        "node:tls": unavailable,
-      },
-      inject: [page("node-shims.ts"), page("node-runtime-shims.ts")],
-    })
+    const script = await bundleForBrowser(page("join.page.ts"), { alias: browserAlias, inject: browserInject, plugins: [browserTransports] })
     files = await serveFiles({ "index.html": modulePage("join.js"), "join.js": script })
     browser = await launchChromium()
   }, 60_000)

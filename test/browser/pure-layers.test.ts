@@ -26,6 +26,7 @@ import {
 } from "../helpers/browser.js"
 
 const hasChromium = chromiumAvailable()
+const platform = (name: string) => fileURLToPath(new URL(`../../lib/platform/${name}`, import.meta.url))
 const page = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
 // The `buffer` package (Node's Buffer API for browsers) is in node_modules as jszmq's dependency.
 const bufferPackage = createRequire(import.meta.url).resolve("buffer/")
@@ -50,8 +51,8 @@ describe.skipIf(!hasChromium)("the pure layers (wire, mechanisms, security) in h
 
   beforeAll(async () => {
     const script = await bundleForBrowser(page("pure-layers.page.ts"), {
-      alias: { "node:buffer": bufferPackage, "node:crypto": page("node-shims.ts") },
-      inject: [page("node-shims.ts")],
+      alias: { "node:buffer": bufferPackage, "node:crypto": platform("browser-crypto.ts") },
+      inject: [platform("browser-crypto.ts")],
     })
     files = await serveFiles({ "index.html": modulePage("pure-layers.js"), "pure-layers.js": script })
     browser = await launchChromium()

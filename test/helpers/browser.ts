@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
-import { build } from "esbuild"
+import { build, type Plugin } from "esbuild"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { withTimeout } from "../helpers.js"
 import { foreignPeer } from "./foreign-peer.js"
@@ -123,6 +123,8 @@ export interface BrowserShims {
   alias?: Record<string, string>
   /** Files whose exports stand for the globals of the same name (e.g. one exporting `Buffer`). */
   inject?: string[]
+  /** esbuild plugins (the browser build's transport redirection, scripts/browser-bundle.mjs). */
+  plugins?: Plugin[]
 }
 
 /**
@@ -142,6 +144,7 @@ export async function bundleForBrowser(entry: string, shims: BrowserShims = {}):
     logLevel: "silent",
     alias: shims.alias ?? {},
     inject: shims.inject ?? [],
+    plugins: shims.plugins ?? [],
   })
   return result.outputFiles[0]!.text
 }

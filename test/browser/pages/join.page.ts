@@ -1,15 +1,10 @@
 /**
- * A page joins a ZeroMQ topology over ws:// (test/browser/join.test.ts): lib/index.ts's sockets
- * with the prototype transport of native-ws-transport.ts registered for ws://. A DEALER sends to
- * the test's ROUTER and gets its reply; a SUB subscribes to "news" at the test's PUB and gets
- * the first such message.
+ * A page joins a ZeroMQ topology over ws:// (test/browser/join.test.ts): lib/entry/browser.ts,
+ * bundled as omq/browser is (scripts/browser-bundle.mjs). A DEALER sends to the test's ROUTER
+ * and gets its reply; a SUB subscribes to "news" at the test's PUB and gets the first such message.
  */
-import { Dealer, Subscriber } from "../../../lib/index.js"
-import { registerTransport } from "../../../lib/transports/registry.js"
-import { nativeWs } from "./native-ws-transport.js"
+import { Dealer, Subscriber } from "../../../lib/entry/browser.js"
 import { param, report } from "./report.js"
-
-registerTransport(nativeWs)
 
 report(async () => {
   const dealer = new Dealer({ linger: 0, receiveTimeout: 8000, routingId: "page" })
