@@ -2,6 +2,8 @@ import { writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { defineConfig, type Options } from "tsup"
+// @ts-expect-error a plain-JavaScript build script, without declarations
+import { browserAlias, browserInject, browserTransports } from "./scripts/browser-bundle.mjs"
 
 /** Public entry points: the package root (zeromq.js's names, exactly) and omq's subpath exports. */
 const entries = {
@@ -75,6 +77,27 @@ export default defineConfig([
     format: ["esm"],
     splitting: true,
     dts: { entry: entries, compilerOptions: { stripInternal: true } },
+  },
+  {
+    // omq/browser: one ES module for web pages (scripts/browser-bundle.mjs: Node built-ins
+    // mapped to the buffer and events packages and lib/platform, ws:// over the page's
+    // WebSocket, no tcp/ipc, no libsodium). Its types are the package root's.
+    entry: { browser: "lib/entry/browser.ts" },
+    format: ["esm"],
+    platform: "browser",
+    target: "es2020",
+    sourcemap,
+    tsconfig: "tsconfig.build.json",
+    splitting: false,
+    dts: false,
+    noExternal: [/.*/],
+    esbuildPlugins: [browserTransports, cborPlainJs],
+    // tsup would turn "node:buffer" into an external "buffer": the aliases below must see it.
+    removeNodeProtocol: false,
+    esbuildOptions(o) {
+      o.alias = { ...o.alias, ...browserAlias }
+      o.inject = [...(o.inject ?? []), ...browserInject]
+    },
   },
   {
     // CommonJS: one bundle, see lib/entry/bundle.ts; the entry files and their .d.cts are

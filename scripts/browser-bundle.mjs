@@ -26,6 +26,7 @@ export const browserAlias = {
   "node:tls": unavailable,
   "node:stream": unavailable,
   "node:worker_threads": unavailable,
+  "node:zlib": unavailable,
   "libsodium-wrappers": lib("platform/browser-no-sodium.ts"),
   ws: unavailable,
 }

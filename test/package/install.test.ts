@@ -6,6 +6,7 @@
  * npm builds with the `prepare` script. Binaries of older Node come from the registry
  * (test/helpers/package.ts). Missing npm or git skips with a printed reason (fails under CI).
  */
+import { PAGE_RESULT, chromiumAvailable, closeChromium, launchChromium, modulePage, openPage, serveFiles } from "../helpers/browser.js"
 import * as fs from "node:fs"
 import { builtinModules } from "node:module"
 import * as path from "node:path"
@@ -204,6 +205,40 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
       expect(text, `${f} declares a protected member`).not.toMatch(/^\s+protected\s/m)
     }
   })
+
+  it("omq/browser, as installed, runs in Chromium: a page's DEALER talks to a Node ROUTER over ws://; it imports nothing", async () => {
+    const file = path.join(consumer, "node_modules/omq/dist/browser.js")
+    const code = fs.readFileSync(file, "utf8")
+    expect(code).not.toMatch(/^\s*import\s[^;]*from\s*["']/m) // one self-contained module
+    if (!chromiumAvailable()) return
+    const { Router } = await import("../../lib/index.js")
+    const router = new Router({ linger: 0, receiveTimeout: 10_000 })
+    await router.bind("ws://127.0.0.1:*/page")
+    const page = `import { Dealer } from "./omq-browser.js"
+      const d = new Dealer({ linger: 0, routingId: "tab", receiveTimeout: 8000 })
+      d.connect(new URL(location.href).searchParams.get("router"))
+      await d.send("from the page")
+      const [reply] = await d.receive()
+      globalThis.${PAGE_RESULT} = Promise.resolve({ ok: true, value: reply.toString() })`
+    const files = await serveFiles({ "index.html": modulePage("page.js"), "page.js": page, "omq-browser.js": code })
+    const browser = await launchChromium()
+    try {
+      const opened = await openPage(browser, `${files.url}?router=${encodeURIComponent(router.lastEndpoint!)}`)
+      try {
+        const [id, body] = await router.receive()
+        expect([id!.toString(), body!.toString()]).toEqual(["tab", "from the page"])
+        await router.send([id!, "from Node"])
+        expect(await opened.result<string>()).toBe("from Node")
+        expect(opened.errors).toEqual([])
+      } finally {
+        await opened.close()
+      }
+    } finally {
+      router.close()
+      await closeChromium(browser)
+      await files.close()
+    }
+  }, 90_000)
 
   it("package.json's engines is the range whose lowest versions are checked here", () => {
     expect(pkg.engines.node).toBe("^16.17.0 || >=18.3.0")
