@@ -84,6 +84,8 @@ export default defineConfig([
     // WebSocket, no tcp/ipc, no libsodium). Its types are the package root's.
     entry: { browser: "lib/entry/browser.ts" },
     format: ["esm"],
+    // Minified, as a page downloads it (and the package stays within its size budget).
+    minify: true,
     platform: "browser",
     target: "es2020",
     sourcemap,

@@ -63,6 +63,7 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
     const files = new Set(packed.files.map((f) => f.path))
     expect(Object.keys(pkg.exports).sort()).toEqual([
       ".",
+      "./browser",
       "./devices",
       "./errors",
       "./package.json",
@@ -73,7 +74,8 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
     ])
     for (const [subpath, conditions] of Object.entries(pkg.exports)) {
       if (typeof conditions === "string") continue
-      for (const condition of ["import", "require"]) {
+      // omq/browser is an ES module only (web pages and their bundlers import it).
+      for (const condition of subpath === "./browser" ? ["import"] : ["import", "require"]) {
         const target = conditions[condition]
         expect(target, `${subpath} has an "${condition}" condition`).toBeDefined()
         for (const file of [target!.types, target!.default]) expect(files, `${subpath} → ${file}`).toContain(file.replace(/^\.\//, ""))
