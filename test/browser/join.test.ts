@@ -7,38 +7,16 @@
 // @ts-expect-error a plain-JavaScript build script, without declarations
 import { browserAlias, browserInject, browserTransports } from "../../scripts/browser-bundle.mjs"
 import { fileURLToPath } from "node:url"
-import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Publisher, Router } from "../../lib/index.js"
 import { delay } from "../helpers.js"
-import {
-  bundleForBrowser,
-  chromiumAvailable,
-  closeChromium,
-  type FileServer,
-  launchChromium,
-  modulePage,
-  openPage,
-  serveFiles,
-} from "../helpers/browser.js"
+import { chromiumAvailable, pageFixture } from "../helpers/browser.js"
 
 const hasChromium = chromiumAvailable()
 const page = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
 
 describe.skipIf(!hasChromium)("a page joins a topology over ws:// (omq/browser's build)", () => {
-  let browser: Browser | undefined
-  let files: FileServer | undefined
-
-  beforeAll(async () => {
-    const script = await bundleForBrowser(page("join.page.ts"), { alias: browserAlias, inject: browserInject, plugins: [browserTransports] })
-    files = await serveFiles({ "index.html": modulePage("join.js"), "join.js": script })
-    browser = await launchChromium()
-  }, 60_000)
-
-  afterAll(async () => {
-    await closeChromium(browser)
-    await files?.close()
-  }, 30_000)
+  const fixture = pageFixture(page("join.page.ts"), { alias: browserAlias, inject: browserInject, plugins: [browserTransports] })
 
   it("a page DEALER sends to a Node omq ROUTER and gets the reply; a page SUB gets what a Node PUB publishes", async () => {
     const router = new Router({ linger: 0, receiveTimeout: 10_000 })
@@ -47,7 +25,7 @@ describe.skipIf(!hasChromium)("a page joins a topology over ws:// (omq/browser's
       await router.bind("ws://127.0.0.1:*")
       await pub.bind("ws://127.0.0.1:*/pub")
       const query = new URLSearchParams({ router: router.lastEndpoint!, pub: pub.lastEndpoint! })
-      const opened = await openPage(browser!, `${files!.url}?${query}`)
+      const opened = await fixture.open(`${query}`)
       try {
         const [id, body] = await router.receive()
         expect(id!.toString()).toBe("page")

@@ -7,23 +7,13 @@
  */
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
-import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { generateKeyPair, open, precompute, publicKeyOf, seal } from "../../lib/security/crypto.js"
 import { decode as z85Decode, encode as z85Encode } from "../../lib/security/z85.js"
 import { encodeMessage } from "../../lib/wire/encoder.js"
 import { FLAG_LONG, FLAG_MORE } from "../../lib/wire/frame.js"
 import { encodeGreeting } from "../../lib/wire/greeting.js"
-import {
-  bundleForBrowser,
-  chromiumAvailable,
-  closeChromium,
-  type FileServer,
-  launchChromium,
-  modulePage,
-  openPage,
-  serveFiles,
-} from "../helpers/browser.js"
+import { chromiumAvailable, pageFixture } from "../helpers/browser.js"
 
 const hasChromium = chromiumAvailable()
 const platform = (name: string) => fileURLToPath(new URL(`../../lib/platform/${name}`, import.meta.url))
@@ -46,22 +36,10 @@ interface PureLayers {
 }
 
 describe.skipIf(!hasChromium)("the pure layers (wire, mechanisms, security) in headless Chromium", () => {
-  let browser: Browser | undefined
-  let files: FileServer | undefined
-
-  beforeAll(async () => {
-    const script = await bundleForBrowser(page("pure-layers.page.ts"), {
-      alias: { "node:buffer": bufferPackage, "node:crypto": platform("browser-crypto.ts") },
-      inject: [platform("browser-crypto.ts")],
-    })
-    files = await serveFiles({ "index.html": modulePage("pure-layers.js"), "pure-layers.js": script })
-    browser = await launchChromium()
-  }, 60_000)
-
-  afterAll(async () => {
-    await closeChromium(browser)
-    await files?.close()
-  }, 30_000)
+  const fixture = pageFixture(page("pure-layers.page.ts"), {
+    alias: { "node:buffer": bufferPackage, "node:crypto": platform("browser-crypto.ts") },
+    inject: [platform("browser-crypto.ts")],
+  })
 
   it("encodes and decodes frames and the greeting as Node does, runs a CURVE handshake, and its boxes open in Node and Node's in the page", async () => {
     const nodeKeys = generateKeyPair()
@@ -75,7 +53,7 @@ describe.skipIf(!hasChromium)("the pure layers (wire, mechanisms, security) in h
       nonce: nonce.toString("hex"),
       box: box.toString("hex"),
     })
-    const opened = await openPage(browser!, `${files!.url}?${query}`)
+    const opened = await fixture.open(`${query}`)
     let r: PureLayers
     try {
       r = await opened.result<PureLayers>()

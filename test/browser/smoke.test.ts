@@ -12,38 +12,16 @@
  */
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
-import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { WebSocketServer } from "ws"
 import { withTimeout } from "../helpers.js"
-import {
-  bundleForBrowser,
-  chromiumAvailable,
-  closeChromium,
-  type FileServer,
-  launchChromium,
-  modulePage,
-  openPage,
-  serveFiles,
-} from "../helpers/browser.js"
+import { chromiumAvailable, pageFixture } from "../helpers/browser.js"
 
 const hasChromium = chromiumAvailable()
 const ZWS = "ZWS2.0"
 
 describe.skipIf(!hasChromium)("browser harness: a page's native WebSocket to a Node ws server (ZWS2.0)", () => {
-  let browser: Browser | undefined
-  let files: FileServer | undefined
-
-  beforeAll(async () => {
-    const script = await bundleForBrowser(fileURLToPath(new URL("./pages/smoke.page.ts", import.meta.url)))
-    files = await serveFiles({ "index.html": modulePage("smoke.js"), "smoke.js": script })
-    browser = await launchChromium()
-  }, 60_000)
-
-  afterAll(async () => {
-    await closeChromium(browser)
-    await files?.close()
-  }, 30_000)
+  const fixture = pageFixture(fileURLToPath(new URL("./pages/smoke.page.ts", import.meta.url)))
 
   it("refuses ZWS2.0/NULL, /PLAIN and /CURVE as subprotocols; sends a binary message with ZWS2.0 and gets its echo", async () => {
     const wss = new WebSocketServer({
@@ -61,7 +39,7 @@ describe.skipIf(!hasChromium)("browser harness: a page's native WebSocket to a N
     })
     await withTimeout(new Promise((resolve) => wss.once("listening", resolve)), 5_000, "ws server listening")
     const { port } = wss.address() as AddressInfo
-    const page = await openPage(browser!, `${files!.url}?ws=${encodeURIComponent(`ws://127.0.0.1:${port}/`)}`)
+    const page = await fixture.open(`ws=${encodeURIComponent(`ws://127.0.0.1:${port}/`)}`)
     try {
       const result = await page.result<{ offered: Record<string, string>; protocol: string; sent: number[]; echo: number[] }>()
       expect(result.offered).toEqual({ "ZWS2.0/NULL": "SyntaxError", "ZWS2.0/PLAIN": "SyntaxError", "ZWS2.0/CURVE": "SyntaxError" })

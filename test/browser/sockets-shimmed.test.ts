@@ -10,45 +10,23 @@
 // @ts-expect-error a plain-JavaScript build script, without declarations
 import { browserAlias, browserInject, browserTransports } from "../../scripts/browser-bundle.mjs"
 import { fileURLToPath } from "node:url"
-import type { Browser } from "playwright-core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import {
-  bundleForBrowser,
-  chromiumAvailable,
-  closeChromium,
-  type FileServer,
-  launchChromium,
-  modulePage,
-  openPage,
-  serveFiles,
-} from "../helpers/browser.js"
+import { describe, expect, it } from "vitest"
+import { chromiumAvailable, pageFixture } from "../helpers/browser.js"
 
 const hasChromium = chromiumAvailable()
 const page = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
 // Node's Buffer and EventEmitter for browsers, in node_modules as jszmq's dependencies.
 
 describe.skipIf(!hasChromium)("lib/index.ts in headless Chromium, bundled as omq/browser is", () => {
-  let browser: Browser | undefined
-  let files: FileServer | undefined
-
-  beforeAll(async () => {
-    // The browser build's own shims and transports (scripts/browser-bundle.mjs).
-    const script = await bundleForBrowser(page("sockets-shimmed.page.ts"), {
-      alias: browserAlias,
-      inject: browserInject,
-      plugins: [browserTransports],
-    })
-    files = await serveFiles({ "index.html": modulePage("sockets.js"), "sockets.js": script })
-    browser = await launchChromium()
-  }, 60_000)
-
-  afterAll(async () => {
-    await closeChromium(browser)
-    await files?.close()
-  }, 30_000)
+  // The browser build's own shims and transports (scripts/browser-bundle.mjs).
+  const fixture = pageFixture(page("sockets-shimmed.page.ts"), {
+    alias: browserAlias,
+    inject: browserInject,
+    plugins: [browserTransports],
+  })
 
   it("PUSH/PULL, REQ/REP, ROUTER/DEALER and PUB/SUB over inproc://, and curveKeyPair, run in the page", async () => {
-    const opened = await openPage(browser!, files!.url)
+    const opened = await fixture.open()
     try {
       const r = await opened.result<Record<string, unknown>>()
       expect(r).toMatchObject({

@@ -5,42 +5,21 @@
  * libzmq PUSH. This is the interop ground truth for omq's browser ws:// client.
  */
 import { fileURLToPath } from "node:url"
-import type { Browser } from "playwright-core"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
-import {
-  bundleForBrowser,
-  chromiumAvailable,
-  closeChromium,
-  type FileServer,
-  launchChromium,
-  modulePage,
-  openPage,
-  serveFiles,
-} from "../helpers/browser.js"
+import { chromiumAvailable, pageFixture } from "../helpers/browser.js"
 
 const hasChromium = chromiumAvailable()
 
 describe.skipIf(!hasChromium)("a page speaks ZWS2.0 (no mechanism) to libzmq's ws:// sockets", () => {
-  let browser: Browser | undefined
-  let files: FileServer | undefined
   const sockets: zmq.Socket[] = []
   const track = <T extends zmq.Socket>(s: T): T => (sockets.push(s), s)
 
-  beforeAll(async () => {
-    const script = await bundleForBrowser(fileURLToPath(new URL("./pages/zws-raw.page.ts", import.meta.url)))
-    files = await serveFiles({ "index.html": modulePage("zws.js"), "zws.js": script })
-    browser = await launchChromium()
-  }, 60_000)
+  const fixture = pageFixture(fileURLToPath(new URL("./pages/zws-raw.page.ts", import.meta.url)))
 
   afterEach(() => {
     for (const s of sockets.splice(0)) s.close()
   })
-
-  afterAll(async () => {
-    await closeChromium(browser)
-    await files?.close()
-  }, 30_000)
 
   it("sends a two-part message to a libzmq PULL and receives one from a libzmq PUSH", async () => {
     const pull = track(new zmq.Pull({ linger: 0, receiveTimeout: 10_000 }))
@@ -50,7 +29,7 @@ describe.skipIf(!hasChromium)("a page speaks ZWS2.0 (no mechanism) to libzmq's w
     // Queued before the page connects: a PUSH holds it until a peer is there.
     const pushed = push.send(["x", "y"])
     const query = new URLSearchParams({ pull: pull.lastEndpoint!, push: push.lastEndpoint! })
-    const page = await openPage(browser!, `${files!.url}?${query}`)
+    const page = await fixture.open(`${query}`)
     try {
       const received = pull.receive()
       const r = await page.result<{ protocols: string[]; fromPull: [number, string][]; pushed: [number, string][] }>()

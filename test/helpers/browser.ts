@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { build, type Plugin } from "esbuild"
 import { type Browser, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll } from "vitest"
 import { withTimeout } from "../helpers.js"
 import { foreignPeer } from "./foreign-peer.js"
 
@@ -216,5 +217,32 @@ export async function openPage(browser: Browser, url: string, ms = 15_000): Prom
       return outcome.value as T
     },
     close: () => withTimeout(page.close(), CLOSE_TIMEOUT, "closing the page"),
+  }
+}
+
+/** A test file's page: bundled, served and a Chromium launched once for the file (see pageFixture). */
+export interface PageFixture {
+  /** Opens the page with `query` (without "?") in the file's Chromium. */
+  open(query?: string): Promise<OpenPage>
+}
+
+/**
+ * Registers beforeAll/afterAll hooks in the calling test file: bundles `entry` for the browser
+ * (with `shims`), serves it as a page and launches Chromium; all of it is closed after the file.
+ */
+export function pageFixture(entry: string, shims: BrowserShims = {}): PageFixture {
+  let browser: Browser | undefined
+  let files: FileServer | undefined
+  beforeAll(async () => {
+    const script = await bundleForBrowser(entry, shims)
+    files = await serveFiles({ "index.html": modulePage("page.js"), "page.js": script })
+    browser = await launchChromium()
+  }, 60_000)
+  afterAll(async () => {
+    await closeChromium(browser)
+    await files?.close()
+  }, 30_000)
+  return {
+    open: (query) => openPage(browser!, query ? `${files!.url}?${query}` : files!.url),
   }
 }
