@@ -10,7 +10,7 @@ import type { WebSocket as NodeWs } from "ws"
 import { ZmqError } from "../errors.js"
 import { streamTransport } from "./stream-transport.js"
 import type { Endpoint } from "./transport.js"
-import { WsStream } from "./ws-stream.js"
+import { WsStream, asServer, impliedMechanism } from "./ws-stream.js"
 
 /** Bytes the page's WebSocket may hold unsent before what is written waits (back-pressure for the engine). */
 const BUFFERED_MAX = 1024 * 1024
@@ -97,7 +97,10 @@ function pageTransport(scheme: "ws" | "wss") {
     dial(ep, options) {
       const native = new WebSocket(ep.url, ["ZWS2.0"])
       const adapter = new NativeWebSocket(native) as unknown as NodeWs
-      return new WsStream(adapter, false, ep.url, null, () => native.protocol, true, options.routingIdBytes)
+      // Offering the bare ZWS2.0: without a mechanism for a NULL socket; a PLAIN or CURVE socket
+      // runs its own over it (an omq server configured alike does the same, see ws.ts).
+      const implied = impliedMechanism(options)
+      return new WsStream(adapter, asServer(options), ep.url, implied, () => native.protocol, true, options.routingIdBytes, implied)
     },
     remoteAddress: (s) => s.remoteAddress,
   })

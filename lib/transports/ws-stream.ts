@@ -24,6 +24,7 @@ import { FLAG_COMMAND, FLAG_MORE, FrameDecoder, headerSize, writeHeader } from "
 import { V1FrameDecoder, v1HeaderSize, writeV1Header } from "../wire/frame-v1.js"
 import { GREETING_SIZE, encodeGreeting } from "../wire/greeting.js"
 import type { DialedStream } from "./connecter.js"
+import type { StreamOptions } from "./transport.js"
 
 /** ZWS flags octet values. */
 const ZWS_LAST = 0x00
@@ -35,6 +36,22 @@ export type ZwsMechanism = "NULL" | "PLAIN" | "CURVE" | null
 
 export function subprotocolOf(mechanism: ZwsMechanism): string {
   return mechanism === null ? "ZWS2.0" : `ZWS2.0/${mechanism}`
+}
+
+/** The mechanism a socket's options select, as ZWS names it. */
+export function mechanismFor(o: StreamOptions): "NULL" | "PLAIN" | "CURVE" {
+  return o.securityMechanism === "curve" ? "CURVE" : o.securityMechanism === "plain" ? "PLAIN" : "NULL"
+}
+
+/** The greeting's as-server flag of a socket (PLAIN and CURVE servers). */
+export function asServer(o: StreamOptions): boolean {
+  return o.curveServer || o.plainServer
+}
+
+/** What the bare ZWS2.0 stands for with this socket: its mechanism if PLAIN or CURVE, else none (see ws.ts's choose). */
+export function impliedMechanism(o: StreamOptions): ZwsMechanism {
+  const m = mechanismFor(o)
+  return m === "NULL" ? null : m
 }
 
 /** The mechanism an agreed subprotocol names, or undefined for one that is not ZWS 2.0. */
@@ -93,6 +110,8 @@ export class WsStream extends EventEmitter implements DialedStream {
     private readonly agreedProtocol: () => string,
     private readonly isClient = false,
     private readonly identity: Buffer = Buffer.alloc(0),
+    /** The mechanism the bare ZWS2.0 stands for between this socket and its peer: PLAIN or CURVE when so configured, else none. */
+    private readonly implied: ZwsMechanism = null,
   ) {
     super()
     this.mechanism = mechanism
@@ -159,7 +178,10 @@ export class WsStream extends EventEmitter implements DialedStream {
     if (this.destroyed || this.started) return
     this.started = true
     const protocol = this.agreedProtocol()
-    const agreed = mechanismOf(protocol)
+    let agreed = mechanismOf(protocol)
+    // The bare ZWS2.0 between two PLAIN or CURVE sockets runs their mechanism (omq's reading,
+    // for pages: a browser can offer no other name; see ws.ts). NULL sockets speak without one.
+    if (agreed === null && this.implied !== null) agreed = this.implied
     if (agreed === undefined) {
       this.emit("error", new ProtocolError("ZMTP_HANDSHAKE", `WebSocket subprotocol ${JSON.stringify(protocol)} is not ZWS 2.0`))
       this.destroy()

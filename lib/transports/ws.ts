@@ -27,7 +27,7 @@ import { formatTcp, invalid, parseHostPort } from "./address.js"
 import { interfaceAddress } from "./node-net.js"
 import { streamTransport } from "./stream-transport.js"
 import type { Endpoint, Listener, StreamOptions } from "./transport.js"
-import { WsStream, mechanismOf, subprotocolOf, type ZwsMechanism } from "./ws-stream.js"
+import { WsStream, asServer, impliedMechanism, mechanismFor, mechanismOf, subprotocolOf } from "./ws-stream.js"
 
 export interface WsEndpoint extends Endpoint {
   readonly transport: "ws" | "wss"
@@ -48,14 +48,6 @@ function parseWs(address: string, forBind: boolean): WsEndpoint {
   return { transport: scheme, ...parseHostPort(address, hostPort, forBind), path, raw: address }
 }
 
-function mechanismFor(o: StreamOptions): ZwsMechanism {
-  return o.securityMechanism === "curve" ? "CURVE" : o.securityMechanism === "plain" ? "PLAIN" : "NULL"
-}
-
-function asServer(o: StreamOptions): boolean {
-  return o.curveServer || o.plainServer
-}
-
 /** What a client offers: its mechanism; a NULL socket also offers no mechanism (jszmq's). */
 function offered(o: StreamOptions): string[] {
   const m = mechanismFor(o)
@@ -66,7 +58,9 @@ function offered(o: StreamOptions): string[] {
 function choose(o: StreamOptions, protocols: Set<string>): string | false {
   const mine = subprotocolOf(mechanismFor(o))
   if (protocols.has(mine)) return mine
-  if (mechanismFor(o) === "NULL" && protocols.has(subprotocolOf(null))) return subprotocolOf(null)
+  // The bare ZWS2.0: no mechanism for a NULL socket (RFC 45); for a PLAIN or CURVE socket, that
+  // mechanism, as a page (which can offer no other name) configured the same way runs it.
+  if (protocols.has(subprotocolOf(null))) return subprotocolOf(null)
   return false
 }
 
@@ -140,7 +134,17 @@ function upgrade(routes: Map<string, Route>, req: http.IncomingMessage, socket: 
   route.wss.handleUpgrade(req, socket, head, (ws) => {
     ;(ws as unknown as { _socket?: NetSocket })._socket?.setNoDelay(true)
     route.onConnection(
-      new WsStream(ws, asServer(route.options), remote, mechanismOf(chosen)!, () => chosen, false, route.options.routingIdBytes),
+      new WsStream(
+        ws,
+        asServer(route.options),
+        remote,
+        // Known before the engine writes anything (its greeting is dropped only in a mechanism's framing).
+        mechanismOf(chosen) ?? impliedMechanism(route.options),
+        () => chosen,
+        false,
+        route.options.routingIdBytes,
+        impliedMechanism(route.options),
+      ),
     )
   })
 }
