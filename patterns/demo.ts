@@ -15,6 +15,7 @@ import { broker, requestReply } from "./examples/request-reply.js"
 import { durableQueue } from "./examples/durable-queue.js"
 import { v5Compat } from "./examples/v5-compat.js"
 import { websocket } from "./examples/websocket.js"
+import { browserPage } from "./examples/browser.js"
 
 const ipc = (name: string) => `ipc://${path.join(os.tmpdir(), `omq-demo-${process.pid}-${name}.sock`)}`
 
@@ -28,6 +29,7 @@ const examples: Array<[string, () => Promise<string>]> = [
   ["PUB -> XSUB/XPUB forwarder -> SUB", forwarder],
   ["inproc pipeline", inprocPipeline],
   ["ws:// (ZWS 2.0): ROUTER and PUB on one HTTP port", websocket],
+  ["A web page (omq/browser) joins over ws://", browserPage],
   ["Observer through a peer restart", observer],
   ["Proxy as a ROUTER/DEALER queue", proxyQueue],
   ["omq <-> libzmq (zeromq package)", interop],
