@@ -113,6 +113,50 @@ describe("ws:// transport (ZWS 2.0)", () => {
     await waitFor(() => clientEvents.includes("disconnect"), 5000, "the client's disconnect")
   })
 
+  it("HWM: a PULL that does not read stops its PUSH (EAGAIN once both HWMs and the buffers are full); nothing is lost", async () => {
+    const pull = track(new Pull({ ...T, receiveHighWaterMark: 10 }))
+    await pull.bind("ws://127.0.0.1:*/hwm")
+    const push = track(new Push({ linger: 0, sendTimeout: 0, sendHighWaterMark: 10 }))
+    push.connect(pull.lastEndpoint!)
+    await waitFor(
+      async () =>
+        await push.send("first").then(
+          () => true,
+          () => false,
+        ),
+      5000,
+      "the first send",
+    )
+    const body = Buffer.alloc(10 * 1024)
+    let sent = 1
+    let blocked = false
+    // Bounded: the OS and WebSocket buffers hold a few MB; 50 MB means back-pressure is missing.
+    for (let i = 0; i < 5000 && !blocked; i++) {
+      try {
+        await push.send(body)
+        sent++
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe("EAGAIN")
+        // Once more after the engine has had time to flush: still full means back-pressure holds.
+        await new Promise((r) => setTimeout(r, 20))
+        try {
+          await push.send(body)
+          sent++
+          blocked = false
+        } catch {
+          blocked = true
+        }
+      }
+    }
+    expect(blocked).toBe(true)
+    let received = 0
+    while (received < sent) {
+      await pull.receive()
+      received++
+    }
+    expect(received).toBe(sent)
+  })
+
   it("several sockets bind one HTTP port on different paths; the same path twice is EADDRINUSE", async () => {
     const one = track(new Pull(T))
     await one.bind("ws://127.0.0.1:*/one")
