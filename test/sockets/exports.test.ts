@@ -22,7 +22,15 @@ describe("exports match zeromq.js v6", () => {
   })
 
   it("what omq adds lives in subpath exports", () => {
-    expect(names(queue)).toEqual(["Delivery", "QueueClient", "QueueConsumer", "QueueDevice", "QueueError", "QueueStoreError"])
+    expect(names(queue)).toEqual([
+      "Delivery",
+      "DurableStreamer",
+      "QueueClient",
+      "QueueConsumer",
+      "QueueDevice",
+      "QueueError",
+      "QueueStoreError",
+    ])
     expect(names(devices)).toEqual(["forwarderDevice", "queueDevice", "streamerDevice"])
     expect(names(security)).toEqual(["curveKeyPair", "startZapHandler", "z85"])
     expect(names(errors)).toEqual(["ProtocolError", "ZmqError"])

@@ -1,0 +1,144 @@
+/**
+ * A durable streamer: PULL in, PUSH out, with the queue store between them, for unmodified
+ * ZeroMQ peers in any language. A slow or absent consumer no longer blocks the producers (a
+ * plain streamer's PUSH waits at its HWM): the backlog goes to disk, in order, and survives a
+ * restart of the device.
+ *
+ * What is guaranteed: a message the device has read is stored (with the fsync policy's
+ * durability) before more is read, and is removed from the store only once the back end's PUSH
+ * has taken it (queued for a connected peer). After a restart every message not yet taken is
+ * sent. ZeroMQ has no end-to-end acknowledgement, so what was handed to a connection when the
+ * device stopped is the peer's (at most once for those, exactly as a plain streamer).
+ */
+import { Pull } from "../../sockets/pull.js"
+import { Push } from "../../sockets/push.js"
+import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
+import { decodeCbor, encodeCbor } from "./cbor.js"
+import { FileBackend } from "./file-backend.js"
+import type { FsyncPolicy } from "./journal/store.js"
+
+export interface DurableStreamerOptions {
+  /** The store's directory (locked while the device runs). */
+  dir: string
+  /** Default "always": a message is on disk before the next is read. */
+  fsync?: FsyncPolicy
+  /** Where the PULL binds and connects (producers). */
+  frontEnd: { bind?: string[]; connect?: string[] }
+  /** Where the PUSH binds and connects (consumers). */
+  backEnd: { bind?: string[]; connect?: string[] }
+  /** The store's queue name (default "stream"). */
+  queue?: string
+  /** Messages read and stored per batch at most (default 1000). */
+  batch?: number
+  /** Messages handed to the PUSH and not yet taken by it, at most (default 1000). */
+  window?: number
+}
+
+const NO_OPTIONS = { priority: 0, delay: 0, ttr: undefined, ttl: 0, id: undefined, retry: undefined }
+const EMPTY = Buffer.alloc(0)
+
+export class DurableStreamer {
+  readonly pull = new Pull({ linger: 0 })
+  /** Lingers on close so that what it took (and was acked in the store) still reaches its peers. */
+  readonly push = new Push({ linger: 2000, sendTimeout: -1 })
+  private readonly backend: FileBackend
+  private readonly client: ClientHandle
+  private sub: SubscriptionHandle | undefined
+  private readonly queue: string
+  private closed = false
+  private reading: Promise<void> | undefined
+  private sending: Promise<void> = Promise.resolve()
+
+  private constructor(private readonly options: DurableStreamerOptions) {
+    this.queue = options.queue ?? "stream"
+    this.backend = FileBackend.open({
+      dir: options.dir,
+      fsync: options.fsync ?? "always",
+      segmentBytes: 64 * 1024 * 1024,
+      checkpointBytes: 64 * 1024 * 1024,
+      checkpointIntervalMs: 60_000,
+      repair: false,
+      dedupWindowMs: 0,
+      // A delivery is settled as soon as the PUSH takes it; a lease only ends with the device.
+      defaultTtr: 2_147_000_000,
+    })
+    this.client = this.backend.openClient("durable-streamer")
+  }
+
+  /** Opens the store (recovering what a previous run left), binds and connects, and starts moving messages. */
+  static async start(options: DurableStreamerOptions): Promise<DurableStreamer> {
+    const d = new DurableStreamer(options)
+    try {
+      for (const a of options.backEnd.bind ?? []) await d.push.bind(a)
+      for (const a of options.backEnd.connect ?? []) d.push.connect(a)
+      for (const a of options.frontEnd.bind ?? []) await d.pull.bind(a)
+      for (const a of options.frontEnd.connect ?? []) d.pull.connect(a)
+    } catch (err) {
+      await d.close()
+      throw err
+    }
+    d.sub = d.backend.consume(d.client, d.queue, options.window ?? 1000, "durable-streamer", (_q, messages) => d.deliver(messages))
+    d.reading = d.readLoop()
+    return d
+  }
+
+  /** Reads what producers send, in batches, and stores each batch before reading on. */
+  private async readLoop(): Promise<void> {
+    const max = this.options.batch ?? 1000
+    while (!this.closed) {
+      let first: Buffer[]
+      try {
+        first = await this.pull.receive()
+      } catch {
+        return // closed
+      }
+      const items: NewMessage[] = [this.item(first)]
+      // What is queued already goes into the same batch (one store write for many messages).
+      while (items.length < max && this.pull.readable) items.push(this.item(await this.pull.receive()))
+      await new Promise<void>((resolve, reject) => this.backend.putBatch(this.queue, items, (err) => (err ? reject(err) : resolve())))
+    }
+  }
+
+  /** One received multipart message as a stored one: its frames, CBOR-encoded, as the body. */
+  private item(frames: Buffer[]): NewMessage {
+    return { options: NO_OPTIONS, headers: EMPTY, body: encodeCbor(frames) }
+  }
+
+  /** Deliveries from the store go out on the PUSH in order; each is acked once the PUSH took it. */
+  private deliver(messages: readonly DeliveredMessage[]): void {
+    // Copied: the backend's objects are valid only during this call.
+    const batch = messages.map((m) => ({ seq: m.seq, attempts: m.attempts, frames: decodeCbor(m.body) as Uint8Array[] }))
+    this.sending = this.sending.then(async () => {
+      for (const m of batch) {
+        if (this.closed) return
+        try {
+          await this.push.send(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)))
+        } catch {
+          return // closed: the lease ends with the device; the message is sent after a restart
+        }
+        this.backend.ack(this.client, [m.seq, m.attempts], () => {})
+      }
+    })
+  }
+
+  /** Messages stored and not yet taken by the back end. */
+  backlog(): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.backend.stats(this.queue, (err, s) =>
+        err ? reject(err) : resolve((s?.[this.queue]?.ready ?? 0) + (s?.[this.queue]?.reserved ?? 0)),
+      ),
+    )
+  }
+
+  /** Stops reading and sending, closes the sockets and the store. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.pull.close()
+    this.push.close()
+    if (this.sub !== undefined) this.backend.cancel(this.sub)
+    await this.reading?.catch(() => {})
+    await this.sending.catch(() => {})
+    await this.backend.close()
+  }
+}
