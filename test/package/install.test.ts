@@ -33,9 +33,13 @@ const NODE_VERSIONS = ["16.17.0", "18.3.0", "20.0.0", "22.0.0", "24.0.0"]
 
 /** What `npm pack` may ship besides dist/. */
 const TOP_LEVEL = ["LICENSE", "README.md", "package.json"]
-/** Budget for the tarball (bytes): about 320 kB / 1.2 MB when it was set; source maps alone were 1.6 MB. */
-const MAX_PACKED = 400_000
-const MAX_UNPACKED = 1_500_000
+/**
+ * Budget for the tarball (bytes): about 320 kB / 1.2 MB when it was set; source maps alone were
+ * 1.6 MB. Raised by 40 kB / 150 kB for dist/browser.js (omq/browser, 190 kB minified, ~60 kB
+ * packed: a second build, not growth of the Node one), which took the package to 401 kB.
+ */
+const MAX_PACKED = 440_000
+const MAX_UNPACKED = 1_650_000
 
 // Skipped, with the reason printed, where npm cannot be run (under CI=true that fails instead).
 const enabled = npmAvailable()
