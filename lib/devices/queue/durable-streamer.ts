@@ -109,15 +109,18 @@ export class DurableStreamer {
     // Copied: the backend's objects are valid only during this call.
     const batch = messages.map((m) => ({ seq: m.seq, attempts: m.attempts, frames: decodeCbor(m.body) as Uint8Array[] }))
     this.sending = this.sending.then(async () => {
-      for (const m of batch) {
-        if (this.closed) return
-        try {
+      // One ACK for what the PUSH took of this batch: one store write, not one per message.
+      const taken: number[] = []
+      try {
+        for (const m of batch) {
+          if (this.closed) break
           await this.push.send(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)))
-        } catch {
-          return // closed: the lease ends with the device; the message is sent after a restart
+          taken.push(m.seq, m.attempts)
         }
-        this.backend.ack(this.client, [m.seq, m.attempts], () => {})
+      } catch {
+        // Closed: what was not taken stays leased and is sent after a restart.
       }
+      if (taken.length > 0) this.backend.ack(this.client, taken, () => {})
     })
   }
 
