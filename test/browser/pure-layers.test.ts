@@ -35,6 +35,7 @@ interface PureLayers {
   message2: { flags: number; body: string }
 }
 
+// Skipped where Debian's chromium is missing (the reason is printed); under CI=true chromiumAvailable() fails instead.
 describe.skipIf(!hasChromium)("the pure layers (wire, mechanisms, security) in headless Chromium", () => {
   const fixture = pageFixture(page("pure-layers.page.ts"), {
     alias: { "node:buffer": bufferPackage, "node:crypto": platform("browser-crypto.ts") },

@@ -17,6 +17,7 @@ const hasChromium = chromiumAvailable()
 const page = (name: string) => fileURLToPath(new URL(`./pages/${name}`, import.meta.url))
 // Node's Buffer and EventEmitter for browsers, in node_modules as jszmq's dependencies.
 
+// Skipped where Debian's chromium is missing (the reason is printed); under CI=true chromiumAvailable() fails instead.
 describe.skipIf(!hasChromium)("lib/index.ts in headless Chromium, bundled as omq/browser is", () => {
   // The browser build's own shims and transports (scripts/browser-bundle.mjs).
   const fixture = pageFixture(page("sockets-shimmed.page.ts"), {

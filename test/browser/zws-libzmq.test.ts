@@ -11,6 +11,7 @@ import { chromiumAvailable, pageFixture } from "../helpers/browser.js"
 
 const hasChromium = chromiumAvailable()
 
+// Skipped where Debian's chromium is missing (the reason is printed); under CI=true chromiumAvailable() fails instead.
 describe.skipIf(!hasChromium)("a page speaks ZWS2.0 (no mechanism) to libzmq's ws:// sockets", () => {
   const sockets: zmq.Socket[] = []
   const track = <T extends zmq.Socket>(s: T): T => (sockets.push(s), s)

@@ -17,6 +17,7 @@ const track = closeAfterEach({ ignoreErrors: true })
 const T = { linger: 0, sendTimeout: 5000, receiveTimeout: 5000 }
 const hasOpenssl = foreignPeer("wss:// tests (a certificate is made with openssl)", ["openssl", "version"], "apt-get install openssl")
 
+// Skipped where openssl is missing (the reason is printed); under CI=true foreignPeer() fails instead.
 describe.skipIf(!hasOpenssl)("wss:// transport", () => {
   let dir: string
   let cert: string

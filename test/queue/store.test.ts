@@ -264,6 +264,7 @@ describe("lock file", () => {
       expect(kill).toHaveBeenCalled()
     })
 
+    // Runs only where /proc shows process ids (Linux): elsewhere a lock's owner cannot be checked.
     it.runIf(fs.existsSync("/proc/self/stat"))("a stale lock is taken over when /proc shows its pid is gone", async () => {
       const dir = tempDir()
       const dead = spawnSync(process.execPath, ["-e", ""]).pid!

@@ -31,6 +31,7 @@ describe("environment access", () => {
     }
   })
 
+  // Not on Windows: ipc:// is Unix domain sockets.
   it.runIf(process.platform !== "win32")("ipc://* binds in /tmp without reading TMPDIR when env access is refused", async () => {
     const saved = process.env.TMPDIR
     process.env.TMPDIR = "/nonexistent-omq-tmpdir"

@@ -126,6 +126,7 @@ beforeAll(() => {
 }, 130_000)
 
 for (const rt of runtimes) {
+  // A runtime that is not installed skips with the reason printed (runtimes.test.ts); under CI=true that fails instead.
   describe.runIf(available[rt.name])(`runtime suite under ${rt.name}`, () => {
     for (const p of PROGRAMS) {
       it(`${p.file}: every check passes`, async () => {
