@@ -3,11 +3,19 @@
  * threads) work with; kept apart so that neither file needs the other's types.
  */
 import type { Pipe } from "../pipe/pipe.js"
+import type { Metadata } from "../wire/metadata.js"
 
 /** What a connecting socket tells the bound side about itself. */
 export interface RemotePeer {
   socketType: string
   identity: Uint8Array | undefined
+}
+
+/** The metadata an inproc peer stands for (no handshake: what it declares). */
+export function metadataOf(peer: RemotePeer): Metadata {
+  const m: Metadata = new Map([["socket-type", Buffer.from(peer.socketType)]])
+  if (peer.identity !== undefined) m.set("identity", Buffer.from(peer.identity))
+  return m
 }
 
 /**

@@ -8,19 +8,11 @@
  */
 import { isCompatible } from "../sockets/socket-types.js"
 import type { Pipe } from "../pipe/pipe.js"
-import type { Metadata } from "../wire/metadata.js"
 import { invalid } from "./address.js"
 import { InprocLink, type InprocBinder, type InprocLinkLike, type InprocRequest } from "./inproc.js"
 import type { RemoteLink, RemotePeer } from "./inproc-threads.js"
-import {
-  localMetadata,
-  type BoundEndpoint,
-  type Connection,
-  type Endpoint,
-  type Listener,
-  type SocketPort,
-  type Transport,
-} from "./transport.js"
+import { metadataOf } from "./inproc-link.js"
+import { type BoundEndpoint, type Connection, type Endpoint, type Listener, type SocketPort, type Transport } from "./transport.js"
 
 export interface InprocEndpoint extends Endpoint {
   readonly transport: "inproc"
@@ -31,12 +23,6 @@ function describe(port: SocketPort): RemotePeer {
   return { socketType: port.typeName, identity: port.localRoutingId() }
 }
 
-function peerMetadata(peer: RemotePeer): Metadata {
-  const m: Metadata = new Map([["socket-type", Buffer.from(peer.socketType)]])
-  if (peer.identity !== undefined) m.set("identity", Buffer.from(peer.identity))
-  return m
-}
-
 /** The bound side's share of a new connection: a pipe, or null (refused: wrong type, or PAIR taken). */
 function acceptPeer(port: SocketPort, bound: BoundEndpoint, peer: RemotePeer): Pipe | null {
   if (port.closed) return null
@@ -45,7 +31,7 @@ function acceptPeer(port: SocketPort, bound: BoundEndpoint, peer: RemotePeer): P
     return null
   }
   const pipe = port.newPipe(bound.address)
-  pipe.peerMetadata = peerMetadata(peer)
+  pipe.peerMetadata = metadataOf(peer)
   return pipe
 }
 
@@ -75,7 +61,7 @@ function bindNow(ep: Endpoint, port: SocketPort, bound: BoundEndpoint): Listener
       if (!req.live) return null
       const pipe = acceptPeer(port, bound, req.peer)
       if (pipe === null) return null
-      req.pipe.peerMetadata = localMetadata(port)
+      req.pipe.peerMetadata = metadataOf(describe(port))
       let boundLeft: (p: Pipe) => void = () => {}
       const link = new InprocLink(req.pipe, pipe, (l, p) => (p === pipe ? boundLeft(p) : req.left(l, p)))
       boundLeft = joinBound(port, bound, link, pipe)

@@ -7,7 +7,7 @@
  */
 import { ZmqError } from "../errors.js"
 import type { Pipe, PipeEngine } from "../pipe/pipe.js"
-import type { InprocLinkLike, InprocRequest, RemotePeer } from "./inproc-link.js"
+import { metadataOf, type InprocLinkLike, type InprocRequest, type RemotePeer } from "./inproc-link.js"
 import { ThreadBridge, threadsReachable, type RemoteBinder, type RemoteLink } from "./inproc-threads.js"
 
 export type { InprocLinkLike, InprocRequest } from "./inproc-link.js"
@@ -55,9 +55,7 @@ export class InprocRegistry {
   /** A socket in another thread accepted one of our pending connects. */
   private joinedElsewhere(req: InprocRequest, link: RemoteLink, peer: RemotePeer): void {
     for (const [name, set] of this.pending) if (set.has(req)) this.cancel(name, req)
-    const metadata = new Map([["socket-type", Buffer.from(peer.socketType)]])
-    if (peer.identity !== undefined) metadata.set("identity", Buffer.from(peer.identity))
-    req.pipe.peerMetadata = metadata
+    req.pipe.peerMetadata = metadataOf(peer)
     req.joined(link)
   }
 

@@ -11,7 +11,6 @@
 import type { Context } from "../context.js"
 import type { ConnectionEngine, EngineHost } from "../engine/engine.js"
 import type { Pipe, PipeOwner } from "../pipe/pipe.js"
-import type { Metadata } from "../wire/metadata.js"
 import type { ByteStream } from "./byte-stream.js"
 
 /** A parsed address; each transport adds its own fields. */
@@ -142,12 +141,4 @@ export interface Transport {
   connect(ep: Endpoint, port: SocketPort, routingId: Buffer | undefined): Connection
   /** libzmq reports no socket events for this transport's connections (inproc). */
   readonly silent?: boolean
-}
-
-/** The metadata a socket's peer learns of it without a handshake (inproc). */
-export function localMetadata(port: SocketPort): Metadata {
-  const m: Metadata = new Map([["socket-type", Buffer.from(port.typeName)]])
-  const id = port.localRoutingId()
-  if (id !== undefined) m.set("identity", id)
-  return m
 }

@@ -15,6 +15,7 @@ import { Push } from "../../sockets/push.js"
 import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
 import { decodeCbor, encodeCbor } from "./cbor.js"
 import { FileBackend } from "./file-backend.js"
+import { DEFAULTS } from "./server/device.js"
 import type { FsyncPolicy } from "./journal/store.js"
 
 export interface DurableStreamerOptions {
@@ -53,11 +54,11 @@ export class DurableStreamer {
     this.queue = options.queue ?? "stream"
     this.backend = FileBackend.open({
       dir: options.dir,
-      fsync: options.fsync ?? "always",
-      segmentBytes: 64 * 1024 * 1024,
-      checkpointBytes: 64 * 1024 * 1024,
-      checkpointIntervalMs: 60_000,
-      repair: false,
+      fsync: options.fsync ?? DEFAULTS.fsync,
+      segmentBytes: DEFAULTS.segmentBytes,
+      checkpointBytes: DEFAULTS.checkpointBytes,
+      checkpointIntervalMs: DEFAULTS.checkpointIntervalMs,
+      repair: DEFAULTS.repair,
       dedupWindowMs: 0,
       // A delivery is settled as soon as the PUSH takes it; a lease only ends with the device.
       defaultTtr: 2_147_000_000,

@@ -62,7 +62,8 @@ export interface QueueDeviceOptions {
   backend?: QueueBackend
 }
 
-const DEFAULTS = {
+/** Defaults of QueueDeviceOptions (also the durable streamer's store settings). */
+export const DEFAULTS = {
   fsync: "always" as FsyncPolicy,
   maxBodySize: 1024 * 1024,
   maxBatch: 1000,
