@@ -88,7 +88,6 @@ export class WsStream extends EventEmitter implements DialedStream {
   private greetingLeft = GREETING_SIZE
   private outbound: FrameDecoder | V1FrameDecoder
   private waitingDrain = false
-  private corked = 0
   /** The agreed mechanism; known once the WebSocket is open (a client learns it from the server). */
   private mechanism: ZwsMechanism = null
 
@@ -317,12 +316,11 @@ export class WsStream extends EventEmitter implements DialedStream {
     if (this.ended && this.writableLength === 0) this.finish()
   }
 
-  cork(): void {
-    this.corked++
-  }
+  /** Nothing to group: each frame is its own WebSocket message, and write() corks the TCP socket itself. */
+  cork(): void {}
 
+  /** After the engine's corked writes: past the high-water mark it waits for 'drain'. */
   uncork(): void {
-    if (this.corked > 0) this.corked--
     if (this.writableLength >= this.writableHighWaterMark) this.waitingDrain = true
   }
 
