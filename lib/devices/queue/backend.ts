@@ -66,6 +66,10 @@ export interface PutOptions {
 /** One message to put: its options, raw CBOR headers (empty: none), body. The backend may keep the buffers. */
 export interface NewMessage {
   options: PutOptions
+  /** Ordering key (consumer groups: per-key order and rate). */
+  key?: string | undefined
+  /** Who put it (for the trace), if known. */
+  producer?: string | undefined
   headers: Buffer
   body: Buffer
 }
@@ -96,9 +100,86 @@ export interface QueueConfig {
   ttr?: number
   /** Retry policy of the queue's messages (a message's own `retry` fields win). */
   retry?: Partial<RetryPolicy>
+  /** Deliveries per second at most (token bucket; for a stream, each group has its own `rate`). */
+  rate?: number
+  /** Deliveries the rate allows at once after a pause (default: one second's worth, at least 1). */
+  burst?: number
+  /**
+   * What a stream keeps: "acked" (default) drops a message once every group has settled it;
+   * "limits" keeps it for replay until maxAge / maxBytes / maxMessages remove it.
+   */
+  retention?: "acked" | "limits"
+  /** A stream drops its oldest messages beyond these (any retention). 0 or absent: no limit. */
+  maxAge?: number
+  maxBytes?: number
+  maxMessages?: number
 }
 
-export type MessageState = "pending" | "ready" | "delayed" | "reserved" | "buried" | "gone"
+/** A header condition of a filter: `header` equals `equals`, or is a string starting with `prefix`. "$key" is the message's key. */
+export interface HeaderCondition {
+  readonly header: string
+  readonly equals?: string | number | boolean
+  readonly prefix?: string
+}
+
+/** A consumer group's settings, persisted. */
+export interface GroupConfig {
+  /** Only messages matching every condition are delivered to the group; the others are settled for it at once. */
+  filter?: readonly HeaderCondition[]
+  /** At most this many deliveries per key in flight (default 1: strict order per key). */
+  keyConcurrency?: number
+  /** Deliveries per second at most for the group, and its burst. */
+  rate?: number
+  burst?: number
+  /** Deliveries per second at most per key, and its burst (default 1). */
+  keyRate?: number
+  keyBurst?: number
+  /** Lease time and retry policy of the group's deliveries (over the queue's). */
+  ttr?: number
+  retry?: Partial<RetryPolicy>
+}
+
+/** Where a group starts or a cursor moves: the oldest stored message, after the newest, an offset (seq), or the first put at or after a time. */
+export type StreamPosition = "first" | "last" | { offset: number } | { time: number }
+
+/** A stored message of a stream, as RANGE reads it. */
+export interface StoredMessage {
+  readonly seq: number
+  readonly putAt: number
+  readonly priority: number
+  readonly id: string | undefined
+  readonly key: string | undefined
+  readonly headers: Buffer
+  readonly body: Buffer
+}
+
+/** Per-group figures reported by STATS. */
+export interface GroupStats {
+  ready: number
+  delayed: number
+  reserved: number
+  buried: number
+  /** Deliveries waiting for their key (per-key ordering or rate). */
+  blocked: number
+  /** Messages the group has still to deliver: not reached by its cursor, or read and waiting (ready, blocked, delayed). */
+  lag: number
+  /** The next offset the cursor reads, or null if it is after the newest. */
+  cursor: number | null
+  /** Stored messages below this are settled for the group. */
+  floor: number
+  consumers: number
+  waiting: number
+  acks: number
+  redeliveries: number
+  /** Messages skipped by the group's filter. */
+  filtered: number
+  /** Times the group's or its keys' rate held a delivery back. */
+  throttled: number
+  keys: number
+}
+
+/** `stored`: a stream message (consumed through groups); `blocked`: a group delivery waiting for its key (or its key's rate). */
+export type MessageState = "pending" | "ready" | "delayed" | "reserved" | "buried" | "stored" | "blocked" | "gone"
 
 /**
  * A delivered message as the server encodes it (RESERVE reply, MSG). A
@@ -107,6 +188,8 @@ export type MessageState = "pending" | "ready" | "delayed" | "reserved" | "burie
  */
 export interface DeliveredMessage {
   readonly seq: number
+  /** Ordering key, if the producer gave one. */
+  readonly key?: string | undefined
   /** Which delivery this is: 1 for the first. */
   readonly attempts: number
   readonly priority: number
@@ -121,6 +204,9 @@ export interface DeliveredMessage {
 export interface MessageInfo {
   seq: number
   queue: string
+  /** The consumer group whose delivery this is (PEEK of a group). */
+  group?: string | undefined
+  key?: string | undefined
   state: MessageState
   attempts: number
   priority: number
@@ -142,7 +228,7 @@ export interface MessageInfo {
 export type PeekQuery =
   | { by: "seq"; seq: number }
   | { by: "id"; queue: string; id: string }
-  | { by: "state"; queue: string; state: "ready" | "delayed" | "reserved" | "buried"; count: number }
+  | { by: "state"; queue: string; state: "ready" | "delayed" | "reserved" | "buried"; count: number; group?: string | undefined }
 
 /** Per-queue figures reported by STATS. */
 export interface QueueStats {
@@ -166,6 +252,20 @@ export interface QueueStats {
   /** Puts (including recovered messages) and acks since the device started. */
   puts: number
   acks: number
+  /** Times the queue's rate held a delivery back (with a `rate` in its config). */
+  throttled?: number
+  /** A stream's log and its consumer groups. */
+  stream?: StreamStats
+}
+
+export interface StreamStats {
+  /** The oldest stored offset (null: none stored) and the offset the next put gets at the earliest. */
+  firstOffset: number | null
+  lastOffset: number | null
+  /** Stored messages dropped by retention since the device started. */
+  trimmed: number
+  retention: "acked" | "limits"
+  groups: Record<string, GroupStats>
 }
 
 /**
@@ -183,6 +283,12 @@ export interface ClientHandle {
 /** A CONSUME subscription (from consume), passed back to setCredit / cancel. */
 export interface SubscriptionHandle {
   readonly queue: string
+}
+
+/** CONSUME of a stream: the group to read it through, and a filter of this subscription's own. */
+export interface ConsumeOptions {
+  group?: string | undefined
+  filter?: readonly HeaderCondition[] | undefined
 }
 
 /** Receives the deliveries of a subscription: messages of `queue`, each now leased to its client. */
@@ -231,7 +337,15 @@ export interface QueueBackend {
    * one, every message that was leased is ready again with its attempts as
    * they were.
    */
-  reserve(client: ClientHandle, queue: string, timeout: number | undefined, consumer: string, done: Done<DeliveredMessage | null>): void
+  reserve(
+    client: ClientHandle,
+    queue: string,
+    timeout: number | undefined,
+    consumer: string,
+    done: Done<DeliveredMessage | null>,
+    /** A stream is read through one of its groups (required for a stream, refused for a queue). */
+    group?: string,
+  ): void
 
   /**
    * CONSUME: from now on, ready messages of `queue` are leased to `client`
@@ -241,7 +355,14 @@ export interface QueueBackend {
    * confirmed, a delay maturing, a lease ending (ttr, nack, disconnect), a
    * kick, credit freed by a settle. It owns the timers for all of these.
    */
-  consume(client: ClientHandle, queue: string, credit: number, consumer: string, sink: DeliverySink): SubscriptionHandle
+  consume(
+    client: ClientHandle,
+    queue: string,
+    credit: number,
+    consumer: string,
+    sink: DeliverySink,
+    options?: ConsumeOptions,
+  ): SubscriptionHandle
 
   /** CREDIT: the subscription's credit is now `credit` (more deliveries may follow at once). */
   setCredit(sub: SubscriptionHandle, credit: number): void
@@ -278,10 +399,38 @@ export interface QueueBackend {
    * queue), else up to `count`, oldest burial first. `done` gets how many,
    * once durable.
    */
-  kick(queue: string, count: number, seq: number | undefined, done: Done<number>): void
+  kick(queue: string, count: number, seq: number | undefined, done: Done<number>, group?: string): void
 
   /** CONFIG: replaces the given fields of the queue's settings; `done` gets the whole config, once durable. */
   configure(queue: string, config: QueueConfig, done: Done<QueueConfig>): void
+
+  /**
+   * GROUP: creates consumer group `name` of `queue`, reading from `start` (default "first"), or
+   * replaces an existing group's config (its cursor stays). The first group makes the queue a
+   * stream: its messages are stored as a log and read by every group (NOT allowed on a queue that
+   * holds messages consumed without groups: BAD_REQUEST). `done` gets the group's floor (the
+   * first offset it reads) and whether it was created, once durable.
+   */
+  group(
+    queue: string,
+    name: string,
+    config: GroupConfig,
+    start: StreamPosition | undefined,
+    done: Done<{ created: boolean; floor: number }>,
+  ): void
+
+  /** UNGROUP: deletes the group (NOT_FOUND if none); its deliveries in flight are dropped. */
+  ungroup(queue: string, name: string, done: Done<void>): void
+
+  /**
+   * SEEK: the group reads from `to` next (replay, or skip ahead): what it had not delivered or
+   * waits to retry is read again from there; deliveries in flight and dead letters stay.
+   * `done` gets the offset it reads next, once durable.
+   */
+  seek(queue: string, name: string, to: StreamPosition, done: Done<number>): void
+
+  /** RANGE: up to `count` stored messages of a stream from `from`, without a group; `next` is the offset after the last. */
+  range(queue: string, from: StreamPosition, count: number, done: Done<{ messages: readonly StoredMessage[]; next: number }>): void
 
   /** PEEK: messages as they are now, without changing anything. By seq or id: NOT_FOUND if there is none. */
   peek(query: PeekQuery, done: Done<MessageInfo[]>): void

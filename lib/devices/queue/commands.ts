@@ -25,6 +25,10 @@ export const COMMANDS = [
   "PEEK",
   "STATS",
   "CONFIG",
+  "GROUP",
+  "UNGROUP",
+  "SEEK",
+  "RANGE",
 ] as const
 export type Command = (typeof COMMANDS)[number]
 

@@ -23,6 +23,10 @@ import type {
   QueueConfig,
   QueueStats,
   SubscriptionHandle,
+  ConsumeOptions,
+  GroupConfig,
+  StreamPosition,
+  StoredMessage,
 } from "./backend.js"
 import { QueueError } from "./errors.js"
 import { messageInfo, peek, stats } from "./model/inspect.js"
@@ -64,9 +68,16 @@ export abstract class ModelBackend implements QueueBackend {
     this.model.closeClient(client as LeaseHolder)
   }
 
-  reserve(client: ClientHandle, queue: string, timeout: number | undefined, consumer: string, done: Done<DeliveredMessage | null>): void {
+  reserve(
+    client: ClientHandle,
+    queue: string,
+    timeout: number | undefined,
+    consumer: string,
+    done: Done<DeliveredMessage | null>,
+    group?: string,
+  ): void {
     try {
-      this.model.reserve(client as LeaseHolder, queue, timeout, consumer, done)
+      this.model.reserve(client as LeaseHolder, queue, timeout, consumer, done, group)
     } catch (err) {
       done(this.failure(err))
     }
@@ -74,9 +85,16 @@ export abstract class ModelBackend implements QueueBackend {
 
   // These deliver at once, and a delivery may dead-letter an expired message (a write): what a
   // failed journal throws becomes the QueueError the interface allows.
-  consume(client: ClientHandle, queue: string, credit: number, consumer: string, sink: DeliverySink): SubscriptionHandle {
+  consume(
+    client: ClientHandle,
+    queue: string,
+    credit: number,
+    consumer: string,
+    sink: DeliverySink,
+    options?: ConsumeOptions,
+  ): SubscriptionHandle {
     try {
-      return this.model.consume(client as LeaseHolder, queue, credit, consumer, sink)
+      return this.model.consume(client as LeaseHolder, queue, credit, consumer, sink, options?.group, options?.filter)
     } catch (err) {
       throw this.failure(err)
     }
@@ -129,9 +147,9 @@ export abstract class ModelBackend implements QueueBackend {
     }
   }
 
-  kick(queue: string, count: number, seq: number | undefined, done: Done<number>): void {
+  kick(queue: string, count: number, seq: number | undefined, done: Done<number>, group?: string): void {
     try {
-      this.model.kick(queue, count, seq, done)
+      this.model.kick(queue, count, seq, done, group)
     } catch (err) {
       done(this.failure(err))
     }
@@ -145,8 +163,56 @@ export abstract class ModelBackend implements QueueBackend {
     }
   }
 
+  group(
+    queue: string,
+    name: string,
+    config: GroupConfig,
+    start: StreamPosition | undefined,
+    done: Done<{ created: boolean; floor: number }>,
+  ): void {
+    try {
+      this.model.group(queue, name, config, start, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  ungroup(queue: string, name: string, done: Done<void>): void {
+    try {
+      this.model.ungroup(queue, name, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  seek(queue: string, name: string, to: StreamPosition, done: Done<number>): void {
+    try {
+      this.model.seek(queue, name, to, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
+  range(queue: string, from: StreamPosition, count: number, done: Done<{ messages: readonly StoredMessage[]; next: number }>): void {
+    let r: { messages: StoredMessage[]; next: number }
+    try {
+      r = this.model.range(queue, from, count)
+    } catch (err) {
+      done(this.failure(err))
+      return
+    }
+    done(null, r)
+  }
+
   peek(query: PeekQuery, done: Done<MessageInfo[]>): void {
-    done(null, peek(this.model.state, query).map(messageInfo))
+    let found: MessageInfo[]
+    try {
+      found = peek(this.model.state, query).map(messageInfo)
+    } catch (err) {
+      done(this.failure(err))
+      return
+    }
+    done(null, found)
   }
 
   stats(queue: string | undefined, done: Done<Record<string, QueueStats>>): void {

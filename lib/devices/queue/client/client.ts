@@ -13,13 +13,35 @@
  * ```
  */
 import { decodeCbor, encodeCbor, headerEncoder } from "../cbor.js"
-import type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions } from "./types.js"
+import type {
+  BatchMessage,
+  ConsumeOptions,
+  DeviceStats,
+  GroupOptions,
+  PeekedMessage,
+  PutOptions,
+  PutResult,
+  QueueClientOptions,
+  RangeResult,
+  StreamPosition,
+} from "./types.js"
 import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
 import { QueueError } from "../errors.js"
 import type { QueueConfig } from "../backend.js"
 
-export type { BatchMessage, DeviceStats, PeekedMessage, PutOptions, PutResult, QueueClientOptions }
+export type {
+  BatchMessage,
+  ConsumeOptions,
+  DeviceStats,
+  GroupOptions,
+  PeekedMessage,
+  PutOptions,
+  PutResult,
+  QueueClientOptions,
+  RangeResult,
+  StreamPosition,
+}
 
 const toBody = (b: Buffer | Uint8Array | string): Buffer =>
   typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
@@ -44,13 +66,14 @@ function isPlain(o: PutOptions | undefined): boolean {
       o.ttr === undefined &&
       o.ttl === undefined &&
       o.id === undefined &&
-      o.retry === undefined)
+      o.retry === undefined &&
+      o.key === undefined)
   )
 }
 
 /** The per-message args of a put (without the queue). */
 function itemArgs(o: PutOptions): Record<string, unknown> {
-  return { priority: o.priority, delay: o.delay, ttr: o.ttr, ttl: o.ttl, id: o.id, retry: o.retry }
+  return { priority: o.priority, delay: o.delay, ttr: o.ttr, ttl: o.ttl, id: o.id, retry: o.retry, key: o.key }
 }
 
 function putArgs(queue: string, o: PutOptions | undefined): Record<string, unknown> {
@@ -62,8 +85,16 @@ function putArgs(queue: string, o: PutOptions | undefined): Record<string, unkno
     a.ttl = o.ttl
     a.id = o.id
     a.retry = o.retry
+    a.key = o.key
   }
   return a
+}
+
+function positionArg(p: StreamPosition | undefined): unknown {
+  if (p === undefined || p === "first" || p === "last") return p
+  if (typeof p === "number") return { offset: p }
+  if (p instanceof Date) return { time: p.getTime() }
+  return p
 }
 
 export class QueueClient extends QueueConnection {
@@ -179,18 +210,70 @@ export class QueueClient extends QueueConnection {
   // ---- consuming ----
 
   /** Leases the next message; waits up to `timeout` ms (default: forever; 0: no wait). Null on timeout. */
-  async reserve(queue: string, options: { timeout?: number; consumer?: string } = {}): Promise<Delivery | null> {
-    const r = await this.request(CMD.RESERVE, encodeCbor({ queue, timeout: options.timeout, consumer: options.consumer ?? this.consumerName }))
+  async reserve(queue: string, options: { timeout?: number; consumer?: string; group?: string } = {}): Promise<Delivery | null> {
+    const r = await this.request(
+      CMD.RESERVE,
+      encodeCbor({ queue, timeout: options.timeout, consumer: options.consumer ?? this.consumerName, group: options.group }),
+    )
     const t = (r.result.messages as unknown[][] | undefined)?.[0]
     if (t === undefined) return null
-    return new Delivery(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY)
+    return new Delivery(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY, options.group)
   }
 
-  /** Subscribes: messages are pushed while fewer than `credit` (default 100) are unsettled. */
-  consume(queue: string, options: { credit?: number; consumer?: string } = {}): QueueConsumer {
-    const c = new QueueConsumer(this, queue, options.credit ?? 100, options.consumer ?? this.consumerName)
+  /**
+   * Subscribes: messages are pushed while fewer than `credit` (default 100) are unsettled. A
+   * stream is consumed through a consumer `group`; `filter` narrows what this subscription gets.
+   */
+  consume(queue: string, options: ConsumeOptions = {}): QueueConsumer {
+    const c = new QueueConsumer(this, queue, options.credit ?? 100, options.consumer ?? this.consumerName, options.group, options.filter)
     this.subscribe(c)
     return c
+  }
+
+  // ---- streams and consumer groups ----
+
+  /**
+   * Creates consumer group `group` of `queue` (the first makes the queue a stream: every group
+   * gets every message), or replaces an existing group's settings (its position stays).
+   * `start`: where a new group begins, default "first". Resolves with the first offset it reads.
+   */
+  async createGroup(queue: string, group: string, options: GroupOptions = {}): Promise<{ created: boolean; floor: number }> {
+    const { start, ...config } = options
+    const r = await this.request(CMD.GROUP, encodeCbor({ queue, group, start: positionArg(start), ...config }))
+    return { created: r.result.created === true, floor: int(r.result.floor) }
+  }
+
+  /** Deletes a consumer group; its deliveries in flight are dropped. */
+  async deleteGroup(queue: string, group: string): Promise<void> {
+    await this.request(CMD.UNGROUP, encodeCbor({ queue, group }))
+  }
+
+  /** Moves the group's position (replay from an offset, a time, the first or after the last message). Resolves with the offset it reads next. */
+  async seek(queue: string, group: string, to: StreamPosition): Promise<number> {
+    const r = await this.request(CMD.SEEK, encodeCbor({ queue, group, to: positionArg(to) }))
+    return int(r.result.offset)
+  }
+
+  /** Reads up to `count` (default 100, at most 10,000) stored messages of a stream from `from` (default "first"), without a group. */
+  async range(queue: string, options: { from?: StreamPosition; count?: number } = {}): Promise<RangeResult> {
+    const r = await this.request(CMD.RANGE, encodeCbor({ queue, from: positionArg(options.from), count: options.count }))
+    const list = r.result.messages as unknown[][]
+    const messages = list.map((t, i) => {
+      const h = r.data[2 * i] ?? EMPTY
+      return {
+        offset: int(t[0]),
+        putAt: int(t[1]),
+        priority: int(t[2]),
+        id: typeof t[3] === "string" ? t[3] : undefined,
+        key: typeof t[4] === "string" ? t[4] : undefined,
+        rawHeaders: h,
+        get headers(): Record<string, unknown> {
+          return h.length > 0 ? (decodeCbor(h) as Record<string, unknown>) : {}
+        },
+        body: r.data[2 * i + 1] ?? EMPTY,
+      }
+    })
+    return { messages, next: int(r.result.next) }
   }
 
   /** @internal */
@@ -198,15 +281,16 @@ export class QueueClient extends QueueConnection {
     const id = this.takeId()
     c.tag = id
     this.consumers.set(id, c)
-    this.send(id, CMD.CONSUME, encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName })).then(
-      undefined,
-      (err: QueueError) => {
-        if (this.consumers.get(id) !== c) return
-        if (err.code === "DISCONNECTED") return // resubscribed on reconnect
-        this.consumers.delete(id)
-        c.end(err)
-      },
-    )
+    this.send(
+      id,
+      CMD.CONSUME,
+      encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName, group: c.group, filter: c.filter }),
+    ).then(undefined, (err: QueueError) => {
+      if (this.consumers.get(id) !== c) return
+      if (err.code === "DISCONNECTED") return // resubscribed on reconnect
+      this.consumers.delete(id)
+      c.end(err)
+    })
   }
 
   /** @internal */
@@ -298,14 +382,17 @@ export class QueueClient extends QueueConnection {
   // ---- administration ----
 
   /** Moves dead letters of `queue` back to ready (the `count` oldest, default 1, or the one `seq`). Resolves with how many. */
-  async kick(queue: string, options: { count?: number; seq?: number } = {}): Promise<number> {
-    const r = await this.request(CMD.KICK, encodeCbor({ queue, count: options.count, seq: options.seq }))
+  async kick(queue: string, options: { count?: number; seq?: number; group?: string } = {}): Promise<number> {
+    const r = await this.request(CMD.KICK, encodeCbor({ queue, count: options.count, seq: options.seq, group: options.group }))
     return int(r.result.kicked)
   }
 
   /** The first `count` (default 1) messages of `queue` in `state` (default "ready"), without leasing them. */
-  peek(queue: string, options: { state?: "ready" | "delayed" | "reserved" | "buried"; count?: number } = {}): Promise<PeekedMessage[]> {
-    return this.peekRequest({ queue, state: options.state, count: options.count })
+  peek(
+    queue: string,
+    options: { state?: "ready" | "delayed" | "reserved" | "buried"; count?: number; group?: string } = {},
+  ): Promise<PeekedMessage[]> {
+    return this.peekRequest({ queue, state: options.state, count: options.count, group: options.group })
   }
 
   /** One message by seq, or by (queue, dedup id); null if there is none. */

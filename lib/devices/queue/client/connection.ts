@@ -144,7 +144,7 @@ export abstract class QueueConnection {
       const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
       const ms = payload.messages
       for (let i = 0; i < ms.length; i++)
-        c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY))
+        c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY, c.group))
       return
     }
     const p = this.pending.get(id)

@@ -1,6 +1,7 @@
 /** What a consumer receives (Delivery) and the async-iterable subscription (QueueConsumer). */
 import { decodeCbor } from "../cbor.js"
 import { QueueError } from "../errors.js"
+import type { HeaderCondition } from "../backend.js"
 
 /** The client operations a Delivery and a QueueConsumer use. */
 export interface DeliveryHost {
@@ -28,17 +29,26 @@ export class Delivery {
   readonly ttr: number
   /** The producer's dedup id, if it gave one. */
   readonly id: string | undefined
+  /** The ordering key, if the producer gave one. */
+  readonly key: string | undefined
+  /** The consumer group it was delivered through (a stream), if any. */
+  readonly group: string | undefined
+  /** The stream offset of the message (its seq). */
+  get offset(): number {
+    return this.seq
+  }
   readonly body: Buffer
   private rawHeaders: Buffer
   private decoded: Record<string, unknown> | undefined
 
-  /** @internal `t` is the wire tuple [seq, attempt, priority, putAt, ttr, id]. */
+  /** @internal `t` is the wire tuple [seq, attempt, priority, putAt, ttr, id, key?]. */
   constructor(
     private readonly host: DeliveryHost,
     queue: string,
     t: readonly unknown[],
     headers: Buffer,
     body: Buffer,
+    group?: string,
   ) {
     this.seq = num(t[0])
     this.attempt = num(t[1])
@@ -47,6 +57,8 @@ export class Delivery {
     this.putAt = num(t[3])
     this.ttr = num(t[4])
     this.id = typeof t[5] === "string" ? t[5] : undefined
+    this.key = typeof t[6] === "string" ? t[6] : undefined
+    this.group = group
     this.rawHeaders = headers
     this.body = body
   }
@@ -107,6 +119,8 @@ export class QueueConsumer implements AsyncIterable<Delivery> {
     /** Most unsettled deliveries at once. */
     public credit: number,
     readonly consumerName: string | undefined,
+    readonly group?: string,
+    readonly filter?: readonly HeaderCondition[],
   ) {}
 
   /** True once closed (or the client closed). */

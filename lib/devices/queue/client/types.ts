@@ -1,7 +1,7 @@
 /** Option and result types of QueueClient. */
 import type { Dealer } from "../../../sockets/dealer.js"
 import type { SocketOptions } from "../../../sockets/types.js"
-import type { QueueStats } from "../backend.js"
+import type { GroupConfig, HeaderCondition, QueueStats } from "../backend.js"
 import type { RetryPolicy } from "../backend.js"
 
 export interface QueueClientOptions {
@@ -29,6 +29,44 @@ export interface PutOptions {
   headers?: Record<string, unknown>
   /** Overrides fields of the queue's retry policy for this message. */
   retry?: Partial<RetryPolicy>
+  /** Ordering key: a consumer group delivers a key's messages in order, at most `keyConcurrency` at a time. */
+  key?: string
+}
+
+/** Where a group starts or moves to: "first", "last" (after the newest), an offset, a Date or {time} (ms since the epoch), or {offset}. */
+export type StreamPosition = "first" | "last" | number | Date | { offset: number } | { time: number }
+
+/** A consumer group's settings (GROUP), and where a new one starts. */
+export interface GroupOptions extends GroupConfig {
+  start?: StreamPosition
+}
+
+export interface ConsumeOptions {
+  /** Most unsettled deliveries at once (default 100). */
+  credit?: number
+  consumer?: string
+  /** A stream is consumed through one of its consumer groups. */
+  group?: string
+  /** Only messages matching every condition come to this subscription (others go to the group's other consumers). */
+  filter?: readonly HeaderCondition[]
+}
+
+/** A stored message of a stream, read by range(). */
+export interface StoredMessage {
+  offset: number
+  putAt: number
+  priority: number
+  id: string | undefined
+  key: string | undefined
+  readonly headers: Record<string, unknown>
+  rawHeaders: Buffer
+  body: Buffer
+}
+
+export interface RangeResult {
+  messages: StoredMessage[]
+  /** The offset to read from next. */
+  next: number
 }
 
 export interface PutResult {
@@ -45,7 +83,10 @@ export interface BatchMessage extends PutOptions {
 export interface PeekedMessage {
   seq: number
   queue: string
-  state: "ready" | "delayed" | "reserved" | "buried" | "pending"
+  state: "ready" | "delayed" | "reserved" | "buried" | "pending" | "stored" | "blocked"
+  /** The consumer group whose delivery this is (a PEEK of a group). */
+  group?: string
+  key?: string
   attempts: number
   priority: number
   putAt: number

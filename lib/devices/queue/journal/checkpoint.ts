@@ -7,7 +7,7 @@
  * (QueueModel.snapshot: typed changes, bodies shared); this encodes them a
  * slice at a time while the device keeps serving. A checkpoint file is a
  * sequence of records like a segment: snapshot-head, the queues' configs,
- * one snapshot-message per live message, the dedup entries, snapshot-end.
+ * streams and their groups, one snapshot-message per live message, the dedup entries, snapshot-end.
  */
 import type { Snapshot } from "../model/changes.js"
 import { writeChange } from "./codec.js"
@@ -35,6 +35,7 @@ export class CheckpointWriter {
     if (this.stage === 0) {
       writeChange(w, { kind: "snapshot-head", segment: this.segment, nextSeq: s.nextSeq, createdAt: s.createdAt })
       for (const { queue, config } of s.configs) writeChange(w, { kind: "config", queue, config })
+      for (const c of s.streams) writeChange(w, c)
       this.stage = 1
     }
     if (this.stage === 1) {

@@ -3,16 +3,32 @@
  * maps a Change's `kind` to its RecordType and layout. The log and
  * checkpoints both go through it, so what is written is what recovery reads.
  */
-import { decodeCbor } from "../cbor.js"
+import { decodeCbor, encodeCbor } from "../cbor.js"
 import type { QueueConfig } from "../backend.js"
 import type { Change, MessageData, SavedState } from "../model/changes.js"
 import type { RetryPolicy } from "../backend.js"
-import { encodeRetry, logAck, logBatch, logBury, logConfig, logKick, logPut, logRelease, type RecordOut } from "./log.js"
+import { encodeRetry, logAck, logBatch, logBatchX, logBury, logConfig, logKick, logPut, logPutX, logRelease, type RecordOut } from "./log.js"
 import { RecordReader, RecordType, putSize, readPut, utf8Length, writePut, type PutFields } from "./records.js"
 
 /** Checkpoint message states (u8 of a CheckpointMessage record). */
 const SAVED: Record<SavedState, number> = { ready: 1, delayed: 2, buried: 3 }
 const SAVED_BY_CODE: readonly (SavedState | undefined)[] = [undefined, "ready", "delayed", "buried"]
+
+const EMPTY = Buffer.alloc(0)
+
+/** The extension map of a message (PutX records: its key), empty if it has none: such records stay byte for byte as they were. */
+function extOf(d: MessageData): Buffer {
+  return d.key === undefined ? EMPTY : encodeCbor({ key: d.key })
+}
+
+function withExt(d: MessageData, ext: Buffer): MessageData {
+  if (ext.length === 0) return d
+  const o = decodeCbor(ext) as { key?: unknown }
+  return { ...d, key: typeof o.key === "string" ? o.key : undefined }
+}
+
+/** The stream changes kept as CBOR (StreamChange / CheckpointStream records), by kind. */
+const STREAM_KINDS = new Set(["stream", "group", "group-delete", "seek", "group-release", "group-bury", "group-kick", "trim", "snapshot-group"])
 
 /** The PUT layout of a message (its retry policy as CBOR). */
 export function putFields(d: MessageData): PutFields {
@@ -51,10 +67,44 @@ function messageData(f: PutFields): MessageData {
 /** Writes `c` as one record; returns its size in bytes. */
 export function writeChange(out: RecordOut, c: Change): number {
   switch (c.kind) {
-    case "put":
-      return logPut(out, putFields(c.msg))
-    case "put-batch":
-      return logBatch(out, c.msgs.map(putFields))
+    case "put": {
+      const ext = extOf(c.msg)
+      return ext.length === 0 ? logPut(out, putFields(c.msg)) : logPutX(out, putFields(c.msg), ext)
+    }
+    case "put-batch": {
+      const exts = c.msgs.map(extOf)
+      return exts.every((e) => e.length === 0) ? logBatch(out, c.msgs.map(putFields)) : logBatchX(out, c.msgs.map(putFields), exts)
+    }
+    case "group-ack": {
+      const ql = utf8Length(c.queue)
+      const gl = utf8Length(c.group)
+      out.begin(RecordType.GroupAck, 2 + ql + 2 + gl + 4 + 8 * c.seqs.length)
+      const w = out.writer
+      w.str(c.queue, ql)
+      w.str(c.group, gl)
+      w.u32(c.seqs.length)
+      for (const s of c.seqs) w.f64(s)
+      return out.end()
+    }
+    case "stream":
+    case "group":
+    case "group-delete":
+    case "seek":
+    case "group-release":
+    case "group-bury":
+    case "group-kick":
+    case "trim": {
+      const body = encodeCbor(c)
+      out.begin(RecordType.StreamChange, body.length)
+      out.writer.raw(body)
+      return out.end()
+    }
+    case "snapshot-group": {
+      const body = encodeCbor(c)
+      out.begin(RecordType.CheckpointStream, body.length)
+      out.writer.raw(body)
+      return out.end()
+    }
     case "ack":
       return logAck(out, c.seqs)
     case "release":
@@ -73,12 +123,15 @@ export function writeChange(out: RecordOut, c: Change): number {
       return out.end()
     case "snapshot-message": {
       const f = putFields(c.msg)
+      const ext = extOf(c.msg)
       const ql = utf8Length(f.queue)
       const il = utf8Length(f.id)
       const rl = utf8Length(c.reason)
       const cl = utf8Length(c.lastConsumer)
-      out.begin(RecordType.CheckpointMessage, 1 + 4 + 8 + 8 + 8 + 2 + rl + 2 + cl + putSize(f, ql, il))
+      const size = 1 + 4 + 8 + 8 + 8 + 2 + rl + 2 + cl + putSize(f, ql, il)
+      out.begin(ext.length === 0 ? RecordType.CheckpointMessage : RecordType.CheckpointMessageX, size + (ext.length === 0 ? 0 : 4 + ext.length))
       const w = out.writer
+      if (ext.length > 0) w.bin(ext)
       w.u8(SAVED[c.state])
       w.u32(c.attempts)
       w.f64(c.readyAt)
@@ -112,6 +165,37 @@ export function readChange(type: number, r: RecordReader): Change {
   switch (type) {
     case RecordType.Put:
       return { kind: "put", msg: messageData(readPut(r)) }
+    case RecordType.PutX: {
+      const ext = r.bin()
+      return { kind: "put", msg: withExt(messageData(readPut(r)), ext) }
+    }
+    case RecordType.PutBatchX: {
+      const n = r.u32()
+      const msgs: MessageData[] = []
+      for (let i = 0; i < n; i++) {
+        const len = r.u32()
+        if (r.pos + len > r.end) throw new RangeError("batch item overruns its record")
+        const item = new RecordReader(r.buf, r.pos, r.pos + len)
+        const ext = item.bin()
+        msgs.push(withExt(messageData(readPut(item)), ext))
+        r.pos += len
+      }
+      return { kind: "put-batch", msgs }
+    }
+    case RecordType.GroupAck: {
+      const queue = r.str()
+      const group = r.str()
+      const n = r.u32()
+      const seqs: number[] = []
+      for (let i = 0; i < n; i++) seqs.push(r.f64())
+      return { kind: "group-ack", queue, group, seqs }
+    }
+    case RecordType.StreamChange:
+    case RecordType.CheckpointStream: {
+      const c = decodeCbor(r.rest()) as Change
+      if (c === null || typeof c !== "object" || !STREAM_KINDS.has((c as { kind: string }).kind)) throw new RangeError("not a stream change")
+      return c
+    }
     case RecordType.PutBatch: {
       const n = r.u32()
       const msgs: MessageData[] = []
@@ -144,7 +228,9 @@ export function readChange(type: number, r: RecordReader): Change {
       return { kind: "config", queue: r.str(), config: decodeCbor(r.bin()) as QueueConfig }
     case RecordType.CheckpointHead:
       return { kind: "snapshot-head", segment: r.f64(), nextSeq: r.f64(), createdAt: r.f64() }
-    case RecordType.CheckpointMessage: {
+    case RecordType.CheckpointMessage:
+    case RecordType.CheckpointMessageX: {
+      const ext = type === RecordType.CheckpointMessageX ? r.bin() : EMPTY
       const code = r.u8()
       const state = SAVED_BY_CODE[code]
       if (state === undefined) throw new RangeError(`unknown checkpoint message state ${code}`)
@@ -154,7 +240,17 @@ export function readChange(type: number, r: RecordReader): Change {
       const buriedAt = r.f64()
       const reason = r.str()
       const lastConsumer = r.str()
-      return { kind: "snapshot-message", state, attempts, readyAt, expiresAt, buriedAt, reason, lastConsumer, msg: messageData(readPut(r)) }
+      return {
+        kind: "snapshot-message",
+        state,
+        attempts,
+        readyAt,
+        expiresAt,
+        buriedAt,
+        reason,
+        lastConsumer,
+        msg: withExt(messageData(readPut(r)), ext),
+      }
     }
     case RecordType.CheckpointDedup:
       return { kind: "snapshot-dedup", queue: r.str(), id: r.str(), seq: r.f64(), at: r.f64() }

@@ -43,6 +43,33 @@ export function logBatch(store: Store, fs: PutFields[]): number {
   return store.end()
 }
 
+/** PUT with an extension map (key, producer) before the PUT layout. */
+export function logPutX(store: Store, f: PutFields, ext: Buffer): number {
+  const ql = utf8Length(f.queue)
+  const il = utf8Length(f.id)
+  store.begin(RecordType.PutX, 4 + ext.length + putSize(f, ql, il))
+  store.writer.bin(ext)
+  writePut(store.writer, f, ql, il)
+  return store.end()
+}
+
+/** PUTB whose items carry extension maps (empty ones for items without). */
+export function logBatchX(store: Store, fs: PutFields[], exts: Buffer[]): number {
+  const sizes = fs.map((f, i) => 4 + exts[i]!.length + putSize(f, utf8Length(f.queue), utf8Length(f.id)))
+  let total = 4
+  for (const s of sizes) total += 4 + s
+  store.begin(RecordType.PutBatchX, total)
+  const w = store.writer
+  w.u32(fs.length)
+  for (let i = 0; i < fs.length; i++) {
+    const f = fs[i]!
+    w.u32(sizes[i]!)
+    w.bin(exts[i]!)
+    writePut(w, f, utf8Length(f.queue), utf8Length(f.id))
+  }
+  return store.end()
+}
+
 /** ACK: settled (acknowledged) messages, removed for good. */
 export function logAck(store: Store, seqs: readonly number[]): number {
   store.begin(RecordType.Ack, 4 + 8 * seqs.length)

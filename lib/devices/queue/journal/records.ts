@@ -23,11 +23,23 @@ export const RecordType = {
   Bury: 5,
   Kick: 6,
   Config: 7,
+  /** PUT with extensions (a CBOR map before the PUT layout: key, producer). */
+  PutX: 8,
+  /** PUTB whose items are PutX layouts. */
+  PutBatchX: 9,
+  /** A consumer group settled messages: str queue, str group, u32 n, f64 seqs. */
+  GroupAck: 10,
+  /** Any other stream or group change, as a CBOR map (rare: the codec needs no layout of its own). */
+  StreamChange: 11,
   // checkpoint files only
   CheckpointHead: 16,
   CheckpointMessage: 17,
   CheckpointDedup: 18,
   CheckpointEnd: 19,
+  /** A checkpoint message with extensions (CheckpointMessage fields, then PutX layout). */
+  CheckpointMessageX: 20,
+  /** A stream or a group (CBOR map), written before the messages. */
+  CheckpointStream: 21,
 } as const
 export type RecordType = (typeof RecordType)[keyof typeof RecordType]
 

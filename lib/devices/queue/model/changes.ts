@@ -9,7 +9,8 @@
  * operations use. Leases, waits and subscriptions are not durable and have
  * no Change.
  */
-import type { QueueConfig } from "../backend.js"
+import type { GroupConfig, QueueConfig } from "../backend.js"
+import type { SavedEntry } from "./queue-state.js"
 import type { Done, PutResult, BatchPutResult } from "../backend.js"
 import type { QueueError } from "../errors.js"
 import type { QueueMessage } from "./message.js"
@@ -28,6 +29,10 @@ export interface MessageData {
   readonly retry: Partial<RetryPolicy> | undefined
   readonly headers: Buffer
   readonly body: Buffer
+  /** Ordering key (stored only when set: records PutX). */
+  readonly key?: string | undefined
+  /** Who put it. */
+  readonly producer?: string | undefined
 }
 
 /** How a checkpoint saves a message (a lease does not survive a restart: leased ones are saved ready or delayed). */
@@ -55,6 +60,47 @@ export type Change =
   | { readonly kind: "kick"; readonly at: number; readonly seqs: readonly number[] }
   /** A queue's whole config (replacing the previous one). */
   | { readonly kind: "config"; readonly queue: string; readonly config: QueueConfig }
+  // Streams and consumer groups (model/streams.ts).
+  /** The queue became a stream (its first group). */
+  | { readonly kind: "stream"; readonly queue: string }
+  /** A group created (from `floor`) or its config replaced. */
+  | { readonly kind: "group"; readonly queue: string; readonly group: string; readonly config: GroupConfig; readonly floor: number }
+  | { readonly kind: "group-delete"; readonly queue: string; readonly group: string }
+  /** A group's cursor moved to `seq` (replay). */
+  | { readonly kind: "seek"; readonly queue: string; readonly group: string; readonly seq: number }
+  /** The group settled these stored messages. */
+  | { readonly kind: "group-ack"; readonly queue: string; readonly group: string; readonly seqs: readonly number[] }
+  | {
+      readonly kind: "group-release"
+      readonly queue: string
+      readonly group: string
+      readonly seq: number
+      readonly attempts: number
+      readonly readyAt: number
+    }
+  | {
+      readonly kind: "group-bury"
+      readonly queue: string
+      readonly group: string
+      readonly seq: number
+      readonly attempts: number
+      readonly buriedAt: number
+      readonly reason: string
+      readonly lastConsumer: string
+    }
+  | { readonly kind: "group-kick"; readonly queue: string; readonly group: string; readonly at: number; readonly seqs: readonly number[] }
+  /** Retention dropped the stream's stored messages below `below`. */
+  | { readonly kind: "trim"; readonly queue: string; readonly below: number }
+  /** Checkpoint: a group, what it settled in [floor, cursor) as seq ranges, and its entries that were retried or dead. */
+  | {
+      readonly kind: "snapshot-group"
+      readonly queue: string
+      readonly group: string
+      readonly config: GroupConfig
+      readonly floor: number
+      readonly ranges: readonly number[]
+      readonly entries: readonly (SavedEntry & { seq: number })[]
+    }
   // Checkpoints: a snapshot of the state as a sequence of changes (see Snapshot).
   | { readonly kind: "snapshot-head"; readonly segment: number; readonly nextSeq: number; readonly createdAt: number }
   | {
@@ -93,6 +139,8 @@ export interface Snapshot {
   /** snapshot-message changes, one per live message. */
   readonly messages: readonly Extract<Change, { kind: "snapshot-message" }>[]
   readonly dedup: readonly Extract<Change, { kind: "snapshot-dedup" }>[]
+  /** Streams and their groups, written before the messages. */
+  readonly streams: readonly Extract<Change, { kind: "stream" | "snapshot-group" }>[]
 }
 
 /** Where the model writes its changes (journal/file-journal.ts, memory-backend.ts). */

@@ -1,6 +1,8 @@
 /** PEEK and STATS: read-only views of the model's state, as plain data (the server encodes them). */
-import type { MessageInfo, PeekQuery, QueueStats } from "../backend.js"
+import type { GroupStats, MessageInfo, PeekQuery, QueueStats } from "../backend.js"
+import { QueueError } from "../errors.js"
 import type { QueueMessage } from "./message.js"
+import type { GroupState, QueueState } from "./queue-state.js"
 import type { ModelState } from "./state.js"
 
 export type { QueueStats }
@@ -26,8 +28,43 @@ export function stats(b: ModelState, only: string | undefined): Record<string, Q
       puts: q.puts,
       acks: q.acks,
     }
+    if (q.bucket !== null) out[q.name]!.throttled = q.bucket.throttled
+    if (q.isStream) {
+      const groups: Record<string, GroupStats> = {}
+      for (const g of q.groups.values()) groups[g.groupName] = groupStats(q, g)
+      out[q.name]!.stream = {
+        firstOffset: q.oldest?.seq ?? null,
+        lastOffset: q.newest?.seq ?? null,
+        trimmed: q.trimmed,
+        retention: q.config.retention ?? "acked",
+        groups,
+      }
+    }
   }
   return out
+}
+
+function groupStats(q: QueueState, g: GroupState): GroupStats {
+  let throttled = g.bucket?.throttled ?? 0
+  for (const k of g.keys.values()) throttled += k.bucket?.throttled ?? 0
+  const newest = q.newest
+  return {
+    ready: g.ready.size,
+    delayed: g.delayed,
+    reserved: g.reserved,
+    buried: g.buried.length,
+    blocked: g.blocked,
+    lag: (g.cursor === null || newest === null ? 0 : newest.ordinal - g.cursor.ordinal + 1) + g.ready.size + g.blocked + g.delayed,
+    cursor: g.cursor?.seq ?? null,
+    floor: g.floor,
+    consumers: g.consumers.length,
+    waiting: g.waiters.length,
+    acks: g.acks,
+    redeliveries: g.redeliveries,
+    filtered: g.filtered,
+    throttled,
+    keys: g.keys.size,
+  }
 }
 
 /** Messages matching `query`, in delivery order (ready), readiness (delayed), burial (buried) or seq (reserved). */
@@ -43,7 +80,12 @@ export function peek(b: ModelState, query: PeekQuery): QueueMessage[] {
       return m === undefined ? [] : [m]
     }
     case "state": {
-      const q = b.queue(query.queue)
+      let q: QueueState = b.queue(query.queue)
+      if (query.group !== undefined) {
+        const g = q.groups.get(query.group)
+        if (g === undefined) throw new QueueError("NOT_FOUND", `queue ${query.queue} has no consumer group ${JSON.stringify(query.group)}`)
+        q = g
+      }
       const count = query.count
       switch (query.state) {
         case "ready":
@@ -71,9 +113,12 @@ export function peek(b: ModelState, query: PeekQuery): QueueMessage[] {
 
 /** Everything a PEEK shows about a message. */
 export function messageInfo(m: QueueMessage): MessageInfo {
+  const g = m.queue.group
   return {
     seq: m.seq,
     queue: m.queue.name,
+    group: g === null ? undefined : g.groupName,
+    key: m.key,
     state: m.state,
     attempts: m.attempts,
     priority: m.priority,

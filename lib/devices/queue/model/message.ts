@@ -10,6 +10,7 @@ import type { ClientHandle, DeliverySink, MessageState, SubscriptionHandle } fro
 import type { MessageData } from "./changes.js"
 import type { QueueState } from "./queue-state.js"
 import type { RetryPolicy } from "./retry.js"
+import type { HeaderFilter } from "./filter.js"
 
 /** Where a message is in its life. `pending`: stored but not yet durable, so not visible. */
 export type { MessageState }
@@ -22,6 +23,8 @@ export class LeaseHolder implements ClientHandle {
   waiters = 0
   /** Its CONSUME subscriptions. */
   readonly consumers: Consumer[] = []
+  /** The consumer group it consumes each stream through (one per stream per connection, so an ACK names its message by seq alone). */
+  groups: Map<QueueState, QueueState> | null = null
   constructor(readonly name: string) {}
   get idle(): boolean {
     return this.leases === 0 && this.waiters === 0 && this.consumers.length === 0
@@ -40,6 +43,8 @@ export class Consumer implements SubscriptionHandle {
     /** Reported as lastConsumer of what it receives. */
     readonly name: string,
     readonly sink: DeliverySink,
+    /** Only messages whose headers match (undefined: all). */
+    readonly filter: HeaderFilter | undefined = undefined,
   ) {}
   get queue(): string {
     return this.state.name
@@ -71,6 +76,18 @@ export class QueueMessage implements MessageData {
   // heap positions (-1: not in the heap)
   delayIndex = -1
   ttlIndex = -1
+  /** Ordering key (per-key ordering and rate limits in consumer groups). */
+  key: string | undefined = undefined
+  /** Who put it (trace), if known. */
+  producer = ""
+  /** Position among its queue's messages (1, 2, ...: a stream's lag is a difference of two). */
+  ordinal = 0
+  /** A consumer group's delivery of a stream message: the stored message it delivers (null: this is the stored message). */
+  record: QueueMessage | null = null
+  /** A group delivery counted against its key's concurrency (until acked or dead-lettered). */
+  keyHeld = false
+  /** Decoded headers, for filters (cached on first use). */
+  decoded: Record<string, unknown> | undefined = undefined
 
   constructor(
     readonly seq: number,
@@ -125,6 +142,16 @@ export class MessageList {
     m.prev = m.next = null
     m.list = null
     this.length--
+  }
+
+  unshift(m: QueueMessage): void {
+    m.list = this
+    m.prev = null
+    m.next = this.head
+    if (this.head !== null) this.head.prev = m
+    else this.tail = m
+    this.head = m
+    this.length++
   }
 
   shift(): QueueMessage | null {

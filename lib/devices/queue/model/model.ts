@@ -20,13 +20,28 @@ import type {
   NewMessage,
   PutResult,
   QueueConfig,
+  GroupConfig,
+  StreamPosition,
+  StoredMessage,
 } from "../backend.js"
 import { QueueError } from "../errors.js"
 import type { Change, Commit, Journal, Snapshot } from "./changes.js"
 import { applyChange, snapshotOf } from "./restore.js"
 import { Consumer, LeaseHolder, QueueMessage } from "./message.js"
-import type { QueueState, Waiter } from "./queue-state.js"
+import type { GroupState, QueueState, Waiter } from "./queue-state.js"
 import { ModelState, type ModelOptions } from "./state.js"
+import type { HeaderFilter } from "./filter.js"
+import {
+  bucketOf,
+  configureGroup,
+  createGroup,
+  deleteGroup,
+  findBySeq,
+  resolvePosition,
+  restoreEntries,
+  seekGroup,
+  settleEntry,
+} from "./streams.js"
 
 export type { ModelOptions }
 
@@ -48,8 +63,14 @@ export class QueueModel {
     journal.onCommit = (commits, error) => this.committed(commits, error)
   }
 
-  /** Arms the timer for what recovery restored. */
+  /** After recovery: configs take effect, groups place their restored deliveries, the timer is armed. */
   rearm(): void {
+    const now = Date.now()
+    for (const q of this.state.queues.values()) {
+      if (q.isStream) this.state.streams.add(q)
+      this.configured(q)
+      for (const g of q.groups.values()) restoreEntries(this.state, g, now)
+    }
     this.state.rearm()
   }
 
@@ -121,7 +142,7 @@ export class QueueModel {
   private create(q: QueueState, n: NewMessage, now: number): QueueMessage {
     const o = n.options
     const ttr = o.ttr ?? q.config.ttr ?? this.state.options.defaultTtr
-    return new QueueMessage(
+    const m = new QueueMessage(
       this.state.nextSeq++,
       q,
       o.priority,
@@ -135,6 +156,9 @@ export class QueueModel {
       o.retry,
       0,
     )
+    if (n.key !== undefined) m.key = n.key
+    if (n.producer !== undefined) m.producer = n.producer
+    return m
   }
 
   private committed(commits: Commit[], error: Error | undefined): void {
@@ -178,6 +202,13 @@ export class QueueModel {
     if (m.state !== "pending") return
     const q = m.queue
     q.pending--
+    if (q.isStream) {
+      m.state = "stored"
+      for (const g of q.groups.values()) if (g.cursor === m || g.ready.size === 0) this.state.dispatch(g, now)
+      const c = q.config
+      if ((c.maxMessages ?? 0) > 0 || (c.maxBytes ?? 0) > 0) this.state.trimSoon(q)
+      return
+    }
     if (m.expiresAt > 0) {
       if (m.expiresAt <= now) {
         this.state.bury(m, "expired", now)
@@ -200,8 +231,15 @@ export class QueueModel {
   }
 
   /** RESERVE: a message now, or wait up to `timeout` ms (undefined: forever; 0: no wait, null at once). */
-  reserve(holder: LeaseHolder, queue: string, timeout: number | undefined, name: string, done: Done<DeliveredMessage | null>): void {
-    const q = this.state.queue(queue)
+  reserve(
+    holder: LeaseHolder,
+    queue: string,
+    timeout: number | undefined,
+    name: string,
+    done: Done<DeliveredMessage | null>,
+    group?: string,
+  ): void {
+    const q = this.target(holder, queue, group)
     const now = Date.now()
     if (q.waiters.length === 0) {
       const m = this.state.popReady(q, now)
@@ -215,7 +253,7 @@ export class QueueModel {
       done(null, null)
       return
     }
-    const w: Waiter = { holder, queue, done, deadline: timeout === undefined ? Infinity : now + timeout, name, index: -1 }
+    const w: Waiter = { holder, queue: q, done, deadline: timeout === undefined ? Infinity : now + timeout, name, index: -1 }
     q.waiters.push(w)
     holder.waiters++
     if (w.deadline !== Infinity) {
@@ -225,13 +263,46 @@ export class QueueModel {
   }
 
   /** CONSUME: deliveries pushed to `sink` while the subscription has fewer than `credit` unsettled ones. */
-  consume(holder: LeaseHolder, queue: string, credit: number, name: string, sink: DeliverySink): Consumer {
-    const q = this.state.queue(queue)
-    const c = new Consumer(holder, q, credit, name, sink)
+  consume(
+    holder: LeaseHolder,
+    queue: string,
+    credit: number,
+    name: string,
+    sink: DeliverySink,
+    group?: string,
+    filter?: HeaderFilter,
+  ): Consumer {
+    const q = this.target(holder, queue, group)
+    const c = new Consumer(holder, q, credit, name, sink, filter)
     q.consumers.push(c)
+    if (filter !== undefined) q.filteringConsumers++
     holder.consumers.push(c)
     this.state.dispatch(q, Date.now())
     return c
+  }
+
+  /**
+   * Where a reserve or subscription takes messages from: the queue, or the named group of a
+   * stream. A stream needs a group, a plain queue has none, and a connection reads a stream
+   * through one group (so its ACKs name messages by seq alone).
+   */
+  private target(holder: LeaseHolder, queue: string, group: string | undefined): QueueState {
+    const q = this.state.queue(queue)
+    if (group === undefined) {
+      if (q.isStream) throw new QueueError("BAD_REQUEST", `queue ${queue} is a stream (it has consumer groups): name a group to read it`)
+      return q
+    }
+    const g = q.groups.get(group)
+    if (g === undefined)
+      throw new QueueError("NOT_FOUND", `queue ${queue} has no consumer group ${JSON.stringify(group)} (create it with GROUP)`)
+    const mine = holder.groups?.get(q)
+    if (mine !== undefined && mine !== g)
+      throw new QueueError(
+        "BAD_REQUEST",
+        `this connection reads ${queue} through group ${JSON.stringify((mine as GroupState).groupName)}; use another connection for group ${JSON.stringify(group)}`,
+      )
+    ;(holder.groups ??= new Map()).set(q, g)
+    return g
   }
 
   setCredit(c: Consumer, credit: number): void {
@@ -257,24 +328,39 @@ export class QueueModel {
     let errors: [number, string][] | undefined
     let touched: QueueState | null = null
     let more: Set<QueueState> | null = null
+    let groupAcks: Map<GroupState, number[]> | null = null
     for (let i = 0; i + 1 < pairs.length; i += 2) {
-      const m = this.state.bySeq.get(pairs[i]!)
+      const m = this.state.find(holder, pairs[i]!)
       if (m === undefined || m.state !== "reserved" || m.holder !== holder || m.attempts !== pairs[i + 1]) {
         ;(errors ??= []).push([i >> 1, m === undefined ? "NOT_FOUND" : "LEASE_LOST"])
         continue
       }
       const credited = m.consumer !== null
       this.state.endLease(m)
-      this.state.unregister(m)
       m.queue.acks++
-      settled.push(m.seq)
+      const g = m.queue.group
+      if (g === null) {
+        this.state.unregister(m)
+        settled.push(m.seq)
+      } else {
+        settleEntry(this.state, m, now)
+        let list = (groupAcks ??= new Map()).get(g)
+        if (list === undefined) groupAcks.set(g, (list = []))
+        list.push(m.seq)
+      }
       if (credited && touched !== m.queue) {
         if (touched !== null) (more ??= new Set()).add(touched)
         touched = m.queue
       }
     }
+    let acked = settled.length
     if (settled.length > 0) this.state.journal.append({ kind: "ack", seqs: settled })
-    const result: AckResult = { acked: settled.length, errors }
+    if (groupAcks !== null)
+      for (const [g, seqs] of groupAcks) {
+        acked += seqs.length
+        this.state.journal.append({ kind: "group-ack", queue: g.stream.name, group: g.groupName, seqs })
+      }
+    const result: AckResult = { acked, errors }
     this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, result)) })
     if (touched !== null) this.state.dispatch(touched, now)
     if (more !== null) for (const q of more) this.state.dispatch(q, now)
@@ -309,19 +395,24 @@ export class QueueModel {
   }
 
   /** KICK: dead letters back to ready with fresh attempts and no TTL; one by seq, or up to `count` oldest. */
-  kick(queue: string, count: number, seq: number | undefined, done: Done<number>): void {
-    const q = this.state.queue(queue)
+  kick(queue: string, count: number, seq: number | undefined, done: Done<number>, group?: string): void {
+    const q = this.groupOrQueue(queue, group)
     const now = Date.now()
     const picked: QueueMessage[] = []
+    const g = q.group
     if (seq !== undefined) {
-      const m = this.state.bySeq.get(seq)
+      const m = g === null ? this.state.bySeq.get(seq) : g.entries.get(seq)
       if (m === undefined || m.queue !== q || m.state !== "buried") throw new QueueError("NOT_FOUND", `no dead letter ${seq} in ${queue}`)
       picked.push(m)
     } else {
       for (let m = q.buried.head; m !== null && picked.length < count; m = m.next) picked.push(m)
     }
     for (const m of picked) this.state.revive(m, now)
-    if (picked.length > 0) this.state.journal.append({ kind: "kick", at: now, seqs: picked.map((m) => m.seq) })
+    if (picked.length > 0) {
+      const seqs = picked.map((m) => m.seq)
+      if (g === null) this.state.journal.append({ kind: "kick", at: now, seqs })
+      else this.state.journal.append({ kind: "group-kick", queue: g.stream.name, group: g.groupName, at: now, seqs })
+    }
     this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, picked.length)) })
     this.state.dispatch(q, now)
   }
@@ -332,7 +423,87 @@ export class QueueModel {
     q.config = { ...q.config, ...config }
     const whole = q.config
     this.state.journal.append({ kind: "config", queue, config: whole })
+    this.configured(q)
     this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, whole)) })
+  }
+
+  /** What follows from a queue's config (live or recovered): its rate bucket, its groups' settings, retention. */
+  private configured(q: QueueState): void {
+    const now = Date.now()
+    if (!q.isStream) q.bucket = bucketOf(q.config.rate, q.config.burst, now)
+    for (const g of q.groups.values()) configureGroup(g, g.groupConfig, now)
+    if (q.isStream) this.state.trimSoon(q)
+  }
+
+  /** The queue, or its group `group` (NOT_FOUND if there is none). */
+  private groupOrQueue(queue: string, group: string | undefined): QueueState {
+    const q = this.state.queue(queue)
+    if (group === undefined) return q
+    const g = q.groups.get(group)
+    if (g === undefined) throw new QueueError("NOT_FOUND", `queue ${queue} has no consumer group ${JSON.stringify(group)}`)
+    return g
+  }
+
+  // ---- streams and consumer groups ----
+
+  /**
+   * GROUP: creates consumer group `name` of `queue` reading from `start` (default "first"), or,
+   * if it exists, replaces its config (its cursor stays). The first group makes the queue a
+   * stream. `done` gets the group's floor (the first offset it reads) and whether it is new.
+   */
+  group(
+    queue: string,
+    name: string,
+    config: GroupConfig,
+    start: StreamPosition | undefined,
+    done: Done<{ created: boolean; floor: number }>,
+  ): void {
+    const q = this.state.queue(queue)
+    const now = Date.now()
+    const old = q.groups.get(name)
+    if (old !== undefined) {
+      configureGroup(old, config, now)
+      this.state.journal.append({ kind: "group", queue, group: name, config, floor: old.floor })
+      this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, { created: false, floor: old.floor })) })
+      this.state.dispatch(old, now)
+      return
+    }
+    const wasStream = q.isStream
+    const floor = resolvePosition(this.state, q, start ?? "first")
+    const g = createGroup(this.state, q, name, config, floor, now)
+    this.state.streams.add(q)
+    if (!wasStream) this.state.journal.append({ kind: "stream", queue })
+    this.state.journal.append({ kind: "group", queue, group: name, config, floor })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, { created: true, floor })) })
+    this.state.dispatch(g, now)
+  }
+
+  /** UNGROUP: the group is deleted; its deliveries in flight are dropped (their settles find nothing). */
+  ungroup(queue: string, name: string, done: Done<void>): void {
+    const g = this.groupOrQueue(queue, name) as GroupState
+    deleteGroup(this.state, g)
+    this.state.journal.append({ kind: "group-delete", queue, group: name })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => done(e) })
+  }
+
+  /** SEEK: the group reads again (or skips) from `to`; `done` gets the offset it reads next. */
+  seek(queue: string, name: string, to: StreamPosition, done: Done<number>): void {
+    const g = this.groupOrQueue(queue, name) as GroupState
+    const seq = resolvePosition(this.state, g.stream, to)
+    seekGroup(this.state, g, seq)
+    this.state.journal.append({ kind: "seek", queue, group: name, seq })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, seq)) })
+    this.state.dispatch(g, Date.now())
+  }
+
+  /** RANGE: up to `count` stored messages of a stream from `from`, in offset order, and the offset after the last. */
+  range(queue: string, from: StreamPosition, count: number): { messages: StoredMessage[]; next: number } {
+    const q = this.state.queue(queue)
+    if (!q.isStream) throw new QueueError("BAD_REQUEST", `queue ${queue} is not a stream (it has no consumer groups): RANGE reads streams`)
+    const messages: StoredMessage[] = []
+    let m = findBySeq(q, resolvePosition(this.state, q, from))
+    for (; m !== null && messages.length < count && m.state === "stored"; m = m.newer) messages.push(m)
+    return { messages, next: m === null || m.state !== "stored" ? this.state.nextSeq : m.seq }
   }
 
   /** The client is gone: its leases are released at once, its consumers and waiting reserves dropped. */
@@ -343,7 +514,7 @@ export class QueueModel {
       c.state.removeConsumer(c)
     }
     if (holder.waiters > 0) {
-      for (const q of this.state.queues.values()) {
+      for (const q of this.state.allStates()) {
         for (const w of q.waiters.filter((x) => x.holder === holder)) {
           q.removeWaiter(w)
           this.state.timeouts.remove(w)

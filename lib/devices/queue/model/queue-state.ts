@@ -2,15 +2,18 @@
  * One named queue (a "tube"): ready messages by priority, its dead-letter
  * list, its consumers and waiting reserves, its configuration and counters.
  */
-import type { DeliveredMessage, Done, QueueConfig } from "../backend.js"
+import type { DeliveredMessage, Done, GroupConfig, QueueConfig } from "../backend.js"
+import type { TokenBucket } from "./bucket.js"
+import type { HeaderFilter } from "./filter.js"
 import { MessageList, type Consumer, type LeaseHolder, type QueueMessage } from "./message.js"
 
-export type { QueueConfig }
+export type { QueueConfig, GroupConfig }
 
 /** A RESERVE waiting for a message. */
 export interface Waiter {
   readonly holder: LeaseHolder
-  readonly queue: string
+  /** The queue or group it waits on. */
+  readonly queue: QueueState
   /** Gets the leased message, or null when the deadline passed. */
   readonly done: Done<DeliveredMessage | null>
   /** ms since the epoch, Infinity for none. */
@@ -38,6 +41,18 @@ export class ReadyQueue {
     }
     if (list.length === 0) this.addPriority(m.priority)
     list.push(m)
+    this.size++
+  }
+
+  /** Puts `m` back first among its priority (a message set aside and not delivered). */
+  pushFront(m: QueueMessage): void {
+    let list = this.lists.get(m.priority)
+    if (list === undefined) {
+      list = new MessageList()
+      this.lists.set(m.priority, list)
+    }
+    if (list.length === 0) this.addPriority(m.priority)
+    list.unshift(m)
     this.size++
   }
 
@@ -91,8 +106,8 @@ export class QueueState {
   /** The dead-letter queue: buried messages, oldest burial first. */
   readonly buried = new MessageList()
   /** Live messages in put order, linked through QueueMessage.older/newer (no per-message allocation). */
-  private oldest: QueueMessage | null = null
-  private newest: QueueMessage | null = null
+  oldest: QueueMessage | null = null
+  newest: QueueMessage | null = null
   /** Number of live messages. */
   total = 0
   readonly consumers: Consumer[] = []
@@ -109,17 +124,42 @@ export class QueueState {
   puts = 0
   acks = 0
   private rr = 0
+  /** Deliveries at most this fast (the config's or the group's rate), or null. */
+  bucket: TokenBucket | null = null
+  /** When a rate-limited wait ends (ms since the epoch; Infinity: not waiting). */
+  wakeAt = Infinity
+  // ---- a stream: a queue consumed through consumer groups ----
+  /** Set once the queue has had a consumer group: its messages are kept as a log ("stored") and read by each group. */
+  isStream = false
+  readonly groups = new Map<string, GroupState>()
+  /** Every INDEX_EVERY-th stored message (streams.ts): offset and time lookups by binary search. */
+  readonly index: QueueMessage[] = []
+  indexHead = 0
+  /** Messages registered so far (each one's ordinal). */
+  ordinals = 0
+  /** Messages removed by retention since the device started. */
+  trimmed = 0
+  /** Settled by every group since the last compaction (retention "acked" has work to do). */
+  trimDue = false
 
   constructor(readonly name: string) {}
 
-  /** The next consumer with credit to spare, round-robin; null if none. */
-  nextConsumer(): Consumer | null {
+  /** The consumer group this state is, or null for a queue. */
+  get group(): GroupState | null {
+    return null
+  }
+
+  /** Consumers with a filter (dispatch then matches each message to one). */
+  filteringConsumers = 0
+
+  /** The next consumer with credit to spare (counting what `pending` is about to give it), round-robin; null if none. */
+  nextConsumer(pending?: Map<Consumer, readonly unknown[]>): Consumer | null {
     const cs = this.consumers
     const n = cs.length
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n
       const c = cs[i]!
-      if (c.active && c.inflight < c.credit) {
+      if (c.active && c.inflight + (pending?.get(c)?.length ?? 0) < c.credit) {
         this.rr = (i + 1) % n
         return c
       }
@@ -129,7 +169,10 @@ export class QueueState {
 
   removeConsumer(c: Consumer): void {
     const i = this.consumers.indexOf(c)
-    if (i >= 0) this.consumers.splice(i, 1)
+    if (i >= 0) {
+      this.consumers.splice(i, 1)
+      if (c.filter !== undefined) this.filteringConsumers--
+    }
   }
 
   removeWaiter(w: Waiter): void {
@@ -158,5 +201,89 @@ export class QueueState {
   /** The oldest live message's put time, or undefined. */
   oldestPutAt(): number | undefined {
     return this.oldest?.putAt
+  }
+}
+
+/** A key's deliveries in one group: how many are in flight, who waits behind them, its rate. */
+export class KeyState {
+  inflight = 0
+  readonly waiting = new MessageList()
+  constructor(readonly bucket: TokenBucket | null) {}
+}
+
+/** A message of a group seen before a restart: how it stood (the log's group records, or a checkpoint). */
+export interface SavedEntry {
+  attempts: number
+  readyAt: number
+  buried: boolean
+  buriedAt: number
+  reason: string
+  lastConsumer: string
+}
+
+/**
+ * A consumer group of a stream: its own cursor through the stream's stored
+ * messages and its own deliveries ("entries": QueueMessages whose `record`
+ * is the stored message) with leases, retries, dead letters and counters, so
+ * the lease and retry mechanics of a queue work for it unchanged. Entries
+ * exist only from the moment the cursor passes a message until the group
+ * settles it; the stored message is shared.
+ */
+export class GroupState extends QueueState {
+  /** Unsettled deliveries by seq. */
+  readonly entries = new Map<number, QueueMessage>()
+  /** The next stored message to look at; null: the next one to be put. */
+  cursor: QueueMessage | null = null
+  /** Stored messages with a smaller seq are settled for this group. */
+  floor: number
+  /** Settled seqs at or above the floor the cursor has not passed again yet (known from the log after a restart). */
+  readonly acked = new Set<number>()
+  /** The same from a checkpoint, as sorted [from, to] seq pairs; `rangeAt` is the first pair not yet passed. */
+  ackedRanges: number[] = []
+  rangeAt = 0
+  /** How entries stood before the restart, until the cursor is placed (streams.ts restoreEntries). */
+  readonly restored = new Map<number, SavedEntry>()
+  readonly keys = new Map<string, KeyState>()
+  /** Keys with deliveries waiting for a token. */
+  readonly rateBlocked = new Set<KeyState>()
+  /** Entries waiting for their key. */
+  blocked = 0
+  /** Stored messages the group skipped (filter). */
+  filtered = 0
+  groupConfig: GroupConfig
+
+  constructor(
+    readonly stream: QueueState,
+    readonly groupName: string,
+    config: GroupConfig,
+    floor: number,
+  ) {
+    super(stream.name)
+    this.groupConfig = config
+    this.floor = floor
+  }
+
+  override get group(): GroupState {
+    return this
+  }
+
+  get filter(): HeaderFilter | undefined {
+    return this.groupConfig.filter
+  }
+
+  get keyConcurrency(): number {
+    return this.groupConfig.keyConcurrency ?? 1
+  }
+
+  /** Its config as a queue's: the stream's lease and retry settings under the group's own. */
+  effective(): QueueConfig {
+    const s = this.stream.config
+    const g = this.groupConfig
+    const out: QueueConfig = {}
+    const ttr = g.ttr ?? s.ttr
+    if (ttr !== undefined) out.ttr = ttr
+    const retry = g.retry === undefined ? s.retry : { ...s.retry, ...g.retry }
+    if (retry !== undefined) out.retry = retry
+    return out
   }
 }

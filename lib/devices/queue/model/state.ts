@@ -15,8 +15,10 @@ import { IndexedHeap } from "./heap.js"
 import type { Journal } from "./changes.js"
 import { MessageList, type Consumer, type LeaseHolder, type MessageState, type QueueMessage } from "./message.js"
 import { QueueError } from "../errors.js"
-import { QueueState, type Waiter } from "./queue-state.js"
+import { QueueState, type GroupState, type Waiter } from "./queue-state.js"
 import { backoffDelay, effectiveRetry } from "./retry.js"
+import { matches } from "./filter.js"
+import { fill, joinStream, onWake, releaseKey, trimPoint, trimStream } from "./streams.js"
 
 export interface ModelOptions {
   /** A put repeating an `id` within this many ms gets the first put's confirmation. */
@@ -34,6 +36,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Most messages in one delivery to a consumer (a bundle per consumer turn keeps per-message overhead low). */
 const BUNDLE = 128
+/** How long settled stream messages wait for their compaction (retention "acked"), ms: one trim record per this at most. */
+const TRIM_EVERY = 100
+/** Ready messages a dispatch sets aside looking for a consumer whose filter takes them, at most. */
+const MAX_SET_ASIDE = 1024
 
 export interface DedupEntry {
   seq: number
@@ -63,6 +69,12 @@ export class ModelState {
   )
   /** Leased messages, one list per lease length (ms). */
   readonly leases = new Map<number, MessageList>()
+  /** Queues and groups waiting for a rate limit's token (wakeAt). */
+  readonly wakes = new Set<QueueState>()
+  /** Streams with retention work to do at the next timer. */
+  readonly trims = new Set<QueueState>()
+  /** All streams (their maxAge deadlines arm the timer). */
+  readonly streams = new Set<QueueState>()
   /** Randomness for backoff jitter (replaceable in tests). */
   random: () => number = Math.random
   /** Where changes go; set by QueueModel.attach once recovery has replayed the old ones (apply never appends). */
@@ -92,6 +104,7 @@ export class ModelState {
     q.puts++
     if (m.id !== undefined) this.dedup.set(`${q.name}\n${m.id}`, { seq: m.seq, at: m.putAt })
     if (m.seq >= this.nextSeq) this.nextSeq = m.seq + 1
+    if (q.isStream) joinStream(q, m)
   }
 
   /** Removes a settled message from the indexes (it must be out of every list and heap but its TTL). */
@@ -142,6 +155,14 @@ export class ModelState {
 
   popReady(q: QueueState, now: number): QueueMessage | null {
     for (;;) {
+      if (q.ready.size === 0) {
+        const g = q.group
+        if (g === null || !fill(this, g, now, BUNDLE)) return null
+      }
+      if (q.bucket !== null && !q.bucket.take(now)) {
+        this.wake(q, q.bucket.nextAt(now))
+        return null
+      }
       const m = q.ready.pop()
       if (m === null) return null
       if (m.expiresAt > 0 && m.expiresAt <= now) {
@@ -158,7 +179,11 @@ export class ModelState {
    */
   dispatch(q: QueueState, now: number): void {
     if (this.stopped) return
-    while (q.ready.size > 0) {
+    for (;;) {
+      if (q.ready.size === 0) {
+        const g = q.group
+        if (g === null || (q.waiters.length === 0 && q.consumers.length === 0) || !fill(this, g, now, BUNDLE)) return
+      }
       const w = q.waiters[0]
       if (w !== undefined) {
         const m = this.popReady(q, now)
@@ -168,6 +193,10 @@ export class ModelState {
         w.holder.waiters--
         this.lease(m, w.holder, null, w.name, now)
         w.done(null, m)
+        continue
+      }
+      if (q.filteringConsumers > 0) {
+        if (!this.dispatchFiltered(q, now)) return
         continue
       }
       const c = q.nextConsumer()
@@ -184,6 +213,46 @@ export class ModelState {
       c.inflight += msgs.length
       c.sink(q.name, msgs)
     }
+  }
+
+  /**
+   * Dispatch when some consumers filter: each ready message goes to the next consumer with
+   * credit whose filter takes it; one no such consumer takes is set aside (and put back after),
+   * so it does not hold up the others. False when nothing more can go now.
+   */
+  private dispatchFiltered(q: QueueState, now: number): boolean {
+    const aside: QueueMessage[] = []
+    const bundles = new Map<Consumer, DeliveredMessage[]>()
+    let sent = false
+    while (aside.length < MAX_SET_ASIDE) {
+      if (!q.consumers.some((c) => c.active && c.inflight + (bundles.get(c)?.length ?? 0) < c.credit)) break
+      const m = this.popReady(q, now)
+      if (m === null) break
+      let taker: Consumer | null = null
+      for (let k = 0; k < q.consumers.length; k++) {
+        const c = q.nextConsumer(bundles)
+        if (c === null) break
+        if (matches(c.filter, m)) {
+          taker = c
+          break
+        }
+      }
+      if (taker === null) {
+        aside.push(m)
+        continue
+      }
+      this.lease(m, taker.holder, taker, taker.name, now)
+      let b = bundles.get(taker)
+      if (b === undefined) bundles.set(taker, (b = []))
+      b.push(m)
+      sent = true
+    }
+    for (let i = aside.length - 1; i >= 0; i--) q.ready.pushFront(aside[i]!)
+    for (const [c, msgs] of bundles) {
+      c.inflight += msgs.length
+      c.sink(q.name, msgs)
+    }
+    return sent && aside.length < MAX_SET_ASIDE
   }
 
   lease(m: QueueMessage, holder: LeaseHolder, consumer: Consumer | null, name: string, now: number): void {
@@ -222,7 +291,7 @@ export class ModelState {
 
   /** The message `holder` leases as delivery `attempt`, or LEASE_LOST / NOT_FOUND. */
   leased(holder: LeaseHolder, seq: number, attempt: number): QueueMessage {
-    const m = this.bySeq.get(seq)
+    const m = this.find(holder, seq)
     if (m === undefined) throw new QueueError("NOT_FOUND", `no message ${seq}`)
     if (m.state !== "reserved" || m.holder !== holder || m.attempts !== attempt) {
       throw new QueueError("LEASE_LOST", `message ${seq} attempt ${attempt} is not leased by this client (lease expired or released)`)
@@ -244,7 +313,17 @@ export class ModelState {
     }
     const d = delay ?? (cause === "disconnect" ? 0 : backoffDelay(p, m.attempts, this.random))
     m.readyAt = now + d
-    this.journal.append({ kind: "release", seq: m.seq, attempts: m.attempts, readyAt: m.readyAt })
+    const g = q.group
+    if (g === null) this.journal.append({ kind: "release", seq: m.seq, attempts: m.attempts, readyAt: m.readyAt })
+    else
+      this.journal.append({
+        kind: "group-release",
+        queue: g.stream.name,
+        group: g.groupName,
+        seq: m.seq,
+        attempts: m.attempts,
+        readyAt: m.readyAt,
+      })
     if (d > 0) this.placeDelayed(m)
     else this.placeReady(m)
     return m.state
@@ -256,7 +335,21 @@ export class ModelState {
     m.buryReason = reason
     m.buriedAt = now
     this.placeBuried(m)
-    this.journal.append({ kind: "bury", seq: m.seq, attempts: m.attempts, buriedAt: now, reason, lastConsumer: m.lastConsumer })
+    const g = m.queue.group
+    if (g === null) this.journal.append({ kind: "bury", seq: m.seq, attempts: m.attempts, buriedAt: now, reason, lastConsumer: m.lastConsumer })
+    else {
+      this.journal.append({
+        kind: "group-bury",
+        queue: g.stream.name,
+        group: g.groupName,
+        seq: m.seq,
+        attempts: m.attempts,
+        buriedAt: now,
+        reason,
+        lastConsumer: m.lastConsumer,
+      })
+      releaseKey(this, m, now) // a dead letter does not hold up its key
+    }
   }
 
   revive(m: QueueMessage, now: number): void {
@@ -295,7 +388,17 @@ export class ModelState {
     for (let m = this.ttls.peek(); m !== undefined && m.expiresAt <= now; m = this.ttls.peek()) {
       this.ttls.pop()
       this.expire(m, now)
+      touched.add(m.queue)
     }
+    for (const q of this.wakes) {
+      if (q.wakeAt > now) continue
+      this.wakes.delete(q)
+      q.wakeAt = Infinity
+      const g = q.group
+      if (g !== null) onWake(this, g, now)
+      touched.add(q)
+    }
+    this.retain(now)
     for (const list of this.leases.values()) {
       for (let m = list.head; m !== null && m.leaseDeadline <= now; m = list.head) {
         this.endLease(m)
@@ -305,7 +408,7 @@ export class ModelState {
     }
     for (let w = this.timeouts.peek(); w !== undefined && w.deadline <= now; w = this.timeouts.peek()) {
       this.timeouts.pop()
-      this.queue(w.queue).removeWaiter(w)
+      w.queue.removeWaiter(w)
       w.holder.waiters--
       w.done(null, null)
     }
@@ -332,7 +435,60 @@ export class ModelState {
     const w = this.timeouts.peek()
     if (w !== undefined && w.deadline < t) t = w.deadline
     for (const list of this.leases.values()) if (list.head !== null && list.head.leaseDeadline < t) t = list.head.leaseDeadline
+    for (const q of this.wakes) if (q.wakeAt < t) t = q.wakeAt
+    for (const q of this.streams) {
+      const age = q.config.maxAge
+      const o = q.oldest
+      if (age !== undefined && age > 0 && o !== null && o.putAt + age < t) t = o.putAt + age
+    }
+    if (this.trims.size > 0) t = Math.min(t, Date.now() + TRIM_EVERY)
     if (t !== Infinity) this.want(t)
+  }
+
+  /** The queue's deliveries wait for a token until `at`. */
+  wake(q: QueueState, at: number): void {
+    if (at < q.wakeAt) q.wakeAt = at
+    this.wakes.add(q)
+    this.want(q.wakeAt)
+  }
+
+  /** The stream has retention work: done by the timer within TRIM_EVERY ms, so one trim record covers many settles. */
+  trimSoon(q: QueueState): void {
+    if (this.trims.has(q)) return
+    this.trims.add(q)
+    this.want(Date.now() + TRIM_EVERY)
+  }
+
+  /** Retention: streams drop what their rules let go, one "trim" change each. */
+  retain(now: number): void {
+    for (const q of this.streams) {
+      const age = q.config.maxAge
+      if (age !== undefined && age > 0 && q.oldest !== null && q.oldest.putAt + age <= now) this.trims.add(q)
+    }
+    for (const q of this.trims) {
+      this.trims.delete(q)
+      const below = trimPoint(this, q, now)
+      if (below === 0) continue
+      this.journal.append({ kind: "trim", queue: q.name, below })
+      trimStream(this, q, below)
+      for (const g of q.groups.values()) this.dispatch(g, now)
+    }
+  }
+
+  /** A stored message or a group's delivery of one, by the seq a client names: its group's entry if `holder` consumes the stream through one. */
+  find(holder: LeaseHolder, seq: number): QueueMessage | undefined {
+    const m = this.bySeq.get(seq)
+    if (m === undefined || !m.queue.isStream) return m
+    const g = holder.groups?.get(m.queue) as GroupState | undefined
+    return g?.entries.get(seq)
+  }
+
+  /** Every queue and every group (for what concerns all waiters or consumers). */
+  *allStates(): IterableIterator<QueueState> {
+    for (const q of this.queues.values()) {
+      yield q
+      for (const g of q.groups.values()) yield g
+    }
   }
 
   /** Stops the timer and all deliveries (device shutdown). */

@@ -190,6 +190,7 @@ export class QueueDevice {
       maxBodySize: this.options.maxBodySize,
       maxBatch: this.options.maxBatch,
       maxBatchBytes: this.options.maxBatchBytes,
+      tracing: false,
       send: this.sendFrames,
       session: (addr, create) => {
         const key = addr.toString("latin1")

@@ -29,13 +29,23 @@ import {
   peekPayload,
   putOptions,
   queueName,
+  keyOption,
+  groupName,
+  positionOption,
+  groupConfig,
+  queueConfig,
+  rangePayload,
+  GROUP_CONFIG_KEYS,
+  CONFIG_KEYS,
 } from "./protocol.js"
+import { parseFilter } from "../model/filter.js"
 
 const EMPTY = Buffer.alloc(0)
 const MAX_CREDIT = 1_000_000
 const MAX_ACKS = 100_000
 const MAX_REASON = 1024
 const PEEK_STATES = ["ready", "delayed", "reserved", "buried"] as const
+const MAX_RANGE = 10_000
 
 /** A client connection as the device knows it (by ROUTER routing id), and its handle at the backend. */
 export class Session {
@@ -64,6 +74,8 @@ export interface HandlerContext {
   readonly maxBodySize: number
   readonly maxBatch: number
   readonly maxBatchBytes: number
+  /** Traces are kept (producer names recorded). */
+  readonly tracing: boolean
   send(frames: Buffer[]): void
   /** The session of `addr`, created if `create`. */
   session(addr: Buffer, create: boolean): Session | undefined
@@ -142,7 +154,12 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const body = frames[5]!
       checkBody(ctx, body, "")
       checkHeaders(headers, "")
-      b.put(queue, { options: o, headers: headers.length > 0 ? copy(headers) : EMPTY, body: copy(body) }, replyWith(ctx, addr, reqId, cbor))
+      const key = opt(a, "key", (v) => keyOption(v, ""))
+      b.put(
+        queue,
+        { options: o, headers: headers.length > 0 ? copy(headers) : EMPTY, body: copy(body), key, producer: producerName(ctx, addr) },
+        replyWith(ctx, addr, reqId, cbor),
+      )
       return
     }
     case "PUTB": {
@@ -154,61 +171,80 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       if (n > ctx.maxBatch) throw new QueueError("TOO_LARGE", `a batch of ${n} messages exceeds the limit of ${ctx.maxBatch}`)
       frameCount(frames, 4 + 2 * n, `[PUTB, requestId, args, then headers and body for each of the ${n} items]`)
       const items: NewMessage[] = []
+      const producer = producerName(ctx, addr)
       let total = 0
       for (let i = 0; i < n; i++) {
         const where = `items[${i}].`
         const raw = (a.items as unknown[])[i]
         let options = DEFAULT_PUT
+        let key: string | undefined
         if (raw !== null && raw !== undefined) {
           if (typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array)
             throw new QueueError("BAD_OPTION", `items[${i}] must be a map or null`)
           const o = raw as Record<string, unknown>
           onlyKeys(o, ITEM_KEYS, `PUTB items[${i}]`)
           options = putOptions(o, where)
+          key = opt(o, "key", (v) => keyOption(v, where))
         }
         const headers = frames[4 + 2 * i]!
         const body = frames[5 + 2 * i]!
         checkBody(ctx, body, where)
         checkHeaders(headers, where)
         total += body.length + headers.length
-        items.push({ options, headers: headers.length > 0 ? copy(headers) : EMPTY, body: copy(body) })
+        items.push({ options, headers: headers.length > 0 ? copy(headers) : EMPTY, body: copy(body), key, producer })
       }
       if (total > ctx.maxBatchBytes) throw new QueueError("TOO_LARGE", `a batch of ${total} bytes exceeds the limit of ${ctx.maxBatchBytes}`)
       b.putBatch(queue, items, replyWith(ctx, addr, reqId, cbor))
       return
     }
     case "RESERVE": {
-      onlyKeys(a, ["queue", "timeout", "consumer"], "RESERVE")
+      onlyKeys(a, ["queue", "timeout", "consumer", "group"], "RESERVE")
       const queue = queueName(a.queue)
+      const group = opt(a, "group", groupName)
       const timeout = opt(a, "timeout", (v) => intOption(v, "timeout", 0, MAX_MS))
       const s = ctx.session(addr, true)!
       // A reserve may wait long: keep copies, not slices of the receive buffer.
       const to = s.addr
       const id = copy(reqId)
-      b.reserve(s.client, queue, timeout, consumerName(a, s), (err, m) => {
-        if (err) ctx.send(errorReply(to, id, err))
-        else if (m) ctx.send(okFrames(to, id, deliveryPayload(queue, [m]), [m.headers, m.body]))
-        else ctx.send(okFrames(to, id, deliveryPayload(queue, [])))
-      })
+      b.reserve(
+        s.client,
+        queue,
+        timeout,
+        consumerName(a, s),
+        (err, m) => {
+          if (err) ctx.send(errorReply(to, id, err))
+          else if (m) ctx.send(okFrames(to, id, deliveryPayload(queue, [m]), [m.headers, m.body]))
+          else ctx.send(okFrames(to, id, deliveryPayload(queue, [])))
+        },
+        group,
+      )
       return
     }
     case "CONSUME": {
-      onlyKeys(a, ["queue", "credit", "consumer"], "CONSUME")
+      onlyKeys(a, ["queue", "credit", "consumer", "group", "filter"], "CONSUME")
       const queue = queueName(a.queue)
+      const group = opt(a, "group", groupName)
+      const filter = opt(a, "filter", (v) => parseFilter(v))
       const credit = opt(a, "credit", (v) => intOption(v, "credit", 1, MAX_CREDIT)) ?? 100
       const s = ctx.session(addr, true)!
       const key = reqId.toString("hex")
       if (s.subs.has(key)) throw new QueueError("BAD_REQUEST", "a subscription with this request id exists; use a new request id")
       const name = consumerName(a, s)
-      ctx.send(okFrames(addr, reqId, EMPTY_MAP))
       const tag = copy(reqId)
       const to = s.addr
+      // Deliveries made inside consume() wait for its OK (a refusal, such as no such group, is the only reply).
+      let held: Buffer[][] | null = []
       const sink = (q: string, msgs: readonly DeliveredMessage[]): void => {
         const frames: Buffer[] = [to, MSG, tag, deliveryPayload(q, msgs)]
         for (let i = 0; i < msgs.length; i++) frames.push(msgs[i]!.headers, msgs[i]!.body)
-        ctx.send(frames)
+        if (held !== null) held.push(frames)
+        else ctx.send(frames)
       }
-      s.subs.set(key, b.consume(s.client, queue, credit, name, sink))
+      const sub = b.consume(s.client, queue, credit, name, sink, { group, filter })
+      s.subs.set(key, sub)
+      ctx.send(okFrames(addr, reqId, EMPTY_MAP))
+      for (const f of held) ctx.send(f)
+      held = null
       return
     }
     case "CREDIT":
@@ -277,8 +313,9 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       return
     }
     case "KICK": {
-      onlyKeys(a, ["queue", "count", "seq"], "KICK")
+      onlyKeys(a, ["queue", "count", "seq", "group"], "KICK")
       const queue = queueName(a.queue)
+      const group = opt(a, "group", groupName)
       const count = opt(a, "count", (v) => intOption(v, "count", 1, 2 ** 31)) ?? 1
       const seq = a.seq === undefined || a.seq === null ? undefined : seqArg(a)
       b.kick(
@@ -286,11 +323,12 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
         count,
         seq,
         replyWith(ctx, addr, reqId, (kicked) => encodeCbor({ kicked })),
+        group,
       )
       return
     }
     case "PEEK": {
-      onlyKeys(a, ["queue", "state", "count", "seq", "id"], "PEEK")
+      onlyKeys(a, ["queue", "state", "count", "seq", "id", "group"], "PEEK")
       const byKey = a.seq !== undefined || a.id !== undefined
       b.peek(peekQuery(a), (err, found) => {
         if (err) return ctx.send(errorReply(addr, reqId, err))
@@ -310,14 +348,49 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       return
     }
     case "CONFIG": {
-      onlyKeys(a, ["queue", "ttr", "retry"], "CONFIG")
+      onlyKeys(a, CONFIG_KEYS, "CONFIG")
       const queue = queueName(a.queue)
-      const config: QueueConfig = {}
-      const ttr = opt(a, "ttr", (v) => intOption(v, "ttr", 1, MAX_TTR))
-      if (ttr !== undefined) config.ttr = ttr
-      const retry = opt(a, "retry", (v) => parseRetry(v))
-      if (retry !== undefined) config.retry = retry
+      const config = queueConfig(a)
       b.configure(queue, config, replyWith(ctx, addr, reqId, cbor))
+      return
+    }
+    case "GROUP": {
+      onlyKeys(a, ["queue", "group", "start", ...GROUP_CONFIG_KEYS], "GROUP")
+      const queue = queueName(a.queue)
+      const group = groupName(a.group)
+      const start = opt(a, "start", (v) => positionOption(v, "start"))
+      b.group(queue, group, groupConfig(a), start, replyWith(ctx, addr, reqId, cbor))
+      return
+    }
+    case "UNGROUP": {
+      onlyKeys(a, ["queue", "group"], "UNGROUP")
+      b.ungroup(queueName(a.queue), groupName(a.group), replyWith(ctx, addr, reqId, emptyMap))
+      return
+    }
+    case "SEEK": {
+      onlyKeys(a, ["queue", "group", "to"], "SEEK")
+      const queue = queueName(a.queue)
+      const group = groupName(a.group)
+      if (a.to === undefined || a.to === null) throw new QueueError("BAD_OPTION", "to is required")
+      b.seek(
+        queue,
+        group,
+        positionOption(a.to, "to"),
+        replyWith(ctx, addr, reqId, (offset) => encodeCbor({ offset })),
+      )
+      return
+    }
+    case "RANGE": {
+      onlyKeys(a, ["queue", "from", "count"], "RANGE")
+      const queue = queueName(a.queue)
+      const from = opt(a, "from", (v) => positionOption(v, "from")) ?? "first"
+      const count = opt(a, "count", (v) => intOption(v, "count", 1, MAX_RANGE)) ?? 100
+      b.range(queue, from, count, (err, r) => {
+        if (err) return ctx.send(errorReply(addr, reqId, err))
+        const data: Buffer[] = []
+        for (const m of r!.messages) data.push(m.headers, m.body)
+        ctx.send(okFrames(addr, reqId, rangePayload(queue, r!.next, r!.messages), data))
+      })
       return
     }
     case "HELLO":
@@ -344,6 +417,11 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
   }
 }
 
+/** Who a put came from (its connection's id in hex), when the device keeps traces; undefined otherwise (no cost per put). */
+function producerName(ctx: HandlerContext, addr: Buffer): string | undefined {
+  return ctx.tracing ? addr.toString("hex") : undefined
+}
+
 /** The backend handle of `addr`'s session, or `nobody` if it has none (then it holds no lease). */
 function client(ctx: HandlerContext, addr: Buffer): ClientHandle {
   return ctx.session(addr, false)?.client ?? ctx.nobody
@@ -364,5 +442,5 @@ function peekQuery(a: Record<string, unknown>): PeekQuery {
       return v as (typeof PEEK_STATES)[number]
     }) ?? "ready"
   const count = opt(a, "count", (v) => intOption(v, "count", 1, 1000)) ?? 1
-  return { by: "state", queue, state, count }
+  return { by: "state", queue, state, count, group: opt(a, "group", groupName) }
 }

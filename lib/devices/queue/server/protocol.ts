@@ -9,7 +9,17 @@
  */
 import { EMPTY_MAP, cborWriter, decodeCbor, encodeCbor } from "../cbor.js"
 import { QueueError } from "../errors.js"
-import type { DeliveredMessage, MessageInfo, PutOptions, RetryPolicy } from "../backend.js"
+import type {
+  DeliveredMessage,
+  GroupConfig,
+  MessageInfo,
+  PutOptions,
+  QueueConfig,
+  RetryPolicy,
+  StoredMessage,
+  StreamPosition,
+} from "../backend.js"
+import { parseFilter } from "../model/filter.js"
 import { ERR, OK } from "../commands.js"
 
 export { COMMANDS, MSG, PING, PROTOCOL_VERSION, type Command } from "../commands.js"
@@ -115,7 +125,7 @@ export const opt = <T>(o: Record<string, unknown>, k: string, f: (v: unknown) =>
 /** Options of one message (PUT args, or an item of PUTB). */
 export type { PutOptions }
 
-export const PUT_KEYS = ["queue", "priority", "delay", "ttr", "ttl", "id", "retry"] as const
+export const PUT_KEYS = ["queue", "priority", "delay", "ttr", "ttl", "id", "retry", "key"] as const
 export const ITEM_KEYS = PUT_KEYS.filter((k) => k !== "queue")
 /** Options of an item given as null: all defaults. */
 export const DEFAULT_PUT: Readonly<PutOptions> = Object.freeze({
@@ -165,15 +175,126 @@ export function deliveryPayload(queue: string, msgs: readonly DeliveredMessage[]
   w.value("messages")
   w.array(msgs.length)
   for (const m of msgs) {
-    w.array(6)
+    const key = m.key
+    w.array(key === undefined ? 6 : 7)
     w.uint(m.seq)
     w.uint(m.attempts)
     w.uint(m.priority)
     w.uint(m.putAt)
     w.uint(m.ttr)
     w.value(m.id ?? null)
+    if (key !== undefined) w.value(key)
   }
   return w.finish()
+}
+
+/** The RANGE result map: `{queue, next, messages}`, each message [seq, putAt, priority, id or null, key or null]; headers and body frames follow. */
+export function rangePayload(queue: string, next: number, msgs: readonly StoredMessage[]): Buffer {
+  const w = cborWriter
+  w.start()
+  w.map(3)
+  w.value("queue")
+  w.value(queue)
+  w.value("next")
+  w.uint(next)
+  w.value("messages")
+  w.array(msgs.length)
+  for (const m of msgs) {
+    w.array(5)
+    w.uint(m.seq)
+    w.uint(m.putAt)
+    w.uint(m.priority)
+    w.value(m.id ?? null)
+    w.value(m.key ?? null)
+  }
+  return w.finish()
+}
+
+const MAX_KEY = 256
+const MAX_GROUP_NAME = 200
+const GROUP_NAME = /^[A-Za-z0-9._:@/-]+$/
+
+/** A put's ordering key: a string of 1-256 bytes. */
+export function keyOption(v: unknown, where: string): string {
+  if (typeof v !== "string" || v.length === 0 || Buffer.byteLength(v) > MAX_KEY)
+    throw new QueueError("BAD_OPTION", `${where}key must be a string of 1-${MAX_KEY} bytes`)
+  return v
+}
+
+export function groupName(v: unknown): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > MAX_GROUP_NAME || !GROUP_NAME.test(v))
+    throw new QueueError("BAD_OPTION", `group must be a name of 1-${MAX_GROUP_NAME} characters from A-Z a-z 0-9 . _ : @ / -`)
+  return v
+}
+
+/** A stream position: "first", "last", an offset (integer), {offset}, or {time} (ms since the epoch). */
+export function positionOption(v: unknown, name: string): StreamPosition {
+  if (v === "first" || v === "last") return v
+  if (typeof v === "number" || typeof v === "bigint") return { offset: intOption(v, name, 0, Number.MAX_SAFE_INTEGER) }
+  if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array)) {
+    const o = v as Record<string, unknown>
+    const keys = Object.keys(o)
+    if (keys.length === 1 && keys[0] === "offset") return { offset: intOption(o.offset, `${name}.offset`, 0, Number.MAX_SAFE_INTEGER) }
+    if (keys.length === 1 && keys[0] === "time") return { time: intOption(o.time, `${name}.time`, 0, Number.MAX_SAFE_INTEGER) }
+  }
+  throw new QueueError("BAD_OPTION", `${name} must be "first", "last", an offset, {offset} or {time}`)
+}
+
+const RATE_MAX = 10_000_000
+
+function rateOption(v: unknown, name: string): number {
+  if (typeof v !== "number" || !(v > 0 && v <= RATE_MAX))
+    throw new QueueError("BAD_OPTION", `${name} must be a number above 0 and at most ${RATE_MAX} (per second)`)
+  return v
+}
+
+export const GROUP_CONFIG_KEYS = ["filter", "keyConcurrency", "rate", "burst", "keyRate", "keyBurst", "ttr", "retry"] as const
+
+/** A group's config from GROUP args. */
+export function groupConfig(a: Record<string, unknown>): GroupConfig {
+  const c: GroupConfig = {}
+  const filter = opt(a, "filter", (v) => parseFilter(v))
+  if (filter !== undefined) c.filter = filter
+  const kc = opt(a, "keyConcurrency", (v) => intOption(v, "keyConcurrency", 1, 1_000_000))
+  if (kc !== undefined) c.keyConcurrency = kc
+  const rate = opt(a, "rate", (v) => rateOption(v, "rate"))
+  if (rate !== undefined) c.rate = rate
+  const burst = opt(a, "burst", (v) => intOption(v, "burst", 1, RATE_MAX))
+  if (burst !== undefined) c.burst = burst
+  const keyRate = opt(a, "keyRate", (v) => rateOption(v, "keyRate"))
+  if (keyRate !== undefined) c.keyRate = keyRate
+  const keyBurst = opt(a, "keyBurst", (v) => intOption(v, "keyBurst", 1, RATE_MAX))
+  if (keyBurst !== undefined) c.keyBurst = keyBurst
+  const ttr = opt(a, "ttr", (v) => intOption(v, "ttr", 1, MAX_TTR))
+  if (ttr !== undefined) c.ttr = ttr
+  const retry = opt(a, "retry", (v) => parseRetry(v))
+  if (retry !== undefined) c.retry = retry
+  return c
+}
+
+export const CONFIG_KEYS = ["queue", "ttr", "retry", "rate", "burst", "retention", "maxAge", "maxBytes", "maxMessages"] as const
+
+/** A queue's config fields from CONFIG args. */
+export function queueConfig(a: Record<string, unknown>): QueueConfig {
+  const config: QueueConfig = {}
+  const ttr = opt(a, "ttr", (v) => intOption(v, "ttr", 1, MAX_TTR))
+  if (ttr !== undefined) config.ttr = ttr
+  const retry = opt(a, "retry", (v) => parseRetry(v))
+  if (retry !== undefined) config.retry = retry
+  const rate = opt(a, "rate", (v) => rateOption(v, "rate"))
+  if (rate !== undefined) config.rate = rate
+  const burst = opt(a, "burst", (v) => intOption(v, "burst", 1, RATE_MAX))
+  if (burst !== undefined) config.burst = burst
+  const retention = opt(a, "retention", (v) => {
+    if (v !== "acked" && v !== "limits") throw new QueueError("BAD_OPTION", `retention must be "acked" or "limits"`)
+    return v
+  })
+  if (retention !== undefined) config.retention = retention
+  for (const k of ["maxAge", "maxBytes", "maxMessages"] as const) {
+    const n = opt(a, k, (v) => intOption(v, k, 0, Number.MAX_SAFE_INTEGER))
+    if (n !== undefined) config[k] = n
+  }
+  return config
 }
 
 /** The PEEK result map: `{messages: [meta...]}`; each message's headers and body go in data frames, in order. */
