@@ -4,7 +4,7 @@
  * reply to that client only. Nothing here knows how the backend keeps its
  * messages (backend.ts is the whole of what is asked of it).
  */
-import type { ClientHandle, DeliveredMessage, Done, NewMessage, PeekQuery, QueueBackend, QueueConfig, SubscriptionHandle } from "../backend.js"
+import type { ClientHandle, DeliveredMessage, Done, NewMessage, PeekQuery, QueueBackend, SubscriptionHandle } from "../backend.js"
 import { encodeCbor, EMPTY_MAP } from "../cbor.js"
 import { QueueError } from "../errors.js"
 import {
@@ -20,7 +20,6 @@ import {
   checkHeaders,
   decodeArgs,
   intOption,
-  parseRetry,
   deliveryPayload,
   errFrames,
   okFrames,
