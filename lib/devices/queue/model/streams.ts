@@ -262,6 +262,8 @@ export function onWake(state: ModelState, g: GroupState, now: number): void {
 /** The entry is settled for its group (acked): gone from the group, its key slot freed. */
 export function settleEntry(state: ModelState, e: QueueMessage, now: number): void {
   const g = e.queue as GroupState
+  // A delivery restored after a restart may be ahead of the cursor: the cursor must not read it again.
+  if (g.cursor !== null && e.seq >= g.cursor.seq) g.acked.add(e.seq)
   g.entries.delete(e.seq)
   g.removeLive(e)
   state.ttls.remove(e)
