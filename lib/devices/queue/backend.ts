@@ -285,6 +285,32 @@ export interface SubscriptionHandle {
   readonly queue: string
 }
 
+/** What happened to a message (traces, lifecycle events). */
+export type TraceEventType = "put" | "deliver" | "ack" | "retry" | "dead" | "kick" | "trim"
+
+export interface TraceEvent {
+  readonly type: TraceEventType
+  readonly queue: string
+  /** The consumer group, for a stream's deliveries. */
+  readonly group?: string | undefined
+  readonly seq: number
+  /** ms since the epoch. */
+  readonly at: number
+  /** Delivery attempt (deliver, ack, retry, dead). */
+  readonly attempt?: number | undefined
+  /** Consumer (deliver, ack, retry, dead) or producer (put: its connection id in hex). */
+  readonly by?: string | undefined
+  /** retry: "nack" | "ttr" | "disconnect"; dead: the dead-letter reason; trim: "retention". */
+  readonly reason?: string | undefined
+  /** retry: when it is ready again. */
+  readonly readyAt?: number | undefined
+  /** put: the dedup id and ordering key, if any. */
+  readonly id?: string | undefined
+  readonly key?: string | undefined
+}
+
+export type TraceObserver = (e: TraceEvent) => void
+
 /** CONSUME of a stream: the group to read it through, and a filter of this subscription's own. */
 export interface ConsumeOptions {
   group?: string | undefined
@@ -437,6 +463,9 @@ export interface QueueBackend {
 
   /** STATS of one queue (created if new) or of all. */
   stats(queue: string | undefined, done: Done<Record<string, QueueStats>>): void
+
+  /** Receives every message's lifecycle events from now on (null: none). Optional: a backend without it has no traces. */
+  observe?(observer: TraceObserver | null): void
 
   /** Backend-wide figures merged into STATS (the file backend: segment, diskBytes, checkpoints, fsyncs, fsync). */
   info(): Record<string, unknown>

@@ -29,6 +29,7 @@ export const COMMANDS = [
   "UNGROUP",
   "SEEK",
   "RANGE",
+  "TRACE",
 ] as const
 export type Command = (typeof COMMANDS)[number]
 

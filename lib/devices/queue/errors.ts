@@ -11,6 +11,9 @@
  *   released on disconnect, or another attempt)
  * - `STORE_FAILED`: the device could not write to its data directory; it refuses writes until restarted
  * - `SHUTTING_DOWN`: the device is closing
+ * - `UNAUTHENTICATED`: the device has an access list and the connection's identity (its PLAIN user or
+ *   CURVE key, through ZAP) names no user of it
+ * - `FORBIDDEN`: the user has no right to do this to this queue (nothing was changed)
  *
  * Raised by the client only: `DISCONNECTED` (the connection dropped while the request was in
  * flight: it may or may not have been carried out), `TIMEOUT`, `CLOSED`.
@@ -24,6 +27,8 @@ export type QueueErrorCode =
   | "LEASE_LOST"
   | "STORE_FAILED"
   | "SHUTTING_DOWN"
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
   | "DISCONNECTED"
   | "TIMEOUT"
   | "CLOSED"

@@ -27,6 +27,7 @@ import type {
   GroupConfig,
   StreamPosition,
   StoredMessage,
+  TraceObserver,
 } from "./backend.js"
 import { QueueError } from "./errors.js"
 import { messageInfo, peek, stats } from "./model/inspect.js"
@@ -217,6 +218,10 @@ export abstract class ModelBackend implements QueueBackend {
 
   stats(queue: string | undefined, done: Done<Record<string, QueueStats>>): void {
     done(null, stats(this.model.state, queue))
+  }
+
+  observe(observer: TraceObserver | null): void {
+    this.model.state.observer = observer
   }
 
   get messageCount(): number {

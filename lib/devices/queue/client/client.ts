@@ -28,7 +28,7 @@ import type {
 import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
 import { QueueError } from "../errors.js"
-import type { QueueConfig } from "../backend.js"
+import type { QueueConfig, TraceEvent } from "../backend.js"
 
 export type {
   BatchMessage,
@@ -427,6 +427,17 @@ export class QueueClient extends QueueConnection {
   async configure(queue: string, config: QueueConfig): Promise<QueueConfig> {
     const r = await this.request(CMD.CONFIG, encodeCbor({ queue, ...config }))
     return r.result as QueueConfig
+  }
+
+  /** A message's history (device started with `trace`): put, each delivery and its outcome, dead letter, kick, trim. */
+  async trace(key: { seq: number } | { queue: string; id: string }): Promise<{ seq: number; events: TraceEvent[] }> {
+    const r = await this.request(CMD.TRACE, encodeCbor(key))
+    const events = (r.result.events as Record<string, unknown>[]).map((e) => {
+      const o: Record<string, unknown> = { ...e }
+      for (const k of ["seq", "at", "attempt", "readyAt"]) if (o[k] !== undefined) o[k] = int(o[k])
+      return o as unknown as TraceEvent
+    })
+    return { seq: int(r.result.seq), events }
   }
 
   /** The device's protocol version and limits. */

@@ -202,6 +202,7 @@ export class QueueModel {
     if (m.state !== "pending") return
     const q = m.queue
     q.pending--
+    if (this.state.observer !== null) this.state.emit(m, "put", now, m.producer === "" ? undefined : m.producer)
     if (q.isStream) {
       m.state = "stored"
       for (const g of q.groups.values()) if (g.cursor === m || g.ready.size === 0) this.state.dispatch(g, now)
@@ -336,6 +337,7 @@ export class QueueModel {
         continue
       }
       const credited = m.consumer !== null
+      if (this.state.observer !== null) this.state.emit(m, "ack", now, m.lastConsumer)
       this.state.endLease(m)
       m.queue.acks++
       const g = m.queue.group

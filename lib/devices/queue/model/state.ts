@@ -10,7 +10,7 @@
  * because deadlines are `now + length`; delays and TTLs are indexed heaps.
  * The timer is armed for the earliest of all of them, never one per message.
  */
-import type { DeliveredMessage } from "../backend.js"
+import type { DeliveredMessage, TraceEvent, TraceObserver } from "../backend.js"
 import { IndexedHeap } from "./heap.js"
 import type { Journal } from "./changes.js"
 import { MessageList, type Consumer, type LeaseHolder, type MessageState, type QueueMessage } from "./message.js"
@@ -75,6 +75,8 @@ export class ModelState {
   readonly trims = new Set<QueueState>()
   /** All streams (their maxAge deadlines arm the timer). */
   readonly streams = new Set<QueueState>()
+  /** Lifecycle events go here when set (traces, the events PUB); nothing is made for them otherwise. */
+  observer: TraceObserver | null = null
   /** Randomness for backoff jitter (replaceable in tests). */
   random: () => number = Math.random
   /** Where changes go; set by QueueModel.attach once recovery has replayed the old ones (apply never appends). */
@@ -266,6 +268,7 @@ export class ModelState {
     holder.leases++
     q.reserved++
     this.startLease(m, m.ttr, now)
+    if (this.observer !== null) this.emit(m, "deliver", now, name)
   }
 
   startLease(m: QueueMessage, ttr: number, now: number): void {
@@ -313,6 +316,7 @@ export class ModelState {
     }
     const d = delay ?? (cause === "disconnect" ? 0 : backoffDelay(p, m.attempts, this.random))
     m.readyAt = now + d
+    if (this.observer !== null) this.emit(m, "retry", now, m.lastConsumer, cause, m.readyAt)
     const g = q.group
     if (g === null) this.journal.append({ kind: "release", seq: m.seq, attempts: m.attempts, readyAt: m.readyAt })
     else
@@ -335,6 +339,7 @@ export class ModelState {
     m.buryReason = reason
     m.buriedAt = now
     this.placeBuried(m)
+    if (this.observer !== null) this.emit(m, "dead", now, m.lastConsumer, reason)
     const g = m.queue.group
     if (g === null) this.journal.append({ kind: "bury", seq: m.seq, attempts: m.attempts, buriedAt: now, reason, lastConsumer: m.lastConsumer })
     else {
@@ -352,7 +357,26 @@ export class ModelState {
     }
   }
 
+  /** One lifecycle event of `m` to the observer. */
+  emit(m: QueueMessage, type: TraceEvent["type"], at: number, by?: string, reason?: string, readyAt?: number): void {
+    const g = m.queue.group
+    this.observer!({
+      type,
+      queue: g === null ? m.queue.name : g.stream.name,
+      group: g?.groupName,
+      seq: m.seq,
+      at,
+      attempt: type === "put" || type === "kick" ? undefined : m.attempts,
+      by,
+      reason,
+      readyAt,
+      id: type === "put" ? m.id : undefined,
+      key: type === "put" ? m.key : undefined,
+    })
+  }
+
   revive(m: QueueMessage, now: number): void {
+    if (this.observer !== null) this.emit(m, "kick", now)
     m.queue.buried.remove(m)
     m.attempts = 0
     m.expiresAt = 0
@@ -470,6 +494,9 @@ export class ModelState {
       const below = trimPoint(this, q, now)
       if (below === 0) continue
       this.journal.append({ kind: "trim", queue: q.name, below })
+      if (this.observer !== null)
+        for (let m = q.oldest; m !== null && m.seq < below && m.state === "stored"; m = m.newer)
+          this.emit(m, "trim", now, undefined, "retention")
       trimStream(this, q, below)
       for (const g of q.groups.values()) this.dispatch(g, now)
     }

@@ -22,6 +22,7 @@ import type { RecoveryReport } from "../journal/recovery.js"
 import type { FsyncPolicy } from "../journal/store.js"
 import { handleRequest, Session, type HandlerContext } from "./handlers.js"
 import { errFrames, PING } from "./protocol.js"
+import { Tracer } from "./tracer.js"
 
 const debug = createDebug("omq:queue")
 
@@ -60,6 +61,14 @@ export interface QueueDeviceOptions {
    * store options above neither). The device closes it on close().
    */
   backend?: QueueBackend
+  /**
+   * Keep every message's history (put by whom and when, each delivery with consumer and outcome,
+   * dead-lettered why), answered by TRACE; `keep` finished messages (default 10000) stay
+   * queryable after they are gone. Default false (no cost per message).
+   */
+  trace?: boolean | { keep?: number }
+  /** Publish lifecycle events on a PUB bound to these endpoints: frames [queue name, CBOR event]. Default none. */
+  events?: string[]
 }
 
 /** Defaults of QueueDeviceOptions (also the durable streamer's store settings). */
@@ -75,6 +84,8 @@ export const DEFAULTS = {
   defaultTtr: 30_000,
   repair: false,
   backend: undefined,
+  trace: false as boolean | { keep?: number },
+  events: [] as string[],
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -94,6 +105,11 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
   pos("checkpointIntervalMs")
   pos("dedupWindowMs", 0)
   pos("defaultTtr")
+  const t = o.trace
+  if (!(typeof t === "boolean" || (typeof t === "object" && t !== null && (t.keep === undefined || (Number.isInteger(t.keep) && t.keep >= 0)))))
+    throw new QueueError("BAD_OPTION", "trace must be a boolean or { keep: n >= 0 }")
+  if (!Array.isArray(o.events) || !o.events.every((e) => typeof e === "string"))
+    throw new QueueError("BAD_OPTION", "events must be an array of endpoints")
 }
 
 export class QueueDevice {
@@ -111,6 +127,7 @@ export class QueueDevice {
   private closing = false
   private probeScheduled = false
   private readonly startedAt = Date.now()
+  private tracer: Tracer | undefined
 
   constructor(options: QueueDeviceOptions) {
     const o = { ...DEFAULTS, ...options } as Required<QueueDeviceOptions>
@@ -129,6 +146,11 @@ export class QueueDevice {
   /** Checkpoints written since start (embedded store). */
   get checkpoints(): number {
     return this.fileBackend?.checkpoints ?? 0
+  }
+
+  /** Where the events PUB is bound (the last of `events`, port resolved), or null. */
+  get eventsEndpoint(): string | null {
+    return this.tracer?.eventsEndpoint ?? null
   }
 
   /** The endpoint last bound (ports resolved), as Socket.lastEndpoint. */
@@ -162,6 +184,16 @@ export class QueueDevice {
       this.fileBackend = this.backend = fb
       this.recovery = fb.recovery
     }
+    const tracing = o.trace !== false
+    if (tracing || o.events.length > 0) {
+      const b = this.backend
+      if (b.observe === undefined)
+        throw new QueueError("BAD_OPTION", "this backend reports no message events: trace and events are not available with it")
+      const keep = typeof o.trace === "object" ? (o.trace.keep ?? 10_000) : 10_000
+      this.tracer = new Tracer(tracing, keep)
+      await this.tracer.publishOn(o.events)
+      b.observe(this.tracer.onEvent)
+    }
     // onConnectionEvent, not the Observer: it also reports inproc clients, as the Observer does not.
     this.router.onConnectionEvent((type) => {
       if (type === "disconnect") this.scheduleProbe()
@@ -190,7 +222,8 @@ export class QueueDevice {
       maxBodySize: this.options.maxBodySize,
       maxBatch: this.options.maxBatch,
       maxBatchBytes: this.options.maxBatchBytes,
-      tracing: false,
+      tracing: this.tracer?.keepTraces ?? false,
+      tracer: this.tracer,
       send: this.sendFrames,
       session: (addr, create) => {
         const key = addr.toString("latin1")
@@ -280,6 +313,7 @@ export class QueueDevice {
     }
     const backend = this.backend
     if (backend !== undefined) await backend.close()
+    this.tracer?.close()
     this.router.close()
     await this.loop
   }

@@ -38,6 +38,7 @@ import {
   CONFIG_KEYS,
 } from "./protocol.js"
 import { parseFilter } from "../model/filter.js"
+import type { Tracer } from "./tracer.js"
 
 const EMPTY = Buffer.alloc(0)
 const MAX_CREDIT = 1_000_000
@@ -75,6 +76,7 @@ export interface HandlerContext {
   readonly maxBatchBytes: number
   /** Traces are kept (producer names recorded). */
   readonly tracing: boolean
+  readonly tracer: Tracer | undefined
   send(frames: Buffer[]): void
   /** The session of `addr`, created if `create`. */
   session(addr: Buffer, create: boolean): Session | undefined
@@ -390,6 +392,20 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
         for (const m of r!.messages) data.push(m.headers, m.body)
         ctx.send(okFrames(addr, reqId, rangePayload(queue, r!.next, r!.messages), data))
       })
+      return
+    }
+    case "TRACE": {
+      onlyKeys(a, ["queue", "seq", "id"], "TRACE")
+      if (ctx.tracer === undefined || !ctx.tracer.keepTraces)
+        throw new QueueError("BAD_REQUEST", "this device keeps no traces (start it with trace: true, or omq-queue --trace)")
+      let found
+      if (a.seq !== undefined && a.seq !== null) found = ctx.tracer.trace({ seq: seqArg(a) })
+      else {
+        if (typeof a.id !== "string") throw new QueueError("BAD_OPTION", "TRACE needs seq, or queue and id")
+        found = ctx.tracer.trace({ queue: queueName(a.queue), id: a.id })
+      }
+      if (found === undefined) throw new QueueError("NOT_FOUND", "no trace of such a message (never seen, or finished too long ago)")
+      ctx.send(okFrames(addr, reqId, encodeCbor(found)))
       return
     }
     case "HELLO":
