@@ -48,6 +48,8 @@ export interface ConnectionEngine {
   readonly handshaken: boolean
   /** The peer's metadata from the handshake. */
   readonly peerMetadata: Metadata | undefined
+  /** The user id ZAP gave the peer, if a ZAP handler was asked. */
+  readonly userId?: string | undefined
   start(): void
   attach(pipe: Pipe): void
   close(lingerMs: number): void
@@ -142,6 +144,10 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
 
   get peerMetadata(): Metadata | undefined {
     return this.legacyMetadata ?? this.options.mechanism.peerMetadata
+  }
+
+  get userId(): string | undefined {
+    return this.options.mechanism.userId
   }
 
   get endpoint(): string {

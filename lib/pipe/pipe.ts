@@ -46,6 +46,8 @@ export class Pipe {
   engine: PipeEngine | null = null
   /** The peer's metadata from the handshake (Socket-Type, Identity, ...). */
   peerMetadata: Metadata | undefined
+  /** The user id ZAP gave the peer (libzmq's "User-Id" message property); undefined without ZAP. */
+  userId: string | undefined
   /** Routing id as seen by a ROUTER (assigned by the socket). */
   routingId: Buffer | undefined
   /** Routing id given to connect() for this peer (ZMQ_CONNECT_ROUTING_ID). */

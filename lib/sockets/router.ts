@@ -103,6 +103,12 @@ export class Router extends Socket implements Readable, Writable {
     this.fq.activate(pipe)
   }
 
+  /** @internal The user id ZAP gave the peer with this routing id (undefined: no such peer, or no ZAP). */
+  peerUserId(routingId: Buffer): string | undefined {
+    const pipe = this.byRef.get(routingId) ?? this.byId.get(routingId.toString("latin1"))
+    return pipe?.userId
+  }
+
   /** @internal */
   protected override xsend(msg: Message): boolean {
     if (msg.length < 2) {

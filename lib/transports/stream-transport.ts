@@ -61,6 +61,7 @@ class AcceptedConnection implements EngineHost {
     }
     const pipe = port.newPipe(engine.endpoint)
     pipe.peerMetadata = engine.peerMetadata
+    pipe.userId = engine.userId
     engine.attach(pipe)
     port.peerJoined(pipe, engine.endpoint, "new", false)
   }
@@ -114,11 +115,13 @@ class DialingConnection<E extends Endpoint, S extends DialedStream> implements C
       if (!port.acceptsPeer()) return false
       pipe = port.newPipe(connecter.address, { routingId: connecter.connectRoutingId })
       pipe.peerMetadata = engine.peerMetadata
+      pipe.userId = engine.userId
       connecter.pipe = pipe
       engine.attach(pipe)
       port.peerJoined(pipe, connecter.address, "new", false)
     } else {
       pipe.peerMetadata = engine.peerMetadata
+      pipe.userId = engine.userId
       engine.attach(pipe)
       port.peerJoined(pipe, connecter.address, "existing", false)
     }

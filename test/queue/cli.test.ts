@@ -2,6 +2,8 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 
 import { tempDir } from "./queue-util.js"
@@ -59,5 +61,36 @@ describe("omq-queue CLI", () => {
     const r2 = run(["--bind", "tcp://127.0.0.1:*"])
     expect(await r2.exit).toBe(2)
     expect(r2.stderr()).toMatch(/--dir is required/)
+    const r3 = run(["--dir", tempDir(), "--plain"])
+    expect(await r3.exit).toBe(2)
+    expect(r3.stderr()).toMatch(/need --acl/)
+    const dir = tempDir()
+    writeFileSync(join(dir, "acl.json"), JSON.stringify({ users: [{ name: "x", allow: [] }] }))
+    const r4 = run(["--dir", join(dir, "data"), "--acl", join(dir, "acl.json"), "--plain"])
+    expect(await r4.exit).toBe(2)
+    expect(r4.stderr()).toMatch(/access list: users\[0\] needs a password/)
+  }, 30_000)
+
+  it("--acl with --plain: users from the file, in their namespaces; --trace keeps histories", async () => {
+    const dir = tempDir()
+    const acl = join(dir, "acl.json")
+    writeFileSync(
+      acl,
+      JSON.stringify({
+        users: [{ name: "app", password: "pw", namespace: "ns", allow: [{ queues: "*", rights: ["put", "consume", "admin"] }] }],
+      }),
+    )
+    const dev = run(["--dir", join(dir, "data"), "--bind", "tcp://127.0.0.1:*", "--acl", acl, "--plain", "--trace"])
+    const endpoint = /listening on (\S+)/.exec(await dev.line)![1]!
+    const c = new QueueClient(endpoint, { socket: { plainUsername: "app", plainPassword: "pw" } })
+    try {
+      const { seq } = await c.put("q", "x")
+      expect(Object.keys((await c.stats()).queues)).toEqual(["q"])
+      expect((await c.trace({ seq })).events[0]).toMatchObject({ type: "put", queue: "q" })
+    } finally {
+      await c.close()
+      dev.child.kill("SIGTERM")
+      expect(await dev.exit).toBe(0)
+    }
   }, 30_000)
 })

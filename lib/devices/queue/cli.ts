@@ -22,6 +22,11 @@ const USAGE = `usage: omq-queue --dir DIR [options]
   --dedup-window MS       how long a put id is remembered (default 600000)
   --ttr MS                default lease time (default 30000)
   --repair                start even if the log is damaged mid-way, cutting it there
+  --acl FILE              access list (JSON: users, namespaces, rights; see docs/queue-protocol.md)
+  --plain                 clients authenticate with PLAIN (user and password from the access list)
+  --curve-secret KEY      clients use CURVE with this server secret key (Z85); users by public key
+  --trace                 keep every message's history (TRACE)
+  --events ENDPOINT       publish lifecycle events on a PUB bound here; repeatable
   --help                  this text`
 
 function fail(message: string, code = 2): never {
@@ -50,6 +55,11 @@ async function main(): Promise<void> {
         "dedup-window": { type: "string" },
         ttr: { type: "string" },
         repair: { type: "boolean" },
+        acl: { type: "string" },
+        plain: { type: "boolean" },
+        "curve-secret": { type: "string" },
+        trace: { type: "boolean" },
+        events: { type: "string", multiple: true },
         help: { type: "boolean" },
       },
       strict: true,
@@ -75,6 +85,18 @@ async function main(): Promise<void> {
   set("checkpointBytes", "checkpoint-bytes")
   set("dedupWindowMs", "dedup-window")
   set("defaultTtr", "ttr")
+  if (values.plain === true && values["curve-secret"] !== undefined) fail("--plain and --curve-secret exclude each other")
+  if ((values.plain === true || values["curve-secret"] !== undefined) && values.acl === undefined)
+    fail("--plain and --curve-secret need --acl (who may connect, and what they may do)")
+  if (values.acl !== undefined) options.access = values.acl
+  if (values.plain === true) options.socket = { plainServer: true }
+  const curveSecret = values["curve-secret"]
+  if (curveSecret !== undefined) {
+    if (curveSecret.length !== 40) fail("--curve-secret must be a Z85 key of 40 characters")
+    options.socket = { curveServer: true, curveSecretKey: curveSecret }
+  }
+  if (values.trace === true) options.trace = true
+  if (values.events !== undefined) options.events = values.events
 
   let device: QueueDevice
   try {

@@ -23,6 +23,10 @@ import type { FsyncPolicy } from "../journal/store.js"
 import { handleRequest, Session, type HandlerContext } from "./handlers.js"
 import { errFrames, PING } from "./protocol.js"
 import { Tracer } from "./tracer.js"
+import { Access, type AccessList } from "./access.js"
+import { Context } from "../../../context.js"
+import { startZapHandler, type ZapHandlerHandle } from "../../../security/zap-handler.js"
+import type { SocketOptions } from "../../../sockets/types.js"
 
 const debug = createDebug("omq:queue")
 
@@ -69,6 +73,16 @@ export interface QueueDeviceOptions {
   trace?: boolean | { keep?: number }
   /** Publish lifecycle events on a PUB bound to these endpoints: frames [queue name, CBOR event]. Default none. */
   events?: string[]
+  /**
+   * Tenancy and authorisation: an access list (or the path of its JSON file, server/access.ts):
+   * users by PLAIN name and password or CURVE public key, each with a namespace and rights (put,
+   * consume, admin) per queue pattern. The device then runs its own ZAP handler on a context of
+   * its own; set the ROUTER's security in `socket` (`plainServer: true`, or `curveServer: true`
+   * and `curveSecretKey`). Default none: every client may do everything.
+   */
+  access?: AccessList | string
+  /** Options of the device's ROUTER (security: plainServer, curveServer, curveSecretKey, ...). */
+  socket?: SocketOptions<Router>
 }
 
 /** Defaults of QueueDeviceOptions (also the durable streamer's store settings). */
@@ -86,6 +100,8 @@ export const DEFAULTS = {
   backend: undefined,
   trace: false as boolean | { keep?: number },
   events: [] as string[],
+  access: undefined,
+  socket: {},
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -113,7 +129,10 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
 }
 
 export class QueueDevice {
-  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend">>> & { readonly backend?: QueueBackend }
+  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend" | "access">>> & {
+    readonly backend?: QueueBackend
+    readonly access?: AccessList | string
+  }
   /** What recovery found at open(); undefined before. */
   recovery: RecoveryReport | undefined
   /** The ROUTER clients connect to. */
@@ -128,6 +147,10 @@ export class QueueDevice {
   private probeScheduled = false
   private readonly startedAt = Date.now()
   private tracer: Tracer | undefined
+  private readonly access: Access | undefined
+  /** With an access list: the device's own context, where its ZAP handler runs. */
+  private readonly context: Context | undefined
+  private zap: ZapHandlerHandle | undefined
 
   constructor(options: QueueDeviceOptions) {
     const o = { ...DEFAULTS, ...options } as Required<QueueDeviceOptions>
@@ -135,7 +158,17 @@ export class QueueDevice {
     this.options = o
     // HWM 0 (unbounded): replies are bounded by the clients' own windows and deliveries by credit,
     // and a full pipe must never drop a reply. maxMessageSize bounds what one request may carry.
-    this.router = new Router({ sendHighWaterMark: 0, linger: 2000, maxMessageSize: Math.max(o.maxBodySize, o.maxBatchBytes) + 1024 * 1024 })
+    if (o.access !== undefined) {
+      this.access = typeof o.access === "string" ? Access.load(o.access) : new Access(o.access)
+      this.context = new Context()
+    }
+    this.router = new Router({
+      ...o.socket,
+      sendHighWaterMark: 0,
+      linger: 2000,
+      maxMessageSize: Math.max(o.maxBodySize, o.maxBatchBytes) + 1024 * 1024,
+      ...(this.context === undefined ? {} : { context: this.context }),
+    } as SocketOptions<Router>)
   }
 
   /** Live (unsettled) messages in all queues. */
@@ -184,6 +217,7 @@ export class QueueDevice {
       this.fileBackend = this.backend = fb
       this.recovery = fb.recovery
     }
+    if (this.access !== undefined) this.zap = await startZapHandler(this.access.authenticate, { context: this.context! })
     const tracing = o.trace !== false
     if (tracing || o.events.length > 0) {
       const b = this.backend
@@ -224,6 +258,8 @@ export class QueueDevice {
       maxBatchBytes: this.options.maxBatchBytes,
       tracing: this.tracer?.keepTraces ?? false,
       tracer: this.tracer,
+      access: this.access,
+      userOf: (addr) => this.router.peerUserId(addr),
       send: this.sendFrames,
       session: (addr, create) => {
         const key = addr.toString("latin1")
@@ -315,6 +351,7 @@ export class QueueDevice {
     if (backend !== undefined) await backend.close()
     this.tracer?.close()
     this.router.close()
+    this.zap?.close()
     await this.loop
   }
 }

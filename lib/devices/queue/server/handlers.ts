@@ -39,6 +39,8 @@ import {
 } from "./protocol.js"
 import { parseFilter } from "../model/filter.js"
 import type { Tracer } from "./tracer.js"
+import { outerName, type Access, type Principal } from "./access.js"
+import { clientQueueName } from "./protocol.js"
 
 const EMPTY = Buffer.alloc(0)
 const MAX_CREDIT = 1_000_000
@@ -77,6 +79,10 @@ export interface HandlerContext {
   /** Traces are kept (producer names recorded). */
   readonly tracing: boolean
   readonly tracer: Tracer | undefined
+  /** The access list, if the device has one. */
+  readonly access: Access | undefined
+  /** The ZAP user id of the connection `addr` (undefined: none). */
+  userOf(addr: Buffer): string | undefined
   send(frames: Buffer[]): void
   /** The session of `addr`, created if `create`. */
   session(addr: Buffer, create: boolean): Session | undefined
@@ -137,14 +143,31 @@ export function handleRequest(ctx: HandlerContext, frames: Buffer[]): void {
     if (reqId === EMPTY) throw new QueueError("BAD_REQUEST", `request id must be 1-${MAX_REQUEST_ID} bytes, got ${reqIdFrame!.length}`)
     const command = frames[1]!.length <= 8 ? frames[1]!.toString("latin1") : ""
     const args = decodeArgs(frames[3] ?? EMPTY)
-    dispatch(ctx, command, args, frames, addr, reqId)
+    if (args.queue !== undefined && args.queue !== null) clientQueueName(args.queue)
+    let who: Principal | undefined
+    if (ctx.access !== undefined) {
+      who = ctx.access.principal(ctx.userOf(addr))
+      ctx.access.authorize(who, command, args, clientQueueName)
+    }
+    dispatch(ctx, command, args, frames, addr, reqId, who)
   } catch (err) {
     ctx.send(errorReply(addr, reqId, err as Error))
   }
 }
 
-function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknown>, frames: Buffer[], addr: Buffer, reqId: Buffer): void {
+function dispatch(
+  ctx: HandlerContext,
+  command: string,
+  a: Record<string, unknown>,
+  frames: Buffer[],
+  addr: Buffer,
+  reqId: Buffer,
+  who: Principal | undefined,
+): void {
   const b = ctx.backend
+  const access = ctx.access
+  /** The client's name of a backend queue (namespaces stripped). */
+  const outer = access === undefined ? (q: string) => q : outerName
   switch (command) {
     case "PUT": {
       frameCount(frames, 6, "[PUT, requestId, args, headers, body]")
@@ -214,8 +237,8 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
         consumerName(a, s),
         (err, m) => {
           if (err) ctx.send(errorReply(to, id, err))
-          else if (m) ctx.send(okFrames(to, id, deliveryPayload(queue, [m]), [m.headers, m.body]))
-          else ctx.send(okFrames(to, id, deliveryPayload(queue, [])))
+          else if (m) ctx.send(okFrames(to, id, deliveryPayload(outer(queue), [m]), [m.headers, m.body]))
+          else ctx.send(okFrames(to, id, deliveryPayload(outer(queue), [])))
         },
         group,
       )
@@ -236,7 +259,7 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       // Deliveries made inside consume() wait for its OK (a refusal, such as no such group, is the only reply).
       let held: Buffer[][] | null = []
       const sink = (q: string, msgs: readonly DeliveredMessage[]): void => {
-        const frames: Buffer[] = [to, MSG, tag, deliveryPayload(q, msgs)]
+        const frames: Buffer[] = [to, MSG, tag, deliveryPayload(outer(q), msgs)]
         for (let i = 0; i < msgs.length; i++) frames.push(msgs[i]!.headers, msgs[i]!.body)
         if (held !== null) held.push(frames)
         else ctx.send(frames)
@@ -333,8 +356,11 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const byKey = a.seq !== undefined || a.id !== undefined
       b.peek(peekQuery(a), (err, found) => {
         if (err) return ctx.send(errorReply(addr, reqId, err))
-        if (byKey && found!.length === 0) return ctx.send(errFrames(addr, reqId, "NOT_FOUND", "no such message"))
-        const [result, data] = peekPayload(found!)
+        let shown = found!
+        if (access !== undefined)
+          shown = shown.filter((m) => access.visible(who, m.queue, "admin")).map((m) => ({ ...m, queue: outer(m.queue) }))
+        if (byKey && shown.length === 0) return ctx.send(errFrames(addr, reqId, "NOT_FOUND", "no such message"))
+        const [result, data] = peekPayload(shown)
         ctx.send(okFrames(addr, reqId, result, data))
       })
       return
@@ -344,7 +370,12 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       const queue = opt(a, "queue", queueName)
       b.stats(
         queue,
-        replyWith(ctx, addr, reqId, (queues) => encodeCbor({ ...ctx.deviceStats(), queues })),
+        replyWith(ctx, addr, reqId, (queues) => {
+          if (access === undefined) return encodeCbor({ ...ctx.deviceStats(), queues })
+          const mine: typeof queues = {}
+          for (const [name, st] of Object.entries(queues)) if (access.visible(who, name)) mine[outer(name)] = st
+          return encodeCbor({ ...ctx.deviceStats(), queues: mine })
+        }),
       )
       return
     }
@@ -390,7 +421,7 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
         if (err) return ctx.send(errorReply(addr, reqId, err))
         const data: Buffer[] = []
         for (const m of r!.messages) data.push(m.headers, m.body)
-        ctx.send(okFrames(addr, reqId, rangePayload(queue, r!.next, r!.messages), data))
+        ctx.send(okFrames(addr, reqId, rangePayload(outer(queue), r!.next, r!.messages), data))
       })
       return
     }
@@ -403,6 +434,11 @@ function dispatch(ctx: HandlerContext, command: string, a: Record<string, unknow
       else {
         if (typeof a.id !== "string") throw new QueueError("BAD_OPTION", "TRACE needs seq, or queue and id")
         found = ctx.tracer.trace({ queue: queueName(a.queue), id: a.id })
+      }
+      if (found !== undefined && access !== undefined) {
+        found = access.visible(who, found.events[0]!.queue, "admin")
+          ? { ...found, events: found.events.map((e) => ({ ...e, queue: outer(e.queue) })) }
+          : undefined
       }
       if (found === undefined) throw new QueueError("NOT_FOUND", "no trace of such a message (never seen, or finished too long ago)")
       ctx.send(okFrames(addr, reqId, encodeCbor(found)))

@@ -34,6 +34,8 @@ export const DEFAULT_PRIORITY = 1024
 const MAX_ID = 256
 const MAX_QUEUE_NAME = 200
 const QUEUE_NAME = /^[A-Za-z0-9._:@/-]+$/
+/** Inside the device a namespaced name is `<namespace>#<queue>` (server/access.ts); clients cannot name one. */
+const INTERNAL_NAME = /^[A-Za-z0-9._:@/#-]+$/
 
 /** Reads an integer option (CBOR may carry a bigint), or throws BAD_OPTION. */
 export function intOption(v: unknown, name: string, min: number, max: number): number {
@@ -110,11 +112,18 @@ export function onlyKeys(o: Record<string, unknown>, allowed: readonly string[],
   }
 }
 
-export function queueName(v: unknown): string {
+/** A queue name as a client gives it. */
+export function clientQueueName(v: unknown): string {
   if (typeof v !== "string" || v.length === 0 || v.length > MAX_QUEUE_NAME || !QUEUE_NAME.test(v)) {
     throw new QueueError("BAD_OPTION", `queue must be a name of 1-${MAX_QUEUE_NAME} characters from A-Z a-z 0-9 . _ : @ / -`)
   }
   return v
+}
+
+/** A queue name as the handlers see it: the client's (checked by clientQueueName first), namespaced with an access list. */
+export function queueName(v: unknown): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > 2 * MAX_QUEUE_NAME || !INTERNAL_NAME.test(v)) clientQueueName(v)
+  return v as string
 }
 
 export const opt = <T>(o: Record<string, unknown>, k: string, f: (v: unknown) => T): T | undefined => {
