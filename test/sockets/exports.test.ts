@@ -30,6 +30,7 @@ describe("exports match zeromq.js v6", () => {
       "QueueDevice",
       "QueueError",
       "QueueStoreError",
+      "Titanic",
     ])
     expect(names(devices)).toEqual([
       "MajordomoBroker",
