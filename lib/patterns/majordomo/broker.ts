@@ -15,8 +15,9 @@
  * - A worker's DISCONNECT drops it and the request it held (the worker gave up on it: a retry
  *   is the client's call). A READY from a registered worker, a reply for a client it is not
  *   serving, an `mmi.` service, or an invalid MDPW02 command: DISCONNECT and dropped (RFC 7:
- *   "valid but unexpected command"). A command from a worker the broker does not know (it
- *   expired, or the broker restarted) is answered with DISCONNECT, so the worker registers anew.
+ *   "valid but unexpected command"). Any MDPW02 command but READY and DISCONNECT from a worker the
+ *   broker does not know (it expired, or the broker restarted) is answered with DISCONNECT, so
+ *   the worker registers anew.
  * - Anything else that is not MDP is dropped without a reply.
  */
 import { createDebug } from "../../debug.js"
@@ -186,6 +187,7 @@ export class MajordomoBroker {
       case "invalid-worker":
         debug("broker: invalid MDP/Worker command")
         if (worker !== undefined) this.dropWorker(worker, true)
+        else this.send(id, disconnect())
         return
     }
   }
