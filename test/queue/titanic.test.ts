@@ -120,6 +120,7 @@ describe("Titanic (RFC 9)", () => {
     expect(strings(await client.request("titanic.close", "0".repeat(32)))).toEqual(["200"])
     expect(strings(await client.request("titanic.close", "not a uuid"))).toEqual(["200"])
     expect(strings(await client.request("titanic.request", ""))[0]).toMatch(/^400/)
+    expect(strings(await client.request("titanic.request", "bad\nname", "x"))[0]).toMatch(/^400/)
   })
 
   it("closing a request that was never answered removes it: it is not dispatched later", async () => {

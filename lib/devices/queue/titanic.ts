@@ -28,6 +28,7 @@ import type { Context } from "../../context.js"
 import { createDebug } from "../../debug.js"
 import type { MessageLike } from "../../message.js"
 import { MajordomoClient } from "../../patterns/majordomo/client.js"
+import { isServiceName } from "../../patterns/majordomo/protocol.js"
 import { MajordomoWorker, type MajordomoWorkerOptions } from "../../patterns/majordomo/worker.js"
 import { FileBackend } from "./file-backend.js"
 import type { FsyncPolicy } from "./journal/store.js"
@@ -127,7 +128,8 @@ export class Titanic {
 
   private async onRequest(body: Buffer[]): Promise<MessageLike[]> {
     const service = body[0]?.toString("utf8") ?? ""
-    if (service.length === 0) return ["400 no service name"]
+    // A name the broker would drop could never be dispatched.
+    if (!isServiceName(service)) return ["400 not a service name"]
     try {
       return ["200", await this.store.putRequest(service, body.slice(1))]
     } catch (err) {

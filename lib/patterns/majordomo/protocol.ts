@@ -44,6 +44,11 @@ const CMD = {
 /** Names starting with this are the broker's own services (RFC 8, MMI). */
 export const MMI_PREFIX = "mmi."
 
+/** True for a name MDP can carry: 1 to 255 bytes of UTF-8 without control characters. */
+export function isServiceName(name: string): boolean {
+  return serviceName(Buffer.from(name, "utf8")) !== undefined
+}
+
 /** What a broker receives from a peer, once its routing id is taken off. */
 export type BrokerInbound =
   | { kind: "request"; service: string; serviceFrame: Buffer; body: Buffer[] }
