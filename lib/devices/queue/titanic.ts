@@ -16,7 +16,8 @@
  * Dispatch: each stored request without a reply is sent to its service through the broker,
  * `concurrency` at a time. Before sending, `mmi.service` (RFC 8) asks the broker whether the
  * service has a worker; if not, or if no reply came within `requestTimeout`, the request is
- * tried again after `retryInterval`, for as long as it is stored. The reply (the FINAL;
+ * tried again after `retryInterval`, for as long as it is stored (and the service's other
+ * requests wait with it, without asking the broker each). The reply (the FINAL;
  * PARTIALs are not kept) is stored first, then the request removed; if Titanic dies between the
  * two writes, the next start finds both and removes the request without sending it again. So a
  * request is dispatched until a reply is stored, and not after. Its *execution* may still be
@@ -75,7 +76,12 @@ export class Titanic {
   private readonly idleClients: MajordomoClient[] = []
   private readonly allClients: MajordomoClient[] = []
   private readonly waiting: StoredRequest[] = []
-  private readonly retryTimers = new Map<StoredRequest, NodeJS.Timeout>()
+  /**
+   * Requests waiting for another try, by service: one timer per service, and while it runs the
+   * service counts as absent (its other requests join without asking the broker), so that many
+   * requests for a service that is down cost one `mmi.service` per retryInterval, not one each.
+   */
+  private readonly parked = new Map<string, { requests: StoredRequest[]; timer: NodeJS.Timeout }>()
   private readonly active = new Set<Promise<void>>()
   private readonly retryInterval: number
   private closing = false
@@ -197,6 +203,7 @@ export class Titanic {
         await this.store.settle(r) // recovered: the reply was stored, the request not yet removed
         return
       }
+      if (this.parked.has(r.service)) return this.retryLater(r, "waiting for the service")
       const [available] = await client.request("mmi.service", r.service)
       // 501: a broker without MMI; send the request anyway.
       if (available?.toString() !== "200" && available?.toString() !== "501") return this.retryLater(r, "no worker")
@@ -211,14 +218,20 @@ export class Titanic {
 
   private retryLater(r: StoredRequest, why: string): void {
     if (this.closing) return
-    debug("titanic: %s for %s: %s, again in %d ms", r.uuid, r.service, why, this.retryInterval)
-    this.retryTimers.set(
-      r,
-      setTimeout(() => {
-        this.retryTimers.delete(r)
-        if (this.store.status(r.uuid) === "pending") this.schedule(r)
-      }, this.retryInterval),
-    )
+    let parked = this.parked.get(r.service)
+    if (parked === undefined) {
+      debug("titanic: %s: %s, again in %d ms", r.service, why, this.retryInterval)
+      const p: { requests: StoredRequest[]; timer: NodeJS.Timeout } = {
+        requests: [],
+        timer: setTimeout(() => {
+          this.parked.delete(r.service)
+          for (const q of p.requests) if (this.store.status(q.uuid) === "pending") this.schedule(q)
+        }, this.retryInterval),
+      }
+      parked = p
+      this.parked.set(r.service, p)
+    }
+    parked.requests.push(r)
   }
 
   /** How many requests and replies are stored, and how many requests are being dispatched. */
@@ -231,8 +244,8 @@ export class Titanic {
     if (this.closing) return
     this.closing = true
     await Promise.all(this.workers.map((w) => w.close()))
-    for (const t of this.retryTimers.values()) clearTimeout(t)
-    this.retryTimers.clear()
+    for (const p of this.parked.values()) clearTimeout(p.timer)
+    this.parked.clear()
     this.waiting.length = 0
     // Requests in flight fail at once; their replies, if any come, are not stored.
     for (const c of this.allClients) c.close()

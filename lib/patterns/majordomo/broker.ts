@@ -11,7 +11,8 @@
  * - Liveness: every message from a worker counts as a heartbeat; a worker silent for
  *   `liveness` × `heartbeatInterval` ms is dropped, and the request it held is queued again at
  *   the head of its service's queue for the next worker (given to at most `maxAttempts` workers).
- *   The broker sends HEARTBEAT to a worker it sent nothing else to for `heartbeatInterval`.
+ *   Each `heartbeatInterval`, the broker sends HEARTBEAT to every worker it sent nothing else
+ *   to in the last half interval.
  * - A worker's DISCONNECT drops it and the request it held (the worker gave up on it: a retry
  *   is the client's call). A READY from a registered worker, a reply for a client it is not
  *   serving, an `mmi.` service, or an invalid MDPW02 command: DISCONNECT and dropped (RFC 7:
@@ -291,7 +292,9 @@ export class MajordomoBroker {
       if (worker.expiry <= now) {
         debug("broker: worker for %s expired", worker.service.name)
         this.dropWorker(worker, false)
-      } else if (now - worker.lastSent >= this.heartbeatInterval) {
+      } else if (now - worker.lastSent >= this.heartbeatInterval / 2) {
+        // Half an interval, not a whole one: timers drift, and a heartbeat skipped at one tick
+        // would leave the worker two intervals without one.
         worker.lastSent = now
         this.send(worker.id, heartbeat())
       }
