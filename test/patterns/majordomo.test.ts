@@ -3,10 +3,12 @@
  * client with each other, with peers that speak the raw frames over libzmq (the zeromq
  * package), and with peers that break the protocol.
  */
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import { Dealer } from "../../lib/index.js"
 import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../../lib/entry/devices.js"
+import * as mdp from "../../lib/patterns/majordomo/protocol.js"
 import { MDPC, MDPW, parseBrokerInbound, parseClientInbound, parseWorkerInbound } from "../../lib/patterns/majordomo/protocol.js"
 import { closeAfterEach } from "../helpers/close-after-each.js"
 import { bindRetry, tryReceive, waitFor } from "../helpers.js"
@@ -67,6 +69,43 @@ describe("MDP/0.2 frames (protocol.ts)", () => {
     expect(parseWorkerInbound(f("MDPW02", [2], "c", ""))).toBeUndefined()
     expect(parseClientInbound(f("MDPC02", [3], "echo", "b"))).toMatchObject({ kind: "final", service: "echo" })
     expect(parseClientInbound(f("MDPC02", [1], "echo", "b"))).toBeUndefined()
+  })
+
+  it("property: any frames parse without throwing; what the builders make parses back to what was built", () => {
+    const frame = fc.oneof(
+      fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
+      fc.constantFrom(MDPC, MDPW, Buffer.alloc(0), ...[1, 2, 3, 4, 5, 6, 9].map((n) => Buffer.from([n]))),
+    )
+    fc.assert(
+      fc.property(fc.array(frame, { maxLength: 7 }), (frames) => {
+        parseBrokerInbound(frames)
+        parseWorkerInbound(frames)
+        parseClientInbound(frames)
+      }),
+    )
+    const service = fc.stringMatching(/^[a-z.]{1,20}$/)
+    const body = fc.array(
+      fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
+      { maxLength: 4 },
+    )
+    const client = fc.uint8Array({ minLength: 1, maxLength: 5 }).map((a) => Buffer.from(a))
+    // An empty body travels as one empty frame (MDP: every body has a frame).
+    const sent = (b: Buffer[]) => (b.length === 0 ? [Buffer.alloc(0)] : b)
+    fc.assert(
+      fc.property(service, body, client, fc.boolean(), (s, b, c, final) => {
+        expect(parseBrokerInbound(mdp.clientRequest(s, b))).toMatchObject({ kind: "request", service: s, body: sent(b) })
+        expect(parseClientInbound(mdp.clientReply(final, Buffer.from(s), b))).toEqual({
+          kind: final ? "final" : "partial",
+          service: s,
+          body: sent(b),
+        })
+        expect(parseWorkerInbound(mdp.workerRequest(c, b))).toEqual({ kind: "request", client: c, body: sent(b) })
+        expect(parseBrokerInbound(mdp.workerReply(final, c, b))).toEqual({ kind: final ? "final" : "partial", client: c, body: sent(b) })
+        expect(parseBrokerInbound(mdp.ready(s))).toEqual({ kind: "ready", service: s })
+      }),
+    )
+    expect(parseBrokerInbound(mdp.heartbeat())).toEqual({ kind: "heartbeat" })
+    expect(parseWorkerInbound(mdp.disconnect())).toEqual({ kind: "disconnect" })
   })
 })
 
