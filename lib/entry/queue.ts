@@ -1,6 +1,7 @@
-/** `omq/queue`: the durable queue device, its client, the durable streamer, and the `omq-queue` CLI's building blocks. */
+/** `omq/queue`: the durable queue device, its client, the durable streamer, Titanic (RFC 9), and the `omq-queue` CLI's building blocks. */
 export { QueueDevice, QueueClient, Delivery, QueueConsumer, QueueError, QueueStoreError } from "../devices/queue/index.js"
 export { DurableStreamer, type DurableStreamerOptions } from "../devices/queue/durable-streamer.js"
+export { Titanic, type TitanicOptions, type TitanicStats } from "../devices/queue/index.js"
 export type {
   QueueDeviceOptions,
   QueueClientOptions,

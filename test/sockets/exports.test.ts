@@ -30,8 +30,16 @@ describe("exports match zeromq.js v6", () => {
       "QueueDevice",
       "QueueError",
       "QueueStoreError",
+      "Titanic",
     ])
-    expect(names(devices)).toEqual(["forwarderDevice", "queueDevice", "streamerDevice"])
+    expect(names(devices)).toEqual([
+      "MajordomoBroker",
+      "MajordomoClient",
+      "MajordomoWorker",
+      "forwarderDevice",
+      "queueDevice",
+      "streamerDevice",
+    ])
     expect(names(security)).toEqual(["curveKeyPair", "startZapHandler", "z85"])
     expect(names(errors)).toEqual(["ProtocolError", "ZmqError"])
     expect(security.curveKeyPair).toBe(omq.curveKeyPair)
