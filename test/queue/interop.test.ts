@@ -82,4 +82,28 @@ describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq +
     expect(r.status).toBe(0)
     expect(r.stdout.trim()).toBe("hello a@b.c 1 1")
   }, 30_000)
+
+  it("the streams example (§11.6) runs after it: groups, keys, RANGE", async () => {
+    const dev = await startDevice()
+    const doc = readFileSync(fileURLToPath(new URL("../../docs/queue-protocol.md", import.meta.url)), "utf8")
+    const client = doc.split("```python")[1]!.split("```")[0]!.split("seq = call(")[0]!.replace("tcp://127.0.0.1:5570", dev.lastEndpoint!)
+    const streams = doc.split("```python")[2]!.split("```")[0]!
+    const code = `${client}\n${streams}\nprint(billing, replayed)\n`
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(python, ["-c", code], { timeout: 20_000 })
+      let stdout = ""
+      let stderr = ""
+      p.stdout.on("data", (b: Buffer) => (stdout += b))
+      p.stderr.on("data", (b: Buffer) => (stderr += b))
+      p.on("close", (status) => resolve({ status, stdout, stderr }))
+    })
+    expect(r.stderr).toBe("")
+    expect(r.status).toBe(0)
+    expect(r.stdout.trim()).toBe("['event 0', 'event 1', 'event 2'] ['event 0', 'event 1', 'event 2']")
+    // The device saw it as a stream with two groups; "audit" has read nothing yet.
+    const c = (await import("./queue-util.js")).client(dev)
+    const st = (await c.stats("events")).queues.events!.stream!
+    expect(Object.keys(st.groups).sort()).toEqual(["audit", "billing"])
+    expect(st.groups.audit).toMatchObject({ acks: 0, lag: 3 })
+  }, 30_000)
 })
