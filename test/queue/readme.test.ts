@@ -1,0 +1,34 @@
+/** The README's streams program runs as written (against the source: "omq/queue" is lib/entry/queue.ts). */
+import { spawn } from "node:child_process"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { expect, it } from "vitest"
+import { tempDir } from "./queue-util.js"
+
+it("README: the streams example prints what it says", async () => {
+  const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8")
+  const section = readme.slice(readme.indexOf("### Streams: consumer groups"))
+  const code = section.split("```ts\n")[1]!.split("```")[0]!
+  const entry = fileURLToPath(new URL("../../lib/entry/queue.ts", import.meta.url))
+  const file = join(tempDir(), "streams.mts")
+  writeFileSync(file, code.replace('"omq/queue"', JSON.stringify(entry)))
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, ["--import", "tsx", file], { timeout: 30_000 })
+    let stdout = ""
+    let stderr = ""
+    p.stdout.on("data", (b: Buffer) => (stdout += b))
+    p.stderr.on("data", (b: Buffer) => (stderr += b))
+    p.on("close", (status) => resolve({ status, stdout, stderr }))
+  })
+  expect(r.stderr).toBe("")
+  expect(r.status).toBe(0)
+  expect(r.stdout.trim().split("\n")).toEqual([
+    "billing 1 customer-0 order 0",
+    "billing 2 customer-1 order 1",
+    "billing 3 customer-0 order 2",
+    "eu-shipping eu-west",
+    "stored: [ 'order 0', 'order 1', 'order 2' ]",
+    "[ 'put', 'deliver', 'ack', 'deliver', 'ack' ]",
+  ])
+}, 40_000)
