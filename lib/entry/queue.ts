@@ -1,6 +1,7 @@
 /** `omq/queue`: the durable queue device, its client, the durable streamer, and the `omq-queue` CLI's building blocks. */
 export { QueueDevice, QueueClient, Delivery, QueueConsumer, QueueError, QueueStoreError } from "../devices/queue/index.js"
 export { DurableStreamer, type DurableStreamerOptions } from "../devices/queue/durable-streamer.js"
+export { DurableForwarder, type DurableForwarderOptions, type DurableSubscriberInfo } from "../devices/queue/durable-forwarder.js"
 export type {
   QueueDeviceOptions,
   QueueClientOptions,

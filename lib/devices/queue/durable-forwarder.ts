@@ -1,0 +1,574 @@
+/**
+ * A durable forwarder: XSUB in, XPUB out, with the queue store between them, for unmodified
+ * ZeroMQ peers in any language. Publishers connect to (or are connected by) the front end,
+ * subscribers to the back end; subscriptions go upstream as through a plain forwarder.
+ *
+ * Durable subscribers. A subscriber that names itself in its handshake is durable: the READY
+ * `Identity` property (what ZMTP 2.0 peers send), or else the application property
+ * `X-Routing-Id` (libzmq's ZMQ_METADATA: `setStringOption(95, "X-Routing-Id:<id>")` in
+ * zeromq.js; libzmq does not put a SUB's ZMQ_ROUTING_ID on the wire). The id is 1 to 255 bytes,
+ * any bytes. Each durable subscriber has its own queue in the store (`fwd/<hex id>`, or
+ * `fwd/h-<hash>` for ids over 32 bytes): every message read from the front end is put, at
+ * once, into the queue of each durable subscriber whose last known subscriptions match it,
+ * connected or not. The device writes a queue's messages to its subscriber's pipe in order, as
+ * fast as the connection takes them, and removes them from the store once the connection has
+ * taken them; nothing is dropped for a slow durable subscriber (its backlog waits on disk).
+ * When it reconnects with the same id, what it missed is sent to it, and only to it, in
+ * order, then what follows, live. Its subscriptions are kept in the store too: publishers keep
+ * sending what matches them while it is away, and after a restart of the device. A second
+ * connection with the same id takes over from the first. Anonymous subscribers get what a
+ * plain XPUB gives them: live messages only, dropped at the HWM.
+ *
+ * Retention: a durable subscriber's backlog holds at most `maxBacklog` messages (the oldest
+ * go first, counted in `dropped`); with `subscriberTtlMs` a subscriber absent that long
+ * (counted from the later of its disconnection and the device's start) is forgotten, with its
+ * backlog.
+ *
+ * What is guaranteed: a message read from the front end is stored (with the fsync policy's
+ * durability) in every matching durable backlog before it is forwarded to anyone, anonymous
+ * subscribers included, and before more is read. After a restart (kill -9 included) a durable
+ * subscriber gets every stored message that its connection had not taken, in order. At the
+ * wire it is at most once, as with any ZeroMQ socket: what a connection had taken (written
+ * to the TCP socket: Node's and the kernel's buffers) when it broke is lost for it if it did
+ * not arrive; what was not yet taken is sent again. Duplicates: after a restart, what had been
+ * taken but whose removal was not yet on disk is sent again (a window of one store write).
+ * Messages published while the device is down are dropped by the publishers (a PUB has no
+ * peer then), as with a plain forwarder.
+ */
+import { createHash } from "node:crypto"
+import { createDebug } from "../../debug.js"
+import type { Pipe } from "../../pipe/pipe.js"
+import { Deque } from "../../pipe/deque.js"
+import { PrefixCounter } from "../../routing/subscription-trie.js"
+import { XPublisher, type PeerTakeover } from "../../sockets/xpub.js"
+import { XSubscriber } from "../../sockets/xsub.js"
+import type { Metadata } from "../../wire/metadata.js"
+import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
+import { decodeCbor, encodeCbor } from "./cbor.js"
+import { FileBackend } from "./file-backend.js"
+import type { FsyncPolicy } from "./journal/store.js"
+import { DEFAULTS } from "./server/device.js"
+
+const debug = createDebug("omq:queue")
+
+export interface DurableForwarderOptions {
+  /** The store's directory (locked while the device runs). */
+  dir: string
+  /** Default "always": a message is on disk before it is forwarded and before the next is read. */
+  fsync?: FsyncPolicy
+  /** Where the XSUB binds and connects (publishers). */
+  frontEnd: { bind?: string[]; connect?: string[] }
+  /** Where the XPUB binds and connects (subscribers). */
+  backEnd: { bind?: string[]; connect?: string[] }
+  /** Messages read and stored per batch at most (default 1000). */
+  batch?: number
+  /** Per durable subscriber: messages taken from its backlog and not yet taken by its connection, at most (default 1000). */
+  window?: number
+  /** Per durable subscriber: messages kept at most; beyond, the oldest are dropped (default 1,000,000). */
+  maxBacklog?: number
+  /** Forget a durable subscriber (and its backlog) absent this long, in ms (default 0: never). */
+  subscriberTtlMs?: number
+}
+
+/** What the device knows of one durable subscriber (see `subscribers()`). */
+export interface DurableSubscriberInfo {
+  id: Buffer
+  /** Its queue in the store. */
+  queue: string
+  connected: boolean
+  /** Messages stored for it and not yet taken by its connection. */
+  backlog: number
+  /** Messages stored for it since the device started. */
+  stored: number
+  /** Messages its connections took since the device started. */
+  taken: number
+  /** Messages dropped for it by `maxBacklog` since the device started. */
+  dropped: number
+  topics: Buffer[]
+}
+
+const NO_OPTIONS = { priority: 0, delay: 0, ttr: undefined, ttl: 0, id: undefined, retry: undefined }
+const EMPTY = Buffer.alloc(0)
+/** The store queue holding one record per durable subscriber (its id, subscriptions, last seen). */
+const REGISTRY = "fwd/.subscribers"
+/** After a reconnect, subscriptions the new connection has not sent again within this time are dropped. */
+const RESUBSCRIBE_GRACE_MS = 10_000
+/** Messages removed per ack when a forgotten subscriber's backlog is emptied. */
+const PURGE_CHUNK = 10_000
+
+/** A message leased from a subscriber's queue: its place in the store and its frames. */
+interface Held {
+  seq: number
+  attempts: number
+  frames: Buffer[]
+}
+
+interface RegistryRecord {
+  id: Uint8Array
+  topics: Uint8Array[]
+  seen: number
+}
+
+/** The id a subscriber announces in its handshake, or undefined for an anonymous one. */
+function subscriberId(meta: Metadata | undefined): Buffer | undefined {
+  for (const name of ["identity", "x-routing-id"]) {
+    const v = meta?.get(name)
+    if (v !== undefined && v.length > 0 && v.length <= 255) return v
+  }
+  return undefined
+}
+
+function queueOf(id: Buffer): string {
+  return id.length <= 32 ? `fwd/${id.toString("hex")}` : `fwd/h-${createHash("sha256").update(id).digest("hex").slice(0, 32)}`
+}
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+class DurableSubscriber {
+  readonly key: string
+  readonly queue: string
+  /** Its subscriptions (a set, as XPUB keeps them per peer), by topic as latin1. */
+  readonly topics = new Map<string, Buffer>()
+  readonly matcher = new PrefixCounter()
+  /** Its current connection. */
+  pipe: Pipe | undefined
+  sub: SubscriptionHandle | undefined
+  /** Leased from the store, not yet written to the pipe (oldest first). */
+  readonly unsent = new Deque<Held>()
+  /** Written to the pipe, not yet taken by its engine: exactly what the pipe's `out` holds. */
+  readonly inPipe = new Deque<Held>()
+  backlog = 0
+  stored = 0
+  taken = 0
+  dropped = 0
+  /** When it was last connected (ms since the epoch). */
+  seen = Date.now()
+  /** Its registry record, leased by the device. */
+  record: { seq: number; attempts: number } | undefined
+  dirty = false
+  /** Topics the current connection has not sent again yet (see RESUBSCRIBE_GRACE_MS). */
+  unconfirmed: Set<string> | undefined
+
+  constructor(readonly id: Buffer) {
+    this.key = id.toString("hex")
+    this.queue = queueOf(id)
+  }
+}
+
+export class DurableForwarder {
+  readonly xsub = new XSubscriber({ linger: 0 })
+  readonly xpub = new XPublisher({ linger: 2000 })
+  private readonly backend: FileBackend
+  private readonly client: ClientHandle
+  private readonly subscribersById = new Map<string, DurableSubscriber>()
+  private readonly byPipe = new Map<Pipe, DurableSubscriber>()
+  private readonly startedAt = Date.now()
+  private readonly batch: number
+  private readonly window: number
+  private readonly maxBacklog: number
+  private closed = false
+  private reading: Promise<void> | undefined
+  private upstream: Promise<void> | undefined
+  private ttlTimer: NodeJS.Timeout | undefined
+  private readonly timers = new Set<NodeJS.Timeout>()
+
+  private constructor(private readonly options: DurableForwarderOptions) {
+    this.batch = options.batch ?? 1000
+    this.window = options.window ?? 1000
+    this.maxBacklog = options.maxBacklog ?? 1_000_000
+    this.backend = FileBackend.open({
+      dir: options.dir,
+      fsync: options.fsync ?? DEFAULTS.fsync,
+      segmentBytes: DEFAULTS.segmentBytes,
+      checkpointBytes: DEFAULTS.checkpointBytes,
+      checkpointIntervalMs: DEFAULTS.checkpointIntervalMs,
+      repair: DEFAULTS.repair,
+      dedupWindowMs: 0,
+      // A delivery is settled once the connection takes it; a lease only ends with the device.
+      defaultTtr: 2_147_000_000,
+    })
+    this.client = this.backend.openClient("durable-forwarder")
+  }
+
+  /** Opens the store (recovering what a previous run left), binds and connects, and starts forwarding. */
+  static async start(options: DurableForwarderOptions): Promise<DurableForwarder> {
+    const d = new DurableForwarder(options)
+    try {
+      d.loadRegistry()
+      const takeover: PeerTakeover = {
+        claim: (pipe) => d.claim(pipe),
+        subscription: (pipe, subscribe, topic) => d.subscription(pipe, subscribe, topic),
+        writable: (pipe) => d.writable(pipe),
+        released: (pipe) => d.released(pipe),
+      }
+      d.xpub.takeover = takeover
+      for (const a of options.backEnd.bind ?? []) await d.xpub.bind(a)
+      for (const a of options.backEnd.connect ?? []) d.xpub.connect(a)
+      for (const a of options.frontEnd.bind ?? []) await d.xsub.bind(a)
+      for (const a of options.frontEnd.connect ?? []) d.xsub.connect(a)
+    } catch (err) {
+      await d.close()
+      throw err
+    }
+    d.reading = d.readLoop()
+    d.upstream = d.upstreamLoop()
+    const ttl = options.subscriberTtlMs ?? 0
+    if (ttl > 0) {
+      d.ttlTimer = setInterval(() => d.forgetAbsent(ttl), Math.max(10, Math.min(ttl / 2, 60_000)))
+      d.ttlTimer.unref()
+    }
+    return d
+  }
+
+  // ---- the store: registry and backlogs ----
+
+  /** Takes the registry records (leased for the device's lifetime) and each subscriber's backlog size; subscribes upstream. */
+  private loadRegistry(): void {
+    const latest = new Map<string, { rec: RegistryRecord; seq: number; attempts: number }>()
+    const stale: number[] = []
+    for (;;) {
+      let m: DeliveredMessage | null = null
+      this.backend.reserve(this.client, REGISTRY, 0, "durable-forwarder", (_err, r) => (m = r ?? null))
+      if (m === null) break
+      const got = m as DeliveredMessage
+      const rec = decodeCbor(got.body) as RegistryRecord
+      const key = asBuffer(rec.id).toString("hex")
+      const prev = latest.get(key)
+      if (prev !== undefined) stale.push(prev.seq, prev.attempts)
+      latest.set(key, { rec, seq: got.seq, attempts: got.attempts })
+    }
+    if (stale.length > 0) this.backend.ack(this.client, stale, () => {})
+    const queues = new Map<string, number>()
+    this.backend.stats(undefined, (_err, all) => {
+      for (const [q, s] of Object.entries(all ?? {})) queues.set(q, s.total)
+    })
+    for (const { rec, seq, attempts } of latest.values()) {
+      const s = new DurableSubscriber(Buffer.from(asBuffer(rec.id)))
+      s.record = { seq, attempts }
+      s.seen = rec.seen
+      s.backlog = queues.get(s.queue) ?? 0
+      for (const t of rec.topics) this.addTopic(s, Buffer.from(asBuffer(t)))
+      this.subscribersById.set(s.key, s)
+    }
+  }
+
+  /** Writes the subscriber's record again (soon: one write for many changes), then removes the previous one. */
+  private persist(s: DurableSubscriber): void {
+    if (s.dirty || this.closed) return
+    s.dirty = true
+    setImmediate(() => {
+      s.dirty = false
+      if (this.closed || this.subscribersById.get(s.key) !== s) return
+      const rec: RegistryRecord = { id: s.id, topics: [...s.topics.values()], seen: s.seen }
+      const item: NewMessage = { options: NO_OPTIONS, headers: EMPTY, body: encodeCbor(rec) }
+      this.backend.put(REGISTRY, item, (err) => {
+        if (err) return debug("durable forwarder: registry write failed: %s", err.message)
+        // Every other record is leased by the device: the one ready now is one just written.
+        for (;;) {
+          let m: DeliveredMessage | null = null
+          this.backend.reserve(this.client, REGISTRY, 0, "durable-forwarder", (_e, r) => (m = r ?? null))
+          if (m === null) return
+          const got = m as DeliveredMessage
+          const owner = this.subscribersById.get(asBuffer((decodeCbor(got.body) as RegistryRecord).id).toString("hex"))
+          const old = owner?.record
+          if (owner !== undefined) owner.record = { seq: got.seq, attempts: got.attempts }
+          const drop = owner === undefined ? [got.seq, got.attempts] : old !== undefined ? [old.seq, old.attempts] : []
+          if (drop.length > 0) this.backend.ack(this.client, drop, () => {})
+        }
+      })
+    })
+  }
+
+  private subscriberFor(id: Buffer): DurableSubscriber {
+    const key = id.toString("hex")
+    let s = this.subscribersById.get(key)
+    if (s === undefined) {
+      s = new DurableSubscriber(Buffer.from(id))
+      this.subscribersById.set(key, s)
+      this.persist(s)
+    }
+    return s
+  }
+
+  private addTopic(s: DurableSubscriber, topic: Buffer): boolean {
+    const k = topic.toString("latin1")
+    s.unconfirmed?.delete(k)
+    if (s.topics.has(k)) return false
+    s.topics.set(k, topic)
+    s.matcher.add(topic)
+    this.upstreamSubscription(true, topic)
+    return true
+  }
+
+  private removeTopic(s: DurableSubscriber, k: string): boolean {
+    const topic = s.topics.get(k)
+    if (topic === undefined) return false
+    s.topics.delete(k)
+    s.matcher.remove(topic)
+    this.upstreamSubscription(false, topic)
+    return true
+  }
+
+  /** Counted by the XSUB, with the anonymous subscribers' own: an unsubscribe goes upstream only when no one wants the topic. */
+  private upstreamSubscription(subscribe: boolean, topic: Buffer): void {
+    const m = Buffer.allocUnsafe(topic.length + 1)
+    m[0] = subscribe ? 1 : 0
+    topic.copy(m, 1)
+    if (!this.xsub.closed) void this.xsub.sendPipelined([m])
+  }
+
+  // ---- the XPUB's durable peers (PeerTakeover) ----
+
+  private claim(pipe: Pipe): boolean {
+    if (this.closed) return false
+    const id = subscriberId(pipe.peerMetadata)
+    if (id === undefined) return false
+    const s = this.subscriberFor(id)
+    if (s.pipe !== undefined) this.endSession(s) // a second connection with the same id takes over
+    s.pipe = pipe
+    this.byPipe.set(pipe, s)
+    debug("durable forwarder: subscriber %s connected, backlog %d", s.key, s.backlog)
+    // A reconnecting SUB sends all its subscriptions again; those it does not were dropped while it was away.
+    if (s.topics.size > 0) {
+      const unconfirmed = (s.unconfirmed = new Set(s.topics.keys()))
+      const t = setTimeout(() => {
+        this.timers.delete(t)
+        if (s.pipe !== pipe || s.unconfirmed !== unconfirmed) return
+        s.unconfirmed = undefined
+        let changed = false
+        for (const k of unconfirmed) changed = this.removeTopic(s, k) || changed
+        if (changed) this.persist(s)
+      }, RESUBSCRIBE_GRACE_MS)
+      t.unref()
+      this.timers.add(t)
+    }
+    // What it was sent and did not take comes first (the oldest), then the rest of its backlog.
+    this.fill(s)
+    s.sub = this.backend.consume(this.client, s.queue, this.window, "durable-forwarder", (_q, messages) => this.deliver(s, pipe, messages))
+    return true
+  }
+
+  private subscription(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
+    const s = this.byPipe.get(pipe)
+    if (s === undefined || s.pipe !== pipe) return // an older connection, taken over
+    const changed = subscribe ? this.addTopic(s, Buffer.from(topic)) : this.removeTopic(s, topic.toString("latin1"))
+    if (changed) this.persist(s)
+  }
+
+  private deliver(s: DurableSubscriber, pipe: Pipe, messages: readonly DeliveredMessage[]): void {
+    // Copied: the backend's objects are valid only during this call.
+    for (const m of messages) {
+      const frames = (decodeCbor(m.body) as Uint8Array[]).map(asBuffer)
+      s.unsent.push({ seq: m.seq, attempts: m.attempts, frames })
+    }
+    if (s.pipe === pipe) this.fill(s)
+  }
+
+  /** Writes held messages to the subscriber's pipe while it has room. */
+  private fill(s: DurableSubscriber): void {
+    const pipe = s.pipe
+    if (pipe === undefined) return
+    for (let h = s.unsent.peek(); h !== undefined && !pipe.full; h = s.unsent.peek()) {
+      s.unsent.shift()
+      pipe.write(h.frames)
+      s.inPipe.push(h)
+    }
+  }
+
+  /** The engine took messages from the pipe: they are the connection's now, so out of the store; then more. */
+  private writable(pipe: Pipe): void {
+    const s = this.byPipe.get(pipe)
+    if (s === undefined || s.pipe !== pipe) return
+    const taken = s.inPipe.length - pipe.out.length
+    if (taken > 0) {
+      const pairs: number[] = []
+      for (let i = 0; i < taken; i++) {
+        const h = s.inPipe.shift()!
+        pairs.push(h.seq, h.attempts)
+      }
+      s.backlog -= taken
+      s.taken += taken
+      this.backend.ack(this.client, pairs, () => {})
+    }
+    this.fill(s)
+  }
+
+  private released(pipe: Pipe): void {
+    const s = this.byPipe.get(pipe)
+    this.byPipe.delete(pipe)
+    if (s === undefined || s.pipe !== pipe) return
+    this.endSession(s)
+    s.seen = Date.now()
+    this.persist(s)
+    debug("durable forwarder: subscriber %s disconnected, backlog %d", s.key, s.backlog)
+  }
+
+  /** Stops sending to the subscriber's connection; what it had not taken is held for the next one. */
+  private endSession(s: DurableSubscriber): void {
+    const pipe = s.pipe
+    if (pipe === undefined) return
+    s.pipe = undefined
+    s.unconfirmed = undefined
+    if (s.sub !== undefined) this.backend.cancel(s.sub)
+    s.sub = undefined
+    // A connect()ed pipe keeps its queue for the next connection: these go from the store instead.
+    pipe.out.clear()
+    const back: Held[] = []
+    for (let h = s.inPipe.shift(); h !== undefined; h = s.inPipe.shift()) back.push(h)
+    for (let i = back.length - 1; i >= 0; i--) s.unsent.unshift(back[i]!)
+  }
+
+  // ---- the front end ----
+
+  /** Reads what publishers send, in batches; stores each batch in the matching backlogs, then forwards it live. */
+  private async readLoop(): Promise<void> {
+    while (!this.closed) {
+      let batch: Buffer[][]
+      try {
+        batch = [await this.xsub.receive()]
+        // What is queued already goes into the same batch (one store write for many messages).
+        for (let m = this.xsub.receiveNow(); m !== undefined; m = batch.length < this.batch ? this.xsub.receiveNow() : undefined) batch.push(m)
+      } catch {
+        return // closed
+      }
+      await this.store(batch)
+      if (this.closed) return
+      // Anonymous subscribers: as a plain XPUB (the durable ones are not in its trie).
+      for (const m of batch) void this.xpub.sendPipelined(m)
+    }
+  }
+
+  /** Puts the batch's messages into each durable subscriber's queue whose subscriptions match; resolves once all are stored. */
+  private store(batch: Buffer[][]): Promise<void> {
+    const bodies: (NewMessage | undefined)[] = new Array(batch.length)
+    const puts: Array<[DurableSubscriber, NewMessage[]]> = []
+    for (const s of this.subscribersById.values()) {
+      if (s.topics.size === 0) continue
+      const items: NewMessage[] = []
+      for (let i = 0; i < batch.length; i++) {
+        const m = batch[i]!
+        if (!s.matcher.matches(m[0]!)) continue
+        items.push((bodies[i] ??= { options: NO_OPTIONS, headers: EMPTY, body: encodeCbor(m) }))
+      }
+      if (items.length > 0) puts.push([s, items])
+    }
+    if (puts.length === 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      let left = puts.length
+      for (const [s, items] of puts) {
+        this.backend.putBatch(s.queue, items, (err) => {
+          if (err) return reject(err)
+          s.backlog += items.length
+          s.stored += items.length
+          if (s.backlog > this.maxBacklog) this.trim(s)
+          if (--left === 0) resolve()
+        })
+      }
+    })
+  }
+
+  /** Drops the oldest of a backlog over `maxBacklog`: held ones first (not yet written), then ready ones. */
+  private trim(s: DurableSubscriber): void {
+    const pairs: number[] = []
+    let excess = s.backlog - this.maxBacklog
+    for (let h = s.unsent.peek(); excess > 0 && h !== undefined; h = s.unsent.peek(), excess--) {
+      s.unsent.shift()
+      pairs.push(h.seq, h.attempts)
+    }
+    for (; excess > 0; excess--) {
+      let m: DeliveredMessage | null = null
+      this.backend.reserve(this.client, s.queue, 0, "durable-forwarder", (_e, r) => (m = r ?? null))
+      if (m === null) break
+      pairs.push((m as DeliveredMessage).seq, (m as DeliveredMessage).attempts)
+    }
+    const n = pairs.length / 2
+    if (n === 0) return
+    s.dropped += n
+    s.backlog -= n
+    this.backend.ack(this.client, pairs, () => {})
+    debug("durable forwarder: subscriber %s over maxBacklog, dropped %d", s.key, n)
+  }
+
+  /** What subscribers send upstream (subscriptions, XSUB data) goes to the publishers, as through a plain forwarder. */
+  private async upstreamLoop(): Promise<void> {
+    for (;;) {
+      let m: Buffer[]
+      try {
+        m = await this.xpub.receive()
+      } catch {
+        return // closed
+      }
+      if (this.xsub.closed) return
+      void this.xsub.sendPipelined(m)
+    }
+  }
+
+  // ---- retention ----
+
+  private forgetAbsent(ttl: number): void {
+    const now = Date.now()
+    for (const s of [...this.subscribersById.values()]) {
+      if (s.pipe === undefined && now - Math.max(s.seen, this.startedAt) >= ttl) this.forget(s)
+    }
+  }
+
+  /** Removes a subscriber: its record, its backlog, its subscriptions upstream. */
+  private forget(s: DurableSubscriber): void {
+    this.subscribersById.delete(s.key)
+    for (const k of [...s.topics.keys()]) this.removeTopic(s, k)
+    const pairs: number[] = []
+    if (s.record !== undefined) pairs.push(s.record.seq, s.record.attempts)
+    for (let h = s.unsent.shift(); h !== undefined; h = s.unsent.shift()) pairs.push(h.seq, h.attempts)
+    this.backend.ack(this.client, pairs, () => {})
+    debug("durable forwarder: subscriber %s forgotten with a backlog of %d", s.key, s.backlog)
+    const purge = (): void => {
+      if (this.closed) return
+      const chunk: number[] = []
+      while (chunk.length < 2 * PURGE_CHUNK) {
+        let m: DeliveredMessage | null = null
+        this.backend.reserve(this.client, s.queue, 0, "durable-forwarder", (_e, r) => (m = r ?? null))
+        if (m === null) break
+        chunk.push((m as DeliveredMessage).seq, (m as DeliveredMessage).attempts)
+      }
+      if (chunk.length > 0) this.backend.ack(this.client, chunk, () => {})
+      if (chunk.length === 2 * PURGE_CHUNK) setImmediate(purge)
+    }
+    purge()
+  }
+
+  // ---- observing ----
+
+  /** The durable subscribers the device knows. */
+  subscribers(): DurableSubscriberInfo[] {
+    return [...this.subscribersById.values()].map((s) => ({
+      id: s.id,
+      queue: s.queue,
+      connected: s.pipe !== undefined,
+      backlog: s.backlog,
+      stored: s.stored,
+      taken: s.taken,
+      dropped: s.dropped,
+      topics: [...s.topics.values()],
+    }))
+  }
+
+  /** One durable subscriber by id, or undefined. */
+  subscriber(id: string | Buffer): DurableSubscriberInfo | undefined {
+    const key = (typeof id === "string" ? Buffer.from(id) : id).toString("hex")
+    return this.subscribers().find((s) => s.id.toString("hex") === key)
+  }
+
+  /** Stops reading and sending, closes the sockets and the store. What a connection had not taken stays stored. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.ttlTimer !== undefined) clearInterval(this.ttlTimer)
+    for (const t of this.timers) clearTimeout(t)
+    for (const s of this.subscribersById.values()) this.endSession(s)
+    this.xsub.close()
+    this.xpub.close()
+    await this.reading?.catch(() => {})
+    await this.upstream?.catch(() => {})
+    await this.backend.close()
+  }
+}
