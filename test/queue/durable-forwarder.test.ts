@@ -231,11 +231,13 @@ describe("durable forwarder (XSUB in, XPUB out, a backlog per durable subscriber
     await primed(pub, alice)
     await disconnected(device, "alice", alice)
     await publish(pub, 0, 100)
-    await waitFor(() => device.subscriber("alice")?.backlog === 100, 5000, "100 kept")
+    // Single-frame messages too (stored as the frame itself; multipart ones as a CBOR array).
+    for (let i = 0; i < 5; i++) await pub.send(`t/single-${i}`)
+    await waitFor(() => device.subscriber("alice")?.backlog === 105, 5000, "105 kept")
     await device.close()
 
     device = await startDevice(opts)
-    expect(device.subscriber("alice")).toMatchObject({ connected: false, backlog: 100 })
+    expect(device.subscriber("alice")).toMatchObject({ connected: false, backlog: 105 })
     expect(device.subscriber("alice")?.topics.map(String)).toEqual(["t"])
     // No subscriber is connected, yet the device subscribed upstream for alice.
     await waitFor(
@@ -248,7 +250,9 @@ describe("durable forwarder (XSUB in, XPUB out, a backlog per durable subscriber
     )
     await publish(pub, 100, 150)
     alice = subscriber(backOf(device), "alice")
-    await expectRun(alice, 0, 150)
+    await expectRun(alice, 0, 100)
+    for (let i = 0; i < 5; i++) expect((await alice.receive()).map(String)).toEqual([`t/single-${i}`])
+    await expectRun(alice, 100, 150)
   }, 30_000)
 
   it("maxBacklog: the oldest messages are dropped and counted", async () => {

@@ -48,6 +48,7 @@ import { decodeCbor, encodeCbor } from "./cbor.js"
 import { FileBackend } from "./file-backend.js"
 import type { FsyncPolicy } from "./journal/store.js"
 import { DEFAULTS } from "./server/device.js"
+import { storedFrames, storedMessage } from "./stored-frames.js"
 
 const debug = createDebug("omq:queue")
 
@@ -357,10 +358,7 @@ export class DurableForwarder {
 
   private deliver(s: DurableSubscriber, pipe: Pipe, messages: readonly DeliveredMessage[]): void {
     // Copied: the backend's objects are valid only during this call.
-    for (const m of messages) {
-      const frames = (decodeCbor(m.body) as Uint8Array[]).map(asBuffer)
-      s.unsent.push({ seq: m.seq, attempts: m.attempts, frames })
-    }
+    for (const m of messages) s.unsent.push({ seq: m.seq, attempts: m.attempts, frames: storedFrames(m.headers, m.body) })
     if (s.pipe === pipe) this.fill(s)
   }
 
@@ -448,7 +446,8 @@ export class DurableForwarder {
       for (let i = 0; i < batch.length; i++) {
         const m = batch[i]!
         if (!s.matcher.matches(m[0]!)) continue
-        items.push((bodies[i] ??= { options: NO_OPTIONS, headers: EMPTY, body: encodeCbor(m) }))
+        // Copied: the store must not keep a whole network read alive for the few messages of it that match.
+        items.push((bodies[i] ??= storedMessage(m, true)))
       }
       if (items.length > 0) puts.push([s, items])
     }

@@ -13,10 +13,10 @@
 import { Pull } from "../../sockets/pull.js"
 import { Push } from "../../sockets/push.js"
 import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
-import { decodeCbor, encodeCbor } from "./cbor.js"
 import { FileBackend } from "./file-backend.js"
 import { DEFAULTS } from "./server/device.js"
 import type { FsyncPolicy } from "./journal/store.js"
+import { storedFrames, storedMessage } from "./stored-frames.js"
 
 export interface DurableStreamerOptions {
   /** The store's directory (locked while the device runs). */
@@ -35,8 +35,12 @@ export interface DurableStreamerOptions {
   window?: number
 }
 
-const NO_OPTIONS = { priority: 0, delay: 0, ttr: undefined, ttl: 0, id: undefined, retry: undefined }
-const EMPTY = Buffer.alloc(0)
+/** A delivery from the store: where it is (for the ack) and its frames. */
+interface Held {
+  seq: number
+  attempts: number
+  frames: Buffer[]
+}
 
 export class DurableStreamer {
   readonly pull = new Pull({ linger: 0 })
@@ -93,29 +97,39 @@ export class DurableStreamer {
       } catch {
         return // closed
       }
-      const items: NewMessage[] = [this.item(first)]
-      // What is queued already goes into the same batch (one store write for many messages).
-      while (items.length < max && this.pull.readable) items.push(this.item(await this.pull.receive()))
+      // Every message is stored, so a frame may stay a slice of its network read: no copy.
+      const items: NewMessage[] = [storedMessage(first, false)]
+      // What is queued already goes into the same batch (one store write for many messages), taken
+      // without a Promise each.
+      try {
+        for (let m = this.pull.receiveNow(); m !== undefined; m = items.length < max ? this.pull.receiveNow() : undefined) {
+          items.push(storedMessage(m, false))
+        }
+      } catch {
+        return // closed
+      }
       await new Promise<void>((resolve, reject) => this.backend.putBatch(this.queue, items, (err) => (err ? reject(err) : resolve())))
     }
   }
 
-  /** One received multipart message as a stored one: its frames, CBOR-encoded, as the body. */
-  private item(frames: Buffer[]): NewMessage {
-    return { options: NO_OPTIONS, headers: EMPTY, body: encodeCbor(frames) }
-  }
-
   /** Deliveries from the store go out on the PUSH in order; each is acked once the PUSH took it. */
   private deliver(messages: readonly DeliveredMessage[]): void {
-    // Copied: the backend's objects are valid only during this call.
-    const batch = messages.map((m) => ({ seq: m.seq, attempts: m.attempts, frames: decodeCbor(m.body) as Uint8Array[] }))
+    // Copied: the backend's objects are valid only during this call (their buffers stay valid).
+    const batch: Held[] = new Array(messages.length)
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!
+      batch[i] = { seq: m.seq, attempts: m.attempts, frames: storedFrames(m.headers, m.body) }
+    }
     this.sending = this.sending.then(async () => {
       // One ACK for what the PUSH took of this batch: one store write, not one per message.
       const taken: number[] = []
+      const push = this.push
       try {
         for (const m of batch) {
           if (this.closed) break
-          await this.push.send(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)))
+          // While a peer has room the PUSH takes a message at once: no Promise to wait for.
+          if (push.writable) void push.sendPipelined(m.frames)
+          else await push.send(m.frames)
           taken.push(m.seq, m.attempts)
         }
       } catch {
