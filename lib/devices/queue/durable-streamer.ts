@@ -12,6 +12,7 @@
  */
 import { Pull } from "../../sockets/pull.js"
 import { Push } from "../../sockets/push.js"
+import { Deque } from "../../pipe/deque.js"
 import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
 import { FileBackend } from "./file-backend.js"
 import { DEFAULTS } from "./server/device.js"
@@ -35,11 +36,11 @@ export interface DurableStreamerOptions {
   window?: number
 }
 
-/** A delivery from the store: where it is (for the ack) and its frames. */
+/** A delivery from the store: where it is (for the ack) and its message (a single frame as it is). */
 interface Held {
   seq: number
   attempts: number
-  frames: Buffer[]
+  message: Buffer | Buffer[]
 }
 
 export class DurableStreamer {
@@ -52,7 +53,10 @@ export class DurableStreamer {
   private readonly queue: string
   private closed = false
   private reading: Promise<void> | undefined
-  private sending: Promise<void> = Promise.resolve()
+  /** Deliveries not yet taken by the PUSH, oldest first. */
+  private readonly held = new Deque<Held>()
+  /** A send waiting for room in the PUSH (then the rest of `held` follows). */
+  private waiting: Promise<void> | undefined
 
   private constructor(private readonly options: DurableStreamerOptions) {
     this.queue = options.queue ?? "stream"
@@ -115,28 +119,46 @@ export class DurableStreamer {
   /** Deliveries from the store go out on the PUSH in order; each is acked once the PUSH took it. */
   private deliver(messages: readonly DeliveredMessage[]): void {
     // Copied: the backend's objects are valid only during this call (their buffers stay valid).
-    const batch: Held[] = new Array(messages.length)
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!
-      batch[i] = { seq: m.seq, attempts: m.attempts, frames: storedFrames(m.headers, m.body) }
+      const frames = storedFrames(m.headers, m.body)
+      this.held.push({ seq: m.seq, attempts: m.attempts, message: frames.length === 1 ? frames[0]! : frames })
     }
-    this.sending = this.sending.then(async () => {
-      // One ACK for what the PUSH took of this batch: one store write, not one per message.
-      const taken: number[] = []
-      const push = this.push
-      try {
-        for (const m of batch) {
-          if (this.closed) break
-          // While a peer has room the PUSH takes a message at once: no Promise to wait for.
-          if (push.writable) void push.sendPipelined(m.frames)
-          else await push.send(m.frames)
-          taken.push(m.seq, m.attempts)
+    if (this.waiting === undefined) this.pump()
+  }
+
+  /**
+   * Hands held deliveries to the PUSH while it has room (it takes them at once: no Promise per
+   * message), then acks what it took: one store write per run, not one per message. When the
+   * PUSH is full, one send waits for room and the rest follows it.
+   */
+  private pump(): void {
+    // An ack can deliver more, and so call back here, while a send waits: that send goes first.
+    if (this.waiting !== undefined) return
+    const push = this.push
+    const taken: number[] = []
+    try {
+      for (let h = this.held.peek(); h !== undefined && !this.closed; h = this.held.peek()) {
+        this.held.shift()
+        if (!push.writable) {
+          this.waiting = push.send(h.message).then(
+            () => {
+              this.waiting = undefined
+              this.backend.ack(this.client, [h.seq, h.attempts], () => {})
+              this.pump() // unless the ack's deliveries started a new wait
+            },
+            // Closed: what was not taken stays leased and is sent after a restart.
+            () => {},
+          )
+          break
         }
-      } catch {
-        // Closed: what was not taken stays leased and is sent after a restart.
+        void push.sendPipelined(Array.isArray(h.message) ? h.message : [h.message])
+        taken.push(h.seq, h.attempts)
       }
-      if (taken.length > 0) this.backend.ack(this.client, taken, () => {})
-    })
+    } catch {
+      // Closed, as above.
+    }
+    if (taken.length > 0) this.backend.ack(this.client, taken, () => {})
   }
 
   /** Messages stored and not yet taken by the back end. */
@@ -156,7 +178,7 @@ export class DurableStreamer {
     this.push.close()
     if (this.sub !== undefined) this.backend.cancel(this.sub)
     await this.reading?.catch(() => {})
-    await this.sending.catch(() => {})
+    await this.waiting
     await this.backend.close()
   }
 }
