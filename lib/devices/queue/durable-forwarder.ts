@@ -172,6 +172,8 @@ export class DurableForwarder {
   private upstream: Promise<void> | undefined
   private ttlTimer: NodeJS.Timeout | undefined
   private readonly timers = new Set<NodeJS.Timeout>()
+  /** What the anonymous subscribers want, from the XPUB's first-subscribe / last-unsubscribe messages. */
+  private readonly anonymous = new PrefixCounter()
 
   private constructor(private readonly options: DurableForwarderOptions) {
     this.batch = options.batch ?? 1000
@@ -432,25 +434,39 @@ export class DurableForwarder {
       await this.store(batch)
       if (this.closed) return
       // Anonymous subscribers: as a plain XPUB (the durable ones are not in its trie).
-      for (const m of batch) void this.xpub.sendPipelined(m)
+      // Only what one of them subscribed to: the others would be matched against the XPUB's trie for nothing.
+      if (this.anonymous.size > 0) for (const m of batch) if (this.anonymous.matches(m[0]!)) void this.xpub.sendPipelined(m)
     }
   }
 
   /** Puts the batch's messages into each durable subscriber's queue whose subscriptions match; resolves once all are stored. */
   private store(batch: Buffer[][]): Promise<void> {
-    const bodies: (NewMessage | undefined)[] = new Array(batch.length)
-    const puts: Array<[DurableSubscriber, NewMessage[]]> = []
+    const matches: Array<[DurableSubscriber, number[]]> = []
+    const kept = new Uint8Array(batch.length)
+    let keptCount = 0
     for (const s of this.subscribersById.values()) {
       if (s.topics.size === 0) continue
-      const items: NewMessage[] = []
+      const indexes: number[] = []
       for (let i = 0; i < batch.length; i++) {
-        const m = batch[i]!
-        if (!s.matcher.matches(m[0]!)) continue
-        // Copied: the store must not keep a whole network read alive for the few messages of it that match.
-        items.push((bodies[i] ??= storedMessage(m, true)))
+        if (!s.matcher.matches(batch[i]![0]!)) continue
+        indexes.push(i)
+        if (kept[i] === 0) {
+          kept[i] = 1
+          keptCount++
+        }
       }
-      if (items.length > 0) puts.push([s, items])
+      if (indexes.length > 0) matches.push([s, indexes])
     }
+    if (matches.length === 0) return Promise.resolve()
+    // A frame is a slice of a network read. When some messages of the batch are not kept, frames
+    // are copied, so the store does not hold on to the reads for the few that are; when all are
+    // kept, their reads are the store's data anyway.
+    const copy = keptCount < batch.length
+    const stored: (NewMessage | undefined)[] = new Array(batch.length)
+    const puts = matches.map(([s, indexes]): [DurableSubscriber, NewMessage[]] => [
+      s,
+      indexes.map((i) => (stored[i] ??= storedMessage(batch[i]!, copy))),
+    ])
     if (puts.length === 0) return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
       let left = puts.length
@@ -498,6 +514,11 @@ export class DurableForwarder {
         return // closed
       }
       if (this.xsub.closed) return
+      const first = m[0]!
+      if (m.length === 1 && first.length > 0 && (first[0] === 0 || first[0] === 1)) {
+        if (first[0] === 1) this.anonymous.add(first.subarray(1))
+        else this.anonymous.remove(first.subarray(1))
+      }
       void this.xsub.sendPipelined(m)
     }
   }
