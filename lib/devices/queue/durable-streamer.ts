@@ -136,7 +136,6 @@ export class DurableStreamer {
     // An ack can deliver more, and so call back here, while a send waits: that send goes first.
     if (this.waiting !== undefined) return
     const push = this.push
-    const taken: number[] = []
     try {
       for (let h = this.held.peek(); h !== undefined && !this.closed; h = this.held.peek()) {
         this.held.shift()
@@ -144,8 +143,8 @@ export class DurableStreamer {
           this.waiting = push.send(h.message).then(
             () => {
               this.waiting = undefined
-              this.backend.ack(this.client, [h.seq, h.attempts], () => {})
-              this.pump() // unless the ack's deliveries started a new wait
+              this.taken(h)
+              this.pump()
             },
             // Closed: what was not taken stays leased and is sent after a restart.
             () => {},
@@ -153,12 +152,26 @@ export class DurableStreamer {
           break
         }
         void push.sendPipelined(Array.isArray(h.message) ? h.message : [h.message])
-        taken.push(h.seq, h.attempts)
+        this.taken(h)
       }
     } catch {
       // Closed, as above.
     }
-    if (taken.length > 0) this.backend.ack(this.client, taken, () => {})
+  }
+
+  /** What the PUSH took, to ack: once the current deliveries are all handed over (one store write for all of them). */
+  private unacked: number[] = []
+
+  private taken(h: Held): void {
+    if (this.unacked.length === 0) queueMicrotask(() => this.ackTaken())
+    this.unacked.push(h.seq, h.attempts)
+  }
+
+  /** Acks what was taken; the credit it frees brings the next deliveries (and so the next pump). */
+  private ackTaken(): void {
+    const pairs = this.unacked
+    this.unacked = []
+    this.backend.ack(this.client, pairs, () => {})
   }
 
   /** Messages stored and not yet taken by the back end. */
