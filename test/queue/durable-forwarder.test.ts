@@ -15,7 +15,7 @@ import * as zmq from "zeromq"
 import { DurableForwarder, type DurableForwarderOptions } from "../../lib/devices/queue/durable-forwarder.js"
 import { Publisher, Subscriber } from "../../lib/index.js"
 import { dataMessages, RawPeer } from "../features/feature-util.js"
-import { freePort, waitFor } from "../helpers.js"
+import { bindRetry, freePort, waitFor } from "../helpers.js"
 
 /** libzmq's ZMQ_METADATA (draft API, in the zeromq package's build): a property sent in the handshake. */
 const ZMQ_METADATA = 95
@@ -254,6 +254,34 @@ describe("durable forwarder (XSUB in, XPUB out, a backlog per durable subscriber
     for (let i = 0; i < 5; i++) expect((await alice.receive()).map(String)).toEqual([`t/single-${i}`])
     await expectRun(alice, 100, 150)
   }, 30_000)
+
+  it("the device may connect to both ends: a durable SUB that binds gets its backlog when it binds again", async () => {
+    const pubPort = await freePort()
+    const subPort = await freePort()
+    const pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100_000 })
+    await pub.bind(`tcp://127.0.0.1:${pubPort}`)
+    closers.push(() => pub.close())
+    const bound = async (): Promise<zmq.Subscriber> => {
+      const s = new zmq.Subscriber({ linger: 0, receiveTimeout: 5000 })
+      announce(s, "alice")
+      s.subscribe("t")
+      await bindRetry(s, `tcp://127.0.0.1:${subPort}`)
+      closers.push(() => s.close())
+      return s
+    }
+    let alice = await bound()
+    const device = await startDevice({
+      dir: tempDir(),
+      frontEnd: { connect: [`tcp://127.0.0.1:${pubPort}`] },
+      backEnd: { connect: [`tcp://127.0.0.1:${subPort}`] },
+    })
+    await primed(pub, alice)
+    await disconnected(device, "alice", alice)
+    await publish(pub, 0, 50)
+    await waitFor(() => device.subscriber("alice")?.backlog === 50, 5000, "50 kept")
+    alice = await bound()
+    await expectRun(alice, 0, 50)
+  })
 
   it("maxBacklog: the oldest messages are dropped and counted", async () => {
     const device = await startDevice({ dir: tempDir(), maxBacklog: 50 })
