@@ -5,7 +5,9 @@
  *   --role device:   --kind streamer (DurableStreamer: PULL in, PUSH out) or forwarder
  *                    (DurableForwarder: XSUB in, XPUB out) on a fresh temp dir, fsync every
  *                    --fsync ms (or "always"), both ends bound to tcp://127.0.0.1:*; emits
- *                    {type:"ready", front, back}; on stdin close emits {type:"stats"} and exits.
+ *                    {type:"ready", front, back}; on stdin close emits {type:"stats"} and exits
+ *                    (profiled from "ready" to then: the idle start is in the window); stats
+ *                    has the CPU time the device used meanwhile (user + system, µs).
  *   --role producer: a zeromq.js PUSH (streamer) or PUB (forwarder) connected to --endpoint.
  *                    PUB: sends one probe at a time until the parent says "go" (the
  *                    subscription has to reach it first: a PUB drops what no one subscribed
@@ -44,15 +46,23 @@ async function device(): Promise<void> {
     if (forwarder) {
       const dev = await DurableForwarder.start({ dir, fsync, ...ends })
       emit({ type: "ready", front: dev.xsub.lastEndpoint, back: dev.xpub.lastEndpoint })
+      const readyUs = hrUs()
+      const cpu = process.cpuUsage()
       await parentDone()
+      const used = process.cpuUsage(cpu)
+      markProfileWindow(readyUs, hrUs())
       const s = dev.subscriber("bench")
-      emit({ type: "stats", backlog: s?.backlog ?? -1, stored: s?.stored ?? 0, dropped: s?.dropped ?? 0 })
+      emit({ type: "stats", backlog: s?.backlog ?? -1, stored: s?.stored ?? 0, dropped: s?.dropped ?? 0, cpuUs: used.user + used.system })
       await dev.close()
     } else {
       const dev = await DurableStreamer.start({ dir, fsync, ...ends })
       emit({ type: "ready", front: dev.pull.lastEndpoint, back: dev.push.lastEndpoint })
+      const readyUs = hrUs()
+      const cpu = process.cpuUsage()
       await parentDone()
-      emit({ type: "stats", backlog: await dev.backlog() })
+      const used = process.cpuUsage(cpu)
+      markProfileWindow(readyUs, hrUs())
+      emit({ type: "stats", backlog: await dev.backlog(), cpuUs: used.user + used.system })
       await dev.close()
     }
   } finally {

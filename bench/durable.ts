@@ -33,6 +33,8 @@ export function durableDevice({ name, kind, fsync, size, count, quickCount }: Du
     metrics: [
       { key: "msgsPerSec", label: "msgs/s", digits: 0, better: "higher" },
       { key: "sentPerSec", label: "sent/s", digits: 0, better: "higher" },
+      // The device's CPU time (user + system) per message: what a busy machine changes least.
+      { key: "cpuUsPerMsg", label: "device CPU µs/msg", digits: 2, better: "lower" },
     ],
     profRoles: ["device"],
     async trial(ctx: TrialContext) {
@@ -40,7 +42,7 @@ export function durableDevice({ name, kind, fsync, size, count, quickCount }: Du
       const opts = { timeoutMs: ctx.timeoutMs }
       const device = spawnPeer(`durable ${kind} device (${name})`, PEER, ["--role", "device", "--fsync", String(fsync), ...common], {
         ...opts,
-        nodeArgs: ctx.profArgs("device"),
+        nodeArgs: [...ctx.profArgs("device"), ...(process.env.BENCH_DEVICE_ARGS ?? "").split(" ").filter(Boolean)],
       })
       let consumer: Peer | undefined
       let producer: Peer | undefined
@@ -68,7 +70,7 @@ export function durableDevice({ name, kind, fsync, size, count, quickCount }: Du
         const stats = await device.next("stats")
         await finished
         if (stats.backlog !== 0) throw new Error(`${name}: ${String(stats.backlog)} messages left in the backlog after the run`)
-        return { msgsPerSec: Number(res.msgsPerSec), sentPerSec: Number(sent.sentPerSec) }
+        return { msgsPerSec: Number(res.msgsPerSec), sentPerSec: Number(sent.sentPerSec), cpuUsPerMsg: Number(stats.cpuUs) / n }
       } finally {
         device.kill()
         consumer?.kill()
