@@ -8,7 +8,9 @@
  * durability) before more is read, and is removed from the store only once the back end's PUSH
  * has taken it (queued for a connected peer). After a restart every message not yet taken is
  * sent. ZeroMQ has no end-to-end acknowledgement, so what was handed to a connection when the
- * device stopped is the peer's (at most once for those, exactly as a plain streamer).
+ * device stopped is the peer's (at most once for those, exactly as a plain streamer). What the
+ * PUSH had taken but whose removal was not yet on disk is sent again after a restart.
+ * Messages are stored as stored-frames.ts says; docs/durable-devices.md describes both devices.
  */
 import { Pull } from "../../sockets/pull.js"
 import { Push } from "../../sockets/push.js"
