@@ -35,20 +35,17 @@
  * Messages published while the device is down are dropped by the publishers (a PUB has no
  * peer then), as with a plain forwarder.
  */
-import { createHash } from "node:crypto"
 import { createDebug } from "../../debug.js"
 import type { Pipe } from "../../pipe/pipe.js"
-import { Deque } from "../../pipe/deque.js"
 import { PrefixCounter } from "../../routing/subscription-trie.js"
 import { XPublisher, type PeerTakeover } from "../../sockets/xpub.js"
 import { XSubscriber } from "../../sockets/xsub.js"
-import type { Metadata } from "../../wire/metadata.js"
-import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
-import { decodeCbor, encodeCbor } from "./cbor.js"
+import type { ClientHandle, DeliveredMessage, NewMessage } from "./backend.js"
 import { FileBackend } from "./file-backend.js"
 import type { FsyncPolicy } from "./journal/store.js"
 import { DEFAULTS } from "./server/device.js"
 import { storedFrames, storedMessage } from "./stored-frames.js"
+import { DurableSubscriber, SubscriberRegistry, subscriberId, type Held } from "./forwarder-registry.js"
 
 const debug = createDebug("omq:queue")
 
@@ -88,79 +85,17 @@ export interface DurableSubscriberInfo {
   topics: Buffer[]
 }
 
-const NO_OPTIONS = { priority: 0, delay: 0, ttr: undefined, ttl: 0, id: undefined, retry: undefined }
-const EMPTY = Buffer.alloc(0)
-/** The store queue holding one record per durable subscriber (its id, subscriptions, last seen). */
-const REGISTRY = "fwd/.subscribers"
 /** After a reconnect, subscriptions the new connection has not sent again within this time are dropped. */
 const RESUBSCRIBE_GRACE_MS = 10_000
 /** Messages removed per ack when a forgotten subscriber's backlog is emptied. */
 const PURGE_CHUNK = 10_000
-
-/** A message leased from a subscriber's queue: its place in the store and its frames. */
-interface Held {
-  seq: number
-  attempts: number
-  frames: Buffer[]
-}
-
-interface RegistryRecord {
-  id: Uint8Array
-  topics: Uint8Array[]
-  seen: number
-}
-
-/** The id a subscriber announces in its handshake, or undefined for an anonymous one. */
-function subscriberId(meta: Metadata | undefined): Buffer | undefined {
-  for (const name of ["identity", "x-routing-id"]) {
-    const v = meta?.get(name)
-    if (v !== undefined && v.length > 0 && v.length <= 255) return v
-  }
-  return undefined
-}
-
-function queueOf(id: Buffer): string {
-  return id.length <= 32 ? `fwd/${id.toString("hex")}` : `fwd/h-${createHash("sha256").update(id).digest("hex").slice(0, 32)}`
-}
-
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
-
-class DurableSubscriber {
-  readonly key: string
-  readonly queue: string
-  /** Its subscriptions (a set, as XPUB keeps them per peer), by topic as latin1. */
-  readonly topics = new Map<string, Buffer>()
-  readonly matcher = new PrefixCounter()
-  /** Its current connection. */
-  pipe: Pipe | undefined
-  sub: SubscriptionHandle | undefined
-  /** Leased from the store, not yet written to the pipe (oldest first). */
-  readonly unsent = new Deque<Held>()
-  /** Written to the pipe, not yet taken by its engine: exactly what the pipe's `out` holds. */
-  readonly inPipe = new Deque<Held>()
-  backlog = 0
-  stored = 0
-  taken = 0
-  dropped = 0
-  /** When it was last connected (ms since the epoch). */
-  seen = Date.now()
-  /** Its registry record, leased by the device. */
-  record: { seq: number; attempts: number } | undefined
-  dirty = false
-  /** Topics the current connection has not sent again yet (see RESUBSCRIBE_GRACE_MS). */
-  unconfirmed: Set<string> | undefined
-
-  constructor(readonly id: Buffer) {
-    this.key = id.toString("hex")
-    this.queue = queueOf(id)
-  }
-}
 
 export class DurableForwarder {
   readonly xsub = new XSubscriber({ linger: 0 })
   readonly xpub = new XPublisher({ linger: 2000 })
   private readonly backend: FileBackend
   private readonly client: ClientHandle
+  private readonly registry: SubscriberRegistry
   private readonly subscribersById = new Map<string, DurableSubscriber>()
   private readonly byPipe = new Map<Pipe, DurableSubscriber>()
   private readonly startedAt = Date.now()
@@ -191,6 +126,7 @@ export class DurableForwarder {
       defaultTtr: 2_147_000_000,
     })
     this.client = this.backend.openClient("durable-forwarder")
+    this.registry = new SubscriberRegistry(this.backend, this.client, (key) => this.subscribersById.get(key))
   }
 
   /** Opens the store (recovering what a previous run left), binds and connects, and starts forwarding. */
@@ -225,61 +161,17 @@ export class DurableForwarder {
 
   // ---- the store: registry and backlogs ----
 
-  /** Takes the registry records (leased for the device's lifetime) and each subscriber's backlog size; subscribes upstream. */
+  /** The durable subscribers a previous run knew, with their subscriptions (subscribed upstream) and backlogs. */
   private loadRegistry(): void {
-    const latest = new Map<string, { rec: RegistryRecord; seq: number; attempts: number }>()
-    const stale: number[] = []
-    for (;;) {
-      let m: DeliveredMessage | null = null
-      this.backend.reserve(this.client, REGISTRY, 0, "durable-forwarder", (_err, r) => (m = r ?? null))
-      if (m === null) break
-      const got = m as DeliveredMessage
-      const rec = decodeCbor(got.body) as RegistryRecord
-      const key = asBuffer(rec.id).toString("hex")
-      const prev = latest.get(key)
-      if (prev !== undefined) stale.push(prev.seq, prev.attempts)
-      latest.set(key, { rec, seq: got.seq, attempts: got.attempts })
-    }
-    if (stale.length > 0) this.backend.ack(this.client, stale, () => {})
-    const queues = new Map<string, number>()
-    this.backend.stats(undefined, (_err, all) => {
-      for (const [q, s] of Object.entries(all ?? {})) queues.set(q, s.total)
-    })
-    for (const { rec, seq, attempts } of latest.values()) {
-      const s = new DurableSubscriber(Buffer.from(asBuffer(rec.id)))
-      s.record = { seq, attempts }
-      s.seen = rec.seen
-      s.backlog = queues.get(s.queue) ?? 0
-      for (const t of rec.topics) this.addTopic(s, Buffer.from(asBuffer(t)))
-      this.subscribersById.set(s.key, s)
+    for (const { subscriber, topics } of this.registry.load()) {
+      for (const t of topics) this.addTopic(subscriber, t)
+      this.subscribersById.set(subscriber.key, subscriber)
     }
   }
 
-  /** Writes the subscriber's record again (soon: one write for many changes), then removes the previous one. */
+  /** Stores the subscriber's id, subscriptions and last disconnection again (soon: one write for many changes). */
   private persist(s: DurableSubscriber): void {
-    if (s.dirty || this.closed) return
-    s.dirty = true
-    setImmediate(() => {
-      s.dirty = false
-      if (this.closed || this.subscribersById.get(s.key) !== s) return
-      const rec: RegistryRecord = { id: s.id, topics: [...s.topics.values()], seen: s.seen }
-      const item: NewMessage = { options: NO_OPTIONS, headers: EMPTY, body: encodeCbor(rec) }
-      this.backend.put(REGISTRY, item, (err) => {
-        if (err) return debug("durable forwarder: registry write failed: %s", err.message)
-        // Every other record is leased by the device: the one ready now is one just written.
-        for (;;) {
-          let m: DeliveredMessage | null = null
-          this.backend.reserve(this.client, REGISTRY, 0, "durable-forwarder", (_e, r) => (m = r ?? null))
-          if (m === null) return
-          const got = m as DeliveredMessage
-          const owner = this.subscribersById.get(asBuffer((decodeCbor(got.body) as RegistryRecord).id).toString("hex"))
-          const old = owner?.record
-          if (owner !== undefined) owner.record = { seq: got.seq, attempts: got.attempts }
-          const drop = owner === undefined ? [got.seq, got.attempts] : old !== undefined ? [old.seq, old.attempts] : []
-          if (drop.length > 0) this.backend.ack(this.client, drop, () => {})
-        }
-      })
-    })
+    if (!this.closed) this.registry.persist(s)
   }
 
   private subscriberFor(id: Buffer): DurableSubscriber {
