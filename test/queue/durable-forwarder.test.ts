@@ -202,6 +202,23 @@ describe("durable forwarder (XSUB in, XPUB out, a backlog per durable subscriber
     expect(device.subscriber("alice")?.topics.map(String)).toEqual(["a"])
   })
 
+  it("an unsubscribe from a durable subscriber ends what is kept for it on that topic, and is remembered", async () => {
+    const device = await startDevice({ dir: tempDir() })
+    const pub = publisher(frontOf(device))
+    let alice = subscriber(backOf(device), "alice", "a")
+    alice.subscribe("b")
+    await primed(pub, alice, "b")
+    alice.unsubscribe("b")
+    await waitFor(() => device.subscriber("alice")?.topics.map(String).join() === "a", 5000, "the unsubscribe")
+    await primed(pub, alice, "a")
+    await disconnected(device, "alice", alice)
+    for (let i = 0; i < 10; i++) await pub.send([i % 2 === 0 ? "a" : "b", String(i)])
+    await pub.send(["a", "end"])
+    alice = subscriber(backOf(device), "alice", "a")
+    for (let i = 0; i < 10; i += 2) expect(await next(alice)).toBe(`a:${i}`)
+    expect(await next(alice)).toBe("a:end")
+  })
+
   it("a slow durable subscriber loses nothing: the device holds back at the store, not at the HWM", async () => {
     const device = await startDevice({ dir: tempDir() })
     const pub = publisher(frontOf(device))

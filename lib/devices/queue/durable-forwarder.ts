@@ -90,6 +90,11 @@ const RESUBSCRIBE_GRACE_MS = 10_000
 /** Messages removed per ack when a forgotten subscriber's backlog is emptied. */
 const PURGE_CHUNK = 10_000
 
+function info(s: DurableSubscriber): DurableSubscriberInfo {
+  const { id, queue, backlog, stored, taken, dropped } = s
+  return { id, queue, connected: s.pipe !== undefined, backlog, stored, taken, dropped, topics: [...s.topics.values()] }
+}
+
 export class DurableForwarder {
   readonly xsub = new XSubscriber({ linger: 0 })
   readonly xpub = new XPublisher({ linger: 2000 })
@@ -359,7 +364,6 @@ export class DurableForwarder {
       s,
       indexes.map((i) => (stored[i] ??= storedMessage(batch[i]!, copy))),
     ])
-    if (puts.length === 0) return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
       let left = puts.length
       for (const [s, items] of puts) {
@@ -434,7 +438,8 @@ export class DurableForwarder {
     this.backend.ack(this.client, pairs, () => {})
     debug("durable forwarder: subscriber %s forgotten with a backlog of %d", s.key, s.backlog)
     const purge = (): void => {
-      if (this.closed) return
+      // Back meanwhile: what is left of the old backlog is its backlog again.
+      if (this.closed || this.subscribersById.has(s.key)) return
       const chunk: number[] = []
       while (chunk.length < 2 * PURGE_CHUNK) {
         let m: DeliveredMessage | null = null
@@ -452,22 +457,13 @@ export class DurableForwarder {
 
   /** The durable subscribers the device knows. */
   subscribers(): DurableSubscriberInfo[] {
-    return [...this.subscribersById.values()].map((s) => ({
-      id: s.id,
-      queue: s.queue,
-      connected: s.pipe !== undefined,
-      backlog: s.backlog,
-      stored: s.stored,
-      taken: s.taken,
-      dropped: s.dropped,
-      topics: [...s.topics.values()],
-    }))
+    return [...this.subscribersById.values()].map(info)
   }
 
   /** One durable subscriber by id, or undefined. */
   subscriber(id: string | Buffer): DurableSubscriberInfo | undefined {
-    const key = (typeof id === "string" ? Buffer.from(id) : id).toString("hex")
-    return this.subscribers().find((s) => s.id.toString("hex") === key)
+    const s = this.subscribersById.get((typeof id === "string" ? Buffer.from(id) : id).toString("hex"))
+    return s === undefined ? undefined : info(s)
   }
 
   /** Stops reading and sending, closes the sockets and the store. What a connection had not taken stays stored. */
