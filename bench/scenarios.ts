@@ -10,6 +10,7 @@
  * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
  */
 import { dealerRouterEcho } from "./dealer-router.js"
+import { DURABLE_SCENARIOS } from "./durable.js"
 import { idleConnections, pushPullPeak } from "./memory.js"
 import { pubSubFanOut } from "./pubsub.js"
 import { pushPull } from "./pushpull.js"
@@ -39,4 +40,5 @@ export const SCENARIOS: readonly Scenario[] = [
   idleConnections({ name: "memory-1000-idle", connections: 1_000, quickConnections: 1_000, batch: 100, idleMs: 500 }),
   pushPullPeak({ name: "memory-1M-pushpull", size: 64, count: 1_000_000, quickCount: 50_000, seconds: 20 }),
   ...QUEUE_SCENARIOS,
+  ...DURABLE_SCENARIOS,
 ]

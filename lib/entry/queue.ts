@@ -2,6 +2,7 @@
 export { QueueDevice, QueueClient, Delivery, QueueConsumer, QueueError, QueueStoreError } from "../devices/queue/index.js"
 export { DurableStreamer, type DurableStreamerOptions } from "../devices/queue/durable-streamer.js"
 export { Titanic, type TitanicOptions, type TitanicStats } from "../devices/queue/index.js"
+export { DurableForwarder, type DurableForwarderOptions, type DurableSubscriberInfo } from "../devices/queue/durable-forwarder.js"
 export type {
   QueueDeviceOptions,
   QueueClientOptions,
@@ -17,4 +18,19 @@ export type {
   QueueStats,
   RecoveryReport,
   QueueBackend,
+  GroupConfig,
+  GroupStats,
+  StreamStats,
+  HeaderCondition,
+  TraceEvent,
+  TraceEventType,
+  GroupOptions,
+  ConsumeOptions,
+  StreamPosition,
+  RangeResult,
+  StoredMessage,
+  AccessList,
+  AccessUser,
+  AccessRule,
+  AccessRight,
 } from "../devices/queue/index.js"

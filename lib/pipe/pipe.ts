@@ -62,6 +62,11 @@ export class Pipe {
   conflate = false
   /** Reading paused because `in` reached its HWM. */
   readPaused = false
+  /**
+   * @internal The owner hears of every drain (pipeWritable after each batch the engine took
+   * from `out`), not only when `out` stops being full: the durable forwarder counts what left.
+   */
+  watchDrain = false
 
   constructor(
     readonly owner: PipeOwner,
@@ -91,7 +96,7 @@ export class Pipe {
 
   /** Called by the engine after it took messages from `out`. */
   drained(wasFull: boolean): void {
-    if (wasFull && !this.full) this.owner.pipeWritable(this)
+    if (this.watchDrain || (wasFull && !this.full)) this.owner.pipeWritable(this)
   }
 
   /**

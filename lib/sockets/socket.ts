@@ -687,8 +687,15 @@ export class Socket extends SocketOptionsBase {
     pipe.in.clear()
   }
 
+  /**
+   * @internal A pipe has room again, or (with `pipe.watchDrain`) its engine took messages from
+   * it. For a socket type that writes to one pipe itself (the durable forwarder's XPUB).
+   */
+  protected onPipeWritable(_pipe: Pipe): void {}
+
   /** A pipe has room again (or the HWM changed: null): hand a waiting send() to routing. */
-  private pipeWritable(_pipe: Pipe | null): void {
+  private pipeWritable(pipe: Pipe | null): void {
+    if (pipe !== null) this.onPipeWritable(pipe)
     const pending = this.pendingSend
     if (!pending.busy) return
     let ok: boolean

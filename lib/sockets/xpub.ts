@@ -17,6 +17,22 @@ import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * @internal Takes over some of an XPUB's peers: the durable forwarder's named subscribers,
+ * whose messages it writes to their pipes itself (from its store, at the pace each pipe takes
+ * them). A claimed peer's subscriptions go to `subscription()` instead of the XPUB's trie, so
+ * send() never reaches it; what else it sends (XSUB data) still goes to receive().
+ */
+export interface PeerTakeover {
+  /** A peer finished its handshake (again, for a connect()ed pipe): true to take it over. */
+  claim(pipe: Pipe): boolean
+  subscription(pipe: Pipe, subscribe: boolean, topic: Buffer): void
+  /** The engine took messages from the pipe, or it has room again. */
+  writable(pipe: Pipe): void
+  /** The claimed peer's connection is gone (the pipe is dropped, or waits for a reconnect). */
+  released(pipe: Pipe): void
+}
+
 function subscriptionMessage(subscribe: boolean, topic: Buffer): Message {
   const m = Buffer.allocUnsafe(topic.length + 1)
   m[0] = subscribe ? 1 : 0
@@ -33,6 +49,9 @@ export abstract class PublisherBase extends Socket {
   protected readonly inbox = new Deque<Message>()
   private readonly matching: Pipe[] = []
   private lastSubscriber: Pipe | undefined
+  /** @internal See PeerTakeover; set before binding or connecting. */
+  takeover: PeerTakeover | undefined = undefined
+  private readonly claimed = new Set<Pipe>()
   /** ZMQ_INVERT_MATCHING: send to the peers whose subscriptions do NOT match. */
   invertMatching = false
   /** ZMQ_XPUB_NODROP: wait (or EAGAIN with sendTimeout) instead of dropping when a matching peer is at its HWM. */
@@ -66,6 +85,10 @@ export abstract class PublisherBase extends Socket {
 
   /** @internal */
   protected override detachPipe(pipe: Pipe): void {
+    if (this.claimed.delete(pipe)) {
+      pipe.watchDrain = false
+      this.takeover!.released(pipe)
+    }
     this.peers.delete(pipe)
     if (pipe === this.lastSubscriber) this.lastSubscriber = undefined
     this.subscriptions.removePipe(pipe, (prefix, last) => {
@@ -82,11 +105,25 @@ export abstract class PublisherBase extends Socket {
   }
 
   /** @internal */
+  protected override pipeConnected(pipe: Pipe): void {
+    if (this.takeover?.claim(pipe) === true) {
+      this.claimed.add(pipe)
+      pipe.watchDrain = true
+    }
+  }
+
+  /** @internal */
+  protected override onPipeWritable(pipe: Pipe): void {
+    if (this.claimed.has(pipe)) this.takeover!.writable(pipe)
+  }
+
+  /** @internal */
   protected override onPipeReadable(pipe: Pipe): void {
     for (let msg = pipe.read(); msg !== undefined; msg = pipe.read()) {
       const first = msg[0]!
       if (msg.length === 1 && first.length > 0 && (first[0] === 0 || first[0] === 1)) {
-        this.applySubscription(pipe, first[0] === 1, first.subarray(1), msg)
+        if (this.claimed.has(pipe)) this.takeover!.subscription(pipe, first[0] === 1, first.subarray(1))
+        else this.applySubscription(pipe, first[0] === 1, first.subarray(1), msg)
       } else if (this.deliversSubscriptions) {
         this.toUser(msg) // XPUB passes other messages from XSUB peers through
       }
@@ -95,7 +132,8 @@ export abstract class PublisherBase extends Socket {
 
   /** @internal */
   protected override onSubscriptionCommand(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
-    this.applySubscription(pipe, subscribe, topic, undefined)
+    if (this.claimed.has(pipe)) this.takeover!.subscription(pipe, subscribe, topic)
+    else this.applySubscription(pipe, subscribe, topic, undefined)
   }
 
   private applySubscription(pipe: Pipe, subscribe: boolean, topic: Buffer, raw: Message | undefined): void {
@@ -135,7 +173,7 @@ export abstract class PublisherBase extends Socket {
     if (this.invertMatching) {
       const hit = new Set<Pipe>()
       this.subscriptions.match(topic, (p) => hit.add(p))
-      for (const p of this.peers) if (!hit.has(p)) matching.push(p)
+      for (const p of this.peers) if (!hit.has(p) && !this.claimed.has(p)) matching.push(p)
     } else {
       this.subscriptions.match(topic, (p) => matching.push(p))
     }

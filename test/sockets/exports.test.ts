@@ -24,6 +24,7 @@ describe("exports match zeromq.js v6", () => {
   it("what omq adds lives in subpath exports", () => {
     expect(names(queue)).toEqual([
       "Delivery",
+      "DurableForwarder",
       "DurableStreamer",
       "QueueClient",
       "QueueConsumer",

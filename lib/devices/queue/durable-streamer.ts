@@ -8,15 +8,18 @@
  * durability) before more is read, and is removed from the store only once the back end's PUSH
  * has taken it (queued for a connected peer). After a restart every message not yet taken is
  * sent. ZeroMQ has no end-to-end acknowledgement, so what was handed to a connection when the
- * device stopped is the peer's (at most once for those, exactly as a plain streamer).
+ * device stopped is the peer's (at most once for those, exactly as a plain streamer). What the
+ * PUSH had taken but whose removal was not yet on disk is sent again after a restart.
+ * Messages are stored as stored-frames.ts says; docs/durable-devices.md describes both devices.
  */
 import { Pull } from "../../sockets/pull.js"
 import { Push } from "../../sockets/push.js"
+import { Deque } from "../../pipe/deque.js"
 import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
-import { decodeCbor, encodeCbor } from "./cbor.js"
 import { FileBackend } from "./file-backend.js"
 import { DEFAULTS } from "./server/device.js"
 import type { FsyncPolicy } from "./journal/store.js"
+import { storedFrames, storedMessage } from "./stored-frames.js"
 
 export interface DurableStreamerOptions {
   /** The store's directory (locked while the device runs). */
@@ -35,8 +38,12 @@ export interface DurableStreamerOptions {
   window?: number
 }
 
-const NO_OPTIONS = { priority: 0, delay: 0, ttr: undefined, ttl: 0, id: undefined, retry: undefined }
-const EMPTY = Buffer.alloc(0)
+/** A delivery from the store: where it is (for the ack) and its message (a single frame as it is). */
+interface Held {
+  seq: number
+  attempts: number
+  message: Buffer | Buffer[]
+}
 
 export class DurableStreamer {
   readonly pull = new Pull({ linger: 0 })
@@ -48,7 +55,10 @@ export class DurableStreamer {
   private readonly queue: string
   private closed = false
   private reading: Promise<void> | undefined
-  private sending: Promise<void> = Promise.resolve()
+  /** Deliveries not yet taken by the PUSH, oldest first. */
+  private readonly held = new Deque<Held>()
+  /** A send waiting for room in the PUSH (then the rest of `held` follows). */
+  private waiting: Promise<void> | undefined
 
   private constructor(private readonly options: DurableStreamerOptions) {
     this.queue = options.queue ?? "stream"
@@ -93,36 +103,77 @@ export class DurableStreamer {
       } catch {
         return // closed
       }
-      const items: NewMessage[] = [this.item(first)]
-      // What is queued already goes into the same batch (one store write for many messages).
-      while (items.length < max && this.pull.readable) items.push(this.item(await this.pull.receive()))
+      // Every message is stored, so a frame may stay a slice of its network read: no copy.
+      const items: NewMessage[] = [storedMessage(first, false)]
+      // What is queued already goes into the same batch (one store write for many messages), taken
+      // without a Promise each.
+      try {
+        for (let m = this.pull.receiveNow(); m !== undefined; m = items.length < max ? this.pull.receiveNow() : undefined) {
+          items.push(storedMessage(m, false))
+        }
+      } catch {
+        return // closed
+      }
       await new Promise<void>((resolve, reject) => this.backend.putBatch(this.queue, items, (err) => (err ? reject(err) : resolve())))
     }
   }
 
-  /** One received multipart message as a stored one: its frames, CBOR-encoded, as the body. */
-  private item(frames: Buffer[]): NewMessage {
-    return { options: NO_OPTIONS, headers: EMPTY, body: encodeCbor(frames) }
-  }
-
   /** Deliveries from the store go out on the PUSH in order; each is acked once the PUSH took it. */
   private deliver(messages: readonly DeliveredMessage[]): void {
-    // Copied: the backend's objects are valid only during this call.
-    const batch = messages.map((m) => ({ seq: m.seq, attempts: m.attempts, frames: decodeCbor(m.body) as Uint8Array[] }))
-    this.sending = this.sending.then(async () => {
-      // One ACK for what the PUSH took of this batch: one store write, not one per message.
-      const taken: number[] = []
-      try {
-        for (const m of batch) {
-          if (this.closed) break
-          await this.push.send(m.frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)))
-          taken.push(m.seq, m.attempts)
+    // Copied: the backend's objects are valid only during this call (their buffers stay valid).
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!
+      const frames = storedFrames(m.headers, m.body)
+      this.held.push({ seq: m.seq, attempts: m.attempts, message: frames.length === 1 ? frames[0]! : frames })
+    }
+    if (this.waiting === undefined) this.pump()
+  }
+
+  /**
+   * Hands held deliveries to the PUSH while it has room (it takes them at once: no Promise per
+   * message), then acks what it took: one store write per run, not one per message. When the
+   * PUSH is full, one send waits for room and the rest follows it.
+   */
+  private pump(): void {
+    // An ack can deliver more, and so call back here, while a send waits: that send goes first.
+    if (this.waiting !== undefined) return
+    const push = this.push
+    try {
+      for (let h = this.held.peek(); h !== undefined && !this.closed; h = this.held.peek()) {
+        this.held.shift()
+        if (!push.writable) {
+          this.waiting = push.send(h.message).then(
+            () => {
+              this.waiting = undefined
+              this.taken(h)
+              this.pump()
+            },
+            // Closed: what was not taken stays leased and is sent after a restart.
+            () => {},
+          )
+          break
         }
-      } catch {
-        // Closed: what was not taken stays leased and is sent after a restart.
+        void push.sendPipelined(Array.isArray(h.message) ? h.message : [h.message])
+        this.taken(h)
       }
-      if (taken.length > 0) this.backend.ack(this.client, taken, () => {})
-    })
+    } catch {
+      // Closed, as above.
+    }
+  }
+
+  /** What the PUSH took, to ack: once the current deliveries are all handed over (one store write for all of them). */
+  private unacked: number[] = []
+
+  private taken(h: Held): void {
+    if (this.unacked.length === 0) queueMicrotask(() => this.ackTaken())
+    this.unacked.push(h.seq, h.attempts)
+  }
+
+  /** Acks what was taken; the credit it frees brings the next deliveries (and so the next pump). */
+  private ackTaken(): void {
+    const pairs = this.unacked
+    this.unacked = []
+    this.backend.ack(this.client, pairs, () => {})
   }
 
   /** Messages stored and not yet taken by the back end. */
@@ -142,7 +193,7 @@ export class DurableStreamer {
     this.push.close()
     if (this.sub !== undefined) this.backend.cancel(this.sub)
     await this.reading?.catch(() => {})
-    await this.sending.catch(() => {})
+    await this.waiting
     await this.backend.close()
   }
 }
