@@ -27,6 +27,7 @@ import type {
 } from "./types.js"
 import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
+import { RangeMessage, readRange } from "./payload.js"
 import { QueueError } from "../errors.js"
 import type { QueueConfig, TraceEvent } from "../backend.js"
 
@@ -256,24 +257,22 @@ export class QueueClient extends QueueConnection {
 
   /** Reads up to `count` (default 100, at most 10,000) stored messages of a stream from `from` (default "first"), without a group. */
   async range(queue: string, options: { from?: StreamPosition; count?: number } = {}): Promise<RangeResult> {
-    const r = await this.request(CMD.RANGE, encodeCbor({ queue, from: positionArg(options.from), count: options.count }))
-    const list = r.result.messages as unknown[][]
-    const messages = list.map((t, i) => {
-      const h = r.data[2 * i] ?? EMPTY
-      return {
-        offset: int(t[0]),
-        putAt: int(t[1]),
-        priority: int(t[2]),
-        id: typeof t[3] === "string" ? t[3] : undefined,
-        key: typeof t[4] === "string" ? t[4] : undefined,
-        rawHeaders: h,
-        get headers(): Record<string, unknown> {
-          return h.length > 0 ? (decodeCbor(h) as Record<string, unknown>) : {}
-        },
-        body: r.data[2 * i + 1] ?? EMPTY,
-      }
-    })
-    return { messages, next: int(r.result.next) }
+    // Up to 10,000 messages a reply: read from the frames as received (payload.ts), not decoded to a tree first.
+    const frames = await this.requestRaw(CMD.RANGE, encodeCbor({ queue, from: positionArg(options.from), count: options.count }))
+    const payload = frames[2] ?? EMPTY
+    const fast = readRange(payload, frames, 3)
+    if (fast !== null) return fast
+    let result: Record<string, unknown>
+    try {
+      result = decodeCbor(payload) as Record<string, unknown>
+    } catch (err) {
+      throw new QueueError("BAD_REQUEST", `undecodable reply: ${(err as Error).message}`)
+    }
+    const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+    const messages = (result.messages as unknown[][]).map(
+      (t, i) => new RangeMessage(int(t[0]), int(t[1]), int(t[2]), str(t[3]), str(t[4]), frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY),
+    )
+    return { messages, next: int(result.next) }
   }
 
   /** @internal */

@@ -25,6 +25,8 @@ export interface Reply {
 export interface Pending {
   resolve(r: Reply): void
   reject(e: Error): void
+  /** Set for a request whose OK reply is handed over undecoded (requestRaw). */
+  raw?: (frames: Buffer[]) => void
 }
 
 /** Whether a reply's first frame is `k` (a byte loop: these are 2-3 bytes, checked once per reply). */
@@ -33,6 +35,9 @@ function isKind(frame: Buffer, k: Buffer): boolean {
   for (let i = 0; i < k.length; i++) if (frame[i] !== k[i]) return false
   return true
 }
+
+/** What a raw request's promise resolves with (its frames went to Pending.raw). */
+const RAW_REPLY: Reply = { result: {}, data: [] }
 
 export const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
 
@@ -105,14 +110,25 @@ export abstract class QueueConnection {
     return this.send(this.takeId(), command, args, data)
   }
 
+  /**
+   * @internal The same, but an OK reply resolves with its frames as received,
+   * [OK, requestId, result, ...data], the result not decoded (the caller reads it; an ERR still rejects).
+   */
+  protected async requestRaw(command: Buffer, args: Buffer): Promise<Buffer[]> {
+    while (this.pending.size >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r))
+    let frames: Buffer[] = []
+    await this.send(this.takeId(), command, args, undefined, (f) => (frames = f))
+    return frames
+  }
+
   /** @internal */
-  protected send(id: number, command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
+  protected send(id: number, command: Buffer, args: Buffer, data?: Buffer[], raw?: (frames: Buffer[]) => void): Promise<Reply> {
     if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
     const reqId = Buffer.allocUnsafe(4)
     reqId.writeUInt32BE(id)
     const frames = data === undefined ? [command, reqId, args] : [command, reqId, args, ...data]
     return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      this.pending.set(id, raw === undefined ? { resolve, reject } : { resolve, reject, raw })
       // Requests are pipelined (none is awaited before the next), so no send may wait for a loop turn.
       this.socket.sendPipelined(frames).then(undefined, (err: Error) => {
         if (this.pending.delete(id)) reject(err)
@@ -153,6 +169,11 @@ export abstract class QueueConnection {
     const w = this.slotWaiters.shift()
     if (w !== undefined) w()
     if (this.pending.size === 0) for (const d of this.drainWaiters.splice(0)) d()
+    if (p.raw !== undefined && isKind(kind, OK)) {
+      p.raw(frames)
+      p.resolve(RAW_REPLY)
+      return
+    }
     let result: Record<string, unknown>
     try {
       result = frames[2] === undefined || frames[2].length === 0 ? {} : (normalize(decodeCbor(frames[2])) as Record<string, unknown>)
