@@ -14,7 +14,7 @@
  *                    empty message as end marker; emits {type:"sent"}.
  *   --role consumer: creates group --group (from the first offset), consumes it with --credit and acks each
  *                    message; at the end marker awaits its ack and emits {type:"result"}: messages / time
- *                    from the first delivery to the last ack confirmed.
+ *                    from the first delivery to the last ack confirmed, and the CPU time that took.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -135,6 +135,7 @@ async function producer(): Promise<void> {
   const client = new QueueClient(a.endpoint, { maxInFlight: window })
   const body = Buffer.alloc(size, 0x61)
   const startUs = hrUs()
+  const cpu0 = cpuUs()
   const start = performance.now()
   let sent = 0
   let failed: unknown
@@ -165,7 +166,7 @@ async function producer(): Promise<void> {
   await client.put(QUEUE, Buffer.alloc(0))
   const secs = (performance.now() - start) / 1000
   markProfileWindow(startUs, hrUs())
-  emit({ type: "sent", sent, seconds: secs, putsPerSec: sent / secs, startUs })
+  emit({ type: "sent", sent, seconds: secs, putsPerSec: sent / secs, cpuUs: cpuUs() - cpu0, startUs })
   await client.close()
 }
 
@@ -180,6 +181,7 @@ async function consumer(): Promise<void> {
   let n = 0
   let first = 0
   let firstUs = 0
+  let cpu0 = 0
   for await (const m of sub) {
     if (m.body.length === 0) {
       await m.ack()
@@ -188,13 +190,15 @@ async function consumer(): Promise<void> {
     if (n++ === 0) {
       first = performance.now()
       firstUs = hrUs()
+      cpu0 = cpuUs()
     }
     void m.ack()
   }
   const secs = (performance.now() - first) / 1000
+  const cpu = cpuUs() - cpu0
   const endUs = hrUs()
   markProfileWindow(firstUs, endUs)
-  emit({ type: "result", received: n, seconds: secs, msgsPerSec: (n - 1) / secs, startUs: firstUs, endUs })
+  emit({ type: "result", received: n, seconds: secs, msgsPerSec: (n - 1) / secs, cpuUs: cpu, startUs: firstUs, endUs })
   await client.close()
 }
 

@@ -120,6 +120,8 @@ export function streamBroadcast({ name, fsync, size, groups, count, seconds, win
       { key: "putsPerSec", label: "puts/s", digits: 0, better: "higher" },
       // Device CPU time per message put (each delivered to and acked by every group): less sensitive to other load.
       { key: "deviceUs", label: "device µs/msg", digits: 2, better: "lower" },
+      { key: "producerUs", label: "producer µs/msg", digits: 2, better: "lower" },
+      { key: "consumerUs", label: "consumer µs/msg (mean)", digits: 2, better: "lower" },
     ],
     profRoles: ["device", "producer", ...roles],
     async trial(ctx: TrialContext) {
@@ -170,6 +172,8 @@ export function streamBroadcast({ name, fsync, size, groups, count, seconds, win
           meanPerSec: rates.reduce((x, y) => x + y, 0) / rates.length,
           putsPerSec: Number(sent.putsPerSec),
           deviceUs: (cpu1 - cpu0) / Number(sent.sent),
+          producerUs: Number(sent.cpuUs) / Number(sent.sent),
+          consumerUs: results.reduce((x, r) => x + Number(r.cpuUs) / Number(r.received), 0) / results.length,
         }
       } finally {
         device.kill()
