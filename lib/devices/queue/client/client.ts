@@ -218,7 +218,7 @@ export class QueueClient extends QueueConnection {
     )
     const t = (r.result.messages as unknown[][] | undefined)?.[0]
     if (t === undefined) return null
-    return new Delivery(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY, options.group)
+    return Delivery.fromTuple(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY, options.group)
   }
 
   /**

@@ -10,6 +10,7 @@ import type { SocketOptions } from "../../../sockets/types.js"
 import { decodeCbor } from "../cbor.js"
 import { COMMAND_FRAMES, MSG, OK } from "../commands.js"
 import { Delivery, type QueueConsumer } from "./delivery.js"
+import { readDeliveries } from "./payload.js"
 import { QueueError } from "../errors.js"
 
 export const debug = createDebug("omq:queue")
@@ -157,10 +158,12 @@ export abstract class QueueConnection {
     if (isKind(kind, MSG)) {
       const c = this.consumers.get(id)
       if (c === undefined || frames.length < 3) return
+      // Read straight into Deliveries (payload.ts); a payload of another shape goes through the general decoder.
+      if (readDeliveries(frames[2]!, frames, 3, this, c)) return
       const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
       const ms = payload.messages
       for (let i = 0; i < ms.length; i++)
-        c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY, c.group))
+        c.push(Delivery.fromTuple(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY, c.group))
       return
     }
     const p = this.pending.get(id)

@@ -8,6 +8,7 @@
  * general decoder instead (so an unexpected but valid payload is still read).
  */
 import { decodeCbor } from "../cbor.js"
+import { Delivery, type DeliveryHost, type QueueConsumer } from "./delivery.js"
 
 const EMPTY = Buffer.alloc(0)
 
@@ -130,6 +131,67 @@ export function readRange(payload: Buffer, frames: readonly Buffer[], first: num
     }
     if (pos !== buf.length || next < 0 || messages === null) return null
     return { messages, next }
+  } catch (err) {
+    if (err === SHAPE) return null
+    throw err
+  } finally {
+    buf = EMPTY
+  }
+}
+
+/**
+ * A delivery `{queue, messages: [[seq, attempt, priority, putAt, ttr, id|null, key?], ...]}` with each
+ * message's headers and body in `frames` from `first` on, pushed to `to` as Deliveries. False (and
+ * nothing pushed) if the payload is not that.
+ */
+export function readDeliveries(payload: Buffer, frames: readonly Buffer[], first: number, host: DeliveryHost, to: QueueConsumer): boolean {
+  const out = readDeliveryList(payload, frames, first, host, to.group)
+  if (out === null) return false
+  for (let i = 0; i < out.length; i++) to.push(out[i]!)
+  return true
+}
+
+function readDeliveryList(
+  payload: Buffer,
+  frames: readonly Buffer[],
+  first: number,
+  host: DeliveryHost,
+  group: string | undefined,
+): Delivery[] | null {
+  buf = payload
+  pos = 0
+  try {
+    if (arg(5) !== 2 || !isKey("queue")) return null
+    const queue = text()
+    if (!isKey("messages")) return null
+    const n = arg(4)
+    const out = new Array<Delivery>(n)
+    for (let i = 0; i < n; i++) {
+      const len = arg(4)
+      if (len !== 6 && len !== 7) return null
+      const seq = arg(0)
+      const attempt = arg(0)
+      const priority = arg(0)
+      const putAt = arg(0)
+      const ttr = arg(0)
+      const id = optText()
+      const key = len === 7 ? text() : undefined
+      out[i] = new Delivery(
+        host,
+        queue,
+        seq,
+        attempt,
+        priority,
+        putAt,
+        ttr,
+        id,
+        key,
+        frames[first + 2 * i] ?? EMPTY,
+        frames[first + 2 * i + 1] ?? EMPTY,
+        group,
+      )
+    }
+    return pos === buf.length ? out : null
   } catch (err) {
     if (err === SHAPE) return null
     throw err
