@@ -12,7 +12,7 @@
  * }
  * ```
  */
-import { decodeCbor, encodeCbor, headerEncoder } from "../cbor.js"
+import { cborWriter, decodeCbor, encodeCbor, headerEncoder } from "../cbor.js"
 import type {
   BatchMessage,
   ConsumeOptions,
@@ -91,6 +91,17 @@ function putArgs(queue: string, o: PutOptions | undefined): Record<string, unkno
   return a
 }
 
+/** The ACK args `{acks: [seq, attempt, ...]}`, written directly (the bytes encodeCbor writes, without its per-item dispatch). */
+function ackArgs(pairs: readonly number[]): Buffer {
+  const w = cborWriter
+  w.start()
+  w.map(1)
+  w.value("acks")
+  w.array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) w.uint(pairs[i]!)
+  return w.finish()
+}
+
 function positionArg(p: StreamPosition | undefined): unknown {
   if (p === undefined || p === "first" || p === "last") return p
   if (typeof p === "number") return { offset: p }
@@ -106,6 +117,7 @@ export class QueueClient extends QueueConnection {
   private acks: number[] = []
   private ackResolves: (() => void)[] = []
   private ackRejects: ((e: Error) => void)[] = []
+  private ackPromises: Promise<void>[] = []
   private ackScheduled = false
 
   /** Connects to `endpoint` if given (more with connect()). */
@@ -296,7 +308,7 @@ export class QueueClient extends QueueConnection {
   ackDelivery(d: Delivery): Promise<void> {
     this.acks.push(d.seq, d.attempt)
     const p = new Promise<void>(this.ackExecutor)
-    p.catch(ignoreAckFailure) // an ack nobody awaits may fail quietly: the message is simply delivered again
+    this.ackPromises.push(p) // settled in flushAcks; caught just before a rejection (see fail there)
     if (!this.ackScheduled) {
       this.ackScheduled = true
       setImmediate(this.flushAcksBound)
@@ -318,10 +330,18 @@ export class QueueClient extends QueueConnection {
     const pairs = this.acks
     const resolves = this.ackResolves
     const rejects = this.ackRejects
+    const promises = this.ackPromises
     this.acks = []
     this.ackResolves = []
     this.ackRejects = []
-    this.request(CMD.ACK, encodeCbor({ acks: pairs })).then(
+    this.ackPromises = []
+    // An ack nobody awaits may fail quietly (the message is simply delivered again): its promise gets a
+    // handler as it is rejected, not one per ack made (a second promise each, on the hot path).
+    const fail = (i: number, err: Error): void => {
+      promises[i]!.catch(ignoreAckFailure)
+      rejects[i]!(err)
+    }
+    this.request(CMD.ACK, ackArgs(pairs)).then(
       (r) => {
         const errors = r.result.errors as unknown[][] | undefined
         if (errors === undefined) {
@@ -333,11 +353,11 @@ export class QueueClient extends QueueConnection {
         for (let i = 0; i < resolves.length; i++) {
           const code = failed.get(i)
           if (code === undefined) resolves[i]!()
-          else rejects[i]!(new QueueError(code, `ack of message ${pairs[2 * i]} failed: ${code}`))
+          else fail(i, new QueueError(code, `ack of message ${pairs[2 * i]} failed: ${code}`))
         }
       },
       (err: Error) => {
-        for (const reject of rejects) reject(err)
+        for (let i = 0; i < rejects.length; i++) fail(i, err)
       },
     )
   }
