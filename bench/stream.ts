@@ -186,7 +186,7 @@ export function streamBroadcast({ name, fsync, size, groups, count, seconds, win
 
 /** Listed in scenarios.ts. */
 export const STREAM_SCENARIOS: readonly Scenario[] = [
-  streamReplay({ name: "stream-replay-64B", size: 64, count: 1_000_000, quickCount: 50_000, page: 10_000, inflight: 4 }),
+  streamReplay({ name: "stream-replay-64B", size: 64, count: 1_000_000, quickCount: 50_000, page: 10_000, inflight: 2 }),
   streamBroadcast({
     name: "stream-broadcast-3groups-64B",
     fsync: 50,
