@@ -16,6 +16,7 @@ import { pubSubFanOut } from "./pubsub.js"
 import { pushPull } from "./pushpull.js"
 import { QUEUE_SCENARIOS } from "./queue.js"
 import { reqRepLatency } from "./reqrep.js"
+import { STREAM_SCENARIOS } from "./stream.js"
 import type { Scenario } from "./scenario.js"
 
 const KiB = 1024
@@ -41,4 +42,5 @@ export const SCENARIOS: readonly Scenario[] = [
   pushPullPeak({ name: "memory-1M-pushpull", size: 64, count: 1_000_000, quickCount: 50_000, seconds: 20 }),
   ...QUEUE_SCENARIOS,
   ...DURABLE_SCENARIOS,
+  ...STREAM_SCENARIOS,
 ]

@@ -756,11 +756,11 @@ export class Socket extends SocketOptionsBase {
   // ---- send / receive ----
 
   /** @internal Shared implementation of `send()` for socket types that can send. */
-  protected sendMessage(message: unknown, mayYield = true): Promise<void> {
+  protected sendMessage(message: unknown, mayYield = true, owned = false): Promise<void> {
     if (message === undefined) throw new TypeError("Message must be present")
     this.checkOpen()
     if (this.pendingSend.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
-    const msg = toMessage(message)
+    const msg = owned ? (message as Message) : toMessage(message)
     const timeout = this.sendTimeout
     if (mayYield && timeout !== 0 && this.mustYield()) return this.pendingSend.wait(timeout, msg)
     try {
@@ -779,6 +779,15 @@ export class Socket extends SocketOptionsBase {
    */
   sendPipelined(message: Message): Promise<void> {
     return this.sendMessage(message, false)
+  }
+
+  /**
+   * @internal sendPipelined() of frames the caller will never change (nor reuse) once sent: they
+   * are queued as they are, without the copy send() makes of each Buffer up to COPY_MAX bytes.
+   * For omq's own senders whose frames are immutable, such as the queue device's stored bodies.
+   */
+  sendOwned(message: Message): Promise<void> {
+    return this.sendMessage(message, false, true)
   }
 
   /**

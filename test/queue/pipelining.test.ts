@@ -61,4 +61,27 @@ describe("pipelined requests", () => {
     }
     expect(got).toBe(N)
   }, 60_000)
+
+  it("an ack nobody awaits that fails (lease lost, client closed) is no unhandled rejection; an awaited one rejects", async () => {
+    const dev = await startDevice({ fsync: "never" })
+    opened.push(dev)
+    const c = client(dev)
+    const unhandled: unknown[] = []
+    const onUnhandled = (e: unknown): void => void unhandled.push(e)
+    process.on("unhandledRejection", onUnhandled)
+    try {
+      await c.put("acks", "x", { ttr: 50 })
+      const d = (await c.reserve("acks"))!
+      await new Promise((r) => setTimeout(r, 150))
+      void d.ack() // the lease ran out
+      await expect(d.ack()).rejects.toMatchObject({ code: "LEASE_LOST" })
+      const again = (await c.reserve("acks"))!
+      await c.close()
+      void again.ack() // after close
+      await new Promise((r) => setTimeout(r, 50))
+    } finally {
+      process.off("unhandledRejection", onUnhandled)
+    }
+    expect(unhandled).toEqual([])
+  })
 })

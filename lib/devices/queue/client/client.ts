@@ -12,7 +12,7 @@
  * }
  * ```
  */
-import { decodeCbor, encodeCbor, headerEncoder } from "../cbor.js"
+import { cborWriter, decodeCbor, encodeCbor, headerEncoder } from "../cbor.js"
 import type {
   BatchMessage,
   ConsumeOptions,
@@ -27,6 +27,7 @@ import type {
 } from "./types.js"
 import { CMD, EMPTY, QueueConnection, debug, int } from "./connection.js"
 import { Delivery, QueueConsumer } from "./delivery.js"
+import { RangeMessage, readRange } from "./payload.js"
 import { QueueError } from "../errors.js"
 import type { QueueConfig, TraceEvent } from "../backend.js"
 
@@ -90,6 +91,17 @@ function putArgs(queue: string, o: PutOptions | undefined): Record<string, unkno
   return a
 }
 
+/** The ACK args `{acks: [seq, attempt, ...]}`, written directly (the bytes encodeCbor writes, without its per-item dispatch). */
+function ackArgs(pairs: readonly number[]): Buffer {
+  const w = cborWriter
+  w.start()
+  w.map(1)
+  w.value("acks")
+  w.array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) w.uint(pairs[i]!)
+  return w.finish()
+}
+
 function positionArg(p: StreamPosition | undefined): unknown {
   if (p === undefined || p === "first" || p === "last") return p
   if (typeof p === "number") return { offset: p }
@@ -105,6 +117,7 @@ export class QueueClient extends QueueConnection {
   private acks: number[] = []
   private ackResolves: (() => void)[] = []
   private ackRejects: ((e: Error) => void)[] = []
+  private ackPromises: Promise<void>[] = []
   private ackScheduled = false
 
   /** Connects to `endpoint` if given (more with connect()). */
@@ -217,7 +230,7 @@ export class QueueClient extends QueueConnection {
     )
     const t = (r.result.messages as unknown[][] | undefined)?.[0]
     if (t === undefined) return null
-    return new Delivery(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY, options.group)
+    return Delivery.fromTuple(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY, options.group)
   }
 
   /**
@@ -256,24 +269,22 @@ export class QueueClient extends QueueConnection {
 
   /** Reads up to `count` (default 100, at most 10,000) stored messages of a stream from `from` (default "first"), without a group. */
   async range(queue: string, options: { from?: StreamPosition; count?: number } = {}): Promise<RangeResult> {
-    const r = await this.request(CMD.RANGE, encodeCbor({ queue, from: positionArg(options.from), count: options.count }))
-    const list = r.result.messages as unknown[][]
-    const messages = list.map((t, i) => {
-      const h = r.data[2 * i] ?? EMPTY
-      return {
-        offset: int(t[0]),
-        putAt: int(t[1]),
-        priority: int(t[2]),
-        id: typeof t[3] === "string" ? t[3] : undefined,
-        key: typeof t[4] === "string" ? t[4] : undefined,
-        rawHeaders: h,
-        get headers(): Record<string, unknown> {
-          return h.length > 0 ? (decodeCbor(h) as Record<string, unknown>) : {}
-        },
-        body: r.data[2 * i + 1] ?? EMPTY,
-      }
-    })
-    return { messages, next: int(r.result.next) }
+    // Up to 10,000 messages a reply: read from the frames as received (payload.ts), not decoded to a tree first.
+    const frames = await this.requestRaw(CMD.RANGE, encodeCbor({ queue, from: positionArg(options.from), count: options.count }))
+    const payload = frames[2] ?? EMPTY
+    const fast = readRange(payload, frames, 3)
+    if (fast !== null) return fast
+    let result: Record<string, unknown>
+    try {
+      result = decodeCbor(payload) as Record<string, unknown>
+    } catch (err) {
+      throw new QueueError("BAD_REQUEST", `undecodable reply: ${(err as Error).message}`)
+    }
+    const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+    const messages = (result.messages as unknown[][]).map(
+      (t, i) => new RangeMessage(int(t[0]), int(t[1]), int(t[2]), str(t[3]), str(t[4]), frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY),
+    )
+    return { messages, next: int(result.next) }
   }
 
   /** @internal */
@@ -297,7 +308,7 @@ export class QueueClient extends QueueConnection {
   ackDelivery(d: Delivery): Promise<void> {
     this.acks.push(d.seq, d.attempt)
     const p = new Promise<void>(this.ackExecutor)
-    p.catch(ignoreAckFailure) // an ack nobody awaits may fail quietly: the message is simply delivered again
+    this.ackPromises.push(p) // settled in flushAcks; caught just before a rejection (see fail there)
     if (!this.ackScheduled) {
       this.ackScheduled = true
       setImmediate(this.flushAcksBound)
@@ -319,10 +330,18 @@ export class QueueClient extends QueueConnection {
     const pairs = this.acks
     const resolves = this.ackResolves
     const rejects = this.ackRejects
+    const promises = this.ackPromises
     this.acks = []
     this.ackResolves = []
     this.ackRejects = []
-    this.request(CMD.ACK, encodeCbor({ acks: pairs })).then(
+    this.ackPromises = []
+    // An ack nobody awaits may fail quietly (the message is simply delivered again): its promise gets a
+    // handler as it is rejected, not one per ack made (a second promise each, on the hot path).
+    const fail = (i: number, err: Error): void => {
+      promises[i]!.catch(ignoreAckFailure)
+      rejects[i]!(err)
+    }
+    this.request(CMD.ACK, ackArgs(pairs)).then(
       (r) => {
         const errors = r.result.errors as unknown[][] | undefined
         if (errors === undefined) {
@@ -334,11 +353,11 @@ export class QueueClient extends QueueConnection {
         for (let i = 0; i < resolves.length; i++) {
           const code = failed.get(i)
           if (code === undefined) resolves[i]!()
-          else rejects[i]!(new QueueError(code, `ack of message ${pairs[2 * i]} failed: ${code}`))
+          else fail(i, new QueueError(code, `ack of message ${pairs[2 * i]} failed: ${code}`))
         }
       },
       (err: Error) => {
-        for (const reject of rejects) reject(err)
+        for (let i = 0; i < rejects.length; i++) fail(i, err)
       },
     )
   }

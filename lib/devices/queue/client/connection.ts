@@ -10,6 +10,7 @@ import type { SocketOptions } from "../../../sockets/types.js"
 import { decodeCbor } from "../cbor.js"
 import { COMMAND_FRAMES, MSG, OK } from "../commands.js"
 import { Delivery, type QueueConsumer } from "./delivery.js"
+import { readDeliveries } from "./payload.js"
 import { QueueError } from "../errors.js"
 
 export const debug = createDebug("omq:queue")
@@ -25,6 +26,8 @@ export interface Reply {
 export interface Pending {
   resolve(r: Reply): void
   reject(e: Error): void
+  /** Set for a request whose OK reply is handed over undecoded (requestRaw). */
+  raw?: (frames: Buffer[]) => void
 }
 
 /** Whether a reply's first frame is `k` (a byte loop: these are 2-3 bytes, checked once per reply). */
@@ -33,6 +36,9 @@ function isKind(frame: Buffer, k: Buffer): boolean {
   for (let i = 0; i < k.length; i++) if (frame[i] !== k[i]) return false
   return true
 }
+
+/** What a raw request's promise resolves with (its frames went to Pending.raw). */
+const RAW_REPLY: Reply = { result: {}, data: [] }
 
 export const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
 
@@ -105,14 +111,25 @@ export abstract class QueueConnection {
     return this.send(this.takeId(), command, args, data)
   }
 
+  /**
+   * @internal The same, but an OK reply resolves with its frames as received,
+   * [OK, requestId, result, ...data], the result not decoded (the caller reads it; an ERR still rejects).
+   */
+  protected async requestRaw(command: Buffer, args: Buffer): Promise<Buffer[]> {
+    while (this.pending.size >= this.maxInFlight && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r))
+    let frames: Buffer[] = []
+    await this.send(this.takeId(), command, args, undefined, (f) => (frames = f))
+    return frames
+  }
+
   /** @internal */
-  protected send(id: number, command: Buffer, args: Buffer, data?: Buffer[]): Promise<Reply> {
+  protected send(id: number, command: Buffer, args: Buffer, data?: Buffer[], raw?: (frames: Buffer[]) => void): Promise<Reply> {
     if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
     const reqId = Buffer.allocUnsafe(4)
     reqId.writeUInt32BE(id)
     const frames = data === undefined ? [command, reqId, args] : [command, reqId, args, ...data]
     return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      this.pending.set(id, raw === undefined ? { resolve, reject } : { resolve, reject, raw })
       // Requests are pipelined (none is awaited before the next), so no send may wait for a loop turn.
       this.socket.sendPipelined(frames).then(undefined, (err: Error) => {
         if (this.pending.delete(id)) reject(err)
@@ -141,10 +158,12 @@ export abstract class QueueConnection {
     if (isKind(kind, MSG)) {
       const c = this.consumers.get(id)
       if (c === undefined || frames.length < 3) return
+      // Read straight into Deliveries (payload.ts); a payload of another shape goes through the general decoder.
+      if (readDeliveries(frames[2]!, frames, 3, this, c)) return
       const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
       const ms = payload.messages
       for (let i = 0; i < ms.length; i++)
-        c.push(new Delivery(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY, c.group))
+        c.push(Delivery.fromTuple(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY, c.group))
       return
     }
     const p = this.pending.get(id)
@@ -153,6 +172,11 @@ export abstract class QueueConnection {
     const w = this.slotWaiters.shift()
     if (w !== undefined) w()
     if (this.pending.size === 0) for (const d of this.drainWaiters.splice(0)) d()
+    if (p.raw !== undefined && isKind(kind, OK)) {
+      p.raw(frames)
+      p.resolve(RAW_REPLY)
+      return
+    }
     let result: Record<string, unknown>
     try {
       result = frames[2] === undefined || frames[2].length === 0 ? {} : (normalize(decodeCbor(frames[2])) as Record<string, unknown>)

@@ -41,26 +41,38 @@ export class Delivery {
   private rawHeaders: Buffer
   private decoded: Record<string, unknown> | undefined
 
-  /** @internal `t` is the wire tuple [seq, attempt, priority, putAt, ttr, id, key?]. */
+  /** @internal */
   constructor(
     private readonly host: DeliveryHost,
     queue: string,
-    t: readonly unknown[],
+    seq: number,
+    attempt: number,
+    priority: number,
+    putAt: number,
+    ttr: number,
+    id: string | undefined,
+    key: string | undefined,
     headers: Buffer,
     body: Buffer,
-    group?: string,
+    group: string | undefined,
   ) {
-    this.seq = num(t[0])
-    this.attempt = num(t[1])
+    this.seq = seq
+    this.attempt = attempt
     this.queue = queue
-    this.priority = num(t[2])
-    this.putAt = num(t[3])
-    this.ttr = num(t[4])
-    this.id = typeof t[5] === "string" ? t[5] : undefined
-    this.key = typeof t[6] === "string" ? t[6] : undefined
+    this.priority = priority
+    this.putAt = putAt
+    this.ttr = ttr
+    this.id = id
+    this.key = key
     this.group = group
     this.rawHeaders = headers
     this.body = body
+  }
+
+  /** @internal From the wire tuple [seq, attempt, priority, putAt, ttr, id, key?] as the general decoder gives it. */
+  static fromTuple(host: DeliveryHost, queue: string, t: readonly unknown[], headers: Buffer, body: Buffer, group?: string): Delivery {
+    const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+    return new Delivery(host, queue, num(t[0]), num(t[1]), num(t[2]), num(t[3]), num(t[4]), str(t[5]), str(t[6]), headers, body, group)
   }
 
   /** The producer's headers (decoded from CBOR on first access). */

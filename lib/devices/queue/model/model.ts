@@ -180,7 +180,7 @@ export class QueueModel {
             for (const m of c.msgs) this.discard(m)
             c.done(failure)
           } else {
-            for (const m of c.msgs) this.publish(m, now)
+            this.publishBatch(c.msgs, now)
             c.done(null, c.result)
           }
           break
@@ -197,19 +197,53 @@ export class QueueModel {
     this.state.unregister(m)
   }
 
-  /** A committed put becomes ready or delayed (or dead, if its TTL already passed). */
-  private publish(m: QueueMessage, now: number): void {
-    if (m.state !== "pending") return
+  /**
+   * A committed batch (one queue) is published. On a stream every message is stored first and
+   * each group dispatched once after, so a group that was waiting gets the batch in bundles
+   * (dispatching per message would find only that one message readable: one MSG each).
+   */
+  private publishBatch(msgs: readonly QueueMessage[], now: number): void {
+    const q = msgs.length > 0 ? msgs[0]!.queue : null
+    if (q === null || !q.isStream) {
+      for (const m of msgs) this.publish(m, now)
+      return
+    }
+    let first = Infinity
+    let last = -Infinity
+    for (const m of msgs) {
+      if (!this.store(m, now)) continue
+      if (m.seq < first) first = m.seq
+      if (m.seq > last) last = m.seq
+    }
+    if (first > last) return
+    for (const g of q.groups.values()) {
+      const at = g.cursor
+      if (g.ready.size === 0 || (at !== null && at.seq >= first && at.seq <= last)) this.state.dispatch(g, now)
+    }
+  }
+
+  /** A committed put to a stream is stored (not dispatched). False if it was no longer pending. */
+  private store(m: QueueMessage, now: number): boolean {
+    if (m.state !== "pending") return false
     const q = m.queue
     q.pending--
     if (this.state.observer !== null) this.state.emit(m, "put", now, m.producer === "" ? undefined : m.producer)
+    m.state = "stored"
+    const c = q.config
+    if ((c.maxMessages ?? 0) > 0 || (c.maxBytes ?? 0) > 0) this.state.trimSoon(q)
+    return true
+  }
+
+  /** A committed put becomes ready or delayed (or dead, if its TTL already passed). */
+  private publish(m: QueueMessage, now: number): void {
+    const q = m.queue
     if (q.isStream) {
-      m.state = "stored"
-      for (const g of q.groups.values()) if (g.cursor === m || g.ready.size === 0) this.state.dispatch(g, now)
-      const c = q.config
-      if ((c.maxMessages ?? 0) > 0 || (c.maxBytes ?? 0) > 0) this.state.trimSoon(q)
+      if (this.store(m, now)) for (const g of q.groups.values()) if (g.cursor === m || g.ready.size === 0) this.state.dispatch(g, now)
       return
     }
+    if (m.state !== "pending") return
+    q.pending--
+    if (this.state.observer !== null) this.state.emit(m, "put", now, m.producer === "" ? undefined : m.producer)
     if (m.expiresAt > 0) {
       if (m.expiresAt <= now) {
         this.state.bury(m, "expired", now)

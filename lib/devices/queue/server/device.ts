@@ -238,7 +238,9 @@ export class QueueDevice {
   /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
   private readonly sendFrames = (frames: Buffer[]): void => {
     // Replies are not awaited (a ROUTER drops what it cannot queue), so none may wait for a loop turn.
-    if (!this.router.closed) void this.router.sendPipelined(frames) // throws at once on a closed socket
+    // Nothing the device sends is changed afterwards (bodies and headers are the stored copies,
+    // results are encoded fresh, ids are slices of requests received), so small frames need no copy.
+    if (!this.router.closed) void this.router.sendOwned(frames) // throws at once on a closed socket
   }
 
   /** Binds the ROUTER (opening the store first if needed). */
