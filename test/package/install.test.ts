@@ -37,9 +37,13 @@ const TOP_LEVEL = ["LICENSE", "README.md", "package.json"]
  * Budget for the tarball (bytes): about 320 kB / 1.2 MB when it was set; source maps alone were
  * 1.6 MB. Raised by 40 kB / 150 kB for dist/browser.js (omq/browser, 190 kB minified, ~60 kB
  * packed: a second build, not growth of the Node one), which took the package to 401 kB.
+ * Raised again by 80 kB / 300 kB for issue 16 (streams and consumer groups, access control,
+ * tracing, the durable forwarder, Majordomo and Titanic: ~6,000 lines of library, each in the
+ * ESM chunks, the CommonJS bundle and two declaration builds), which took it to 483 kB / 1.8 MB.
+ * The budget still catches source maps and anything accidental of that order.
  */
-const MAX_PACKED = 440_000
-const MAX_UNPACKED = 1_650_000
+const MAX_PACKED = 520_000
+const MAX_UNPACKED = 1_950_000
 
 // Skipped, with the reason printed, where npm cannot be run (under CI=true that fails instead).
 const enabled = npmAvailable()
