@@ -181,6 +181,14 @@ describe.each(BACKENDS)("consumer groups (%s backend)", (kind) => {
     await c.deleteGroup("s", "late")
     expect(Object.keys((await c.stats("s")).queues.s!.stream!.groups).sort()).toEqual(["all", "early", "mid"])
     await expect(c.deleteGroup("s", "late")).rejects.toMatchObject({ code: "NOT_FOUND" })
+    // A connection that read through a deleted group may read through another one, or the group made again.
+    const r = client(dev)
+    expect(await r.reserve("s", { group: "mid", timeout: 0 })).toBeNull()
+    await c.deleteGroup("s", "mid")
+    await c.createGroup("s", "mid", { start: "first" })
+    expect((await r.reserve("s", { group: "mid", timeout: 1000 }))!.body.toString()).toBe("m0")
+    await c.deleteGroup("s", "mid")
+    expect((await r.reserve("s", { group: "early", timeout: 1000 }))!.body.toString()).toBe("m0")
   })
 
   it("retention limits: maxMessages and maxBytes drop the oldest, also unconsumed; maxAge by time", async () => {

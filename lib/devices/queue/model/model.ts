@@ -330,11 +330,12 @@ export class QueueModel {
     const g = q.groups.get(group)
     if (g === undefined)
       throw new QueueError("NOT_FOUND", `queue ${queue} has no consumer group ${JSON.stringify(group)} (create it with GROUP)`)
-    const mine = holder.groups?.get(q)
-    if (mine !== undefined && mine !== g)
+    const mine = holder.groups?.get(q) as GroupState | undefined
+    // A group deleted since (perhaps made again under its name) no longer ties the connection.
+    if (mine !== undefined && mine !== g && q.groups.get(mine.groupName) === mine)
       throw new QueueError(
         "BAD_REQUEST",
-        `this connection reads ${queue} through group ${JSON.stringify((mine as GroupState).groupName)}; use another connection for group ${JSON.stringify(group)}`,
+        `this connection reads ${queue} through group ${JSON.stringify(mine.groupName)}; use another connection for group ${JSON.stringify(group)}`,
       )
     ;(holder.groups ??= new Map()).set(q, g)
     return g
