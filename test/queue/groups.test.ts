@@ -327,6 +327,36 @@ describe.each(BACKENDS)("consumer groups (%s backend)", (kind) => {
   })
 })
 
+describe("consumer filters on a plain queue", () => {
+  it("each subscription gets what its filter takes; a message nobody takes waits without blocking, for a consumer that takes it", async () => {
+    const dev = await startDevice()
+    const c = client(dev)
+    const got: Record<string, string[]> = { a: [], b: [], any: [] }
+    const loop = async (name: string, sub: ReturnType<QueueClient["consume"]>) => {
+      for await (const d of sub) {
+        got[name]!.push(text(d))
+        await d.ack()
+      }
+    }
+    const ca = client(dev)
+    const cb = client(dev)
+    const sa = ca.consume("mixed", { filter: [{ header: "type", equals: "a" }] })
+    const sb = cb.consume("mixed", { filter: [{ header: "type", equals: "b" }] })
+    const la = loop("a", sa)
+    const lb = loop("b", sb)
+    for (const t of ["a", "c", "b", "a", "c", "b"]) await c.put("mixed", t, { headers: { type: t } })
+    await waitFor(() => got.a!.length === 2 && got.b!.length === 2, 5000, "a and b deliveries")
+    expect((await c.stats("mixed")).queues.mixed).toMatchObject({ ready: 2 })
+    const cany = client(dev)
+    const sany = cany.consume("mixed")
+    const lany = loop("any", sany)
+    await waitFor(() => got.any!.length === 2, 5000, "the unfiltered consumer takes the rest")
+    expect(got).toEqual({ a: ["a", "a"], b: ["b", "b"], any: ["c", "c"] })
+    await Promise.all([sa.close(), sb.close(), sany.close()])
+    await Promise.all([la, lb, lany])
+  })
+})
+
 describe("consumer groups across a restart (file backend)", () => {
   it("groups, their positions, settled messages, retries, dead letters and key order survive a restart (with and without a checkpoint)", async () => {
     for (const checkpoint of [false, true]) {
