@@ -200,6 +200,21 @@ describe.each(BACKENDS)("consumer groups (%s backend)", (kind) => {
     await waitFor(async () => (await c.stats("capped")).queues.capped!.total === 5, 5000, "trim to 5")
     expect((await c.stats("capped")).queues.capped!.stream!.trimmed).toBe(7)
     expect((await drain(client(dev), "capped", "slow", 5)).map(text)).toEqual(["m7", "m8", "m9", "m10", "m11"])
+    // A delivery whose stored message retention drops while it is leased is not delivered again.
+    await c.configure("leased", { retention: "limits", maxMessages: 1 })
+    await c.createGroup("leased", "g", { ttr: 100 })
+    await c.put("leased", "first")
+    const w = client(dev)
+    const held = (await w.reserve("leased", { group: "g", timeout: 1000 }))!
+    await c.put("leased", "second")
+    await waitFor(async () => (await c.stats("leased")).queues.leased!.total === 1, 5000, "trim to 1")
+    const next = (await w.reserve("leased", { group: "g", timeout: 1000 }))!
+    expect(next.body.toString()).toBe("second")
+    await next.ack()
+    // first's lease ends (ttr 100): nothing comes back, and its ack finds nothing.
+    expect(await w.reserve("leased", { group: "g", timeout: 400 })).toBeNull()
+    await expect(held.ack()).rejects.toMatchObject({ code: expect.stringMatching(/NOT_FOUND|LEASE_LOST/) })
+    expect(await groupStats(c, "leased", "g")).toMatchObject({ reserved: 0, ready: 0, lag: 0 })
     await c.configure("aged", { retention: "limits", maxAge: 150 })
     await c.createGroup("aged", "g")
     await c.put("aged", "old")

@@ -84,6 +84,8 @@ export class QueueMessage implements MessageData {
   ordinal = 0
   /** A consumer group's delivery of a stream message: the stored message it delivers (null: this is the stored message). */
   record: QueueMessage | null = null
+  /** A stored message's deliveries by group slot (GroupEntries), null until a group reads it. */
+  slots: (QueueMessage | undefined)[] | null = null
   /** A group delivery counted against its key's concurrency (until acked or dead-lettered). */
   keyHeld = false
   /** Decoded headers, for filters (cached on first use). */

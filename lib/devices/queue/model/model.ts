@@ -231,6 +231,7 @@ export class QueueModel {
     m.state = "stored"
     const c = q.config
     if ((c.maxMessages ?? 0) > 0 || (c.maxBytes ?? 0) > 0) this.state.trimSoon(q)
+    if ((c.maxAge ?? 0) > 0) this.state.want(m.putAt + c.maxAge!) // the oldest one's age ends first; a later want() changes nothing
     return true
   }
 

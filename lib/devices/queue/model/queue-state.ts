@@ -141,6 +141,8 @@ export class QueueState {
   trimmed = 0
   /** Settled by every group since the last compaction (retention "acked" has work to do). */
   trimDue = false
+  /** Slots given to its groups so far (GroupState.slot). */
+  groupSlots = 0
 
   constructor(readonly name: string) {}
 
@@ -229,9 +231,54 @@ export interface SavedEntry {
  * exist only from the moment the cursor passes a message until the group
  * settles it; the stored message is shared.
  */
+/**
+ * A group's unsettled deliveries, by seq: each sits in its stored message's `slots` at the
+ * group's slot (no map of its own to grow and shrink per message), and in the group's list of
+ * live messages (QueueState.oldest/newer) for going through them all.
+ */
+export class GroupEntries {
+  constructor(
+    private readonly g: GroupState,
+    private readonly bySeq: ReadonlyMap<number, QueueMessage>,
+  ) {}
+
+  get(seq: number): QueueMessage | undefined {
+    return this.bySeq.get(seq)?.slots?.[this.g.slot]
+  }
+
+  has(seq: number): boolean {
+    return this.get(seq) !== undefined
+  }
+
+  /** True if the group has an entry for stored message `r`. */
+  of(r: QueueMessage): QueueMessage | undefined {
+    return r.slots?.[this.g.slot]
+  }
+
+  add(e: QueueMessage): void {
+    const r = e.record!
+    ;(r.slots ??= [])[this.g.slot] = e
+    this.g.addLive(e)
+  }
+
+  delete(e: QueueMessage): void {
+    const s = e.record!.slots
+    if (s !== null && s[this.g.slot] === e) s[this.g.slot] = undefined
+    this.g.removeLive(e)
+  }
+
+  *values(): IterableIterator<QueueMessage> {
+    for (let e = this.g.oldest; e !== null; e = e.newer) yield e
+  }
+
+  *keys(): IterableIterator<number> {
+    for (let e = this.g.oldest; e !== null; e = e.newer) yield e.seq
+  }
+}
+
 export class GroupState extends QueueState {
   /** Unsettled deliveries by seq. */
-  readonly entries = new Map<number, QueueMessage>()
+  readonly entries: GroupEntries
   /** The next stored message to look at; null: the next one to be put. */
   cursor: QueueMessage | null = null
   /** Stored messages with a smaller seq are settled for this group. */
@@ -257,10 +304,14 @@ export class GroupState extends QueueState {
     readonly groupName: string,
     config: GroupConfig,
     floor: number,
+    bySeq: ReadonlyMap<number, QueueMessage>,
+    /** Its index in stored messages' `slots` (unique among the stream's groups, never reused). */
+    readonly slot: number,
   ) {
     super(stream.name)
     this.groupConfig = config
     this.floor = floor
+    this.entries = new GroupEntries(this, bySeq)
   }
 
   override get group(): GroupState {

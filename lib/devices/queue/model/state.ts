@@ -18,7 +18,7 @@ import { QueueError } from "../errors.js"
 import { QueueState, type GroupState, type Waiter } from "./queue-state.js"
 import { backoffDelay, effectiveRetry } from "./retry.js"
 import { matches } from "./filter.js"
-import { fill, joinStream, onWake, releaseKey, trimPoint, trimStream } from "./streams.js"
+import { fill, joinStream, onWake, releaseKey, settleEntry, trimPoint, trimStream } from "./streams.js"
 
 export interface ModelOptions {
   /** A put repeating an `id` within this many ms gets the first put's confirmation. */
@@ -305,6 +305,11 @@ export class ModelState {
   /** After a lease ended without an ack: retry (ready or delayed) or dead-letter. Returns the new state. */
   requeue(m: QueueMessage, delay: number | undefined, now: number, cause: "nack" | "ttr" | "disconnect"): MessageState {
     const q = m.queue
+    if (m.record !== null && m.record.state === "gone") {
+      // Retention dropped its stored message while it was leased: nothing is left to deliver again.
+      settleEntry(this, m, now)
+      return "gone"
+    }
     if (m.ttlExpired || (m.expiresAt > 0 && m.expiresAt <= now)) {
       this.bury(m, "expired", now)
       return m.state

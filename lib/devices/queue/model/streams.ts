@@ -99,7 +99,7 @@ export function createGroup(state: ModelState, q: QueueState, name: string, conf
       )
     q.isStream = true
   }
-  const g = new GroupState(q, name, config, floor)
+  const g = new GroupState(q, name, config, floor, state.bySeq, q.groupSlots++)
   configureGroup(g, config, now)
   g.cursor = findBySeq(q, floor)
   q.groups.set(name, g)
@@ -154,8 +154,7 @@ function materialize(g: GroupState, r: QueueMessage): QueueMessage {
   e.record = r
   e.key = r.key
   e.producer = r.producer
-  g.entries.set(r.seq, e)
-  g.addLive(e)
+  g.entries.add(e)
   return e
 }
 
@@ -171,7 +170,7 @@ export function fill(state: ModelState, g: GroupState, now: number, want: number
     g.cursor = r.newer
     if (r.state !== "stored" || r.seq < g.floor) continue
     if (settledBefore(g, r.seq)) continue
-    if (g.entries.has(r.seq)) continue
+    if (g.entries.of(r) !== undefined) continue
     if (!matches(g.filter, r)) {
       g.filtered++
       continue
@@ -264,8 +263,7 @@ export function settleEntry(state: ModelState, e: QueueMessage, now: number): vo
   const g = e.queue as GroupState
   // A delivery restored after a restart may be ahead of the cursor: the cursor must not read it again.
   if (g.cursor !== null && e.seq >= g.cursor.seq) g.acked.add(e.seq)
-  g.entries.delete(e.seq)
-  g.removeLive(e)
+  g.entries.delete(e)
   state.ttls.remove(e)
   e.state = "gone"
   releaseKey(state, e, now)
@@ -279,8 +277,7 @@ function dropEntry(state: ModelState, e: QueueMessage): void {
     e.list?.remove(e)
     g.blocked--
   }
-  g.entries.delete(e.seq)
-  g.removeLive(e)
+  g.entries.delete(e)
   state.ttls.remove(e)
   e.state = "gone"
   e.keyHeld = false
@@ -416,7 +413,7 @@ export function settledRanges(state: ModelState, g: GroupState): { floor: number
   let from = -1
   let to = -1
   for (let m = findBySeq(g.stream, floor); m !== null && m.seq < end; m = m.newer) {
-    const settled = !g.entries.has(m.seq) && !g.restored.has(m.seq)
+    const settled = g.entries.of(m) === undefined && !g.restored.has(m.seq)
     if (settled) {
       if (from < 0) from = m.seq
       to = m.seq
