@@ -509,18 +509,15 @@ export class ModelState {
 
   /** A stored message or a group's delivery of one, by the seq a client names: its group's entry if `holder` consumes the stream through one. */
   find(holder: LeaseHolder, seq: number): QueueMessage | undefined {
-    // A stream consumer's settle: its group's entry, found without the lookup in bySeq (the largest
-    // map) while its stored message is still there (unregistered is "gone"; then it is NOT_FOUND, as below).
-    const gs = holder.groups
-    if (gs !== null)
-      for (const g of gs.values()) {
-        const e = (g as GroupState).entries.get(seq)
-        if (e !== undefined && e.record !== null && e.record.state !== "gone") return e
-      }
+    // One lookup in bySeq: a queue's message is the message; a stream's, the entry in the slot of
+    // the group the holder reads that stream through (a stored message retention dropped is not
+    // found: NOT_FOUND).
     const m = this.bySeq.get(seq)
     if (m === undefined || !m.queue.isStream) return m
-    const g = holder.groups?.get(m.queue) as GroupState | undefined
-    return g?.entries.get(seq)
+    const gs = holder.groups
+    if (gs === null) return undefined
+    const g = gs.get(m.queue) as GroupState | undefined
+    return g === undefined ? undefined : (m.slots?.[g.slot] ?? undefined)
   }
 
   /** Every queue and every group (for what concerns all waiters or consumers). */
