@@ -100,7 +100,12 @@ export async function startPostgres(): Promise<PostgresServer> {
       "fsync=on",
     ])
     let log = ""
-    const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] })
+    // Under a watchdog shell: when this process goes away (its end of stdin closes), the shell
+    // stops the server, so no test run leaves a PostgreSQL behind.
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`
+    const pidFile = quote(join(data, "postmaster.pid"))
+    const script = `${[cmd, ...args].map(quote).join(" ")} & read _; kill -QUIT $(head -1 ${pidFile}) 2>/dev/null; wait`
+    const c = spawn("sh", ["-c", script], { stdio: ["pipe", "pipe", "pipe"] })
     c.stdout!.on("data", (d: Buffer) => (log += d.toString()))
     c.stderr!.on("data", (d: Buffer) => (log += d.toString()))
     child = c
@@ -117,8 +122,9 @@ export async function startPostgres(): Promise<PostgresServer> {
       const c = child
       if (c === undefined || c.exitCode !== null || c.signalCode !== null) return resolve()
       c.once("exit", () => resolve())
-      // SIGQUIT to the postmaster itself (as root, `c` is runuser, which does not pass it on):
-      // immediate shutdown, no checkpoint (what a crash leaves; the next start replays the WAL).
+      // SIGQUIT to the postmaster itself (`c` is the watchdog shell): immediate shutdown, no
+      // checkpoint (what a crash leaves; the next start replays the WAL). Then the shell ends.
+      c.stdin!.end()
       let pid = c.pid!
       try {
         pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0])
@@ -137,7 +143,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     try {
       process.kill(Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]), "SIGQUIT")
     } catch {
-      child?.kill("SIGKILL")
+      // gone already
     }
     rmSync(dir, { recursive: true, force: true })
   }
