@@ -5,10 +5,22 @@ import { join } from "node:path"
 import { afterEach, beforeEach } from "vitest"
 import { MemoryBackend } from "../../lib/devices/queue/memory-backend.js"
 import { QueueClient, type QueueClientOptions, QueueDevice, type QueueDeviceOptions } from "../../lib/entry/queue.js"
+import { postgresAvailable, sharedPostgres } from "../helpers/postgres.js"
 
-/** The backends the backend-independent suites run against: the embedded file store and the in-memory one. */
-export type BackendKind = "file" | "memory"
-export const BACKENDS: readonly BackendKind[] = ["file", "memory"]
+/** A fresh, empty database on the run's PostgreSQL server (its connection string). */
+export async function freshDatabase(): Promise<string> {
+  const server = await sharedPostgres()
+  return server.createDatabase(`omq_${process.pid}_${++databases}_${Date.now() % 100000}`)
+}
+
+/**
+ * The backends the backend-independent suites run against: the embedded file store, the
+ * in-memory one, and PostgreSQL (a real server the run starts, test/helpers/postgres.ts; where
+ * it is missing those runs skip with a printed reason, under CI they fail).
+ */
+export type BackendKind = "file" | "memory" | "postgres"
+export const BACKENDS: readonly BackendKind[] = postgresAvailable() ? ["file", "memory", "postgres"] : ["file", "memory"]
+let databases = 0
 let backendKind: BackendKind = "file"
 
 /** In a describe: its tests' startDevice() serves `kind` (unless the test gives a dir of its own). */
@@ -52,8 +64,15 @@ export function tempDir(): string {
  * useBackend("memory"), and without a `dir`, it serves a MemoryBackend instead.
  */
 export async function startDevice(options: Partial<QueueDeviceOptions> = {}): Promise<QueueDevice> {
-  const memory = backendKind === "memory" && options.dir === undefined && options.backend === undefined
-  const device = new QueueDevice({ dir: options.dir ?? tempDir(), ...options, ...(memory ? { backend: memoryBackend(options) } : {}) })
+  const own = options.dir !== undefined || options.backend !== undefined || options.store !== undefined
+  const memory = backendKind === "memory" && !own
+  const store = backendKind === "postgres" && !own ? await freshDatabase() : undefined
+  const device = new QueueDevice({
+    dir: options.dir ?? tempDir(),
+    ...options,
+    ...(memory ? { backend: memoryBackend(options) } : {}),
+    ...(store === undefined ? {} : { store }),
+  })
   cleanup.push(() => device.close())
   await device.bind("tcp://127.0.0.1:*")
   return device

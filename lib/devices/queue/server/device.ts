@@ -18,6 +18,7 @@ import { Router } from "../../../sockets/router.js"
 import type { ClientHandle, QueueBackend } from "../backend.js"
 import { QueueError, QueueStoreError } from "../errors.js"
 import { FileBackend } from "../file-backend.js"
+import { PgBackend } from "../pg-backend.js"
 import type { RecoveryReport } from "../journal/recovery.js"
 import type { FsyncPolicy } from "../journal/store.js"
 import { handleRequest, Session, type HandlerContext } from "./handlers.js"
@@ -83,6 +84,14 @@ export interface QueueDeviceOptions {
   access?: AccessList | string
   /** Options of the device's ROUTER (security: plainServer, curveServer, curveSecretKey, ...). */
   socket?: SocketOptions<Router>
+  /**
+   * Keep the queues in PostgreSQL instead of `dir`: a connection string
+   * (`postgres://user:password@host:5432/db`). See pg-backend.ts: the same semantics, the log in
+   * the database, one device at a time per database (`standby` waits for it: fail-over).
+   */
+  store?: string
+  /** With `store`: wait until the database's active device is gone, then serve (default false: LOCKED). */
+  standby?: boolean
 }
 
 /** Defaults of QueueDeviceOptions (also the durable streamer's store settings). */
@@ -102,6 +111,8 @@ export const DEFAULTS = {
   events: [] as string[],
   access: undefined,
   socket: {},
+  store: undefined,
+  standby: false,
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -109,7 +120,10 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
     const v = o[k]
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new QueueError("BAD_OPTION", `${k} must be an integer >= ${min}`)
   }
-  if (o.backend === undefined && (typeof o.dir !== "string" || o.dir.length === 0)) throw new QueueError("BAD_OPTION", "dir is required")
+  if (o.store !== undefined && (typeof o.store !== "string" || !/^postgres(ql)?:\/\//.test(o.store)))
+    throw new QueueError("BAD_OPTION", "store must be a PostgreSQL connection string (postgres://user:password@host:port/database)")
+  if (o.backend === undefined && o.store === undefined && (typeof o.dir !== "string" || o.dir.length === 0))
+    throw new QueueError("BAD_OPTION", "dir is required (or store, or backend)")
   const f = o.fsync
   const okFsync = f === "always" || f === "never" || (typeof f === "object" && f !== null && Number.isInteger(f.intervalMs) && f.intervalMs > 0)
   if (!okFsync) throw new QueueError("BAD_OPTION", 'fsync must be "always", "never" or { intervalMs: n > 0 }')
@@ -129,9 +143,10 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
 }
 
 export class QueueDevice {
-  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend" | "access">>> & {
+  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend" | "access" | "store">>> & {
     readonly backend?: QueueBackend
     readonly access?: AccessList | string
+    readonly store?: string
   }
   /** What recovery found at open(); undefined before. */
   recovery: RecoveryReport | undefined
@@ -140,6 +155,7 @@ export class QueueDevice {
   private backend: QueueBackend | undefined
   /** The embedded store, when the device made it (checkpoint(), recovery). */
   private fileBackend: FileBackend | undefined
+  private pgBackend: PgBackend | undefined
   private readonly sessions = new Map<string, Session>()
   private opening: Promise<void> | undefined
   private loop: Promise<void> | undefined
@@ -178,7 +194,7 @@ export class QueueDevice {
 
   /** Checkpoints written since start (embedded store). */
   get checkpoints(): number {
-    return this.fileBackend?.checkpoints ?? 0
+    return this.fileBackend?.checkpoints ?? this.pgBackend?.checkpoints ?? 0
   }
 
   /** Where the events PUB is bound (the last of `events`, port resolved), or null. */
@@ -203,7 +219,15 @@ export class QueueDevice {
   private async doOpen(): Promise<void> {
     const o = this.options
     if (o.backend !== undefined) this.backend = o.backend
-    else {
+    else if (o.store !== undefined) {
+      this.pgBackend = this.backend = await PgBackend.open({
+        url: o.store,
+        standby: o.standby,
+        checkpointBytes: o.checkpointBytes,
+        dedupWindowMs: o.dedupWindowMs,
+        defaultTtr: o.defaultTtr,
+      })
+    } else {
       const fb = FileBackend.open({
         dir: o.dir,
         fsync: o.fsync,
@@ -298,7 +322,7 @@ export class QueueDevice {
    * Nothing to do with a `backend` of its own.
    */
   checkpoint(): Promise<void> {
-    return this.fileBackend?.checkpoint() ?? Promise.resolve()
+    return this.fileBackend?.checkpoint() ?? this.pgBackend?.checkpoint() ?? Promise.resolve()
   }
 
   /** After a disconnect: find which clients are gone (a mandatory send to a gone peer fails) and release what they held. */

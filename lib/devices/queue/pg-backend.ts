@@ -1,0 +1,333 @@
+/**
+ * PgBackend: the queue's model (model/, the same code as the embedded store, so every
+ * semantic is the same) with its log in PostgreSQL instead of segment files.
+ *
+ * - The log is table `omq_log`: one row per group commit, holding the records (journal/codec.ts,
+ *   byte for byte the file log's) of every change appended since the previous one. A put, ack,
+ *   nack, bury, kick or config is confirmed once the INSERT carrying its record has committed,
+ *   with the server's `synchronous_commit` (on by default: on the server's disk, and on its
+ *   synchronous standbys if it has any).
+ * - Checkpoints go to `omq_checkpoint` (the snapshot's records, in parts) in one transaction
+ *   that also deletes the log rows they cover, so the log stays short.
+ * - One device serves a database at a time: it holds a session advisory lock. A second device
+ *   started with `standby` waits for that lock; when the active device dies its connection ends,
+ *   PostgreSQL releases the lock, and the standby recovers the state from the database and serves
+ *   (active/passive fail-over; clients given both devices' addresses move over).
+ * - The schema is created and migrated by the device (`omq_schema.version`), under a transaction
+ *   advisory lock so two devices starting at once do not race.
+ *
+ * Leases are not stored, as with the embedded store: after a fail-over or restart every message
+ * that was leased is ready again, its attempts as they were logged.
+ *
+ * Not (yet) here: several devices serving the same queues at once (active/active), and a device
+ * that keeps serving once the database is back after an outage: a failed write makes it refuse
+ * writes (STORE_FAILED) until it is restarted, as the embedded store does.
+ */
+import type pg from "pg"
+import { createDebug } from "../../debug.js"
+import { QueueError, QueueStoreError } from "./errors.js"
+import { CheckpointWriter } from "./journal/checkpoint.js"
+import { readChange, writeChange } from "./journal/codec.js"
+import { RecordReader, RecordWriter, checkRecord } from "./journal/records.js"
+import type { Change, Commit, Journal } from "./model/changes.js"
+import { QueueModel, type ModelOptions } from "./model/model.js"
+import { ModelBackend } from "./model-backend.js"
+
+const debug = createDebug("omq:queue:pg")
+
+export const SCHEMA_VERSION = 1
+/** The advisory lock key of "the device serving this database" (any 64-bit number; this one spells omqQUEUE). */
+const DEVICE_LOCK = "7020636791473554757"
+/** Largest checkpoint part (bytes) in one row. */
+const PART = 8 * 1024 * 1024
+
+export interface PgBackendOptions extends ModelOptions {
+  /** postgres://user:password@host:port/database (node-postgres connection string). */
+  url: string
+  /** Wait for the active device to go away instead of failing with LOCKED. Default false. */
+  standby?: boolean
+  /** Write a checkpoint once this many bytes were logged since the last one. */
+  checkpointBytes: number
+}
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE omq_log (id bigserial PRIMARY KEY, epoch bigint NOT NULL, data bytea NOT NULL);
+   CREATE TABLE omq_checkpoint (epoch bigint NOT NULL, part int NOT NULL, data bytea NOT NULL, PRIMARY KEY (epoch, part));`,
+]
+
+/** Journal over the omq_log table: appended records wait in a RecordWriter; one INSERT per group commit. */
+class PgJournal implements Journal {
+  onCommit: (commits: Commit[], error: Error | undefined) => void = () => {}
+  failed: Error | undefined
+  private readonly writer = new RecordWriter()
+  private pending: Commit[] = []
+  private scheduled = false
+  private running: Promise<void> = Promise.resolve()
+  /** Checkpoint generation: rows of a lower or equal epoch are covered by checkpoint `epoch`. */
+  epoch: number
+  bytesSinceCheckpoint = 0
+  rows = 0
+
+  constructor(
+    private readonly db: Serial,
+    epoch: number,
+    private readonly appended: () => void,
+  ) {
+    this.epoch = epoch + 1
+  }
+
+  append(change: Change): number {
+    if (this.failed) throw this.failed
+    const n = writeChange(this.writer, change)
+    this.bytesSinceCheckpoint += n
+    this.appended()
+    return n
+  }
+
+  afterCommit(c: Commit): void {
+    this.pending.push(c)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      this.flush()
+    })
+  }
+
+  /** Writes what was appended (with the commits waiting for it) as one row, after the previous write. */
+  flush(): Promise<void> {
+    const chunks = this.writer.take()
+    const commits = this.pending
+    this.pending = []
+    if (chunks.length === 0 && commits.length === 0) return this.running
+    const epoch = this.epoch
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    this.running = this.db.run(async (c) => {
+      if (this.failed) return this.onCommit(commits, this.failed)
+      try {
+        if (data.length > 0) {
+          await c.query("INSERT INTO omq_log (epoch, data) VALUES ($1, $2)", [epoch, data])
+          this.rows++
+        }
+      } catch (err) {
+        this.failed = err as Error
+        debug("log write failed: %s", (err as Error).message)
+      }
+      this.onCommit(commits, this.failed)
+    })
+    return this.running
+  }
+
+  /** Starts a new epoch: what is appended from now on is not covered by a checkpoint of the old one. */
+  cut(): number {
+    void this.flush()
+    const old = this.epoch
+    this.epoch++
+    this.bytesSinceCheckpoint = 0
+    return old
+  }
+
+  idle(): Promise<void> {
+    return this.flush()
+  }
+}
+
+/** One connection, used by one job at a time (so the log's rows and checkpoints keep their order). */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve()
+  constructor(readonly client: pg.Client) {}
+  run<T>(job: (c: pg.Client) => Promise<T>): Promise<T> {
+    const p = this.tail.then(() => job(this.client))
+    this.tail = p.catch(() => undefined)
+    return p
+  }
+}
+
+export class PgBackend extends ModelBackend {
+  checkpoints = 0
+  private checkpointing: Promise<void> | undefined
+  private checkpointDue = false
+  private closed = false
+  private readonly journal: PgJournal
+
+  private constructor(
+    model: QueueModel,
+    private readonly db: Serial,
+    epoch: number,
+    private readonly options: PgBackendOptions,
+    /** Records and rows recovery applied, and how long it took. */
+    readonly recovery: { rows: number; records: number; checkpoint: number; ms: number },
+  ) {
+    super(model)
+    this.journal = new PgJournal(db, epoch, () => this.appended())
+    model.attach(this.journal)
+  }
+
+  /** Connects, takes the device lock (or waits for it with `standby`), migrates the schema, recovers the state. */
+  static async open(options: PgBackendOptions): Promise<PgBackend> {
+    const started = Date.now()
+    let pgModule: typeof pg
+    try {
+      pgModule = (await import("pg")).default
+    } catch {
+      throw new QueueError("BAD_OPTION", "the PostgreSQL backend needs the pg package (npm install pg)")
+    }
+    const client = new pgModule.Client({ connectionString: options.url })
+    // A connection that fails later must not crash the process: the journal reports it.
+    let lost: Error | undefined
+    client.on("error", (err) => {
+      lost = err
+      debug("connection error: %s", err.message)
+    })
+    try {
+      await client.connect()
+    } catch (err) {
+      throw new QueueStoreError("BAD_DIR", `cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`)
+    }
+    try {
+      if (options.standby === true) {
+        debug("standby: waiting for the device lock")
+        await client.query("SELECT pg_advisory_lock($1)", [DEVICE_LOCK])
+      } else {
+        const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [DEVICE_LOCK])
+        if (!r.rows[0]!.ok) throw new QueueStoreError("LOCKED", `the database at ${redact(options.url)} is in use by another queue device`)
+      }
+      await migrate(client)
+      const model = new QueueModel({ dedupWindowMs: options.dedupWindowMs, defaultTtr: options.defaultTtr })
+      const report = await recover(client, model)
+      const backend = new PgBackend(model, new Serial(client), report.checkpoint, options, { ...report, ms: Date.now() - started })
+      client.on("error", (err) => (backend.journal.failed ??= err))
+      if (lost !== undefined) backend.journal.failed = lost
+      model.rearm()
+      debug("recovered from PostgreSQL: %d rows, %d records, %d messages", report.rows, report.records, model.state.bySeq.size)
+      return backend
+    } catch (err) {
+      await client.end().catch(() => undefined)
+      throw err
+    }
+  }
+
+  private appended(): void {
+    if (this.checkpointDue || this.journal.bytesSinceCheckpoint < this.options.checkpointBytes) return
+    this.checkpointDue = true
+    setImmediate(() => {
+      this.checkpointDue = false
+      if (this.checkpointing === undefined && !this.closed) void this.checkpoint()
+    })
+  }
+
+  /** Writes a checkpoint now and deletes the log rows it covers. */
+  checkpoint(): Promise<void> {
+    if (this.checkpointing !== undefined) return this.checkpointing
+    if (this.journal.failed) return Promise.resolve()
+    const snap = this.model.snapshot()
+    const epoch = this.journal.cut()
+    const writer = new CheckpointWriter(snap, epoch)
+    this.checkpointing = this.db
+      .run(async (c) => {
+        const w = new RecordWriter()
+        const parts: Buffer[] = []
+        let more = true
+        while (more) {
+          more = writer.produce(w)
+          const chunk = Buffer.concat(w.take())
+          for (let o = 0; o < chunk.length; o += PART) parts.push(chunk.subarray(o, Math.min(chunk.length, o + PART)))
+        }
+        await c.query("BEGIN")
+        try {
+          for (let i = 0; i < parts.length; i++)
+            await c.query("INSERT INTO omq_checkpoint (epoch, part, data) VALUES ($1, $2, $3)", [epoch, i, parts[i]])
+          await c.query("DELETE FROM omq_checkpoint WHERE epoch < $1", [epoch])
+          await c.query("DELETE FROM omq_log WHERE epoch <= $1", [epoch])
+          await c.query("COMMIT")
+        } catch (err) {
+          await c.query("ROLLBACK").catch(() => undefined)
+          throw err
+        }
+        this.checkpoints++
+        debug("checkpoint %d: %d messages", epoch, writer.messages)
+      })
+      .catch((err: Error) => debug("checkpoint failed: %s", err.message))
+      .finally(() => (this.checkpointing = undefined))
+    return this.checkpointing
+  }
+
+  info(): Record<string, unknown> {
+    return {
+      store: "postgres",
+      epoch: this.journal.epoch,
+      logRows: this.journal.rows,
+      checkpoints: this.checkpoints,
+      fsync: "synchronous_commit",
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.model.stop()
+    await this.journal.idle()
+    await this.checkpointing
+    if (!this.journal.failed && this.journal.bytesSinceCheckpoint > 0) await this.checkpoint()
+    await this.db.run(async (c) => {
+      await c.end().catch(() => undefined)
+    })
+  }
+}
+
+/** Creates the tables or brings them to SCHEMA_VERSION. */
+async function migrate(c: pg.Client): Promise<void> {
+  await c.query("BEGIN")
+  try {
+    await c.query("SELECT pg_advisory_xact_lock(7020636791473554758)")
+    await c.query("CREATE TABLE IF NOT EXISTS omq_schema (version int NOT NULL)")
+    const r = await c.query<{ version: number }>("SELECT version FROM omq_schema")
+    let version = r.rows[0]?.version ?? 0
+    if (r.rows.length === 0) await c.query("INSERT INTO omq_schema (version) VALUES (0)")
+    if (version > SCHEMA_VERSION)
+      throw new QueueStoreError("BAD_DIR", `the database has queue schema version ${version}; this omq knows up to ${SCHEMA_VERSION}`)
+    for (; version < SCHEMA_VERSION; version++) {
+      await c.query(MIGRATIONS[version]!)
+      await c.query("UPDATE omq_schema SET version = $1", [version + 1])
+    }
+    await c.query("COMMIT")
+  } catch (err) {
+    await c.query("ROLLBACK").catch(() => undefined)
+    throw err
+  }
+}
+
+/** Applies the newest checkpoint, then the log rows after it, each record as its typed Change. */
+async function recover(c: pg.Client, model: QueueModel): Promise<{ rows: number; records: number; checkpoint: number }> {
+  let records = 0
+  const apply = (buf: Buffer, where: string) => {
+    for (let off = 0; off < buf.length;) {
+      const end = checkRecord(buf, off, buf.length)
+      if (end < 0) throw new QueueStoreError("CORRUPT", `corrupt queue data in ${where} at offset ${off}`, where, off)
+      const type = buf[off + 8]!
+      try {
+        model.apply(readChange(type, new RecordReader(buf, off + 9, end)), end - off)
+      } catch (err) {
+        throw new QueueStoreError("CORRUPT", `corrupt queue data in ${where} at offset ${off}: ${(err as Error).message}`, where, off)
+      }
+      records++
+      off = end
+    }
+  }
+  const ck = await c.query<{ epoch: string }>("SELECT max(epoch) AS epoch FROM omq_checkpoint")
+  const checkpoint = ck.rows[0]?.epoch === null || ck.rows[0] === undefined ? 0 : Number(ck.rows[0].epoch)
+  if (checkpoint > 0) {
+    const parts = await c.query<{ data: Buffer }>("SELECT data FROM omq_checkpoint WHERE epoch = $1 ORDER BY part", [checkpoint])
+    apply(Buffer.concat(parts.rows.map((p) => p.data)), `omq_checkpoint ${checkpoint}`)
+  }
+  const log = await c.query<{ id: string; data: Buffer }>("SELECT id, data FROM omq_log WHERE epoch > $1 ORDER BY id", [checkpoint])
+  for (const row of log.rows) apply(row.data, `omq_log row ${row.id}`)
+  const top = await c.query<{ epoch: string | null }>("SELECT max(epoch) AS epoch FROM omq_log")
+  const epoch = Math.max(checkpoint, top.rows[0]?.epoch == null ? 0 : Number(top.rows[0].epoch))
+  return { rows: log.rows.length, records, checkpoint: epoch }
+}
+
+/** The URL without its password (for messages). */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")
+}
