@@ -121,10 +121,19 @@ export class QueueClient extends QueueConnection {
   private ackScheduled = false
 
   /** Connects to `endpoint` if given (more with connect()). */
-  constructor(endpoint?: string, options: QueueClientOptions = {}) {
-    super(options.maxInFlight ?? 10_000, options.socket)
+  /**
+   * Connects to `endpoint` if given (more with connect()). Several endpoints are devices that
+   * take over from each other (a PostgreSQL device and its standbys): the client talks to the one
+   * that serves (the DEALER sends only over established connections then, ZMQ_IMMEDIATE) and
+   * moves to another when it goes away; requests in flight fail with DISCONNECTED, and a put with
+   * an `id` is safe to retry.
+   */
+  constructor(endpoint?: string | readonly string[], options: QueueClientOptions = {}) {
+    const several = Array.isArray(endpoint) && endpoint.length > 1
+    super(options.maxInFlight ?? 10_000, several ? { immediate: true, ...options.socket } : options.socket)
     this.consumerName = options.consumerName
-    if (endpoint !== undefined) this.connect(endpoint)
+    if (typeof endpoint === "string") this.connect(endpoint)
+    else if (endpoint !== undefined) for (const e of endpoint) this.connect(e)
   }
 
   // ---- producing ----

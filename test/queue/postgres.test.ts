@@ -1,0 +1,202 @@
+/**
+ * The PostgreSQL backend against a real server the run starts (test/helpers/postgres.ts):
+ * restart on the same database, checkpoints compacting the log, one device per database, a
+ * standby taking over after a kill -9 of the active device under load, the database itself
+ * crashing, and bad store options. (The semantic suites run on it too: semantics, groups.)
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { createServer } from "node:net"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { QueueClient, QueueDevice } from "../../lib/entry/queue.js"
+import { postgresAvailable, sharedPostgres } from "../helpers/postgres.js"
+import { waitFor } from "../helpers.js"
+import { freshDatabase, onCleanup } from "./queue-util.js"
+
+const CHILD = fileURLToPath(new URL("./fixtures/pg-device.ts", import.meta.url))
+
+async function device(store: string, extra: Partial<ConstructorParameters<typeof QueueDevice>[0]> = {}): Promise<QueueDevice> {
+  const d = new QueueDevice({ dir: "", store, ...extra })
+  onCleanup(() => d.close())
+  await d.bind("tcp://127.0.0.1:*")
+  return d
+}
+
+function client(d: QueueDevice | string | string[], options: ConstructorParameters<typeof QueueClient>[1] = {}): QueueClient {
+  const c = new QueueClient(typeof d === "string" || Array.isArray(d) ? d : d.lastEndpoint!, options)
+  onCleanup(() => c.close(200))
+  return c
+}
+
+async function rows(url: string, sql: string): Promise<number> {
+  const { default: pg } = await import("pg")
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    return Number((await c.query<{ n: string }>(sql)).rows[0]!.n)
+  } finally {
+    await c.end()
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+}
+
+function startChild(url: string, endpoint: string, standby = false): { child: ChildProcess; serving: Promise<string> } {
+  const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, endpoint, ...(standby ? ["standby"] : [])], {
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  let stderr = ""
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
+  const serving = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", (line) => resolve((JSON.parse(line) as { endpoint: string }).endpoint))
+    child.once("exit", (code) => reject(new Error(`device exited with ${code}: ${stderr}`)))
+  })
+  serving.catch(() => {})
+  onCleanup(() => void child.kill("SIGKILL"))
+  return { child, serving }
+}
+
+const kill = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGKILL")
+  })
+
+describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
+  it("keeps messages, configs and groups across a restart on the same database; a checkpoint compacts the log", async () => {
+    const url = await freshDatabase()
+    let d = await device(url)
+    let c = client(d)
+    await c.configure("jobs", { retry: { maxAttempts: 2 } })
+    await c.createGroup("events", "g")
+    for (let i = 0; i < 50; i++) await c.put("jobs", `j${i}`, { priority: i % 3 })
+    await c.put("events", "e0")
+    const taken = (await c.reserve("jobs", { timeout: 1000 }))!
+    await taken.ack()
+    expect(await rows(url, "SELECT count(*) AS n FROM omq_log")).toBeGreaterThan(0)
+    await d.checkpoint()
+    expect(await rows(url, "SELECT count(*) AS n FROM omq_log")).toBe(0)
+    expect(await rows(url, "SELECT count(*) AS n FROM omq_checkpoint")).toBeGreaterThan(0)
+    await c.put("jobs", "after checkpoint")
+    await c.close()
+    await d.close()
+    d = await device(url)
+    c = client(d)
+    const s = (await c.stats()).queues
+    expect(s.jobs).toMatchObject({ ready: 50, total: 50 })
+    expect(s.events!.stream!.groups.g).toMatchObject({ lag: 1 })
+    expect(await c.configure("jobs", {})).toMatchObject({ retry: { maxAttempts: 2 } })
+    const first = (await c.reserve("jobs", { timeout: 1000 }))!
+    expect(first.priority).toBe(0)
+    expect((await c.reserve("events", { group: "g", timeout: 1000 }))!.body.toString()).toBe("e0")
+    expect(((await c.stats()) as unknown as Record<string, unknown>).store).toBe("postgres")
+  })
+
+  it("one device per database: a second one gets LOCKED; a standby waits and serves once the first is gone", async () => {
+    const url = await freshDatabase()
+    const a = await device(url)
+    await client(a).put("q", "from a")
+    await expect(new QueueDevice({ dir: "", store: url }).open()).rejects.toMatchObject({ code: "LOCKED" })
+    const b = new QueueDevice({ dir: "", store: url, standby: true })
+    onCleanup(() => b.close())
+    let bServing = false
+    const bBound = b.bind("tcp://127.0.0.1:*").then(() => (bServing = true))
+    await new Promise((r) => setTimeout(r, 200))
+    expect(bServing).toBe(false)
+    await a.close()
+    await bBound
+    const d = (await client(b).reserve("q", { timeout: 1000 }))!
+    expect(d.body.toString()).toBe("from a")
+  })
+
+  it("kill -9 of the active device under load: the standby takes over, clients carry on; no confirmed put lost, no confirmed ack redelivered", async () => {
+    const url = await freshDatabase()
+    const [pa, pb] = [await freePort(), await freePort()]
+    const ea = `tcp://127.0.0.1:${pa}`
+    const eb = `tcp://127.0.0.1:${pb}`
+    const a = startChild(url, ea)
+    await a.serving
+    const b = startChild(url, eb, true)
+    const endpoints = [ea, eb]
+    const producer = client(endpoints, { socket: { reconnectInterval: 50 } })
+    const consumer = client(endpoints, { socket: { reconnectInterval: 50 } })
+    const confirmed = new Set<string>()
+    const acked = new Set<string>()
+    const seen = new Set<string>()
+    const violations: string[] = []
+    let next = 0
+    let stop = false
+    // Each put has an id, so a retry after DISCONNECTED stores it once.
+    const producing = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const id = `p${next++}`
+        for (;;) {
+          try {
+            await producer.put("work", id, { id })
+            confirmed.add(id)
+            break
+          } catch (err) {
+            if ((err as { code?: string }).code !== "DISCONNECTED" || stop) return
+          }
+        }
+      }
+    })
+    const consuming = (async () => {
+      for await (const d of consumer.consume("work", { credit: 32 })) {
+        const id = d.body.toString()
+        if (acked.has(id)) violations.push(`${id} delivered again after its ack was confirmed`)
+        seen.add(id)
+        d.ack().then(
+          () => acked.add(id),
+          () => {},
+        )
+      }
+    })().catch(() => {})
+    await waitFor(() => confirmed.size > 200 && acked.size > 100, 20_000, "work through the first device")
+    await kill(a.child)
+    await b.serving
+    const at = confirmed.size
+    await waitFor(() => confirmed.size > at + 200, 20_000, "work through the standby")
+    stop = true
+    await Promise.all(producing)
+    await waitFor(() => [...confirmed].every((id) => seen.has(id)), 20_000, "every confirmed put delivered")
+    await consumer.close(200)
+    await consuming
+    expect(violations).toEqual([])
+    expect([...confirmed].filter((id) => !seen.has(id))).toEqual([])
+  }, 90_000)
+
+  it("the database crashing: writes fail with STORE_FAILED and the device stays up; after the database is back a new device has every confirmed put", async () => {
+    const server = await sharedPostgres()
+    const url = await freshDatabase()
+    const d = await device(url)
+    const c = client(d)
+    for (let i = 0; i < 20; i++) await c.put("q", `m${i}`)
+    await server.kill()
+    await expect(c.put("q", "lost")).rejects.toMatchObject({ code: "STORE_FAILED" })
+    expect(await c.hello()).toMatchObject({ protocol: "omq-queue" }) // still serving
+    await server.restart()
+    await c.close()
+    await d.close()
+    const d2 = await device(url)
+    const s = (await client(d2).stats("q")).queues.q!
+    expect(s.total).toBe(20)
+  }, 60_000)
+
+  it("bad store options are refused clearly", async () => {
+    expect(() => new QueueDevice({ dir: "", store: "mysql://x" })).toThrow(/PostgreSQL connection string/)
+    const port = await freePort()
+    await expect(new QueueDevice({ dir: "", store: `postgres://nobody@127.0.0.1:${port}/none` }).open()).rejects.toThrow(
+      /cannot connect to PostgreSQL/,
+    )
+  })
+})
