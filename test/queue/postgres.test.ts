@@ -192,6 +192,39 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     expect(s.total).toBe(20)
   }, 60_000)
 
+  it("omq-queue --store: serves from the database, keeps messages across a restart; --standby needs --store", async () => {
+    const url = await freshDatabase()
+    const CLI = fileURLToPath(new URL("../../lib/devices/queue/cli.ts", import.meta.url))
+    const run = (args: string[]) => {
+      const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      onCleanup(() => void child.kill("SIGKILL"))
+      let err = ""
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()))
+      const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
+      const line = new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on("line", (l) => l.startsWith("omq-queue listening") && resolve(l))
+        void exit.then((code) => reject(new Error(`exited with ${code}: ${err}`)))
+      })
+      line.catch(() => {})
+      return { child, line, exit, stderr: () => err }
+    }
+    const first = run(["--store", url, "--bind", "tcp://127.0.0.1:*"])
+    const banner = await first.line
+    expect(banner).toMatch(/\(store postgres:\/\/omq@127\.0\.0\.1:\d+\/\w+, synchronous_commit; 0 messages recovered\)/)
+    const c = new QueueClient(/listening on (\S+)/.exec(banner)![1]!)
+    await c.put("cli", "kept")
+    await c.close()
+    first.child.kill("SIGTERM")
+    expect(await first.exit).toBe(0)
+    const second = run(["--store", url, "--bind", "tcp://127.0.0.1:*"])
+    expect(await second.line).toMatch(/1 messages recovered/)
+    second.child.kill("SIGTERM")
+    expect(await second.exit).toBe(0)
+    const bad = run(["--standby", "--dir", "/tmp/x"])
+    expect(await bad.exit).toBe(2)
+    expect(bad.stderr()).toMatch(/--standby needs --store/)
+  }, 60_000)
+
   it("bad store options are refused clearly", async () => {
     expect(() => new QueueDevice({ dir: "", store: "mysql://x" })).toThrow(/PostgreSQL connection string/)
     const port = await freePort()

@@ -12,8 +12,11 @@ import { QueueDevice, type QueueDeviceOptions } from "./server/device.js"
 import { QueueError, QueueStoreError } from "./errors.js"
 
 const USAGE = `usage: omq-queue --dir DIR [options]
+       omq-queue --store postgres://user:password@host:5432/db [--standby] [options]
 
   --dir DIR               data directory (created if missing; one device per directory)
+  --store URL             keep the queues in PostgreSQL instead (one device per database)
+  --standby               with --store: wait until the active device is gone, then serve (fail-over)
   --bind ENDPOINT         where clients connect; repeatable (default tcp://127.0.0.1:5570)
   --fsync POLICY          always (default) | never | <ms>: fdatasync every <ms> milliseconds
   --max-body BYTES        largest message body accepted (default 1048576)
@@ -56,6 +59,8 @@ async function main(): Promise<void> {
         ttr: { type: "string" },
         repair: { type: "boolean" },
         acl: { type: "string" },
+        store: { type: "string" },
+        standby: { type: "boolean" },
         plain: { type: "boolean" },
         "curve-secret": { type: "string" },
         trace: { type: "boolean" },
@@ -71,11 +76,14 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE + "\n")
     return
   }
-  if (values.dir === undefined) fail(`--dir is required\n${USAGE}`)
+  if (values.dir === undefined && values.store === undefined) fail(`--dir is required (or --store)\n${USAGE}`)
+  if (values.standby === true && values.store === undefined) fail("--standby needs --store")
   const fsyncArg = values.fsync ?? "always"
   const fsync: QueueDeviceOptions["fsync"] =
     fsyncArg === "always" || fsyncArg === "never" ? fsyncArg : { intervalMs: integer(fsyncArg, "fsync") ?? 0 }
-  const options: QueueDeviceOptions = { dir: values.dir, fsync, repair: values.repair === true }
+  const options: QueueDeviceOptions = { dir: values.dir ?? "", fsync, repair: values.repair === true }
+  if (values.store !== undefined) options.store = values.store
+  if (values.standby === true) options.standby = true
   const set = (key: keyof QueueDeviceOptions, flag: string) => {
     const n = integer((values as Record<string, string | undefined>)[flag], flag)
     if (n !== undefined) (options as unknown as Record<string, unknown>)[key] = n
@@ -101,13 +109,14 @@ async function main(): Promise<void> {
   let device: QueueDevice
   try {
     device = new QueueDevice(options)
+    if (options.standby === true) process.stdout.write("omq-queue: standby, waiting for the database's active device to go away\n")
     await device.open()
   } catch (err) {
     if (err instanceof QueueError || err instanceof QueueStoreError) fail(err.message, err instanceof QueueStoreError ? 3 : 2)
     throw err
   }
-  const r = device.recovery!
-  for (const t of r.truncated) process.stderr.write(`omq-queue: recovery cut ${t.bytes} bytes from ${t.file} at offset ${t.offset}\n`)
+  const r = device.recovery
+  for (const t of r?.truncated ?? []) process.stderr.write(`omq-queue: recovery cut ${t.bytes} bytes from ${t.file} at offset ${t.offset}\n`)
   const endpoints: string[] = []
   try {
     for (const address of values.bind ?? ["tcp://127.0.0.1:5570"]) {
@@ -119,11 +128,11 @@ async function main(): Promise<void> {
     fail(`cannot bind: ${(err as Error).message}`, 1)
   }
   const policy = typeof fsync === "object" ? `every ${fsync.intervalMs} ms` : fsync
-  process.stdout.write(
-    `omq-queue listening on ${endpoints.join(", ")} (data ${values.dir}, fsync ${policy}; ` +
-      `${device.messageCount} messages recovered in ${Math.round(r.ms)} ms)\n`,
-  )
-
+  const where =
+    values.store !== undefined
+      ? `store ${values.store.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}, synchronous_commit`
+      : `data ${values.dir}, fsync ${policy}`
+  // Before the banner: whoever waits for it may signal at once.
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -136,6 +145,10 @@ async function main(): Promise<void> {
   }
   process.on("SIGINT", () => stop("SIGINT"))
   process.on("SIGTERM", () => stop("SIGTERM"))
+  process.stdout.write(
+    `omq-queue listening on ${endpoints.join(", ")} (${where}; ` +
+      `${device.messageCount} messages recovered${r === undefined ? "" : ` in ${Math.round(r.ms)} ms`})\n`,
+  )
 }
 
 main().catch((err: unknown) => fail((err as Error).stack ?? String(err), 1))
