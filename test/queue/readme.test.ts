@@ -3,8 +3,10 @@ import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { expect, it } from "vitest"
-import { tempDir } from "./queue-util.js"
+import { createServer } from "node:net"
+import { describe, expect, it } from "vitest"
+import { postgresAvailable } from "../helpers/postgres.js"
+import { freshDatabase, tempDir } from "./queue-util.js"
 
 it("README: the streams example prints what it says", async () => {
   const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8")
@@ -32,3 +34,40 @@ it("README: the streams example prints what it says", async () => {
     "[ 'put', 'deliver', 'ack', 'deliver', 'ack' ]",
   ])
 }, 40_000)
+
+describe.skipIf(!postgresAvailable())("README on PostgreSQL", () => {
+  it("the standby example prints what it says (against the run's server)", async () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8")
+    const section = readme.slice(readme.indexOf("### On PostgreSQL, with a standby"))
+    const [p1, p2] = [await freePort(), await freePort()]
+    const code = section
+      .split("```ts\n")[1]!
+      .split("```")[0]!
+      .replace('"omq/queue"', JSON.stringify(fileURLToPath(new URL("../../lib/entry/queue.ts", import.meta.url))))
+      .replaceAll("5571", String(p1))
+      .replaceAll("5572", String(p2))
+    const file = join(tempDir(), "pg.mts")
+    writeFileSync(file, code)
+    const url = await freshDatabase()
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ["--import", "tsx", file], { timeout: 30_000, env: { ...process.env, DATABASE_URL: url } })
+      let stdout = ""
+      let stderr = ""
+      p.stdout.on("data", (b: Buffer) => (stdout += b))
+      p.stderr.on("data", (b: Buffer) => (stderr += b))
+      p.on("close", (status) => resolve({ status, stdout, stderr }))
+    })
+    expect(r.stderr).toBe("")
+    expect(r.status).toBe(0)
+    expect(r.stdout.trim()).toBe("survives the fail-over")
+  }, 40_000)
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+}
