@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
+import { waitFor } from "../helpers.js"
 import { describe, expect, it, vi } from "vitest"
 import { QueueDevice, QueueStoreError } from "../../lib/entry/queue.js"
 import { client, startDevice, tempDir, onCleanup } from "./queue-util.js"
@@ -291,5 +292,24 @@ describe("write failures", () => {
     expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: "STORE_FAILED" })
     await expect(c.put("q", "after")).rejects.toMatchObject({ code: "STORE_FAILED" })
     expect((await c.stats("q")).queues.q!.total).toBeGreaterThanOrEqual(1) // reads still work
+  })
+
+  it("after a failed write, a lease that ends (ttr) or a consumer that goes away does not take the process down", async () => {
+    const dir = tempDir()
+    const dev = await startDevice({ dir, segmentBytes: 4096, checkpointBytes: 1 << 30 })
+    const c = client(dev)
+    await c.put("q", "a", { ttr: 100 })
+    await c.put("q", "b")
+    const held = client(dev)
+    await held.reserve("q", { timeout: 1000 }) // "a", ttr 100
+    await held.reserve("q", { timeout: 1000 }) // "b"
+    fs.rmSync(dir, { recursive: true, force: true })
+    const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => c.put("q", `m${i}`.padEnd(100, "."))))
+    expect(results.some((r) => r.status === "rejected")).toBe(true)
+    // The lease of "a" ends (its release cannot be logged); the consumer holding "b" goes away.
+    await new Promise((r) => setTimeout(r, 250))
+    await held.close()
+    await waitFor(async () => (await c.stats()).clients <= 1, 5000, "the consumer's session to go")
+    expect(await c.hello()).toMatchObject({ protocol: "omq-queue" })
   })
 })

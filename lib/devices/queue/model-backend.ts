@@ -66,7 +66,13 @@ export abstract class ModelBackend implements QueueBackend {
   }
 
   closeClient(client: ClientHandle): void {
-    this.model.closeClient(client as LeaseHolder)
+    try {
+      this.model.closeClient(client as LeaseHolder)
+    } catch (err) {
+      // The releases of its leases could not be logged (a failed store): they are not durable
+      // anyway, and after the restart the store needs every one of them is ready again.
+      if (this.model.state.journal.failed === undefined) throw err
+    }
   }
 
   reserve(

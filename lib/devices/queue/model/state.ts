@@ -406,7 +406,18 @@ export class ModelState {
     this.timer = undefined
     this.timerAt = Infinity
     if (this.stopped) return
-    const now = Date.now()
+    try {
+      this.due(Date.now())
+    } catch (err) {
+      // Only a failed journal throws here (a lease ending must log its release): the store
+      // refuses writes from now on and the device answers STORE_FAILED; a timer must not take
+      // the process down with it. Nothing more is due until the device restarts.
+      if (this.journal.failed === undefined) throw err
+    }
+  }
+
+  /** Everything due at `now`: delays, TTLs, rate waits, retention, lease ends, reserve timeouts; then re-arms. */
+  private due(now: number): void {
     const touched = new Set<QueueState>()
     for (let m = this.delays.peek(); m !== undefined && m.readyAt <= now; m = this.delays.peek()) {
       this.delays.pop()
