@@ -225,6 +225,27 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     expect(bad.stderr()).toMatch(/--standby needs --store/)
   }, 60_000)
 
+  it("a database that hangs (a lock held elsewhere): writes fail with STORE_FAILED after statementTimeoutMs, other requests are answered meanwhile", async () => {
+    const url = await freshDatabase()
+    const d = await device(url, { statementTimeoutMs: 300 })
+    const c = client(d)
+    await c.put("q", "before")
+    const { default: pg } = await import("pg")
+    const blocker = new pg.Client({ connectionString: url })
+    await blocker.connect()
+    onCleanup(() => blocker.end())
+    await blocker.query("BEGIN")
+    await blocker.query("LOCK TABLE omq_log IN ACCESS EXCLUSIVE MODE")
+    const started = Date.now()
+    const stuck = c.put("q", "during")
+    expect(await c.hello()).toMatchObject({ protocol: "omq-queue" })
+    expect((await c.stats("q")).queues.q!.ready).toBe(1)
+    await expect(stuck).rejects.toMatchObject({ code: "STORE_FAILED" })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+    await blocker.query("ROLLBACK")
+    expect((await c.reserve("q", { timeout: 0 }))!.body.toString()).toBe("before")
+  })
+
   it("bad store options are refused clearly", async () => {
     expect(() => new QueueDevice({ dir: "", store: "mysql://x" })).toThrow(/PostgreSQL connection string/)
     const port = await freePort()

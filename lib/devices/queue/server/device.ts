@@ -92,6 +92,8 @@ export interface QueueDeviceOptions {
   store?: string
   /** With `store`: wait until the database's active device is gone, then serve (default false: LOCKED). */
   standby?: boolean
+  /** With `store`: a database statement taking longer fails, and the write with it (STORE_FAILED). Default 30000 ms; 0: none. */
+  statementTimeoutMs?: number
 }
 
 /** Defaults of QueueDeviceOptions (also the durable streamer's store settings). */
@@ -113,6 +115,7 @@ export const DEFAULTS = {
   socket: {},
   store: undefined,
   standby: false,
+  statementTimeoutMs: 30_000,
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -223,6 +226,7 @@ export class QueueDevice {
       this.pgBackend = this.backend = await PgBackend.open({
         url: o.store,
         standby: o.standby,
+        statementTimeoutMs: o.statementTimeoutMs,
         checkpointBytes: o.checkpointBytes,
         dedupWindowMs: o.dedupWindowMs,
         defaultTtr: o.defaultTtr,
