@@ -175,21 +175,48 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     expect([...confirmed].filter((id) => !seen.has(id))).toEqual([])
   }, 90_000)
 
-  it("the database crashing: writes fail with STORE_FAILED and the device stays up; after the database is back a new device has every confirmed put", async () => {
+  it("the database crashing and coming back: STORE_FAILED meanwhile, then the device carries on without a restart (state from the database, subscriptions taken over)", async () => {
     const server = await sharedPostgres()
     const url = await freshDatabase()
-    const d = await device(url)
+    const d = await device(url, { reconnectMs: 100 })
     const c = client(d)
     for (let i = 0; i < 20; i++) await c.put("q", `m${i}`)
+    const consumer = client(d)
+    const got: string[] = []
+    const sub = consumer.consume("live", { credit: 10 })
+    const consuming = (async () => {
+      for await (const m of sub) {
+        got.push(m.body.toString())
+        await m.ack().catch(() => {})
+      }
+    })()
+    await c.put("live", "before")
+    await waitFor(() => got.includes("before"), 5000, "a delivery before the outage")
     await server.kill()
     await expect(c.put("q", "lost")).rejects.toMatchObject({ code: "STORE_FAILED" })
     expect(await c.hello()).toMatchObject({ protocol: "omq-queue" }) // still serving
+    expect((await c.stats("q")).queues.q!.total).toBe(20) // reads go on
     await server.restart()
-    await c.close()
-    await d.close()
-    const d2 = await device(url)
-    const s = (await client(d2).stats("q")).queues.q!
-    expect(s.total).toBe(20)
+    // Writes work again once the device has rebuilt its state from the database.
+    await waitFor(
+      async () => {
+        try {
+          await c.put("q", "after")
+          return true
+        } catch {
+          return false
+        }
+      },
+      20_000,
+      "writes after the database is back",
+    )
+    const st = (await c.stats()) as unknown as { resyncs: number; storeFailed: boolean; queues: Record<string, { total: number }> }
+    expect(st).toMatchObject({ resyncs: 1, storeFailed: false })
+    expect(st.queues.q!.total).toBe(21) // the 20 confirmed and "after"; not "lost"
+    await c.put("live", "after the outage")
+    await waitFor(() => got.includes("after the outage"), 5000, "the subscription taken over")
+    await sub.close()
+    await consuming
   }, 60_000)
 
   it("omq-queue --store: serves from the database, keeps messages across a restart; --standby needs --store", async () => {

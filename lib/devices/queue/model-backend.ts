@@ -35,7 +35,8 @@ import type { Consumer, LeaseHolder } from "./model/message.js"
 import type { QueueModel } from "./model/model.js"
 
 export abstract class ModelBackend implements QueueBackend {
-  constructor(readonly model: QueueModel) {}
+  /** The model served; a backend may replace it (PgBackend after its database came back). */
+  constructor(public model: QueueModel) {}
 
   /** @internal What a thrown error means to the client. */
   protected failure(err: unknown): QueueError {

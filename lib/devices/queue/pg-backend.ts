@@ -19,9 +19,14 @@
  * Leases are not stored, as with the embedded store: after a fail-over or restart every message
  * that was leased is ready again, its attempts as they were logged.
  *
- * Not (yet) here: several devices serving the same queues at once (active/active), and a device
- * that keeps serving once the database is back after an outage: a failed write makes it refuse
- * writes (STORE_FAILED) until it is restarted, as the embedded store does.
+ * When the database goes away (a failed write, a lost connection), writes are answered with
+ * STORE_FAILED, reads go on, and the backend reconnects every `reconnectMs`; once it has the
+ * database and its lock again it rebuilds the state from the database (what was confirmed),
+ * takes the subscriptions over to it and carries on, without a restart. Deliveries made before
+ * the outage are leases of the old state: their settles get LEASE_LOST / NOT_FOUND and the
+ * messages are delivered again; RESERVEs waiting at that moment get STORE_FAILED.
+ *
+ * Not (yet) here: several devices serving the same queues at once (active/active).
  */
 import type pg from "pg"
 import { createDebug } from "../../debug.js"
@@ -32,6 +37,8 @@ import { RecordReader, RecordWriter, checkRecord } from "./journal/records.js"
 import type { Change, Commit, Journal } from "./model/changes.js"
 import { QueueModel, type ModelOptions } from "./model/model.js"
 import { ModelBackend } from "./model-backend.js"
+import type { ClientHandle, ConsumeOptions, DeliverySink, SubscriptionHandle } from "./backend.js"
+import type { Consumer, LeaseHolder } from "./model/message.js"
 
 const debug = createDebug("omq:queue:pg")
 
@@ -54,6 +61,8 @@ export interface PgBackendOptions extends ModelOptions {
    * holding every request. Default 30000 ms; 0: none.
    */
   statementTimeoutMs?: number
+  /** How often to try the database again after it went away (ms). Default 1000. */
+  reconnectMs?: number
 }
 
 const MIGRATIONS: readonly string[] = [
@@ -149,72 +158,166 @@ class Serial {
   }
 }
 
+/** A subscription as the server holds it: the model's Consumer inside can be replaced by a resync. */
+class PgSubscription implements SubscriptionHandle {
+  constructor(
+    public inner: Consumer,
+    readonly holder: LeaseHolder,
+    public credit: number,
+    readonly consumer: string,
+    readonly sink: DeliverySink,
+    readonly options: ConsumeOptions | undefined,
+  ) {}
+  get queue(): string {
+    return this.inner.queue
+  }
+}
+
 export class PgBackend extends ModelBackend {
   checkpoints = 0
+  /** Times the state was rebuilt from the database after an outage. */
+  resyncs = 0
   private checkpointing: Promise<void> | undefined
   private checkpointDue = false
   private closed = false
-  private readonly journal: PgJournal
+  private journal: PgJournal
+  private db: Serial
+  private readonly holders = new Set<LeaseHolder>()
+  private readonly subs = new Set<PgSubscription>()
+  private reconnecting: NodeJS.Timeout | undefined
 
   private constructor(
     model: QueueModel,
-    private readonly db: Serial,
+    db: Serial,
     epoch: number,
     private readonly options: PgBackendOptions,
     /** Records and rows recovery applied, and how long it took. */
     readonly recovery: { rows: number; records: number; checkpoint: number; ms: number },
   ) {
     super(model)
-    this.journal = new PgJournal(db, epoch, () => this.appended())
-    model.attach(this.journal)
+    this.db = db
+    this.journal = this.attach(model, db, epoch)
+  }
+
+  private attach(model: QueueModel, db: Serial, epoch: number): PgJournal {
+    const journal = new PgJournal(db, epoch, () => this.appended())
+    model.attach(journal)
+    const onCommit = journal.onCommit
+    // A failed write starts the way back (the model reports the failure to the waiting requests).
+    journal.onCommit = (commits, error) => {
+      onCommit(commits, error)
+      if (error !== undefined) this.lostDatabase()
+    }
+    db.client.on("error", (err) => {
+      journal.failed ??= err
+      this.lostDatabase()
+    })
+    return journal
+  }
+
+  override openClient(name: string): ClientHandle {
+    const h = super.openClient(name) as LeaseHolder
+    this.holders.add(h)
+    return h
+  }
+
+  override closeClient(client: ClientHandle): void {
+    this.holders.delete(client as LeaseHolder)
+    for (const sub of this.subs) if (sub.holder === client) this.subs.delete(sub)
+    super.closeClient(client)
+  }
+
+  override consume(
+    client: ClientHandle,
+    queue: string,
+    credit: number,
+    consumer: string,
+    sink: DeliverySink,
+    options?: ConsumeOptions,
+  ): SubscriptionHandle {
+    const inner = super.consume(client, queue, credit, consumer, sink, options) as Consumer
+    const sub = new PgSubscription(inner, client as LeaseHolder, credit, consumer, sink, options)
+    this.subs.add(sub)
+    return sub
+  }
+
+  override setCredit(sub: SubscriptionHandle, credit: number): void {
+    const s = sub as PgSubscription
+    s.credit = credit
+    super.setCredit(s.inner, credit)
+  }
+
+  override cancel(sub: SubscriptionHandle): void {
+    const s = sub as PgSubscription
+    this.subs.delete(s)
+    super.cancel(s.inner)
+  }
+
+  /** The database went away: try it again every reconnectMs until the state is rebuilt from it. */
+  private lostDatabase(): void {
+    if (this.reconnecting !== undefined || this.closed) return
+    debug("database lost (%s): reconnecting", this.journal.failed?.message)
+    const retry = () => {
+      this.reconnecting = setTimeout(() => {
+        this.resync().then(
+          () => (this.reconnecting = undefined),
+          (err: Error) => {
+            debug("reconnect failed: %s", err.message)
+            if (!this.closed) retry()
+          },
+        )
+      }, this.options.reconnectMs ?? 1000)
+      this.reconnecting.unref()
+    }
+    retry()
+  }
+
+  /** Connects again, takes the lock, rebuilds the model from the database and moves the clients' subscriptions to it. */
+  private async resync(): Promise<void> {
+    const { client, report } = await connectAndRecover(this.options, false)
+    if (this.closed) {
+      await client.end().catch(() => undefined)
+      return
+    }
+    const old = this.model
+    old.stop()
+    // RESERVEs waiting on the old state get an answer; its leases are gone with it.
+    for (const q of old.state.allStates())
+      for (const w of q.waiters.splice(0))
+        w.done(new QueueError("STORE_FAILED", "the device lost its database and rebuilt its state from it: reserve again"))
+    for (const h of this.holders) {
+      h.leases = 0
+      h.waiters = 0
+      h.consumers.length = 0
+      h.groups = null
+    }
+    const model = report.model
+    this.model = model
+    const oldDb = this.db
+    this.db = new Serial(client)
+    this.journal = this.attach(model, this.db, report.checkpoint)
+    model.rearm()
+    void oldDb.client.end().catch(() => undefined)
+    for (const sub of this.subs) {
+      try {
+        sub.inner = model.consume(sub.holder, sub.inner.queue, sub.credit, sub.consumer, sub.sink, sub.options?.group, sub.options?.filter)
+      } catch (err) {
+        debug("subscription to %s not taken over: %s", sub.inner.queue, (err as Error).message)
+        this.subs.delete(sub)
+      }
+    }
+    this.resyncs++
+    debug("state rebuilt from the database: %d messages", model.state.bySeq.size)
   }
 
   /** Connects, takes the device lock (or waits for it with `standby`), migrates the schema, recovers the state. */
   static async open(options: PgBackendOptions): Promise<PgBackend> {
     const started = Date.now()
-    let pgModule: typeof pg
-    try {
-      pgModule = (await import("pg")).default
-    } catch {
-      throw new QueueError("BAD_OPTION", "the PostgreSQL backend needs the pg package (npm install pg)")
-    }
-    const client = new pgModule.Client({ connectionString: options.url })
-    // A connection that fails later must not crash the process: the journal reports it.
-    let lost: Error | undefined
-    client.on("error", (err) => {
-      lost = err
-      debug("connection error: %s", err.message)
-    })
-    try {
-      await client.connect()
-    } catch (err) {
-      throw new QueueStoreError("BAD_DIR", `cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`)
-    }
-    try {
-      const timeout = options.statementTimeoutMs ?? 30_000
-      if (!Number.isInteger(timeout) || timeout < 0) throw new QueueError("BAD_OPTION", "statementTimeoutMs must be an integer >= 0")
-      if (options.standby === true) {
-        debug("standby: waiting for the device lock")
-        await client.query("SELECT pg_advisory_lock($1)", [DEVICE_LOCK])
-      } else {
-        const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [DEVICE_LOCK])
-        if (!r.rows[0]!.ok) throw new QueueStoreError("LOCKED", `the database at ${redact(options.url)} is in use by another queue device`)
-      }
-      await migrate(client)
-      // After the lock: a standby's wait for it is not a statement to time out.
-      await client.query(`SET statement_timeout = ${timeout}`)
-      const model = new QueueModel({ dedupWindowMs: options.dedupWindowMs, defaultTtr: options.defaultTtr })
-      const report = await recover(client, model)
-      const backend = new PgBackend(model, new Serial(client), report.checkpoint, options, { ...report, ms: Date.now() - started })
-      client.on("error", (err) => (backend.journal.failed ??= err))
-      if (lost !== undefined) backend.journal.failed = lost
-      model.rearm()
-      debug("recovered from PostgreSQL: %d rows, %d records, %d messages", report.rows, report.records, model.state.bySeq.size)
-      return backend
-    } catch (err) {
-      await client.end().catch(() => undefined)
-      throw err
-    }
+    const { client, report } = await connectAndRecover(options, options.standby === true)
+    const backend = new PgBackend(report.model, new Serial(client), report.checkpoint, options, { ...report, ms: Date.now() - started })
+    report.model.rearm()
+    debug("recovered from PostgreSQL: %d rows, %d records, %d messages", report.rows, report.records, report.model.state.bySeq.size)
+    return backend
   }
 
   private appended(): void {
@@ -268,6 +371,8 @@ export class PgBackend extends ModelBackend {
       epoch: this.journal.epoch,
       logRows: this.journal.rows,
       checkpoints: this.checkpoints,
+      resyncs: this.resyncs,
+      storeFailed: this.journal.failed !== undefined,
       fsync: "synchronous_commit",
     }
   }
@@ -275,6 +380,7 @@ export class PgBackend extends ModelBackend {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (this.reconnecting !== undefined) clearTimeout(this.reconnecting)
     this.model.stop()
     await this.journal.idle()
     await this.checkpointing
@@ -282,6 +388,47 @@ export class PgBackend extends ModelBackend {
     await this.db.run(async (c) => {
       await c.end().catch(() => undefined)
     })
+  }
+}
+
+/** A connection holding the device lock, the schema migrated, and a model recovered from the database. */
+async function connectAndRecover(
+  options: PgBackendOptions,
+  wait: boolean,
+): Promise<{ client: pg.Client; report: { model: QueueModel; rows: number; records: number; checkpoint: number } }> {
+  let pgModule: typeof pg
+  try {
+    pgModule = (await import("pg")).default
+  } catch {
+    throw new QueueError("BAD_OPTION", "the PostgreSQL backend needs the pg package (npm install pg)")
+  }
+  const timeout = options.statementTimeoutMs ?? 30_000
+  if (!Number.isInteger(timeout) || timeout < 0) throw new QueueError("BAD_OPTION", "statementTimeoutMs must be an integer >= 0")
+  const client = new pgModule.Client({ connectionString: options.url })
+  // Until the backend listens: an error of this connection must not crash the process.
+  client.on("error", (err) => debug("connection error: %s", err.message))
+  try {
+    await client.connect()
+  } catch (err) {
+    throw new QueueStoreError("BAD_DIR", `cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`)
+  }
+  try {
+    if (wait) {
+      debug("standby: waiting for the device lock")
+      await client.query("SELECT pg_advisory_lock($1)", [DEVICE_LOCK])
+    } else {
+      const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [DEVICE_LOCK])
+      if (!r.rows[0]!.ok) throw new QueueStoreError("LOCKED", `the database at ${redact(options.url)} is in use by another queue device`)
+    }
+    await migrate(client)
+    // After the lock: a standby's wait for it is not a statement to time out.
+    await client.query(`SET statement_timeout = ${timeout}`)
+    const model = new QueueModel({ dedupWindowMs: options.dedupWindowMs, defaultTtr: options.defaultTtr })
+    const report = await recover(client, model)
+    return { client, report: { model, ...report } }
+  } catch (err) {
+    await client.end().catch(() => undefined)
+    throw err
   }
 }
 

@@ -94,6 +94,8 @@ export interface QueueDeviceOptions {
   standby?: boolean
   /** With `store`: a database statement taking longer fails, and the write with it (STORE_FAILED). Default 30000 ms; 0: none. */
   statementTimeoutMs?: number
+  /** With `store`: how often to try the database again after it went away (ms). Default 1000. */
+  reconnectMs?: number
 }
 
 /** Defaults of QueueDeviceOptions (also the durable streamer's store settings). */
@@ -116,6 +118,7 @@ export const DEFAULTS = {
   store: undefined,
   standby: false,
   statementTimeoutMs: 30_000,
+  reconnectMs: 1000,
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -227,6 +230,7 @@ export class QueueDevice {
         url: o.store,
         standby: o.standby,
         statementTimeoutMs: o.statementTimeoutMs,
+        reconnectMs: o.reconnectMs,
         checkpointBytes: o.checkpointBytes,
         dedupWindowMs: o.dedupWindowMs,
         defaultTtr: o.defaultTtr,
