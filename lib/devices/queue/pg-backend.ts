@@ -55,13 +55,19 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE omq_checkpoint (epoch bigint NOT NULL, part int NOT NULL, data bytea NOT NULL, PRIMARY KEY (epoch, part));`,
 ]
 
-/** Journal over the omq_log table: appended records wait in a RecordWriter; one INSERT per group commit. */
+/**
+ * Journal over the omq_log table: appended records wait in a RecordWriter; one INSERT per group
+ * commit. As with the file store, while a log write is in flight what is appended gathers for the
+ * next one (written once it is done), so under load each commit covers many requests.
+ */
 class PgJournal implements Journal {
   onCommit: (commits: Commit[], error: Error | undefined) => void = () => {}
   failed: Error | undefined
   private readonly writer = new RecordWriter()
   private pending: Commit[] = []
   private scheduled = false
+  /** Log writes queued or running on the connection. */
+  private writing = 0
   private running: Promise<void> = Promise.resolve()
   /** Checkpoint generation: rows of a lower or equal epoch are covered by checkpoint `epoch`. */
   epoch: number
@@ -86,15 +92,20 @@ class PgJournal implements Journal {
 
   afterCommit(c: Commit): void {
     this.pending.push(c)
-    if (this.scheduled) return
+    this.schedule()
+  }
+
+  /** A flush on the next turn, unless a write is in flight: its end schedules the next one. */
+  private schedule(): void {
+    if (this.scheduled || this.writing > 0) return
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      this.flush()
+      void this.flush()
     })
   }
 
-  /** Writes what was appended (with the commits waiting for it) as one row, after the previous write. */
+  /** Writes what was appended (with the commits waiting for it) as one row now, after the previous write. */
   flush(): Promise<void> {
     const chunks = this.writer.take()
     const commits = this.pending
@@ -102,18 +113,24 @@ class PgJournal implements Journal {
     if (chunks.length === 0 && commits.length === 0) return this.running
     const epoch = this.epoch
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    this.writing++
     this.running = this.db.run(async (c) => {
-      if (this.failed) return this.onCommit(commits, this.failed)
       try {
-        if (data.length > 0) {
-          await c.query("INSERT INTO omq_log (epoch, data) VALUES ($1, $2)", [epoch, data])
-          this.rows++
+        if (this.failed) return this.onCommit(commits, this.failed)
+        try {
+          if (data.length > 0) {
+            await c.query("INSERT INTO omq_log (epoch, data) VALUES ($1, $2)", [epoch, data])
+            this.rows++
+          }
+        } catch (err) {
+          this.failed = err as Error
+          debug("log write failed: %s", (err as Error).message)
         }
-      } catch (err) {
-        this.failed = err as Error
-        debug("log write failed: %s", (err as Error).message)
+        this.onCommit(commits, this.failed)
+      } finally {
+        // What gathered meanwhile goes in the next row.
+        if (--this.writing === 0 && this.pending.length > 0) this.schedule()
       }
-      this.onCommit(commits, this.failed)
     })
     return this.running
   }
