@@ -35,7 +35,7 @@ import { ModelBackend } from "./model-backend.js"
 
 const debug = createDebug("omq:queue:pg")
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 /** The advisory lock key of "the device serving this database" (any 64-bit number; this one spells omqQUEUE). */
 const DEVICE_LOCK = "7020636791473554757"
 /** Largest checkpoint part (bytes) in one row. */
@@ -53,6 +53,16 @@ export interface PgBackendOptions extends ModelOptions {
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE omq_log (id bigserial PRIMARY KEY, epoch bigint NOT NULL, data bytea NOT NULL);
    CREATE TABLE omq_checkpoint (epoch bigint NOT NULL, part int NOT NULL, data bytea NOT NULL, PRIMARY KEY (epoch, part));`,
+  // 2: the rows (TOASTed: a group commit's row is tens of KB) are compressed with lz4 where the
+  // server has it (PostgreSQL 14+ built with lz4), else the log's are not compressed at all: the
+  // default, pglz, cost the server enough CPU to take a quarter off the queue's throughput.
+  // Values written before keep their compression; both read back the same.
+  `DO $$ BEGIN
+     EXECUTE 'ALTER TABLE omq_log ALTER COLUMN data SET COMPRESSION lz4';
+     EXECUTE 'ALTER TABLE omq_checkpoint ALTER COLUMN data SET COMPRESSION lz4';
+   EXCEPTION WHEN OTHERS THEN
+     ALTER TABLE omq_log ALTER COLUMN data SET STORAGE EXTERNAL;
+   END $$`,
 ]
 
 /**
