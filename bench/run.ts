@@ -3,7 +3,8 @@
  *
  *   --quick             small N, 1 run: a smoke test in a few seconds   (env BENCH_QUICK=1)
  *   --runs N            repetitions per scenario and lib, median kept  (env BENCH_RUNS, default 3)
- *   --lib a,b           omq and/or zeromq                               (env BENCH_LIBS)
+ *   --lib a,b           omq and/or zeromq, or systems of a scenario    (env BENCH_LIBS, default: all each scenario has)
+ *                       that has its own (e.g. pg-boss); see `systems` in scenario.ts
  *   --scenario a,b      scenario names or prefixes, e.g. pushpull      (env BENCH_SCENARIOS)
  *   --prof              CPU-profile the omq peers (1 run), print a summary of each profile
  *   --timeout S         whole-run limit in seconds                      (env BENCH_TIMEOUT, default 360)
@@ -16,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { LIBS, isLibName, missingSockets, type LibName } from "./libs.js"
+import { LIBS, isLibName, missingSockets } from "./libs.js"
 import { livePeers, ROOT } from "./proc.js"
 import { summarize } from "./prof-summary.js"
 import type { Metric, Scenario } from "./scenario.js"
@@ -28,7 +29,7 @@ const { values: opt } = parseArgs({
   options: {
     quick: { type: "boolean", default: env.BENCH_QUICK === "1" },
     runs: { type: "string", default: env.BENCH_RUNS },
-    lib: { type: "string", default: env.BENCH_LIBS ?? LIBS.join(",") },
+    lib: { type: "string", default: env.BENCH_LIBS ?? "" },
     scenario: { type: "string", default: env.BENCH_SCENARIOS ?? "" },
     prof: { type: "boolean", default: false },
     timeout: { type: "string", default: env.BENCH_TIMEOUT ?? "360" },
@@ -47,11 +48,15 @@ if (opt.list) {
   process.exit(0)
 }
 
-const libs = opt.lib.split(",").filter(Boolean)
-for (const l of libs) if (!isLibName(l)) usage(`unknown lib "${l}"`)
 const wanted = opt.scenario.split(",").filter(Boolean)
 const scenarios = wanted.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => wanted.some((w) => s.name.startsWith(w)))
 if (scenarios.length === 0) usage(`no scenario matches "${opt.scenario}"; try --list`)
+/** --lib as given (undefined: every library or system of each scenario). */
+const libFilter = opt.lib ? opt.lib.split(",").filter(Boolean) : undefined
+const known = new Set<string>([...LIBS, ...SCENARIOS.flatMap((s) => s.systems ?? [])])
+for (const l of libFilter ?? []) if (!known.has(l)) usage(`unknown lib "${l}" (known: ${[...known].join(", ")})`)
+/** The rows of scenario `s`: omq and zeromq, or its own systems; those --lib names. */
+const libsOf = (s: Scenario): readonly string[] => (s.systems ?? LIBS).filter((l) => libFilter === undefined || libFilter.includes(l))
 const runs = opt.prof ? 1 : Number(opt.runs ?? (opt.quick ? 1 : 3))
 if (!Number.isInteger(runs) || runs < 1) usage(`bad --runs ${opt.runs}`)
 const timeoutS = Number(opt.timeout)
@@ -60,7 +65,7 @@ if (!(timeoutS > 0)) usage(`bad --timeout ${opt.timeout}`)
 const PROF_DIR = join(ROOT, "bench", ".prof")
 const profFile = (scenario: string, role: string) => `omq-${scenario}-${role}.cpuprofile`
 
-type Key = `${string}/${LibName}`
+type Key = `${string}/${string}`
 const samples = new Map<Key, Record<string, number>[]>()
 const failures = new Map<Key, string>()
 const skipped = new Map<Key, string>()
@@ -79,7 +84,7 @@ process.on("SIGINT", () => {
 
 async function main(): Promise<void> {
   console.log(
-    `bench: ${scenarios.map((s) => s.name).join(", ")} x ${libs.join(", ")}, ${runs} run(s)${opt.quick ? ", quick" : ""}${opt.prof ? ", profiling omq" : ""}`,
+    `bench: ${scenarios.map((s) => s.name).join(", ")} x ${libFilter?.join(", ") ?? "every library"}, ${runs} run(s)${opt.quick ? ", quick" : ""}${opt.prof ? ", profiling omq" : ""}`,
   )
   console.log(machine())
   if (opt.prof) mkdirSync(PROF_DIR, { recursive: true })
@@ -88,13 +93,19 @@ async function main(): Promise<void> {
     if (opt.prof)
       for (const role of profRoles(s))
         for (const f of [profFile(s.name, role), `${profFile(s.name, role)}.window.json`]) rmSync(join(PROF_DIR, f), { force: true })
-    for (const lib of libs as LibName[]) {
-      const missing = await missingSockets(lib, s.sockets)
-      if (missing.length) skipped.set(`${s.name}/${lib}`, `${lib} lacks ${missing.join(", ")}`)
+    for (const lib of libsOf(s)) {
+      // A scenario's own systems other than omq do not use the sockets.
+      const missing = isLibName(lib) ? await missingSockets(lib, s.sockets) : []
+      const why = missing.length ? `${lib} lacks ${missing.join(", ")}` : await s.unavailable?.(lib)
+      if (why !== undefined) skipped.set(`${s.name}/${lib}`, why)
     }
-    // Runs interleave the libraries, so drift in machine load hits both alike.
-    for (let run = 1; run <= runs; run++) {
-      for (const lib of libs as LibName[]) await trial(s, lib, run)
+    // Runs interleave the libraries, so drift in machine load hits all alike.
+    try {
+      for (let run = 1; run <= runs; run++) {
+        for (const lib of libsOf(s)) await trial(s, lib, run)
+      }
+    } finally {
+      await s.teardown?.()
     }
   }
   report()
@@ -124,13 +135,14 @@ function machine(): string {
     .join(" ")}`
 }
 
-async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
+async function trial(s: Scenario, lib: string, run: number): Promise<void> {
   const key: Key = `${s.name}/${lib}`
   if (skipped.has(key) || failures.has(key)) return // a failed lib is not retried: its timeouts would eat the budget
   const t0 = performance.now()
   try {
     const r = await s.trial({
-      lib,
+      lib: isLibName(lib) ? lib : "omq",
+      system: lib,
       quick: opt.quick,
       timeoutMs: opt.quick ? 15_000 : 30_000,
       profArgs: (role) =>
@@ -146,10 +158,10 @@ async function trial(s: Scenario, lib: LibName, run: number): Promise<void> {
   }
 }
 
-/** Ratio of one metric's medians, oriented so that >1 always means omq is better. */
-function ratio(m: Metric, omq: number | undefined, zmq: number | undefined): number {
-  if (omq === undefined || zmq === undefined) return NaN
-  return m.better === "higher" ? omq / zmq : zmq / omq
+/** Ratio of one metric's medians, omq against another library, oriented so that >1 always means omq is better. */
+function ratio(m: Metric, omq: number | undefined, other: number | undefined): number {
+  if (omq === undefined || other === undefined) return NaN
+  return m.better === "higher" ? omq / other : other / omq
 }
 
 /** One table per metric set (scenarios of the same kind share columns); ratios on the first metric and on those marked `ratio`. */
@@ -164,19 +176,21 @@ function report(): void {
     const ratioMetrics = metrics.filter((m, i) => i === 0 || m.ratio)
     const rows: string[][] = []
     for (const s of group) {
-      const med = (lib: LibName) => {
+      const med = (lib: string) => {
         const xs = samples.get(`${s.name}/${lib}`)
         return xs?.length ? Object.fromEntries(metrics.map((m) => [m.key, median(xs.map((x) => x[m.key]!))])) : undefined
       }
       const p = metrics[0]!
-      for (const lib of libs as LibName[]) {
+      for (const lib of libsOf(s)) {
         const key: Key = `${s.name}/${lib}`
         const m = med(lib)
         const xs = (samples.get(key) ?? []).map((x) => x[p.key]!)
         const note = failures.has(key) ? "FAILED" : skipped.has(key) ? `skipped: ${skipped.get(key)}` : ""
+        // omq vs zeromq on omq's row; with a scenario's own systems, omq vs each other system on that system's row.
         const ratios = ratioMetrics.map((rm) => {
-          const r = ratio(rm, med("omq")?.[rm.key], med("zeromq")?.[rm.key])
-          return lib === "omq" && Number.isFinite(r) ? `${fmt(r, 2)}x` : ""
+          const shown = s.systems ? lib !== "omq" : lib === "omq"
+          const r = ratio(rm, med("omq")?.[rm.key], med(s.systems ? lib : "zeromq")?.[rm.key])
+          return shown && Number.isFinite(r) ? `${fmt(r, 2)}x` : ""
         })
         rows.push([
           s.name,
@@ -189,8 +203,9 @@ function report(): void {
       }
     }
     // The header says which way each ratio was taken; either way >1 means omq is better.
+    const other = group[0]!.systems ? "this" : "zeromq"
     const ratioHeader = (m: Metric) =>
-      (ratioMetrics.length > 1 ? `${m.label.replace(/ .*/, "")} ` : "") + (m.better === "higher" ? "omq/zeromq" : "zeromq/omq")
+      (ratioMetrics.length > 1 ? `${m.label.replace(/ .*/, "")} ` : "") + (m.better === "higher" ? `omq/${other}` : `${other}/omq`)
     const header = ["scenario", "lib", ...metrics.map((m) => m.label), "spread", ...ratioMetrics.map(ratioHeader), "note"]
     console.log(
       "\n" +
@@ -203,7 +218,7 @@ function report(): void {
     const lower = ratioMetrics.filter((m) => m.better === "lower").map((m) => m.label)
     console.log(
       `spread on ${metrics[0]!.label}; ratios >1 mean omq is better` +
-        (lower.length ? ` (${lower.join(", ")}: lower is better, so those ratios are zeromq/omq)` : ""),
+        (lower.length ? ` (${lower.join(", ")}: lower is better, so those ratios are ${other}/omq)` : ""),
     )
   }
   console.log(`\nmedian of ${runs} run(s); spread = half of (max-min)/median over the runs; MB = 10^6 bytes`)

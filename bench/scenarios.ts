@@ -8,10 +8,12 @@
  * Sizes are chosen so the default run (3 runs x 2 libraries x 17 scenarios: 3 min 53 s) stays
  * under ~4 minutes on a 2-CPU machine: every send phase is capped at 1.5-3 s, so a
  * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
+ * pg-queue-64B (3 systems x 3 runs, plus starting PostgreSQL once) adds about 35 s.
  */
 import { dealerRouterEcho } from "./dealer-router.js"
 import { DURABLE_SCENARIOS } from "./durable.js"
 import { idleConnections, pushPullPeak } from "./memory.js"
+import { PG_QUEUE_SCENARIOS } from "./pg-queue.js"
 import { pubSubFanOut } from "./pubsub.js"
 import { pushPull } from "./pushpull.js"
 import { QUEUE_SCENARIOS } from "./queue.js"
@@ -41,6 +43,7 @@ export const SCENARIOS: readonly Scenario[] = [
   idleConnections({ name: "memory-1000-idle", connections: 1_000, quickConnections: 1_000, batch: 100, idleMs: 500 }),
   pushPullPeak({ name: "memory-1M-pushpull", size: 64, count: 1_000_000, quickCount: 50_000, seconds: 20 }),
   ...QUEUE_SCENARIOS,
+  ...PG_QUEUE_SCENARIOS,
   ...DURABLE_SCENARIOS,
   ...STREAM_SCENARIOS,
 ]

@@ -101,10 +101,14 @@ export async function startPostgres(): Promise<PostgresServer> {
     ])
     let log = ""
     // Under a watchdog shell: when this process goes away (its end of stdin closes), the shell
-    // stops the server, so no test run leaves a PostgreSQL behind.
+    // stops the server and removes its directory, so no test run leaves a PostgreSQL or its
+    // data behind (vitest's forks are killed without an "exit" event). kill() writes a line
+    // first: the directory is then kept, for restart().
     const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`
     const pidFile = quote(join(data, "postmaster.pid"))
-    const script = `${[cmd, ...args].map(quote).join(" ")} & read _; kill -QUIT $(head -1 ${pidFile}) 2>/dev/null; wait`
+    const script =
+      `${[cmd, ...args].map(quote).join(" ")} & if read _; then keep=1; fi; ` +
+      `kill -QUIT $(head -1 ${pidFile}) 2>/dev/null; wait; [ -n "$keep" ] || rm -rf ${quote(dir)}`
     const c = spawn("sh", ["-c", script], { stdio: ["pipe", "pipe", "pipe"] })
     c.stdout!.on("data", (d: Buffer) => (log += d.toString()))
     c.stderr!.on("data", (d: Buffer) => (log += d.toString()))
@@ -123,8 +127,9 @@ export async function startPostgres(): Promise<PostgresServer> {
       if (c === undefined || c.exitCode !== null || c.signalCode !== null) return resolve()
       c.once("exit", () => resolve())
       // SIGQUIT to the postmaster itself (`c` is the watchdog shell): immediate shutdown, no
-      // checkpoint (what a crash leaves; the next start replays the WAL). Then the shell ends.
-      c.stdin!.end()
+      // checkpoint (what a crash leaves; the next start replays the WAL). Then the shell ends,
+      // keeping the directory (the line it reads).
+      c.stdin!.end("keep\n")
       let pid = c.pid!
       try {
         pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0])

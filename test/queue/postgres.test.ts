@@ -101,6 +101,43 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     expect(((await c.stats()) as unknown as Record<string, unknown>).store).toBe("postgres")
   })
 
+  it("schema 2: a fresh database and one at schema 1 (keeping its messages) get the log compressed with lz4, or not at all", async () => {
+    const column = async (url: string, table: string) => {
+      const { default: pg } = await import("pg")
+      const c = new pg.Client({ connectionString: url })
+      await c.connect()
+      try {
+        const sql = "SELECT attcompression AS c, attstorage AS s FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'data'"
+        return (await c.query<{ c: string; s: string }>(sql, [table])).rows[0]!
+      } finally {
+        await c.end()
+      }
+    }
+    // lz4 where the server has it (Debian's has), else no compression (EXTERNAL storage) for the log.
+    const compressedFast = (col: { c: string; s: string }) => col.c === "l" || col.s === "e"
+    const fresh = await freshDatabase()
+    await (await device(fresh)).close()
+    expect(compressedFast(await column(fresh, "omq_log"))).toBe(true)
+    expect(await rows(fresh, "SELECT version AS n FROM omq_schema")).toBe(2)
+
+    // A database the first version of the backend made: its tables, a row in the log.
+    const old = await freshDatabase()
+    let d = await device(old)
+    await client(d).put("q", "kept")
+    await d.close()
+    const { default: pg } = await import("pg")
+    const c = new pg.Client({ connectionString: old })
+    await c.connect()
+    await c.query("ALTER TABLE omq_log ALTER COLUMN data SET STORAGE EXTENDED")
+    await c.query("ALTER TABLE omq_log ALTER COLUMN data SET COMPRESSION DEFAULT")
+    await c.query("UPDATE omq_schema SET version = 1")
+    await c.end()
+    d = await device(old)
+    expect(compressedFast(await column(old, "omq_log"))).toBe(true)
+    expect(await rows(old, "SELECT version AS n FROM omq_schema")).toBe(2)
+    expect((await client(d).reserve("q", { timeout: 1000 }))!.body.toString()).toBe("kept")
+  })
+
   it("one device per database: a second one gets LOCKED; a standby waits and serves once the first is gone", async () => {
     const url = await freshDatabase()
     const a = await device(url)

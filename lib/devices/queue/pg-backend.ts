@@ -42,7 +42,7 @@ import type { Consumer, LeaseHolder } from "./model/message.js"
 
 const debug = createDebug("omq:queue:pg")
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 /** The advisory lock key of "the device serving this database" (any 64-bit number; this one spells omqQUEUE). */
 const DEVICE_LOCK = "7020636791473554757"
 /** Largest checkpoint part (bytes) in one row. */
@@ -68,15 +68,31 @@ export interface PgBackendOptions extends ModelOptions {
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE omq_log (id bigserial PRIMARY KEY, epoch bigint NOT NULL, data bytea NOT NULL);
    CREATE TABLE omq_checkpoint (epoch bigint NOT NULL, part int NOT NULL, data bytea NOT NULL, PRIMARY KEY (epoch, part));`,
+  // 2: the rows (TOASTed: a group commit's row is tens of KB) are compressed with lz4 where the
+  // server has it (PostgreSQL 14+ built with lz4), else the log's are not compressed at all: the
+  // default, pglz, cost the server enough CPU to take a quarter off the queue's throughput.
+  // Values written before keep their compression; both read back the same.
+  `DO $$ BEGIN
+     EXECUTE 'ALTER TABLE omq_log ALTER COLUMN data SET COMPRESSION lz4';
+     EXECUTE 'ALTER TABLE omq_checkpoint ALTER COLUMN data SET COMPRESSION lz4';
+   EXCEPTION WHEN OTHERS THEN
+     ALTER TABLE omq_log ALTER COLUMN data SET STORAGE EXTERNAL;
+   END $$`,
 ]
 
-/** Journal over the omq_log table: appended records wait in a RecordWriter; one INSERT per group commit. */
+/**
+ * Journal over the omq_log table: appended records wait in a RecordWriter; one INSERT per group
+ * commit. As with the file store, while a log write is in flight what is appended gathers for the
+ * next one (written once it is done), so under load each commit covers many requests.
+ */
 class PgJournal implements Journal {
   onCommit: (commits: Commit[], error: Error | undefined) => void = () => {}
   failed: Error | undefined
   private readonly writer = new RecordWriter()
   private pending: Commit[] = []
   private scheduled = false
+  /** Log writes queued or running on the connection. */
+  private writing = 0
   private running: Promise<void> = Promise.resolve()
   /** Checkpoint generation: rows of a lower or equal epoch are covered by checkpoint `epoch`. */
   epoch: number
@@ -101,15 +117,20 @@ class PgJournal implements Journal {
 
   afterCommit(c: Commit): void {
     this.pending.push(c)
-    if (this.scheduled) return
+    this.schedule()
+  }
+
+  /** A flush on the next turn, unless a write is in flight: its end schedules the next one. */
+  private schedule(): void {
+    if (this.scheduled || this.writing > 0) return
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      this.flush()
+      void this.flush()
     })
   }
 
-  /** Writes what was appended (with the commits waiting for it) as one row, after the previous write. */
+  /** Writes what was appended (with the commits waiting for it) as one row now, after the previous write. */
   flush(): Promise<void> {
     const chunks = this.writer.take()
     const commits = this.pending
@@ -117,18 +138,24 @@ class PgJournal implements Journal {
     if (chunks.length === 0 && commits.length === 0) return this.running
     const epoch = this.epoch
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    this.writing++
     this.running = this.db.run(async (c) => {
-      if (this.failed) return this.onCommit(commits, this.failed)
       try {
-        if (data.length > 0) {
-          await c.query("INSERT INTO omq_log (epoch, data) VALUES ($1, $2)", [epoch, data])
-          this.rows++
+        if (this.failed) return this.onCommit(commits, this.failed)
+        try {
+          if (data.length > 0) {
+            await c.query("INSERT INTO omq_log (epoch, data) VALUES ($1, $2)", [epoch, data])
+            this.rows++
+          }
+        } catch (err) {
+          this.failed = err as Error
+          debug("log write failed: %s", (err as Error).message)
         }
-      } catch (err) {
-        this.failed = err as Error
-        debug("log write failed: %s", (err as Error).message)
+        this.onCommit(commits, this.failed)
+      } finally {
+        // What gathered meanwhile goes in the next row.
+        if (--this.writing === 0 && this.pending.length > 0) this.schedule()
       }
-      this.onCommit(commits, this.failed)
     })
     return this.running
   }

@@ -1,0 +1,279 @@
+/**
+ * One process of the PostgreSQL job-queue benchmark (bench/pg-queue.ts): the same work done by
+ * omq's QueueDevice on its PostgreSQL backend, by pg-boss and by graphile-worker, each on a
+ * fresh database of one server the runner started.
+ *
+ *   --role device (omq only): a QueueDevice({ store: --url }) bound to tcp://127.0.0.1:*; emits
+ *       {type:"ready", endpoint}; at stdin's end emits {type:"stats"} and closes.
+ *   --role consumer: takes jobs and completes them (omq: consume with --credit, ack each;
+ *       pg-boss: work() with a batch size; graphile-worker: a runner with a task); emits
+ *       {type:"ready"} once it is waiting for jobs. The runner then sends one line, the number
+ *       of jobs the producer put; when that many are completed (durably: omq's acks are
+ *       confirmed; for the others the job table shows none left) it emits {type:"result", doneAt}.
+ *   --role producer: puts 64 B jobs (--count, or until --seconds) with --window puts in flight,
+ *       each put its own call, confirmed on its own; emits {type:"sent", sent, firstAt, putsPerSec}.
+ *
+ * Times (firstAt, doneAt) are wall-clock milliseconds with sub-ms precision
+ * (performance.timeOrigin + performance.now()), comparable across the processes of one machine.
+ */
+import { randomBytes } from "node:crypto"
+import type * as OmqQueue from "../lib/entry/queue.js"
+import { args, emit, hrUs, markProfileWindow, num, parentCommand, parentDone, runPeer, sleep } from "./child.js"
+import { OMQ_QUEUE_ENTRY } from "./libs.js"
+
+const a = args([
+  "system",
+  "role",
+  "url",
+  "endpoint",
+  "size",
+  "count",
+  "seconds",
+  "window",
+  "credit",
+  "pool",
+  "batch",
+  "concurrency",
+  "notify",
+  "refetch",
+  "deadline",
+])
+const QUEUE = "bench"
+const now = () => performance.timeOrigin + performance.now()
+const url = a.url ?? ""
+
+/**
+ * Payloads the producer cycles through: random, and 4096 of them (256 KiB at 64 B, far more than
+ * a compressor's history window), so PostgreSQL cannot compress them away. omq's log rows are
+ * large enough to be TOASTed and compressed: one repeated body would shrink to nearly nothing
+ * and flatter omq.
+ */
+const PAYLOADS = 4096
+
+/** `size`-byte random bodies, for omq. */
+function bodies(size: number): Buffer[] {
+  return Array.from({ length: PAYLOADS }, () => randomBytes(size))
+}
+
+/** JSON payloads of exactly `size` bytes once serialized ({"b":"<random hex>"}), for the two JSON-based queues. */
+function jsonPayloads(size: number): { b: string }[] {
+  return Array.from({ length: PAYLOADS }, () => ({
+    b: randomBytes(size)
+      .toString("hex")
+      .slice(0, Math.max(0, size - 8)),
+  }))
+}
+
+/**
+ * The producer's loop, the same for every system: `window` puts in flight (each confirmation
+ * lets the next one go) until `count` or `seconds`.
+ */
+async function putLoop(put: (i: number) => Promise<unknown>): Promise<void> {
+  const count = num(a.count, "count")
+  const window = num(a.window, "window")
+  const budgetMs = num(a.seconds, "seconds") * 1000
+  let sent = 0
+  let inflight = 0
+  let failed: unknown
+  let wake: (() => void) | null = null
+  const done = () => {
+    inflight--
+    const w = wake
+    wake = null
+    w?.()
+  }
+  const fail = (err: unknown) => {
+    failed ??= err
+    done()
+  }
+  const firstAt = now()
+  const startUs = hrUs()
+  while (sent < count && failed === undefined) {
+    if (inflight >= window) await new Promise<void>((r) => (wake = r))
+    if (failed !== undefined) break
+    inflight++
+    put(sent).then(done, fail)
+    sent++
+    if ((sent & 255) === 0 && now() - firstAt > budgetMs) break
+  }
+  while (inflight > 0) await new Promise<void>((r) => (wake = r))
+  if (failed !== undefined) throw failed
+  const seconds = (now() - firstAt) / 1000
+  markProfileWindow(startUs, hrUs())
+  emit({ type: "sent", sent, firstAt, seconds, putsPerSec: sent / seconds })
+}
+
+/**
+ * The consumer's bookkeeping: `completed()` is called for each job whose completion is known;
+ * resolves with the time the last of the `target` jobs (sent by the runner once the producer is
+ * done) completed. `drained`, when given, is asked once the count is reached (pg-boss and
+ * graphile-worker complete jobs after the handler returns: the job table is the judge).
+ */
+function completion(drained?: () => Promise<boolean>): { completed: (n: number) => void; done: Promise<number> } {
+  let target = Infinity
+  let count = 0
+  let resolve!: (t: number) => void
+  let reject!: (e: unknown) => void
+  const done = new Promise<number>((res, rej) => ((resolve = res), (reject = rej)))
+  let checking = false
+  const check = () => {
+    if (count < target || checking) return
+    if (drained === undefined) return resolve(now())
+    checking = true
+    const poll = async (): Promise<void> => {
+      while (!(await drained())) await sleep(2)
+      resolve(now())
+    }
+    poll().catch(reject)
+  }
+  parentCommand().then((line) => {
+    target = num(line, "target")
+    check()
+  }, reject)
+  return {
+    completed: (n) => {
+      count += n
+      check()
+    },
+    done,
+  }
+}
+
+async function omq(role: string): Promise<void> {
+  const { QueueClient, QueueDevice } = (await import(OMQ_QUEUE_ENTRY)) as typeof OmqQueue
+  if (role === "device") {
+    const dev = new QueueDevice({ dir: "", store: url })
+    await dev.bind("tcp://127.0.0.1:*")
+    emit({ type: "ready", endpoint: dev.lastEndpoint })
+    await parentDone()
+    const probe = new QueueClient(dev.lastEndpoint!)
+    const s = await probe.stats(QUEUE).catch(() => undefined)
+    await probe.close()
+    emit({ type: "stats", queue: s?.queues[QUEUE] ?? null, logRows: (s as { logRows?: number } | undefined)?.logRows ?? 0 })
+    await dev.close()
+  } else if (role === "producer") {
+    const client = new QueueClient(a.endpoint!, { maxInFlight: num(a.window, "window") })
+    const body = bodies(num(a.size, "size"))
+    await putLoop((i) => client.put(QUEUE, body[i % PAYLOADS]!))
+    await client.close()
+  } else {
+    const client = new QueueClient(a.endpoint!)
+    const sub = client.consume(QUEUE, { credit: num(a.credit, "credit") })
+    const c = completion()
+    const acked = () => c.completed(1)
+    let startUs = 0
+    void (async () => {
+      for await (const m of sub) {
+        startUs ||= hrUs()
+        m.ack().then(acked, () => {})
+      }
+    })()
+    emit({ type: "ready" })
+    const doneAt = await c.done
+    markProfileWindow(startUs, hrUs())
+    await sub.close()
+    emit({ type: "result", doneAt })
+    await client.close()
+  }
+}
+
+async function pgBoss(role: string): Promise<void> {
+  const { PgBoss } = await import("pg-boss")
+  // useListenNotify (with the queue's notify) wakes the worker at once instead of at its next poll.
+  const notify = a.notify === "1"
+  const boss = new PgBoss({ connectionString: url, max: num(a.pool, "pool"), useListenNotify: notify })
+  boss.on("error", (err: Error) => process.stderr.write(`pg-boss error: ${err.message}\n`))
+  await boss.start()
+  try {
+    if (role === "producer") {
+      const data = jsonPayloads(num(a.size, "size"))
+      await putLoop((i) => boss.send(QUEUE, data[i % PAYLOADS]!))
+    } else {
+      await boss.createQueue(QUEUE, { notify })
+      const { default: pg } = await import("pg")
+      const db = new pg.Client({ connectionString: url })
+      await db.connect()
+      const left = async () =>
+        Number(
+          (await db.query<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state <> 'completed'", [QUEUE])).rows[0]!.n,
+        )
+      const c = completion(async () => (await left()) === 0)
+      // A batch handler that returns completes its whole batch; burstWhenBatchFull fetches again at
+      // once while batches come back full, localConcurrency runs several such fetch loops.
+      const options = {
+        batchSize: num(a.batch, "batch"),
+        localConcurrency: num(a.concurrency, "concurrency"),
+        burstWhenBatchFull: true,
+        pollingIntervalSeconds: 0.5,
+      }
+      await boss.work(QUEUE, options, async (jobs) => {
+        c.completed(jobs.length)
+      })
+      emit({ type: "ready" })
+      const doneAt = await c.done
+      await db.end()
+      emit({ type: "result", doneAt })
+    }
+  } finally {
+    await boss.stop({ graceful: true, timeout: 5000 })
+  }
+}
+
+async function graphileWorker(role: string): Promise<void> {
+  const gw = await import("graphile-worker")
+  const logger = new gw.Logger(() => (level, message) => {
+    if (level === "error") process.stderr.write(`graphile-worker: ${message}\n`)
+  })
+  if (role === "producer") {
+    const utils = await gw.makeWorkerUtils({ connectionString: url, maxPoolSize: num(a.pool, "pool"), logger })
+    try {
+      const payload = jsonPayloads(num(a.size, "size"))
+      await putLoop((i) => utils.addJob("bench", payload[i % PAYLOADS]!))
+    } finally {
+      await utils.release()
+    }
+  } else {
+    const { default: pg } = await import("pg")
+    const db = new pg.Client({ connectionString: url })
+    await db.connect()
+    // Completed jobs are deleted.
+    const c = completion(
+      async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM graphile_worker._private_jobs")).rows[0]!.n) === 0,
+    )
+    // The batching its performance guide recommends: a local queue fetching (and locking) many
+    // jobs at once, and completions batched (completeJobBatchDelay 0: those of one tick).
+    const runner = await gw.run({
+      connectionString: url,
+      maxPoolSize: num(a.pool, "pool"),
+      concurrency: num(a.concurrency, "concurrency"),
+      noHandleSignals: true,
+      logger,
+      taskList: {
+        bench: async () => {
+          c.completed(1)
+        },
+      },
+      preset: {
+        worker: {
+          localQueue: {
+            size: num(a.batch, "batch"),
+            ...(a.refetch !== undefined ? { refetchDelay: { durationMs: num(a.refetch, "refetch") } } : {}),
+          },
+          completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
+        },
+      },
+    })
+    emit({ type: "ready" })
+    const doneAt = await c.done
+    await runner.stop()
+    await db.end()
+    emit({ type: "result", doneAt })
+  }
+}
+
+const systems: Record<string, (role: string) => Promise<void>> = { omq, "pg-boss": pgBoss, "graphile-worker": graphileWorker }
+const main = systems[a.system ?? ""]
+if (main === undefined) throw new Error(`bad --system ${a.system}`)
+if (!["device", "producer", "consumer"].includes(a.role ?? "")) throw new Error(`bad --role ${a.role}`)
+runPeer(`pg-queue ${a.system} ${a.role}`, num(a.deadline, "deadline"), () => main(a.role!))
