@@ -149,7 +149,11 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
       }
     }
     walk(path.join(consumer, "node_modules"))
-    expect(installed.sort()).toEqual(["debug", "libsodium", "libsodium-wrappers", "ms", "omq", "ws"])
+    // pg (node-postgres, the queue's PostgreSQL backend, loaded only when a device has a `store`) brings
+    // its pure-JavaScript helpers; pg-cloudflare is its optional dependency for Cloudflare Workers.
+    const PG = ["pg", "pg-cloudflare", "pg-connection-string", "pg-int8", "pg-pool", "pg-protocol", "pg-types", "pgpass"]
+    const PG_HELPERS = ["postgres-array", "postgres-bytea", "postgres-date", "postgres-interval", "split2", "xtend"]
+    expect(installed.sort()).toEqual(["debug", "libsodium", "libsodium-wrappers", "ms", "omq", ...PG, ...PG_HELPERS, "ws"].sort())
     expect(scripts).toEqual([])
     expect(native).toEqual([])
   })
@@ -346,9 +350,10 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
       })
       const info = stats.toJson({ all: false, errors: true, warnings: true })
       expect(info.errors ?? []).toEqual([])
-      // Optional helpers are all webpack may not find: debug's `supports-color`, and ws's
-      // `bufferutil` and `utf-8-validate` (native add-ons ws uses when present).
-      for (const w of info.warnings ?? []) expect(w.message).toMatch(/Can't resolve '(supports-color|bufferutil|utf-8-validate)'/)
+      // Optional helpers are all webpack may not find: debug's `supports-color`, ws's
+      // `bufferutil` and `utf-8-validate` (native add-ons ws uses when present), and pg's
+      // `pg-native` (the libpq binding pg uses only when asked to).
+      for (const w of info.warnings ?? []) expect(w.message).toMatch(/Can't resolve '(supports-color|bufferutil|utf-8-validate|pg-native)'/)
       await runBundle(path.join(out, "main.js"))
     }
   }, 90_000)
