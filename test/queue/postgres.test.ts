@@ -149,6 +149,11 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     const bBound = b.bind("tcp://127.0.0.1:*").then(() => (bServing = true))
     await new Promise((r) => setTimeout(r, 200))
     expect(bServing).toBe(false)
+    // A standby closed while it waits gives up at once.
+    const c3 = new QueueDevice({ dir: "", store: url, standby: true })
+    const c3Bound = c3.bind("tcp://127.0.0.1:*")
+    await c3.close()
+    await expect(c3Bound).rejects.toMatchObject({ code: "CLOSED" })
     await a.close()
     await bBound
     const d = (await client(b).reserve("q", { timeout: 1000 }))!
@@ -287,6 +292,42 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     const bad = run(["--standby", "--dir", "/tmp/x"])
     expect(await bad.exit).toBe(2)
     expect(bad.stderr()).toMatch(/--standby needs --store/)
+  }, 60_000)
+
+  it("a database restart with a standby waiting: the standby outlives it, one device serves afterwards, the clients carry on", async () => {
+    const server = await sharedPostgres()
+    const url = await freshDatabase()
+    const [pa, pb] = [await freePort(), await freePort()]
+    const a = await device(url, { reconnectMs: 100 })
+    await a.bind(`tcp://127.0.0.1:${pa}`)
+    const b = new QueueDevice({ dir: "", store: url, standby: true, reconnectMs: 100 })
+    onCleanup(() => b.close())
+    let bServing = false
+    const bBound = b.bind(`tcp://127.0.0.1:${pb}`).then(() => (bServing = true))
+    bBound.catch(() => {})
+    const c = client([`tcp://127.0.0.1:${pa}`, `tcp://127.0.0.1:${pb}`], { socket: { reconnectInterval: 50 } })
+    await c.put("q", "before", { id: "before" })
+    await server.kill()
+    await server.restart()
+    // Whichever device gets the lock first serves; the other waits (the standby) or steps aside (a).
+    let n = 0
+    await waitFor(
+      async () => {
+        try {
+          await c.put("q", `after-${n}`, { id: `after-${n}` })
+          n++
+          return n >= 3
+        } catch {
+          return false
+        }
+      },
+      30_000,
+      "puts after the database restart",
+    )
+    const stats = (await c.stats("q")) as unknown as { superseded?: boolean; queues: Record<string, { total: number }> }
+    expect(stats.queues.q!.total).toBe(1 + n)
+    expect(stats.superseded).toBe(false)
+    if (bServing) expect(((await client(`tcp://127.0.0.1:${pb}`).stats()) as unknown as { superseded: boolean }).superseded).toBe(false)
   }, 60_000)
 
   it("a database that hangs (a lock held elsewhere): writes fail with STORE_FAILED after statementTimeoutMs, other requests are answered meanwhile", async () => {

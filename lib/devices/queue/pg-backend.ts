@@ -63,6 +63,8 @@ export interface PgBackendOptions extends ModelOptions {
   statementTimeoutMs?: number
   /** How often to try the database again after it went away (ms). Default 1000. */
   reconnectMs?: number
+  /** Aborts open() (a standby waiting for the lock): it rejects with QueueError CLOSED. */
+  signal?: AbortSignal
 }
 
 const MIGRATIONS: readonly string[] = [
@@ -212,6 +214,10 @@ export class PgBackend extends ModelBackend {
   private readonly holders = new Set<LeaseHolder>()
   private readonly subs = new Set<PgSubscription>()
   private reconnecting: NodeJS.Timeout | undefined
+  /** Set once another device took the database over while this one was cut off from it. */
+  superseded = false
+  /** Called then (the device stops serving, so that its clients move to the one that took over). */
+  onSuperseded: () => void = () => {}
 
   private constructor(
     model: QueueModel,
@@ -290,7 +296,12 @@ export class PgBackend extends ModelBackend {
           () => (this.reconnecting = undefined),
           (err: Error) => {
             debug("reconnect failed: %s", err.message)
-            if (!this.closed) retry()
+            if (err instanceof QueueStoreError && err.code === "LOCKED") {
+              // A standby took the database over meanwhile: this device must not serve any more.
+              this.reconnecting = undefined
+              this.superseded = true
+              this.onSuperseded()
+            } else if (!this.closed) retry()
           },
         )
       }, this.options.reconnectMs ?? 1000)
@@ -340,7 +351,25 @@ export class PgBackend extends ModelBackend {
   /** Connects, takes the device lock (or waits for it with `standby`), migrates the schema, recovers the state. */
   static async open(options: PgBackendOptions): Promise<PgBackend> {
     const started = Date.now()
-    const { client, report } = await connectAndRecover(options, options.standby === true)
+    const standby = options.standby === true
+    let got: Awaited<ReturnType<typeof connectAndRecover>>
+    const closed = () => new QueueError("CLOSED", "the device was closed while it waited for its database")
+    for (;;) {
+      if (options.signal?.aborted) throw closed()
+      try {
+        got = await connectAndRecover(options, standby)
+        break
+      } catch (err) {
+        if (options.signal?.aborted) throw closed()
+        // A standby outlives the database going away while it waits (connection refused, its
+        // wait for the lock cut off): it tries again. Anything else is for the caller.
+        const retryable = standby && !(err instanceof QueueError) && !(err instanceof QueueStoreError && err.code !== "BAD_DIR")
+        if (!retryable) throw err
+        debug("standby: %s; trying again", (err as Error).message)
+        await new Promise((r) => setTimeout(r, options.reconnectMs ?? 1000))
+      }
+    }
+    const { client, report } = got
     const backend = new PgBackend(report.model, new Serial(client), report.checkpoint, options, { ...report, ms: Date.now() - started })
     report.model.rearm()
     debug("recovered from PostgreSQL: %d rows, %d records, %d messages", report.rows, report.records, report.model.state.bySeq.size)
@@ -399,6 +428,7 @@ export class PgBackend extends ModelBackend {
       logRows: this.journal.rows,
       checkpoints: this.checkpoints,
       resyncs: this.resyncs,
+      superseded: this.superseded,
       storeFailed: this.journal.failed !== undefined,
       fsync: "synchronous_commit",
     }
@@ -434,6 +464,10 @@ async function connectAndRecover(
   const client = new pgModule.Client({ connectionString: options.url })
   // Until the backend listens: an error of this connection must not crash the process.
   client.on("error", (err) => debug("connection error: %s", err.message))
+  // Closing the device while it waits (a standby) ends the connection, and the wait with it.
+  const abort = () => void client.end().catch(() => undefined)
+  options.signal?.addEventListener("abort", abort, { once: true })
+  if (options.signal?.aborted) abort()
   try {
     await client.connect()
   } catch (err) {
@@ -452,8 +486,10 @@ async function connectAndRecover(
     await client.query(`SET statement_timeout = ${timeout}`)
     const model = new QueueModel({ dedupWindowMs: options.dedupWindowMs, defaultTtr: options.defaultTtr })
     const report = await recover(client, model)
+    options.signal?.removeEventListener("abort", abort)
     return { client, report: { model, ...report } }
   } catch (err) {
+    options.signal?.removeEventListener("abort", abort)
     await client.end().catch(() => undefined)
     throw err
   }

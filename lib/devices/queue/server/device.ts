@@ -169,6 +169,8 @@ export class QueueDevice {
   private probeScheduled = false
   private readonly startedAt = Date.now()
   private tracer: Tracer | undefined
+  /** Aborted by close(): a standby waiting for its database gives up. */
+  private readonly opened = new AbortController()
   private readonly access: Access | undefined
   /** With an access list: the device's own context, where its ZAP handler runs. */
   private readonly context: Context | undefined
@@ -231,10 +233,17 @@ export class QueueDevice {
         standby: o.standby,
         statementTimeoutMs: o.statementTimeoutMs,
         reconnectMs: o.reconnectMs,
+        signal: this.opened.signal,
         checkpointBytes: o.checkpointBytes,
         dedupWindowMs: o.dedupWindowMs,
         defaultTtr: o.defaultTtr,
       })
+      // Another device took the database over while this one was cut off: stop serving, so its
+      // clients (given both addresses) move to that one.
+      this.pgBackend.onSuperseded = () => {
+        debug("another device took the database over: closing")
+        void this.close()
+      }
     } else {
       const fb = FileBackend.open({
         dir: o.dir,
@@ -375,6 +384,7 @@ export class QueueDevice {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
+    this.opened.abort()
     try {
       await this.opening
     } catch {
