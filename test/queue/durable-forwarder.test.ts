@@ -455,13 +455,20 @@ describe("durable forwarder (XSUB in, XPUB out, a backlog per durable subscriber
     expect(received).toEqual(received.map((_, i) => i))
 
     device = await start()
-    alice = subscriber(`tcp://127.0.0.1:${outPort}`, "alice")
+    // Before alice connects: once she does, her connection takes from the backlog and the reported figure drops.
     const backlog = device.report()!.backlog
+    alice = subscriber(`tcp://127.0.0.1:${outPort}`, "alice")
     // The restarted device has what alice had not taken: the rest of the stored messages, in order.
     // Duplicates: at most what had been taken but whose removal was not on disk at the kill.
     const first = Number((await next(alice)).slice(2))
     expect(first).toBeLessThanOrEqual(received.length)
     for (let i = first + 1; i < first + backlog; i++) expect(await next(alice)).toBe(`t:${i}`)
+    // Seen once under CI load, not reproduced since: print what the next failure needs for a diagnosis.
+    if (first + backlog < storedBefore)
+      console.log(
+        "durable-forwarder kill -9:",
+        JSON.stringify({ first, backlog, storedBefore, received: received.length, last: received.at(-1) }),
+      )
     expect(first + backlog).toBeGreaterThanOrEqual(storedBefore)
     // Then live messages.
     await primed(pub, alice)
