@@ -34,8 +34,6 @@ export const DEFAULT_PRIORITY = 1024
 const MAX_ID = 256
 const MAX_QUEUE_NAME = 200
 const QUEUE_NAME = /^[A-Za-z0-9._:@/-]+$/
-/** Inside the device a namespaced name is `<namespace>#<queue>` (server/access.ts); clients cannot name one. */
-const INTERNAL_NAME = /^[A-Za-z0-9._:@/#-]+$/
 
 /** Reads an integer option (CBOR may carry a bigint), or throws BAD_OPTION. */
 export function intOption(v: unknown, name: string, min: number, max: number): number {
@@ -120,10 +118,12 @@ export function clientQueueName(v: unknown): string {
   return v
 }
 
-/** A queue name as the handlers see it: the client's (checked by clientQueueName first), namespaced with an access list. */
+/**
+ * The `queue` argument as the handlers see it: handleRequest checked it already when it was
+ * given (clientQueueName, then namespaced with an access list), so this only refuses a missing one.
+ */
 export function queueName(v: unknown): string {
-  if (typeof v !== "string" || v.length === 0 || v.length > 2 * MAX_QUEUE_NAME || !INTERNAL_NAME.test(v)) clientQueueName(v)
-  return v as string
+  return typeof v === "string" ? v : clientQueueName(v)
 }
 
 export const opt = <T>(o: Record<string, unknown>, k: string, f: (v: unknown) => T): T | undefined => {
