@@ -41,25 +41,18 @@ import { PrefixCounter } from "../../routing/subscription-trie.js"
 import { XPublisher, type PeerTakeover } from "../../sockets/xpub.js"
 import { XSubscriber } from "../../sockets/xsub.js"
 import type { ClientHandle, DeliveredMessage, NewMessage } from "./backend.js"
-import { FileBackend } from "./file-backend.js"
+import type { FileBackend } from "./file-backend.js"
 import type { FsyncPolicy } from "./journal/store.js"
-import { DEFAULTS } from "./server/device.js"
+import { LEASE_UNTIL_CLOSED, attachEnds, openDeviceStore, type DurableDeviceOptions } from "./device-store.js"
 import { storedFrames, storedMessage } from "./stored-frames.js"
 import { DurableSubscriber, SubscriberRegistry, subscriberId, type Held } from "./forwarder-registry.js"
 
 const debug = createDebug("omq:queue")
 
-export interface DurableForwarderOptions {
-  /** The store's directory (locked while the device runs). */
-  dir: string
+/** frontEnd: the XSUB (publishers); backEnd: the XPUB (subscribers). */
+export interface DurableForwarderOptions extends DurableDeviceOptions {
   /** Default "always": a message is on disk before it is forwarded and before the next is read. */
   fsync?: FsyncPolicy
-  /** Where the XSUB binds and connects (publishers). */
-  frontEnd: { bind?: string[]; connect?: string[] }
-  /** Where the XPUB binds and connects (subscribers). */
-  backEnd: { bind?: string[]; connect?: string[] }
-  /** Messages read and stored per batch at most (default 1000). */
-  batch?: number
   /** Per durable subscriber: messages taken from its backlog and not yet taken by its connection, at most (default 1000). */
   window?: number
   /** Per durable subscriber: messages kept at most; beyond, the oldest are dropped (default 1,000,000). */
@@ -119,17 +112,8 @@ export class DurableForwarder {
     this.batch = options.batch ?? 1000
     this.window = options.window ?? 1000
     this.maxBacklog = options.maxBacklog ?? 1_000_000
-    this.backend = FileBackend.open({
-      dir: options.dir,
-      fsync: options.fsync ?? DEFAULTS.fsync,
-      segmentBytes: DEFAULTS.segmentBytes,
-      checkpointBytes: DEFAULTS.checkpointBytes,
-      checkpointIntervalMs: DEFAULTS.checkpointIntervalMs,
-      repair: DEFAULTS.repair,
-      dedupWindowMs: 0,
-      // A delivery is settled once the connection takes it; a lease only ends with the device.
-      defaultTtr: 2_147_000_000,
-    })
+    // A delivery is settled once the connection takes it; a lease only ends with the device.
+    this.backend = openDeviceStore(options.dir, options.fsync, { dedupWindowMs: 0, defaultTtr: LEASE_UNTIL_CLOSED })
     this.client = this.backend.openClient("durable-forwarder")
     this.registry = new SubscriberRegistry(this.backend, this.client, (key) => this.subscribersById.get(key))
   }
@@ -146,10 +130,8 @@ export class DurableForwarder {
         released: (pipe) => d.released(pipe),
       }
       d.xpub.takeover = takeover
-      for (const a of options.backEnd.bind ?? []) await d.xpub.bind(a)
-      for (const a of options.backEnd.connect ?? []) d.xpub.connect(a)
-      for (const a of options.frontEnd.bind ?? []) await d.xsub.bind(a)
-      for (const a of options.frontEnd.connect ?? []) d.xsub.connect(a)
+      await attachEnds(d.xpub, options.backEnd)
+      await attachEnds(d.xsub, options.frontEnd)
     } catch (err) {
       await d.close()
       throw err

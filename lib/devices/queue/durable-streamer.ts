@@ -16,24 +16,17 @@ import { Pull } from "../../sockets/pull.js"
 import { Push } from "../../sockets/push.js"
 import { Deque } from "../../pipe/deque.js"
 import type { ClientHandle, DeliveredMessage, NewMessage, SubscriptionHandle } from "./backend.js"
-import { FileBackend } from "./file-backend.js"
-import { DEFAULTS } from "./server/device.js"
+import type { FileBackend } from "./file-backend.js"
+import { LEASE_UNTIL_CLOSED, attachEnds, openDeviceStore, type DurableDeviceOptions } from "./device-store.js"
 import type { FsyncPolicy } from "./journal/store.js"
 import { storedFrames, storedMessage } from "./stored-frames.js"
 
-export interface DurableStreamerOptions {
-  /** The store's directory (locked while the device runs). */
-  dir: string
+/** frontEnd: the PULL (producers); backEnd: the PUSH (consumers). */
+export interface DurableStreamerOptions extends DurableDeviceOptions {
   /** Default "always": a message is on disk before the next is read. */
   fsync?: FsyncPolicy
-  /** Where the PULL binds and connects (producers). */
-  frontEnd: { bind?: string[]; connect?: string[] }
-  /** Where the PUSH binds and connects (consumers). */
-  backEnd: { bind?: string[]; connect?: string[] }
   /** The store's queue name (default "stream"). */
   queue?: string
-  /** Messages read and stored per batch at most (default 1000). */
-  batch?: number
   /** Messages handed to the PUSH and not yet taken by it, at most (default 1000). */
   window?: number
 }
@@ -62,17 +55,8 @@ export class DurableStreamer {
 
   private constructor(private readonly options: DurableStreamerOptions) {
     this.queue = options.queue ?? "stream"
-    this.backend = FileBackend.open({
-      dir: options.dir,
-      fsync: options.fsync ?? DEFAULTS.fsync,
-      segmentBytes: DEFAULTS.segmentBytes,
-      checkpointBytes: DEFAULTS.checkpointBytes,
-      checkpointIntervalMs: DEFAULTS.checkpointIntervalMs,
-      repair: DEFAULTS.repair,
-      dedupWindowMs: 0,
-      // A delivery is settled as soon as the PUSH takes it; a lease only ends with the device.
-      defaultTtr: 2_147_000_000,
-    })
+    // A delivery is settled as soon as the PUSH takes it; a lease only ends with the device.
+    this.backend = openDeviceStore(options.dir, options.fsync, { dedupWindowMs: 0, defaultTtr: LEASE_UNTIL_CLOSED })
     this.client = this.backend.openClient("durable-streamer")
   }
 
@@ -80,10 +64,8 @@ export class DurableStreamer {
   static async start(options: DurableStreamerOptions): Promise<DurableStreamer> {
     const d = new DurableStreamer(options)
     try {
-      for (const a of options.backEnd.bind ?? []) await d.push.bind(a)
-      for (const a of options.backEnd.connect ?? []) d.push.connect(a)
-      for (const a of options.frontEnd.bind ?? []) await d.pull.bind(a)
-      for (const a of options.frontEnd.connect ?? []) d.pull.connect(a)
+      await attachEnds(d.push, options.backEnd)
+      await attachEnds(d.pull, options.frontEnd)
     } catch (err) {
       await d.close()
       throw err

@@ -31,9 +31,8 @@ import type { MessageLike } from "../../message.js"
 import { MajordomoClient } from "../../patterns/majordomo/client.js"
 import { isServiceName } from "../../patterns/majordomo/protocol.js"
 import { MajordomoWorker, type MajordomoWorkerOptions } from "../../patterns/majordomo/worker.js"
-import { FileBackend } from "./file-backend.js"
 import type { FsyncPolicy } from "./journal/store.js"
-import { DEFAULTS } from "./server/device.js"
+import { openDeviceStore } from "./device-store.js"
 import { TitanicStore, type StoredRequest } from "./titanic-store.js"
 
 const debug = createDebug("omq:titanic")
@@ -102,16 +101,7 @@ export class Titanic {
    * QueueStoreError LOCKED if another process has the directory.
    */
   static async start(options: TitanicOptions): Promise<Titanic> {
-    const backend = FileBackend.open({
-      dir: options.dir,
-      fsync: options.fsync ?? DEFAULTS.fsync,
-      segmentBytes: DEFAULTS.segmentBytes,
-      checkpointBytes: DEFAULTS.checkpointBytes,
-      checkpointIntervalMs: DEFAULTS.checkpointIntervalMs,
-      repair: DEFAULTS.repair,
-      dedupWindowMs: DEFAULTS.dedupWindowMs,
-      defaultTtr: DEFAULTS.defaultTtr,
-    })
+    const backend = openDeviceStore(options.dir, options.fsync)
     const t = new Titanic(new TitanicStore(backend), options)
     t.store.start((r) => t.schedule(r))
     const o = options
