@@ -7,7 +7,7 @@ import { decodeCbor, encodeCbor } from "../cbor.js"
 import type { QueueConfig } from "../backend.js"
 import type { Change, MessageData, SavedState } from "../model/changes.js"
 import type { RetryPolicy } from "../backend.js"
-import { encodeRetry, logAck, logBatch, logBatchX, logBury, logConfig, logKick, logPut, logPutX, logRelease, type RecordOut } from "./log.js"
+import { encodeRetry, logAck, logBatch, logBury, logConfig, logKick, logPut, logRelease, type RecordOut } from "./log.js"
 import { RecordReader, RecordType, putSize, readPut, utf8Length, writePut, type PutFields } from "./records.js"
 
 /** Checkpoint message states (u8 of a CheckpointMessage record). */
@@ -21,7 +21,7 @@ function extOf(d: MessageData): Buffer {
   return d.key === undefined ? EMPTY : encodeCbor({ key: d.key })
 }
 
-function withExt(d: MessageData, ext: Buffer): MessageData {
+function withExtOf(d: MessageData, ext: Buffer): MessageData {
   if (ext.length === 0) return d
   const o = decodeCbor(ext) as { key?: unknown }
   return { ...d, key: typeof o.key === "string" ? o.key : undefined }
@@ -67,14 +67,11 @@ function messageData(f: PutFields): MessageData {
 /** Writes `c` as one record; returns its size in bytes. */
 export function writeChange(out: RecordOut, c: Change): number {
   switch (c.kind) {
-    case "put": {
-      const ext = extOf(c.msg)
-      return ext.length === 0 ? logPut(out, putFields(c.msg)) : logPutX(out, putFields(c.msg), ext)
-    }
-    case "put-batch": {
-      const exts = c.msgs.map(extOf)
-      return exts.every((e) => e.length === 0) ? logBatch(out, c.msgs.map(putFields)) : logBatchX(out, c.msgs.map(putFields), exts)
-    }
+    case "put":
+      return logPut(out, putFields(c.msg), c.msg.key === undefined ? undefined : extOf(c.msg))
+    case "put-batch":
+      // PUTBX only if an item has a key: a batch without keeps the PUTB record as it always was.
+      return logBatch(out, c.msgs.map(putFields), c.msgs.some((m) => m.key !== undefined) ? c.msgs.map(extOf) : undefined)
     case "group-ack": {
       const ql = utf8Length(c.queue)
       const gl = utf8Length(c.group)
@@ -167,20 +164,7 @@ export function readChange(type: number, r: RecordReader): Change {
       return { kind: "put", msg: messageData(readPut(r)) }
     case RecordType.PutX: {
       const ext = r.bin()
-      return { kind: "put", msg: withExt(messageData(readPut(r)), ext) }
-    }
-    case RecordType.PutBatchX: {
-      const n = r.u32()
-      const msgs: MessageData[] = []
-      for (let i = 0; i < n; i++) {
-        const len = r.u32()
-        if (r.pos + len > r.end) throw new RangeError("batch item overruns its record")
-        const item = new RecordReader(r.buf, r.pos, r.pos + len)
-        const ext = item.bin()
-        msgs.push(withExt(messageData(readPut(item)), ext))
-        r.pos += len
-      }
-      return { kind: "put-batch", msgs }
+      return { kind: "put", msg: withExtOf(messageData(readPut(r)), ext) }
     }
     case RecordType.GroupAck: {
       const queue = r.str()
@@ -196,13 +180,17 @@ export function readChange(type: number, r: RecordReader): Change {
       if (c === null || typeof c !== "object" || !STREAM_KINDS.has((c as { kind: string }).kind)) throw new RangeError("not a stream change")
       return c
     }
-    case RecordType.PutBatch: {
+    case RecordType.PutBatch:
+    case RecordType.PutBatchX: {
+      const withExt = type === RecordType.PutBatchX
       const n = r.u32()
       const msgs: MessageData[] = []
       for (let i = 0; i < n; i++) {
         const len = r.u32()
         if (r.pos + len > r.end) throw new RangeError("batch item overruns its record")
-        msgs.push(messageData(readPut(new RecordReader(r.buf, r.pos, r.pos + len))))
+        const item = new RecordReader(r.buf, r.pos, r.pos + len)
+        const ext = withExt ? item.bin() : EMPTY
+        msgs.push(withExtOf(messageData(readPut(item)), ext))
         r.pos += len
       }
       return { kind: "put-batch", msgs }
@@ -249,7 +237,7 @@ export function readChange(type: number, r: RecordReader): Change {
         buriedAt,
         reason,
         lastConsumer,
-        msg: withExt(messageData(readPut(r)), ext),
+        msg: withExtOf(messageData(readPut(r)), ext),
       }
     }
     case RecordType.CheckpointDedup:

@@ -18,53 +18,31 @@ export interface RecordOut {
 
 type Store = RecordOut
 
-/** PUT: one message. Returns the record's size on disk. */
-export function logPut(store: Store, f: PutFields): number {
+/**
+ * PUT: one message. With an extension map (`ext`: its key, as CBOR) it is a PUTX, the map
+ * before the PUT layout; without, the PUT record as it always was. Returns the record's size.
+ */
+export function logPut(store: Store, f: PutFields, ext?: Buffer): number {
   const ql = utf8Length(f.queue)
   const il = utf8Length(f.id)
-  store.begin(RecordType.Put, putSize(f, ql, il))
+  store.begin(ext === undefined ? RecordType.Put : RecordType.PutX, (ext === undefined ? 0 : 4 + ext.length) + putSize(f, ql, il))
+  if (ext !== undefined) store.writer.bin(ext)
   writePut(store.writer, f, ql, il)
   return store.end()
 }
 
-/** PUTB: messages stored all together or not at all. */
-export function logBatch(store: Store, fs: PutFields[]): number {
-  const sizes = fs.map((f) => putSize(f, utf8Length(f.queue), utf8Length(f.id)))
+/** PUTB: messages stored all together or not at all; with `exts` (one per item, empty for none) a PUTBX. */
+export function logBatch(store: Store, fs: PutFields[], exts?: Buffer[]): number {
+  const sizes = fs.map((f, i) => (exts === undefined ? 0 : 4 + exts[i]!.length) + putSize(f, utf8Length(f.queue), utf8Length(f.id)))
   let total = 4
   for (const s of sizes) total += 4 + s
-  store.begin(RecordType.PutBatch, total)
+  store.begin(exts === undefined ? RecordType.PutBatch : RecordType.PutBatchX, total)
   const w = store.writer
   w.u32(fs.length)
   for (let i = 0; i < fs.length; i++) {
     const f = fs[i]!
     w.u32(sizes[i]!)
-    writePut(w, f, utf8Length(f.queue), utf8Length(f.id))
-  }
-  return store.end()
-}
-
-/** PUT with an extension map (key, producer) before the PUT layout. */
-export function logPutX(store: Store, f: PutFields, ext: Buffer): number {
-  const ql = utf8Length(f.queue)
-  const il = utf8Length(f.id)
-  store.begin(RecordType.PutX, 4 + ext.length + putSize(f, ql, il))
-  store.writer.bin(ext)
-  writePut(store.writer, f, ql, il)
-  return store.end()
-}
-
-/** PUTB whose items carry extension maps (empty ones for items without). */
-export function logBatchX(store: Store, fs: PutFields[], exts: Buffer[]): number {
-  const sizes = fs.map((f, i) => 4 + exts[i]!.length + putSize(f, utf8Length(f.queue), utf8Length(f.id)))
-  let total = 4
-  for (const s of sizes) total += 4 + s
-  store.begin(RecordType.PutBatchX, total)
-  const w = store.writer
-  w.u32(fs.length)
-  for (let i = 0; i < fs.length; i++) {
-    const f = fs[i]!
-    w.u32(sizes[i]!)
-    w.bin(exts[i]!)
+    if (exts !== undefined) w.bin(exts[i]!)
     writePut(w, f, utf8Length(f.queue), utf8Length(f.id))
   }
   return store.end()
