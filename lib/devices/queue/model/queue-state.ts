@@ -34,26 +34,25 @@ export class ReadyQueue {
   size = 0
 
   push(m: QueueMessage): void {
-    let list = this.lists.get(m.priority)
-    if (list === undefined) {
-      list = new MessageList()
-      this.lists.set(m.priority, list)
-    }
-    if (list.length === 0) this.addPriority(m.priority)
-    list.push(m)
+    this.listFor(m.priority).push(m)
     this.size++
   }
 
   /** Puts `m` back first among its priority (a message set aside and not delivered). */
   pushFront(m: QueueMessage): void {
-    let list = this.lists.get(m.priority)
+    this.listFor(m.priority).unshift(m)
+    this.size++
+  }
+
+  /** The list of priority `p`, made (and `p` put among the priorities in use) if it is new or empty. */
+  private listFor(p: number): MessageList {
+    let list = this.lists.get(p)
     if (list === undefined) {
       list = new MessageList()
-      this.lists.set(m.priority, list)
+      this.lists.set(p, list)
     }
-    if (list.length === 0) this.addPriority(m.priority)
-    list.unshift(m)
-    this.size++
+    if (list.length === 0) this.addPriority(p)
+    return list
   }
 
   /** The most urgent message (lowest priority number, then oldest), removed. */
@@ -144,12 +143,12 @@ export class QueueState {
   /** Slots given to its groups so far (GroupState.slot). */
   groupSlots = 0
 
-  constructor(readonly name: string) {}
-
-  /** The consumer group this state is, or null for a queue. */
-  get group(): GroupState | null {
-    return null
+  constructor(readonly name: string) {
+    this.group = this instanceof GroupState ? this : null
   }
+
+  /** The consumer group this state is, or null for a queue (a field, read on every delivery: no virtual call). */
+  readonly group: GroupState | null
 
   /** Consumers with a filter (dispatch then matches each message to one). */
   filteringConsumers = 0
@@ -312,10 +311,6 @@ export class GroupState extends QueueState {
     this.groupConfig = config
     this.floor = floor
     this.entries = new GroupEntries(this, bySeq)
-  }
-
-  override get group(): GroupState {
-    return this
   }
 
   get filter(): HeaderFilter | undefined {
