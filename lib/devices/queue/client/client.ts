@@ -31,19 +31,6 @@ import { RangeMessage, readRange } from "./payload.js"
 import { QueueError } from "../errors.js"
 import type { QueueConfig, TraceEvent } from "../backend.js"
 
-export type {
-  BatchMessage,
-  ConsumeOptions,
-  DeviceStats,
-  GroupOptions,
-  PeekedMessage,
-  PutOptions,
-  PutResult,
-  QueueClientOptions,
-  RangeResult,
-  StreamPosition,
-}
-
 const toBody = (b: Buffer | Uint8Array | string): Buffer =>
   typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
