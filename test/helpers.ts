@@ -7,10 +7,12 @@
  *
  * Everything here is bounded: waits take a deadline, receives a timeout.
  */
+import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { createInterface } from "node:readline"
 
 /** A unique ipc:// endpoint in the temp dir. */
 export function uniqueIpc(): string {
@@ -99,4 +101,64 @@ export async function freePort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port
   await new Promise<void>((r) => s.close(() => r()))
   return port
+}
+
+/** A process's exit status and what it printed. */
+export interface ProcessResult {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `cmd args` to its end (killed after `timeout` ms) and gives its status and output. */
+export function runProcess(
+  cmd: string,
+  args: readonly string[],
+  options: { timeout: number; env?: NodeJS.ProcessEnv },
+): Promise<ProcessResult> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { timeout: options.timeout, ...(options.env === undefined ? {} : { env: options.env }) })
+    let stdout = ""
+    let stderr = ""
+    p.stdout.on("data", (b: Buffer) => (stdout += b))
+    p.stderr.on("data", (b: Buffer) => (stderr += b))
+    p.on("close", (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
+/** Kills `child` with SIGKILL (if it still runs); resolves once it has exited. */
+export function killChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGKILL")
+  })
+}
+
+/**
+ * Starts `node --import tsx script ...args` (a test fixture that prints one JSON line once it is
+ * ready) and resolves with the child and that line, parsed; rejects if it exits first or, with
+ * `startTimeoutMs`, takes longer (then it is killed).
+ */
+export function startFixture<T>(script: string, args: readonly string[], startTimeoutMs?: number): Promise<{ child: ChildProcess; ready: T }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  let stderr = ""
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
+  return new Promise((resolve, reject) => {
+    const timer =
+      startTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill("SIGKILL")
+            reject(new Error(`${script} did not start within ${startTimeoutMs} ms: ${stderr}`))
+          }, startTimeoutMs)
+    createInterface({ input: child.stdout! }).once("line", (line) => {
+      clearTimeout(timer)
+      resolve({ child, ready: JSON.parse(line) as T })
+    })
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${script} exited with ${code}: ${stderr}`))
+    })
+  })
 }

@@ -8,9 +8,9 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../helpers.js"
 import { skipping } from "./foreign-peer.js"
 
 /** The newest installed PostgreSQL's bin directory, or undefined. */
@@ -33,17 +33,6 @@ export function postgresAvailable(): boolean {
       "PostgreSQL tests: skipped, running as root and there is no postgres user to run the server as; install: apt-get install postgresql",
     )
   return true
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 export interface PostgresServer {

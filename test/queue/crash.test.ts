@@ -9,14 +9,14 @@
  *   every other iteration adds on purpose (a SIGKILL rarely tears a write).
  * Bounded in time: iterations run until ~18 s are used (at least 4).
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { appendFileSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 
+import { killChild, startFixture } from "../helpers.js"
 import { tempDir } from "./queue-util.js"
 import { QueueClient } from "../../lib/entry/queue.js"
 
@@ -29,34 +29,12 @@ interface Started {
   recovery: { checkpoint: number; records: number; truncated: number; ms: number }
 }
 
-function startChild(dir: string): Promise<Started> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir], { stdio: ["ignore", "pipe", "pipe"] })
-  let stderr = ""
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`device did not start within 20 s: ${stderr}`))
-    }, 20_000)
-    createInterface({ input: child.stdout! }).once("line", (line) => {
-      clearTimeout(timer)
-      const info = JSON.parse(line) as Omit<Started, "child">
-      resolve({ child, ...info })
-    })
-    child.once("exit", (code) => {
-      clearTimeout(timer)
-      reject(new Error(`device exited with ${code}: ${stderr}`))
-    })
-  })
+async function startChild(dir: string): Promise<Started> {
+  const { child, ready } = await startFixture<Omit<Started, "child">>(CHILD, [dir], 20_000)
+  return { child, ...ready }
 }
 
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGKILL")
-  })
-}
+const kill = killChild
 
 describe("crash safety (SIGKILL of a device process, fsync always)", () => {
   it("never loses a confirmed put nor redelivers a confirmed ack, across repeated kills", async () => {

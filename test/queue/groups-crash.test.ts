@@ -11,11 +11,11 @@
  * Broadcast: 100,000 messages to 3 groups; each group gets each exactly once (nothing is
  * redelivered: no lease ends).
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { createInterface } from "node:readline"
 import { describe, expect, it } from "vitest"
 import { QueueClient } from "../../lib/entry/queue.js"
+import { killChild, startFixture } from "../helpers.js"
 import { client, startDevice, tempDir } from "./queue-util.js"
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-device.ts", import.meta.url))
@@ -23,33 +23,12 @@ const QUEUE = "stream"
 const GROUPS = ["g0", "g1", "g2"]
 const KEYS = 6
 
-function startChild(dir: string): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir], { stdio: ["ignore", "pipe", "pipe"] })
-  let stderr = ""
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`device did not start within 20 s: ${stderr}`))
-    }, 20_000)
-    createInterface({ input: child.stdout! }).once("line", (line) => {
-      clearTimeout(timer)
-      resolve({ child, endpoint: (JSON.parse(line) as { endpoint: string }).endpoint })
-    })
-    child.once("exit", (code) => {
-      clearTimeout(timer)
-      reject(new Error(`device exited with ${code}: ${stderr}`))
-    })
-  })
+async function startChild(dir: string): Promise<{ child: ChildProcess; endpoint: string }> {
+  const { child, ready } = await startFixture<{ endpoint: string }>(CHILD, [dir], 20_000)
+  return { child, endpoint: ready.endpoint }
 }
 
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGKILL")
-  })
-}
+const kill = killChild
 
 describe("consumer groups under SIGKILL (fsync always)", () => {
   it("per group: no confirmed put lost, no confirmed ack redelivered, key order kept, across repeated kills", async () => {

@@ -5,8 +5,7 @@
 import { describe, expect, it } from "vitest"
 import { waitFor } from "../helpers.js"
 import type { Delivery, QueueClient } from "../../lib/entry/queue.js"
-import { BACKENDS, client, onCleanup, startDevice, tempDir, useBackend } from "./queue-util.js"
-import { QueueDevice } from "../../lib/entry/queue.js"
+import { BACKENDS, client, startDevice, tempDir, useBackend } from "./queue-util.js"
 
 const text = (d: { body: Buffer }) => d.body.toString("utf8")
 
@@ -401,9 +400,7 @@ describe("consumer groups across a restart (file backend)", () => {
       await c.close()
       await w.close()
       await dev.close()
-      dev = new QueueDevice({ dir })
-      onCleanup(() => dev.close())
-      await dev.bind("tcp://127.0.0.1:*")
+      dev = await startDevice({ dir })
       c = client(dev)
       const ga = await groupStats(c, "s", "a")
       expect(ga).toMatchObject({ buried: 1 })
@@ -438,9 +435,7 @@ describe("consumer groups across a restart (file backend)", () => {
     await w.close()
     await c.close()
     await dev.close()
-    dev = new QueueDevice({ dir })
-    onCleanup(() => dev.close())
-    await dev.bind("tcp://127.0.0.1:*")
+    dev = await startDevice({ dir })
     c = client(dev)
     // One at a time: the restored m1 goes first, and is acked before the cursor passes its offset.
     const got: string[] = []
@@ -466,9 +461,7 @@ describe("consumer groups across a restart (file backend)", () => {
     await c.seek("s", "g", seqs[4]!)
     await c.close()
     await dev.close()
-    dev = new QueueDevice({ dir })
-    onCleanup(() => dev.close())
-    await dev.bind("tcp://127.0.0.1:*")
+    dev = await startDevice({ dir })
     c = client(dev)
     expect((await c.stats("s")).queues.s!.total).toBe(6)
     expect((await drain(client(dev), "s", "g", 4)).map(text)).toEqual(["m4", "m5", "m6", "m7"])

@@ -4,7 +4,6 @@
  * where the system Python has pyzmq and cbor2, the Python example of the
  * document itself.
  */
-import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Encoder } from "cbor-x"
@@ -12,6 +11,7 @@ import { describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
 import { client, startDevice } from "./queue-util.js"
 import { foreignPeer } from "../helpers/foreign-peer.js"
+import { runProcess } from "../helpers.js"
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true })
 const enc = (v: unknown) => Buffer.from(cbor.encode(v))
@@ -70,14 +70,7 @@ describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq +
         '    call("ACK", {"acks": [seq, attempt]})',
         '    print(body.decode(), headers["to"], attempt, call("ACK", {"acks": [seq, attempt]})[0]["acked"])',
       )
-    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(python, ["-c", code], { timeout: 20_000 })
-      let stdout = ""
-      let stderr = ""
-      p.stdout.on("data", (b: Buffer) => (stdout += b))
-      p.stderr.on("data", (b: Buffer) => (stderr += b))
-      p.on("close", (status) => resolve({ status, stdout, stderr }))
-    })
+    const r = await runProcess(python, ["-c", code], { timeout: 20_000 })
     expect(r.stderr).toBe("")
     expect(r.status).toBe(0)
     expect(r.stdout.trim()).toBe("hello a@b.c 1 1")
@@ -89,14 +82,7 @@ describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq +
     const client = doc.split("```python")[1]!.split("```")[0]!.split("seq = call(")[0]!.replace("tcp://127.0.0.1:5570", dev.lastEndpoint!)
     const streams = doc.split("```python")[2]!.split("```")[0]!
     const code = `${client}\n${streams}\nprint(billing, replayed)\n`
-    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(python, ["-c", code], { timeout: 20_000 })
-      let stdout = ""
-      let stderr = ""
-      p.stdout.on("data", (b: Buffer) => (stdout += b))
-      p.stderr.on("data", (b: Buffer) => (stderr += b))
-      p.on("close", (status) => resolve({ status, stdout, stderr }))
-    })
+    const r = await runProcess(python, ["-c", code], { timeout: 20_000 })
     expect(r.stderr).toBe("")
     expect(r.status).toBe(0)
     expect(r.stdout.trim()).toBe("['event 0', 'event 1', 'event 2'] ['event 0', 'event 1', 'event 2']")

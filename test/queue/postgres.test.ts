@@ -5,29 +5,18 @@
  * crashing, and bad store options. (The semantic suites run on it too: semantics, groups.)
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { createServer } from "node:net"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { QueueClient, QueueDevice } from "../../lib/entry/queue.js"
+import { QueueClient, QueueDevice, type QueueDeviceOptions } from "../../lib/entry/queue.js"
 import { postgresAvailable, sharedPostgres } from "../helpers/postgres.js"
-import { waitFor } from "../helpers.js"
-import { freshDatabase, onCleanup } from "./queue-util.js"
+import { freePort, killChild, waitFor } from "../helpers.js"
+import { client, freshDatabase, onCleanup, startDevice } from "./queue-util.js"
 
 const CHILD = fileURLToPath(new URL("./fixtures/pg-device.ts", import.meta.url))
 
-async function device(store: string, extra: Partial<ConstructorParameters<typeof QueueDevice>[0]> = {}): Promise<QueueDevice> {
-  const d = new QueueDevice({ dir: "", store, ...extra })
-  onCleanup(() => d.close())
-  await d.bind("tcp://127.0.0.1:*")
-  return d
-}
-
-function client(d: QueueDevice | string | string[], options: ConstructorParameters<typeof QueueClient>[1] = {}): QueueClient {
-  const c = new QueueClient(typeof d === "string" || Array.isArray(d) ? d : d.lastEndpoint!, options)
-  onCleanup(() => c.close(200))
-  return c
-}
+/** A device on database `store`, bound to tcp://127.0.0.1:*, closed after the test. */
+const device = (store: string, extra: Partial<QueueDeviceOptions> = {}) => startDevice({ store, ...extra })
 
 async function rows(url: string, sql: string): Promise<number> {
   const { default: pg } = await import("pg")
@@ -38,15 +27,6 @@ async function rows(url: string, sql: string): Promise<number> {
   } finally {
     await c.end()
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
 }
 
 function startChild(url: string, endpoint: string, standby = false): { child: ChildProcess; serving: Promise<string> } {
@@ -64,12 +44,7 @@ function startChild(url: string, endpoint: string, standby = false): { child: Ch
   return { child, serving }
 }
 
-const kill = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGKILL")
-  })
+const kill = killChild
 
 // Skipped where Debian's postgresql is missing (the reason is printed); under CI=true postgresAvailable() fails instead.
 describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {

@@ -78,8 +78,9 @@ export async function startDevice(options: Partial<QueueDeviceOptions> = {}): Pr
   return device
 }
 
-export function client(device: QueueDevice | string, options: QueueClientOptions = {}): QueueClient {
-  const c = new QueueClient(typeof device === "string" ? device : device.lastEndpoint!, options)
+/** A client of `device` (or of endpoints: several are devices taking over from each other), closed after the test. */
+export function client(device: QueueDevice | string | string[], options: QueueClientOptions = {}): QueueClient {
+  const c = new QueueClient(device instanceof QueueDevice ? device.lastEndpoint! : device, options)
   cleanup.push(() => c.close(200))
   return c
 }

@@ -1,10 +1,9 @@
 /** The README's streams program runs as written (against the source: "omq/queue" is lib/entry/queue.ts). */
-import { spawn } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { createServer } from "node:net"
 import { describe, expect, it } from "vitest"
+import { freePort, runProcess } from "../helpers.js"
 import { postgresAvailable } from "../helpers/postgres.js"
 import { freshDatabase, tempDir } from "./queue-util.js"
 
@@ -15,14 +14,7 @@ it("README: the streams example prints what it says", async () => {
   const entry = fileURLToPath(new URL("../../lib/entry/queue.ts", import.meta.url))
   const file = join(tempDir(), "streams.mts")
   writeFileSync(file, code.replace('"omq/queue"', JSON.stringify(entry)))
-  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, ["--import", "tsx", file], { timeout: 30_000 })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (b: Buffer) => (stdout += b))
-    p.stderr.on("data", (b: Buffer) => (stderr += b))
-    p.on("close", (status) => resolve({ status, stdout, stderr }))
-  })
+  const r = await runProcess(process.execPath, ["--import", "tsx", file], { timeout: 30_000 })
   expect(r.stderr).toBe("")
   expect(r.status).toBe(0)
   expect(r.stdout.trim().split("\n")).toEqual([
@@ -50,25 +42,9 @@ describe.skipIf(!postgresAvailable())("README on PostgreSQL", () => {
     const file = join(tempDir(), "pg.mts")
     writeFileSync(file, code)
     const url = await freshDatabase()
-    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, ["--import", "tsx", file], { timeout: 30_000, env: { ...process.env, DATABASE_URL: url } })
-      let stdout = ""
-      let stderr = ""
-      p.stdout.on("data", (b: Buffer) => (stdout += b))
-      p.stderr.on("data", (b: Buffer) => (stderr += b))
-      p.on("close", (status) => resolve({ status, stdout, stderr }))
-    })
+    const r = await runProcess(process.execPath, ["--import", "tsx", file], { timeout: 30_000, env: { ...process.env, DATABASE_URL: url } })
     expect(r.stderr).toBe("")
     expect(r.status).toBe(0)
     expect(r.stdout.trim()).toBe("survives the fail-over")
   }, 40_000)
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
-}
