@@ -102,6 +102,8 @@ function replyWith<T>(ctx: HandlerContext, addr: Buffer, reqId: Buffer, encode: 
 }
 
 const cbor = (r: unknown): Buffer => encodeCbor(r)
+/** Queue names as the backend has them, without an access list (no function made per request). */
+const sameName = (q: string): string => q
 const emptyMap = (): Buffer => EMPTY_MAP
 
 function seqArg(o: Record<string, unknown>, k = "seq"): number {
@@ -167,7 +169,7 @@ function dispatch(
   const b = ctx.backend
   const access = ctx.access
   /** The client's name of a backend queue (namespaces stripped). */
-  const outer = access === undefined ? (q: string) => q : outerName
+  const outer = access === undefined ? sameName : outerName
   switch (command) {
     case "PUT": {
       frameCount(frames, 6, "[PUT, requestId, args, headers, body]")
