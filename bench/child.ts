@@ -106,3 +106,43 @@ export function markProfileWindow(startUs: number, endUs: number): void {
   if (!argv.includes("--cpu-prof") || !dir || !name) return
   writeFileSync(join(dir, `${name}.window.json`), JSON.stringify({ startUs, endUs }))
 }
+
+/**
+ * Puts `body` to `queue` with `window` puts in flight (each confirmation lets the next one go)
+ * until `count` are sent or `budgetMs` have passed, then an empty end marker. Resolves with how
+ * many were sent; rejects with the first failure.
+ */
+export async function putWindowed(
+  client: { put(queue: string, body: Buffer): Promise<unknown> },
+  queue: string,
+  body: Buffer,
+  o: { count: number; window: number; budgetMs: number; start: number },
+): Promise<number> {
+  let sent = 0
+  let failed: unknown
+  let inflight = 0
+  let wake: (() => void) | null = null
+  const done = () => {
+    inflight--
+    if (wake !== null) {
+      const w = wake
+      wake = null
+      w()
+    }
+  }
+  const fail = (err: unknown) => {
+    failed = err
+    done()
+  }
+  while (sent < o.count && failed === undefined) {
+    if (inflight >= o.window) await new Promise<void>((r) => (wake = r))
+    inflight++
+    client.put(queue, body).then(done, fail)
+    sent++
+    if ((sent & 1023) === 0 && performance.now() - o.start > o.budgetMs) break
+  }
+  while (inflight > 0) await new Promise<void>((r) => (wake = r))
+  if (failed !== undefined) throw failed
+  await client.put(queue, Buffer.alloc(0))
+  return sent
+}

@@ -23,7 +23,7 @@ import type * as OmqQueue from "../lib/entry/queue.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
 
 const { QueueClient, QueueDevice } = (await import(OMQ_QUEUE_ENTRY)) as typeof OmqQueue
-import { args, emit, hrUs, markProfileWindow, num, parentCommand, runPeer } from "./child.js"
+import { args, emit, putWindowed, hrUs, markProfileWindow, num, parentCommand, runPeer } from "./child.js"
 
 /** CPU time this process used so far (user + system), µs. */
 const cpuUs = (): number => {
@@ -137,33 +137,7 @@ async function producer(): Promise<void> {
   const startUs = hrUs()
   const cpu0 = cpuUs()
   const start = performance.now()
-  let sent = 0
-  let failed: unknown
-  let inflight = 0
-  let wake: (() => void) | null = null
-  const done = () => {
-    inflight--
-    if (wake !== null) {
-      const w = wake
-      wake = null
-      w()
-    }
-  }
-  const fail = (err: unknown) => {
-    failed = err
-    done()
-  }
-  // Keep `window` puts in flight: each confirmation lets the next one go.
-  while (sent < count && failed === undefined) {
-    if (inflight >= window) await new Promise<void>((r) => (wake = r))
-    inflight++
-    client.put(QUEUE, body).then(done, fail)
-    sent++
-    if ((sent & 1023) === 0 && performance.now() - start > budgetMs) break
-  }
-  while (inflight > 0) await new Promise<void>((r) => (wake = r))
-  if (failed !== undefined) throw failed
-  await client.put(QUEUE, Buffer.alloc(0))
+  const sent = await putWindowed(client, QUEUE, body, { count, window, budgetMs, start })
   const secs = (performance.now() - start) / 1000
   markProfileWindow(startUs, hrUs())
   emit({ type: "sent", sent, seconds: secs, putsPerSec: sent / secs, cpuUs: cpuUs() - cpu0, startUs })
