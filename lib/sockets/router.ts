@@ -109,6 +109,18 @@ export class Router extends Socket implements Readable, Writable {
     return pipe?.userId
   }
 
+  /**
+   * @internal Ends the connection of the peer with this routing id (it sees a disconnect and
+   * reconnects, as after a restart of this socket's side). False if there is no such peer.
+   */
+  dropPeer(routingId: Buffer): boolean {
+    const pipe = this.byRef.get(routingId) ?? this.byId.get(routingId.toString("latin1"))
+    if (pipe === undefined || !pipe.attached) return false
+    if (pipe.engine !== null) pipe.engine.close(0)
+    else this.dropPipe(pipe)
+    return true
+  }
+
   /** @internal */
   protected override xsend(msg: Message): boolean {
     if (msg.length < 2) {

@@ -12,11 +12,15 @@ import { QueueDevice, type QueueDeviceOptions } from "./server/device.js"
 import { QueueError, QueueStoreError } from "./errors.js"
 
 const USAGE = `usage: omq-queue --dir DIR [options]
-       omq-queue --store postgres://user:password@host:5432/db [--standby] [options]
+       omq-queue --store postgres://user:password@host:5432/db [--standby | --shared] [options]
 
   --dir DIR               data directory (created if missing; one device per directory)
   --store URL             keep the queues in PostgreSQL instead (one device per database)
   --standby               with --store: wait until the active device is gone, then serve (fail-over)
+  --shared                with --store: serve at once alongside other devices on the database (one
+                          leads, the others forward to it and take over when it dies)
+  --advertise ENDPOINT    with --shared: where the others reach this device when it leads
+                          (default: the first --bind, a wildcard host replaced by the host name)
   --bind ENDPOINT         where clients connect; repeatable (default tcp://127.0.0.1:5570)
   --fsync POLICY          always (default) | never | <ms>: fdatasync every <ms> milliseconds
   --max-body BYTES        largest message body accepted (default 1048576)
@@ -61,6 +65,8 @@ async function main(): Promise<void> {
         acl: { type: "string" },
         store: { type: "string" },
         standby: { type: "boolean" },
+        shared: { type: "boolean" },
+        advertise: { type: "string" },
         plain: { type: "boolean" },
         "curve-secret": { type: "string" },
         trace: { type: "boolean" },
@@ -78,12 +84,18 @@ async function main(): Promise<void> {
   }
   if (values.dir === undefined && values.store === undefined) fail(`--dir is required (or --store)\n${USAGE}`)
   if (values.standby === true && values.store === undefined) fail("--standby needs --store")
+  if (values.shared === true && values.store === undefined) fail("--shared needs --store")
+  if (values.shared === true && values.standby === true)
+    fail("--shared and --standby exclude each other (a shared device is already a standby that serves)")
+  if (values.advertise !== undefined && values.shared !== true) fail("--advertise needs --shared")
   const fsyncArg = values.fsync ?? "always"
   const fsync: QueueDeviceOptions["fsync"] =
     fsyncArg === "always" || fsyncArg === "never" ? fsyncArg : { intervalMs: integer(fsyncArg, "fsync") ?? 0 }
   const options: QueueDeviceOptions = { dir: values.dir ?? "", fsync, repair: values.repair === true }
   if (values.store !== undefined) options.store = values.store
   if (values.standby === true) options.standby = true
+  if (values.shared === true) options.shared = true
+  if (values.advertise !== undefined) options.advertise = values.advertise
   const set = (key: keyof QueueDeviceOptions, flag: string) => {
     const n = integer((values as Record<string, string | undefined>)[flag], flag)
     if (n !== undefined) (options as unknown as Record<string, unknown>)[key] = n
@@ -147,7 +159,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"))
   process.stdout.write(
     `omq-queue listening on ${endpoints.join(", ")} (${where}; ` +
-      `${device.messageCount} messages recovered${r === undefined ? "" : ` in ${Math.round(r.ms)} ms`})\n`,
+      (device.role === "follower"
+        ? "following the database's leading device)\n"
+        : `${device.messageCount} messages recovered${r === undefined ? "" : ` in ${Math.round(r.ms)} ms`})\n`),
   )
 }
 

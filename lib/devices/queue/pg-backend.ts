@@ -26,7 +26,12 @@
  * the outage are leases of the old state: their settles get LEASE_LOST / NOT_FOUND and the
  * messages are delivered again; RESERVEs waiting at that moment get STORE_FAILED.
  *
- * Not (yet) here: several devices serving the same queues at once (active/active).
+ * Several devices at once (`shared`, server/follower.ts): the one holding the lock leads and
+ * writes where it listens into `omq_leader`, with the PostgreSQL process id of its lock
+ * connection; the others forward their clients to it. That row counts only while that process
+ * still holds the lock (leaderEndpoint() checks pg_locks), so a dead leader's row is dead with
+ * it. The lock connection asks the server for TCP keepalives every few seconds, so a leader on a
+ * host that vanished loses the lock in about 11 s rather than at the kernel's two hours.
  */
 import type pg from "pg"
 import { createDebug } from "../../debug.js"
@@ -42,7 +47,7 @@ import type { Consumer, LeaseHolder } from "./model/message.js"
 
 const debug = createDebug("omq:queue:pg")
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 /** The advisory lock key of "the device serving this database" (any 64-bit number; this one spells omqQUEUE). */
 const DEVICE_LOCK = "7020636791473554757"
 /** Largest checkpoint part (bytes) in one row. */
@@ -65,6 +70,8 @@ export interface PgBackendOptions extends ModelOptions {
   reconnectMs?: number
   /** Aborts open() (a standby waiting for the lock): it rejects with QueueError CLOSED. */
   signal?: AbortSignal
+  /** With `standby`: called when the lock is held by another device, before waiting for it (a shared device then follows it). */
+  onWaiting?: () => void
 }
 
 const MIGRATIONS: readonly string[] = [
@@ -80,7 +87,51 @@ const MIGRATIONS: readonly string[] = [
    EXCEPTION WHEN OTHERS THEN
      ALTER TABLE omq_log ALTER COLUMN data SET STORAGE EXTERNAL;
    END $$`,
+  // 3: where the leading device listens (shared devices forward to it), and the server process
+  // holding its lock (the row is current only while that process holds the lock).
+  `CREATE TABLE omq_leader (one int PRIMARY KEY CHECK (one = 1), endpoint text NOT NULL, device text NOT NULL,
+     pid int NOT NULL, since timestamptz NOT NULL DEFAULT now());`,
 ]
+
+/** The endpoint of the device holding the database's lock, if it advertised one (a query for leaderEndpoint()). */
+const LEADER_QUERY = `SELECT l.endpoint FROM omq_leader l
+  WHERE EXISTS (SELECT 1 FROM pg_locks k WHERE k.pid = l.pid AND k.locktype = 'advisory' AND k.granted)`
+
+/**
+ * Where the leading device of the database at `client` listens: undefined if none leads or it
+ * has not said yet (or the schema is older than version 3).
+ */
+export async function leaderEndpoint(client: pg.Client): Promise<string | undefined> {
+  try {
+    const r = await client.query<{ endpoint: string }>(LEADER_QUERY)
+    return r.rows[0]?.endpoint
+  } catch (err) {
+    if ((err as { code?: string }).code === "42P01") return undefined // no omq_leader yet
+    throw err
+  }
+}
+
+/** A connection of its own for leaderEndpoint() (its errors go to debug, not to the process). */
+export async function connectPg(url: string): Promise<pg.Client> {
+  const pgModule = await loadPg()
+  const client = new pgModule.Client({ connectionString: url, keepAlive: true })
+  client.on("error", (err) => debug("connection error: %s", err.message))
+  try {
+    await client.connect()
+  } catch (err) {
+    await client.end().catch(() => undefined)
+    throw new QueueStoreError("BAD_DIR", `cannot connect to PostgreSQL at ${redact(url)}: ${(err as Error).message}`)
+  }
+  return client
+}
+
+async function loadPg(): Promise<typeof pg> {
+  try {
+    return (await import("pg")).default
+  } catch {
+    throw new QueueError("BAD_OPTION", "the PostgreSQL backend needs the pg package (npm install pg)")
+  }
+}
 
 /**
  * Journal over the omq_log table: appended records wait in a RecordWriter; one INSERT per group
@@ -218,6 +269,8 @@ export class PgBackend extends ModelBackend {
   superseded = false
   /** Called then (the device stops serving, so that its clients move to the one that took over). */
   onSuperseded: () => void = () => {}
+  /** What advertise() wrote (again after a resync: the lock is then another server process's; removed on close). */
+  private advertised: { endpoint: string; device: string } | undefined
 
   private constructor(
     model: QueueModel,
@@ -345,6 +398,7 @@ export class PgBackend extends ModelBackend {
       }
     }
     this.resyncs++
+    if (this.advertised !== undefined) void this.advertise(this.advertised.endpoint, this.advertised.device)
     debug("state rebuilt from the database: %d messages", model.state.bySeq.size)
   }
 
@@ -421,6 +475,20 @@ export class PgBackend extends ModelBackend {
     return this.checkpointing
   }
 
+  /** Says where this (leading) device listens, for shared devices to forward to (omq_leader). */
+  advertise(endpoint: string, device: string): Promise<void> {
+    this.advertised = { endpoint, device }
+    return this.db
+      .run(async (c) => {
+        await c.query(
+          `INSERT INTO omq_leader (one, endpoint, device, pid) VALUES (1, $1, $2, pg_backend_pid())
+           ON CONFLICT (one) DO UPDATE SET endpoint = $1, device = $2, pid = pg_backend_pid(), since = now()`,
+          [endpoint, device],
+        )
+      })
+      .catch((err: Error) => debug("advertising %s failed: %s", endpoint, err.message))
+  }
+
   info(): Record<string, unknown> {
     return {
       store: "postgres",
@@ -443,6 +511,8 @@ export class PgBackend extends ModelBackend {
     await this.checkpointing
     if (!this.journal.failed && this.journal.bytesSinceCheckpoint > 0) await this.checkpoint()
     await this.db.run(async (c) => {
+      if (this.advertised !== undefined && !this.journal.failed)
+        await c.query("DELETE FROM omq_leader WHERE device = $1", [this.advertised.device]).catch(() => undefined)
       await c.end().catch(() => undefined)
     })
   }
@@ -453,15 +523,10 @@ async function connectAndRecover(
   options: PgBackendOptions,
   wait: boolean,
 ): Promise<{ client: pg.Client; report: { model: QueueModel; rows: number; records: number; checkpoint: number } }> {
-  let pgModule: typeof pg
-  try {
-    pgModule = (await import("pg")).default
-  } catch {
-    throw new QueueError("BAD_OPTION", "the PostgreSQL backend needs the pg package (npm install pg)")
-  }
+  const pgModule = await loadPg()
   const timeout = options.statementTimeoutMs ?? 30_000
   if (!Number.isInteger(timeout) || timeout < 0) throw new QueueError("BAD_OPTION", "statementTimeoutMs must be an integer >= 0")
-  const client = new pgModule.Client({ connectionString: options.url })
+  const client = new pgModule.Client({ connectionString: options.url, keepAlive: true })
   // Until the backend listens: an error of this connection must not crash the process.
   client.on("error", (err) => debug("connection error: %s", err.message))
   // Closing the device while it waits (a standby) ends the connection, and the wait with it.
@@ -474,12 +539,15 @@ async function connectAndRecover(
     throw new QueueStoreError("BAD_DIR", `cannot connect to PostgreSQL at ${redact(options.url)}: ${(err as Error).message}`)
   }
   try {
-    if (wait) {
+    // The server probes this connection (idle 5 s, then every 2 s, 3 misses): a device whose
+    // host vanished loses the lock in seconds. Plain user settings, no privilege needed.
+    await client.query("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3")
+    const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [DEVICE_LOCK])
+    if (!r.rows[0]!.ok) {
+      if (!wait) throw new QueueStoreError("LOCKED", `the database at ${redact(options.url)} is in use by another queue device`)
+      options.onWaiting?.()
       debug("standby: waiting for the device lock")
       await client.query("SELECT pg_advisory_lock($1)", [DEVICE_LOCK])
-    } else {
-      const r = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [DEVICE_LOCK])
-      if (!r.rows[0]!.ok) throw new QueueStoreError("LOCKED", `the database at ${redact(options.url)} is in use by another queue device`)
     }
     await migrate(client)
     // After the lock: a standby's wait for it is not a statement to time out.

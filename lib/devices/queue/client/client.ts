@@ -107,17 +107,19 @@ export class QueueClient extends QueueConnection {
   private ackPromises: Promise<void>[] = []
   private ackScheduled = false
 
-  /** Connects to `endpoint` if given (more with connect()). */
   /**
-   * Connects to `endpoint` if given (more with connect()). Several endpoints are devices that
-   * take over from each other (a PostgreSQL device and its standbys): the client talks to the one
-   * that serves (the DEALER sends only over established connections then, ZMQ_IMMEDIATE) and
-   * moves to another when it goes away; requests in flight fail with DISCONNECTED, and a put with
-   * an `id` is safe to retry.
+   * Connects to `endpoint` if given (more with connect()). Several endpoints are devices serving
+   * one database (shared devices, or a device and its standbys): the client talks to one at a
+   * time and moves to the next when it has had no connection for `failoverMs`; requests in
+   * flight fail with DISCONNECTED (a put with an `id` is safe to retry), subscriptions are renewed
+   * on the next device. Meanwhile requests wait (the DEALER sends only over an established
+   * connection then, ZMQ_IMMEDIATE).
    */
   constructor(endpoint?: string | readonly string[], options: QueueClientOptions = {}) {
     const several = Array.isArray(endpoint) && endpoint.length > 1
-    super(options.maxInFlight ?? 10_000, several ? { immediate: true, ...options.socket } : options.socket)
+    const failoverMs = options.failoverMs ?? 1000
+    if (!Number.isInteger(failoverMs) || failoverMs < 1) throw new QueueError("BAD_OPTION", "failoverMs must be an integer >= 1")
+    super(options.maxInFlight ?? 10_000, several ? { immediate: true, ...options.socket } : options.socket, failoverMs)
     this.consumerName = options.consumerName
     if (typeof endpoint === "string") this.connect(endpoint)
     else if (endpoint !== undefined) for (const e of endpoint) this.connect(e)

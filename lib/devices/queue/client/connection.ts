@@ -66,14 +66,30 @@ export abstract class QueueConnection {
   protected closed = false
   /** @internal */
   protected disconnected = false
+  /** Devices to use, one at a time (connect()). */
+  private readonly endpoints: string[] = []
+  private active = -1
+  /** A connection to the active endpoint is up (handshake done, not lost since). */
+  private up = false
+  private failover: NodeJS.Timeout | undefined
+  private readonly failoverMs: number
 
-  constructor(maxInFlight: number, socketOptions: SocketOptions<Dealer> | undefined) {
+  constructor(maxInFlight: number, socketOptions: SocketOptions<Dealer> | undefined, failoverMs = 1000) {
     this.maxInFlight = maxInFlight
+    this.failoverMs = failoverMs
     this.socket = new Dealer({ sendHighWaterMark: 0, linger: 1000, ...socketOptions })
     // onConnectionEvent, not the Observer: it also reports inproc connections.
     this.socket.onConnectionEvent((type) => {
-      if (type === "disconnect") this.onDisconnect()
-      else if (type === "handshake") this.onReconnect()
+      if (type === "disconnect") {
+        this.up = false
+        this.onDisconnect()
+        this.armFailover()
+      } else if (type === "handshake") {
+        this.up = true
+        if (this.failover !== undefined) clearTimeout(this.failover)
+        this.failover = undefined
+        this.onReconnect()
+      }
     })
     void this.receiveLoop()
   }
@@ -93,9 +109,38 @@ export abstract class QueueConnection {
   /** @internal Sends CONSUME for `c` (again, after a reconnect). */
   protected abstract subscribe(c: QueueConsumer): void
 
-  /** Connects to a device endpoint (the DEALER reconnects by itself after failures). */
+  /**
+   * Adds a device endpoint. The client uses one device at a time: the first, and when its
+   * connection is lost (or not made) for failoverMs, the next one (round the list), until one
+   * answers. With one endpoint the DEALER just reconnects to it.
+   */
   connect(endpoint: string): void {
-    this.socket.connect(endpoint)
+    this.endpoints.push(endpoint)
+    if (this.active < 0) {
+      this.active = 0
+      this.socket.connect(endpoint)
+    }
+    this.armFailover()
+  }
+
+  /** With several endpoints and no connection: move to the next one after failoverMs. */
+  private armFailover(): void {
+    if (this.endpoints.length < 2 || this.up || this.closed || this.failover !== undefined) return
+    this.failover = setTimeout(() => {
+      this.failover = undefined
+      if (this.up || this.closed || this.socket.closed) return
+      const from = this.endpoints[this.active]!
+      this.active = (this.active + 1) % this.endpoints.length
+      debug("no device at %s: trying %s", from, this.endpoints[this.active])
+      try {
+        this.socket.disconnect(from)
+      } catch {
+        // not connected: nothing to undo
+      }
+      this.socket.connect(this.endpoints[this.active]!)
+      this.armFailover()
+    }, this.failoverMs)
+    this.failover.unref()
   }
 
   /** @internal */
@@ -224,6 +269,7 @@ export abstract class QueueConnection {
       clearTimeout(timer)
     }
     this.closed = true
+    if (this.failover !== undefined) clearTimeout(this.failover)
     for (const c of this.consumers.values()) c.end()
     this.consumers.clear()
     this.failPending(new QueueError("CLOSED", "the client is closed"))

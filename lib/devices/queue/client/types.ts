@@ -11,6 +11,8 @@ export interface QueueClientOptions {
   consumerName?: string
   /** Options of the underlying DEALER (reconnectInterval, heartbeats, CURVE keys, ...). */
   socket?: SocketOptions<Dealer>
+  /** With several endpoints: move to the next device after this long without a connection (ms). Default 1000. */
+  failoverMs?: number
 }
 
 /** Options of one put. Times are in ms. */

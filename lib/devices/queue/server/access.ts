@@ -191,6 +191,16 @@ export class Access {
     return this.anonymous !== undefined ? { status: 200, userId: "" } : { status: 400, statusText: "this device admits no anonymous clients" }
   }
 
+  /** A PLAIN user's password (a shared device forwarding that user's connection presents it to the leader). */
+  passwordOf(name: string): string | undefined {
+    return this.passwords.get(name)?.toString("utf8")
+  }
+
+  /** Whether some user is known by a CURVE key (a shared device cannot forward such users: it cannot present their key). */
+  get hasCurveUsers(): boolean {
+    return this.byKey.size > 0
+  }
+
   /** The principal of a connection whose ZAP user id is `userId` (undefined: not known). */
   principal(userId: string | undefined): Principal | undefined {
     return (userId !== undefined && userId !== "" ? this.byName.get(userId) : undefined) ?? this.anonymous

@@ -28,6 +28,13 @@ import { Access, type AccessList } from "./access.js"
 import { Context } from "../../../context.js"
 import { startZapHandler, type ZapHandlerHandle } from "../../../security/zap-handler.js"
 import type { SocketOptions } from "../../../sockets/types.js"
+import type { Dealer } from "../../../sockets/dealer.js"
+import { hostname } from "node:os"
+import type pg from "pg"
+import { connectPg, leaderEndpoint } from "../pg-backend.js"
+import { Follower } from "./follower.js"
+import { curveKeyPair, z85 } from "../../../security/keys.js"
+import { publicKeyOf } from "../../../security/crypto.js"
 
 const debug = createDebug("omq:queue")
 
@@ -96,6 +103,19 @@ export interface QueueDeviceOptions {
   statementTimeoutMs?: number
   /** With `store`: how often to try the database again after it went away (ms). Default 1000. */
   reconnectMs?: number
+  /**
+   * With `store`: several devices serve the database's queues at once. The one holding the
+   * database leads (keeps the queues, as a lone device does); every other one serves its clients
+   * by forwarding them to the leader (server/follower.ts), and takes the lead when the leader
+   * dies. Clients may connect to any of them (QueueClient given all their addresses fails over).
+   * Default false.
+   */
+  shared?: boolean
+  /**
+   * With `shared`: the endpoint other devices reach this one at when it leads. Default: the first
+   * endpoint it bound (not inproc, unless that is all), a wildcard host replaced by the host name.
+   */
+  advertise?: string
 }
 
 /** Defaults of QueueDeviceOptions (also the durable streamer's store settings). */
@@ -119,6 +139,8 @@ export const DEFAULTS = {
   standby: false,
   statementTimeoutMs: 30_000,
   reconnectMs: 1000,
+  shared: false,
+  advertise: undefined,
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -146,13 +168,18 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
     throw new QueueError("BAD_OPTION", "trace must be a boolean or { keep: n >= 0 }")
   if (!Array.isArray(o.events) || !o.events.every((e) => typeof e === "string"))
     throw new QueueError("BAD_OPTION", "events must be an array of endpoints")
+  if (typeof o.shared !== "boolean") throw new QueueError("BAD_OPTION", "shared must be a boolean")
+  if (o.shared && o.store === undefined) throw new QueueError("BAD_OPTION", "shared needs store (the PostgreSQL database the devices share)")
+  if (o.advertise !== undefined && (typeof o.advertise !== "string" || !/^[a-z]+:\/\/./.test(o.advertise)))
+    throw new QueueError("BAD_OPTION", "advertise must be an endpoint such as tcp://host:port")
 }
 
 export class QueueDevice {
-  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend" | "access" | "store">>> & {
+  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend" | "access" | "store" | "advertise">>> & {
     readonly backend?: QueueBackend
     readonly access?: AccessList | string
     readonly store?: string
+    readonly advertise?: string
   }
   /** What recovery found at open(); undefined before. */
   recovery: RecoveryReport | undefined
@@ -175,6 +202,17 @@ export class QueueDevice {
   /** With an access list: the device's own context, where its ZAP handler runs. */
   private readonly context: Context | undefined
   private zap: ZapHandlerHandle | undefined
+  /** Set while a shared device follows another (forwards its clients to the leader). */
+  private follower: Follower | undefined
+  /** Its connection for looking the leader up. */
+  private lookupDb: pg.Client | undefined
+  /** Serving the backend's queues (undefined while following). */
+  private ctx: HandlerContext | undefined
+  /** Endpoints bound (ports resolved), for advertise. */
+  private readonly bound: string[] = []
+  /** The CURVE key pair a follower's upstreams present (the leader admits any key without an access list). */
+  private upstreamKeys: { publicKey: string; secretKey: string } | undefined
+  private readonly name = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
   constructor(options: QueueDeviceOptions) {
     const o = { ...DEFAULTS, ...options } as Required<QueueDeviceOptions>
@@ -186,7 +224,15 @@ export class QueueDevice {
       this.access = typeof o.access === "string" ? Access.load(o.access) : new Access(o.access)
       this.context = new Context()
     }
+    if (o.shared && this.access?.hasCurveUsers)
+      throw new QueueError(
+        "BAD_OPTION",
+        "shared devices forward their clients to the leading device under the client's identity, which they cannot do for CURVE users (use PLAIN users, or CURVE without an access list)",
+      )
     this.router = new Router({
+      // A shared device's clients may be other devices forwarding theirs: a dead host is noticed
+      // by missing heartbeats, and what its clients held is released.
+      ...(o.shared ? { heartbeatInterval: 2000, heartbeatTimeout: 6000 } : {}),
       ...o.socket,
       sendHighWaterMark: 0,
       linger: 2000,
@@ -226,24 +272,19 @@ export class QueueDevice {
 
   private async doOpen(): Promise<void> {
     const o = this.options
+    if (this.access !== undefined) this.zap = await startZapHandler(this.access.authenticate, { context: this.context! })
+    // onConnectionEvent, not the Observer: it also reports inproc clients, as the Observer does not.
+    this.router.onConnectionEvent((type) => {
+      if (type === "disconnect") this.scheduleProbe()
+    })
     if (o.backend !== undefined) this.backend = o.backend
     else if (o.store !== undefined) {
-      this.pgBackend = this.backend = await PgBackend.open({
-        url: o.store,
-        standby: o.standby,
-        statementTimeoutMs: o.statementTimeoutMs,
-        reconnectMs: o.reconnectMs,
-        signal: this.opened.signal,
-        checkpointBytes: o.checkpointBytes,
-        dedupWindowMs: o.dedupWindowMs,
-        defaultTtr: o.defaultTtr,
-      })
-      // Another device took the database over while this one was cut off: stop serving, so its
-      // clients (given both addresses) move to that one.
-      this.pgBackend.onSuperseded = () => {
-        debug("another device took the database over: closing")
-        void this.close()
+      const pgb = await this.openPg(o.shared)
+      if (pgb === undefined) {
+        this.loop = this.receiveLoop()
+        return // following: serves by forwarding until it leads
       }
+      this.usePg(pgb)
     } else {
       const fb = FileBackend.open({
         dir: o.dir,
@@ -258,47 +299,143 @@ export class QueueDevice {
       this.fileBackend = this.backend = fb
       this.recovery = fb.recovery
     }
-    if (this.access !== undefined) this.zap = await startZapHandler(this.access.authenticate, { context: this.context! })
+    await this.serve(this.backend!)
+    this.loop = this.receiveLoop()
+  }
+
+  /**
+   * Opens the PostgreSQL backend. A shared device whose database another device holds follows
+   * that one (returns undefined) while it waits for the lock in the background, and leads
+   * (promote()) once it has it.
+   */
+  private async openPg(shared: boolean): Promise<PgBackend | undefined> {
+    const o = this.options
+    let following: (() => void) | undefined
+    const waiting = new Promise<undefined>((resolve) => (following = () => resolve(undefined)))
+    const opening = PgBackend.open({
+      url: o.store!,
+      standby: o.standby || shared,
+      statementTimeoutMs: o.statementTimeoutMs,
+      reconnectMs: o.reconnectMs,
+      signal: this.opened.signal,
+      checkpointBytes: o.checkpointBytes,
+      dedupWindowMs: o.dedupWindowMs,
+      defaultTtr: o.defaultTtr,
+      ...(shared ? { onWaiting: following! } : {}),
+    })
+    const first = await Promise.race([opening, waiting])
+    if (first !== undefined) return first
+    debug("another device leads the database: following it")
+    this.lookupDb = await connectPg(o.store!)
+    const db = this.lookupDb
+    this.follower = new Follower(this.router, {
+      lookup: () => leaderEndpoint(db),
+      upstreamOptions: (addr) => this.upstreamOptions(addr),
+      pollMs: 250,
+      connectTimeoutMs: 5000,
+    })
+    await this.follower.start()
+    opening.then(
+      (b) => void this.promote(b),
+      (err: Error) => {
+        if (!this.closing) debug("cannot take the lead: %s", err.message)
+      },
+    )
+    return undefined
+  }
+
+  private usePg(b: PgBackend): void {
+    this.pgBackend = this.backend = b
+    // Another device took the database over while this one was cut off: a shared device follows
+    // it; any other stops serving, so its clients (given both addresses) move to that one.
+    b.onSuperseded = () => {
+      debug("another device took the database over: %s", this.options.shared ? "following it" : "closing")
+      if (this.options.shared) void this.demote()
+      else void this.close()
+    }
+  }
+
+  /** A follower got the lock: it stops forwarding (its clients reconnect) and serves the queues. */
+  private async promote(b: PgBackend): Promise<void> {
+    if (this.closing) return void (await b.close())
+    debug("leading the database now")
+    this.usePg(b)
+    await this.serve(b)
+    this.stopFollowing()
+    this.advertise()
+  }
+
+  /** A leader found another device leading its database: it drops its clients and follows. */
+  private async demote(): Promise<void> {
+    const b = this.backend
+    this.ctx = undefined
+    this.backend = this.pgBackend = undefined
+    for (const s of this.sessions.values()) this.router.dropPeer(s.addr)
+    this.sessions.clear()
+    this.tracer?.close()
+    this.tracer = undefined
+    await b?.close().catch(() => undefined)
+    if (this.closing) return
+    try {
+      const pgb = await this.openPg(true)
+      if (pgb !== undefined) await this.promote(pgb)
+    } catch (err) {
+      debug("cannot follow: %s", (err as Error).message)
+      void this.close()
+    }
+  }
+
+  private stopFollowing(): void {
+    this.follower?.stop()
+    this.follower = undefined
+    void this.lookupDb?.end().catch(() => undefined)
+    this.lookupDb = undefined
+  }
+
+  /** Security of a forwarded client's upstream: the leader sees the client's own PLAIN identity. */
+  private upstreamOptions(addr: Buffer): SocketOptions<Dealer> {
+    const r = this.router
+    if (r.plainServer) {
+      const user = r.peerUserId(addr) ?? ""
+      return { plainUsername: user || "omq", plainPassword: this.access?.passwordOf(user) ?? "omq" }
+    }
+    if (r.curveServer) {
+      const pub = r.curvePublicKey ?? z85.encode(publicKeyOf(z85.decode(r.curveSecretKey ?? "")))
+      this.upstreamKeys ??= curveKeyPair()
+      return { curveServerKey: pub, curvePublicKey: this.upstreamKeys.publicKey, curveSecretKey: this.upstreamKeys.secretKey }
+    }
+    return {}
+  }
+
+  /** A leading shared device says where it listens (once it has bound something). */
+  private advertise(): void {
+    const b = this.pgBackend
+    if (!this.options.shared || b === undefined || this.ctx === undefined) return
+    let e = this.options.advertise ?? this.bound.find((x) => !x.startsWith("inproc://")) ?? this.bound[0]
+    if (e === undefined) return
+    e = e.replace(/^([a-z]+):\/\/(0\.0\.0\.0|\*|\[::\])(?=:)/, (_m, t: string) => `${t}://${hostname()}`)
+    void b.advertise(e, this.name)
+  }
+
+  /** Starts serving the backend's queues (tracing and events, if asked for). */
+  private async serve(backend: QueueBackend): Promise<void> {
+    const o = this.options
     const tracing = o.trace !== false
     if (tracing || o.events.length > 0) {
-      const b = this.backend
-      if (b.observe === undefined)
+      if (backend.observe === undefined)
         throw new QueueError("BAD_OPTION", "this backend reports no message events: trace and events are not available with it")
       const keep = typeof o.trace === "object" ? (o.trace.keep ?? 10_000) : 10_000
       this.tracer = new Tracer(tracing, keep)
       await this.tracer.publishOn(o.events)
-      b.observe(this.tracer.onEvent)
+      backend.observe(this.tracer.onEvent)
     }
-    // onConnectionEvent, not the Observer: it also reports inproc clients, as the Observer does not.
-    this.router.onConnectionEvent((type) => {
-      if (type === "disconnect") this.scheduleProbe()
-    })
-    this.loop = this.receiveLoop(this.backend)
-  }
-
-  /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
-  private readonly sendFrames = (frames: Buffer[]): void => {
-    // Replies are not awaited (a ROUTER drops what it cannot queue), so none may wait for a loop turn.
-    // Nothing the device sends is changed afterwards (bodies and headers are the stored copies,
-    // results are encoded fresh, ids are slices of requests received), so small frames need no copy.
-    if (!this.router.closed) void this.router.sendOwned(frames) // throws at once on a closed socket
-  }
-
-  /** Binds the ROUTER (opening the store first if needed). */
-  async bind(address: string): Promise<void> {
-    await this.open()
-    await this.router.bind(address)
-    debug("listening on %s", this.router.lastEndpoint)
-  }
-
-  private async receiveLoop(backend: QueueBackend): Promise<void> {
     const nobody: ClientHandle = backend.openClient("")
-    const ctx: HandlerContext = {
+    this.ctx = {
       backend,
       nobody,
-      maxBodySize: this.options.maxBodySize,
-      maxBatch: this.options.maxBatch,
-      maxBatchBytes: this.options.maxBatchBytes,
+      maxBodySize: o.maxBodySize,
+      maxBatch: o.maxBatch,
+      maxBatchBytes: o.maxBatchBytes,
       tracing: this.tracer?.keepTraces ?? false,
       tracer: this.tracer,
       access: this.access,
@@ -315,6 +452,31 @@ export class QueueDevice {
       },
       deviceStats: () => this.deviceStats(),
     }
+  }
+
+  /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
+  private readonly sendFrames = (frames: Buffer[]): void => {
+    // Replies are not awaited (a ROUTER drops what it cannot queue), so none may wait for a loop turn.
+    // Nothing the device sends is changed afterwards (bodies and headers are the stored copies,
+    // results are encoded fresh, ids are slices of requests received), so small frames need no copy.
+    if (!this.router.closed) void this.router.sendOwned(frames) // throws at once on a closed socket
+  }
+
+  /** Binds the ROUTER (opening the store first if needed). */
+  async bind(address: string): Promise<void> {
+    await this.open()
+    await this.router.bind(address)
+    debug("listening on %s", this.router.lastEndpoint)
+    if (this.router.lastEndpoint !== null) this.bound.push(this.router.lastEndpoint)
+    this.advertise()
+  }
+
+  /** "leader" (serving the queues), "follower" (forwarding to the leader) or "closed". */
+  get role(): "leader" | "follower" | "closed" {
+    return this.closing ? "closed" : this.ctx !== undefined ? "leader" : "follower"
+  }
+
+  private async receiveLoop(): Promise<void> {
     for (;;) {
       let frames: Buffer[]
       try {
@@ -329,7 +491,10 @@ export class QueueDevice {
           )
         continue
       }
-      handleRequest(ctx, frames)
+      const ctx = this.ctx
+      if (ctx !== undefined) handleRequest(ctx, frames)
+      else if (this.follower !== undefined) this.follower.forward(frames)
+      // else: between following and leading (or the other way): the client is dropped with its request
     }
   }
 
@@ -350,6 +515,7 @@ export class QueueDevice {
       this.probeScheduled = false
       const r = this.router
       if (r.closed) return
+      this.follower?.probe()
       r.mandatory = true
       try {
         for (const s of this.sessions.values()) {
@@ -373,7 +539,7 @@ export class QueueDevice {
   }
 
   private deviceStats(): Record<string, unknown> {
-    return { uptime: Date.now() - this.startedAt, ...this.backend!.info(), clients: this.sessions.size }
+    return { uptime: Date.now() - this.startedAt, ...this.backend!.info(), clients: this.sessions.size, role: this.role }
   }
 
   /**
@@ -391,6 +557,7 @@ export class QueueDevice {
       this.router.close()
       return
     }
+    this.stopFollowing()
     const backend = this.backend
     if (backend !== undefined) await backend.close()
     this.tracer?.close()
