@@ -4,16 +4,14 @@
  * standby taking over after a kill -9 of the active device under load, the database itself
  * crashing, and bad store options. (The semantic suites run on it too: semantics, groups.)
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { QueueClient, QueueDevice, type QueueDeviceOptions } from "../../lib/entry/queue.js"
 import { postgresAvailable, sharedPostgres } from "../helpers/postgres.js"
 import { freePort, killChild, waitFor } from "../helpers.js"
-import { client, freshDatabase, onCleanup, startDevice } from "./queue-util.js"
-
-const CHILD = fileURLToPath(new URL("./fixtures/pg-device.ts", import.meta.url))
+import { client, freshDatabase, onCleanup, startDevice, startPgDevice } from "./queue-util.js"
 
 /** A device on database `store`, bound to tcp://127.0.0.1:*, closed after the test. */
 const device = (store: string, extra: Partial<QueueDeviceOptions> = {}) => startDevice({ store, ...extra })
@@ -27,21 +25,6 @@ async function rows(url: string, sql: string): Promise<number> {
   } finally {
     await c.end()
   }
-}
-
-function startChild(url: string, endpoint: string, standby = false): { child: ChildProcess; serving: Promise<string> } {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, url, endpoint, ...(standby ? ["standby"] : [])], {
-    stdio: ["ignore", "pipe", "pipe"],
-  })
-  let stderr = ""
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
-  const serving = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", (line) => resolve((JSON.parse(line) as { endpoint: string }).endpoint))
-    child.once("exit", (code) => reject(new Error(`device exited with ${code}: ${stderr}`)))
-  })
-  serving.catch(() => {})
-  onCleanup(() => void child.kill("SIGKILL"))
-  return { child, serving }
 }
 
 const kill = killChild
@@ -141,9 +124,9 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     const [pa, pb] = [await freePort(), await freePort()]
     const ea = `tcp://127.0.0.1:${pa}`
     const eb = `tcp://127.0.0.1:${pb}`
-    const a = startChild(url, ea)
+    const a = startPgDevice(url, ea)
     await a.serving
-    const b = startChild(url, eb, true)
+    const b = startPgDevice(url, eb, "standby")
     const endpoints = [ea, eb]
     const producer = client(endpoints, { socket: { reconnectInterval: 50 } })
     const consumer = client(endpoints, { socket: { reconnectInterval: 50 } })

@@ -1,7 +1,10 @@
 /** Shared set-up for queue tests: temp dirs, devices and clients closed after each test. */
+import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import { afterEach, beforeEach } from "vitest"
 import { MemoryBackend } from "../../lib/devices/queue/memory-backend.js"
 import { QueueClient, type QueueClientOptions, QueueDevice, type QueueDeviceOptions } from "../../lib/entry/queue.js"
@@ -88,4 +91,37 @@ export function client(device: QueueDevice | string | string[], options: QueueCl
 /** Runs `f` after the current test's other cleanups (registered earlier run later). */
 export function onCleanup(f: () => Promise<void> | void): void {
   cleanup.push(f)
+}
+
+const PG_DEVICE = fileURLToPath(new URL("./fixtures/pg-device.ts", import.meta.url))
+
+/**
+ * A device on PostgreSQL in a child process (fixtures/pg-device.ts), killed after the test:
+ * `serving` resolves with its endpoint once it serves (a standby: once it took over; a shared
+ * device: at once, leading or following), `leading` once it leads.
+ */
+export function startPgDevice(
+  url: string,
+  endpoint: string,
+  mode?: "standby" | "shared",
+): { child: ChildProcess; serving: Promise<string>; leading: Promise<void> } {
+  const child = spawn(process.execPath, ["--import", "tsx", PG_DEVICE, url, endpoint, ...(mode === undefined ? [] : [mode])], {
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  let stderr = ""
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`device exited with ${code}: ${stderr}`))))
+  const lines = createInterface({ input: child.stdout! })
+  const serving = Promise.race([
+    new Promise<string>((resolve) => lines.once("line", (line) => resolve((JSON.parse(line) as { endpoint: string }).endpoint))),
+    exited,
+  ])
+  const leading = Promise.race([
+    new Promise<void>((resolve) => lines.on("line", (line) => (JSON.parse(line) as { role?: string }).role === "leader" && resolve())),
+    exited,
+  ])
+  serving.catch(() => {})
+  leading.catch(() => {})
+  onCleanup(() => void child.kill("SIGKILL"))
+  return { child, serving, leading }
 }

@@ -212,6 +212,7 @@ export class QueueDevice {
   private readonly bound: string[] = []
   /** The CURVE key pair a follower's upstreams present (the leader admits any key without an access list). */
   private upstreamKeys: { publicKey: string; secretKey: string } | undefined
+  private leadingNow: { promise: Promise<void>; resolve: () => void } = deferred()
   private readonly name = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
   constructor(options: QueueDeviceOptions) {
@@ -369,6 +370,7 @@ export class QueueDevice {
   private async demote(): Promise<void> {
     const b = this.backend
     this.ctx = undefined
+    this.leadingNow = deferred()
     this.backend = this.pgBackend = undefined
     for (const s of this.sessions.values()) this.router.dropPeer(s.addr)
     this.sessions.clear()
@@ -452,6 +454,7 @@ export class QueueDevice {
       },
       deviceStats: () => this.deviceStats(),
     }
+    this.leadingNow.resolve()
   }
 
   /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
@@ -471,9 +474,14 @@ export class QueueDevice {
     this.advertise()
   }
 
-  /** "leader" (serving the queues), "follower" (forwarding to the leader) or "closed". */
-  get role(): "leader" | "follower" | "closed" {
-    return this.closing ? "closed" : this.ctx !== undefined ? "leader" : "follower"
+  /** Resolves once the device serves the queues itself (at once for a device that is not shared, when it leads for a shared one). */
+  whenLeading(): Promise<void> {
+    return this.leadingNow.promise
+  }
+
+  /** "leader" (serving the queues), "follower" (forwarding to the leader), "starting" (neither yet, or between the two) or "closed". */
+  get role(): "leader" | "follower" | "starting" | "closed" {
+    return this.closing ? "closed" : this.ctx !== undefined ? "leader" : this.follower !== undefined ? "follower" : "starting"
   }
 
   private async receiveLoop(): Promise<void> {
@@ -494,7 +502,9 @@ export class QueueDevice {
       const ctx = this.ctx
       if (ctx !== undefined) handleRequest(ctx, frames)
       else if (this.follower !== undefined) this.follower.forward(frames)
-      // else: between following and leading (or the other way): the client is dropped with its request
+      // Between leading and following: the client's connection ends (its request fails with
+      // DISCONNECTED) and it comes back to what serves next.
+      else this.router.dropPeer(frames[0]!)
     }
   }
 
@@ -565,6 +575,12 @@ export class QueueDevice {
     this.zap?.close()
     await this.loop
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => (resolve = r))
+  return { promise, resolve }
 }
 
 export { QueueStoreError }
