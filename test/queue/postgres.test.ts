@@ -60,7 +60,7 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     expect(((await c.stats()) as unknown as Record<string, unknown>).store).toBe("postgres")
   })
 
-  it("schema 2: a fresh database and one at schema 1 (keeping its messages) get the log compressed with lz4, or not at all", async () => {
+  it("schema migrations: a fresh database and one at schema 1 (keeping its messages) reach version 3: the log compressed with lz4 or not at all (2), omq_leader (3)", async () => {
     const column = async (url: string, table: string) => {
       const { default: pg } = await import("pg")
       const c = new pg.Client({ connectionString: url })
@@ -77,7 +77,8 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     const fresh = await freshDatabase()
     await (await device(fresh)).close()
     expect(compressedFast(await column(fresh, "omq_log"))).toBe(true)
-    expect(await rows(fresh, "SELECT version AS n FROM omq_schema")).toBe(2)
+    expect(await rows(fresh, "SELECT version AS n FROM omq_schema")).toBe(3)
+    expect(await rows(fresh, "SELECT count(*) AS n FROM omq_leader")).toBe(0)
 
     // A database the first version of the backend made: its tables, a row in the log.
     const old = await freshDatabase()
@@ -89,11 +90,13 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     await c.connect()
     await c.query("ALTER TABLE omq_log ALTER COLUMN data SET STORAGE EXTENDED")
     await c.query("ALTER TABLE omq_log ALTER COLUMN data SET COMPRESSION DEFAULT")
+    await c.query("DROP TABLE omq_leader")
     await c.query("UPDATE omq_schema SET version = 1")
     await c.end()
     d = await device(old)
     expect(compressedFast(await column(old, "omq_log"))).toBe(true)
-    expect(await rows(old, "SELECT version AS n FROM omq_schema")).toBe(2)
+    expect(await rows(old, "SELECT version AS n FROM omq_schema")).toBe(3)
+    expect(await rows(old, "SELECT count(*) AS n FROM omq_leader")).toBe(0)
     expect((await client(d).reserve("q", { timeout: 1000 }))!.body.toString()).toBe("kept")
   })
 

@@ -18,11 +18,13 @@ export async function freshDatabase(): Promise<string> {
 
 /**
  * The backends the backend-independent suites run against: the embedded file store, the
- * in-memory one, and PostgreSQL (a real server the run starts, test/helpers/postgres.ts; where
- * it is missing those runs skip with a printed reason, under CI they fail).
+ * in-memory one, PostgreSQL (a real server the run starts, test/helpers/postgres.ts; where
+ * it is missing those runs skip with a printed reason, under CI they fail), and "shared": two
+ * shared devices on one PostgreSQL database, the tests' clients talking to the follower (every
+ * request forwarded to the leader).
  */
-export type BackendKind = "file" | "memory" | "postgres"
-export const BACKENDS: readonly BackendKind[] = postgresAvailable() ? ["file", "memory", "postgres"] : ["file", "memory"]
+export type BackendKind = "file" | "memory" | "postgres" | "shared"
+export const BACKENDS: readonly BackendKind[] = postgresAvailable() ? ["file", "memory", "postgres", "shared"] : ["file", "memory"]
 let databases = 0
 let backendKind: BackendKind = "file"
 
@@ -69,7 +71,18 @@ export function tempDir(): string {
 export async function startDevice(options: Partial<QueueDeviceOptions> = {}): Promise<QueueDevice> {
   const own = options.dir !== undefined || options.backend !== undefined || options.store !== undefined
   const memory = backendKind === "memory" && !own
-  const store = backendKind === "postgres" && !own ? await freshDatabase() : undefined
+  const store = (backendKind === "postgres" || backendKind === "shared") && !own ? await freshDatabase() : undefined
+  if (backendKind === "shared" && store !== undefined) {
+    // The leader first (it takes the database), then the follower the test talks to.
+    const leader = new QueueDevice({ dir: "", ...options, store, shared: true })
+    cleanup.push(() => leader.close())
+    await leader.bind("tcp://127.0.0.1:*")
+    const follower = new QueueDevice({ dir: "", ...options, store, shared: true })
+    cleanup.push(() => follower.close())
+    await follower.bind("tcp://127.0.0.1:*")
+    if (follower.role !== "follower") throw new Error(`the second shared device is ${follower.role}, not a follower`)
+    return follower
+  }
   const device = new QueueDevice({
     dir: options.dir ?? tempDir(),
     ...options,
