@@ -313,6 +313,80 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     expect((await c.reserve("q", { timeout: 0 }))!.body.toString()).toBe("before")
   })
 
+  it("connections exhausted (the role's connection limit reached): a device cannot start (clear error; a standby waits), a running one whose connection is lost gets STORE_FAILED until a connection frees, then carries on with nothing confirmed lost", async () => {
+    const server = await sharedPostgres()
+    const role = `omq_lim_${process.pid}`
+    const url = await freshDatabase()
+    const dbName = new URL(url).pathname.slice(1)
+    const { default: pg } = await import("pg")
+    const admin = new pg.Client({ connectionString: server.url })
+    await admin.connect()
+    onCleanup(() => admin.end())
+    await admin.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 2`)
+    await admin.query(`ALTER DATABASE ${dbName} OWNER TO ${role}`)
+    onCleanup(async () => {
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}'`)
+      await admin.query(`ALTER DATABASE ${dbName} OWNER TO omq`)
+      await admin.query(`DROP ROLE ${role}`)
+    })
+    const limited = url.replace("//omq@", `//${role}@`)
+    const d = await device(limited, { reconnectMs: 100 })
+    const c = client(d)
+    for (let i = 0; i < 10; i++) await c.put("q", `m${i}`)
+    // The other connection the role may have, held elsewhere (an application's pool, say).
+    const hog = new pg.Client({ connectionString: limited })
+    await hog.connect()
+    onCleanup(() => hog.end().catch(() => {}))
+    await expect(new QueueDevice({ dir: "", store: limited }).open()).rejects.toThrow(/cannot connect to PostgreSQL.*too many connections/)
+    // A standby cannot connect either: it keeps trying (and gives up when closed).
+    const standby = new QueueDevice({ dir: "", store: limited, standby: true, reconnectMs: 100 })
+    const standbyOpening = standby.open()
+    await new Promise((r) => setTimeout(r, 300))
+    await standby.close()
+    await expect(standbyOpening).rejects.toMatchObject({ code: "CLOSED" })
+    // The device's own connection is cut, and the limit is down to the one the hog holds: the
+    // device cannot get another until the hog lets go.
+    await admin.query(`ALTER ROLE ${role} CONNECTION LIMIT 1`)
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}' AND pid <> $1`, [
+      (hog as unknown as { processID: number }).processID,
+    ])
+    await waitFor(
+      async () => {
+        try {
+          await c.put("q", "probe", { id: "probe" })
+          return false
+        } catch (err) {
+          return (err as { code?: string }).code === "STORE_FAILED"
+        }
+      },
+      10_000,
+      "STORE_FAILED while no connection is to be had",
+    )
+    // It keeps trying, and failing, while no connection is to be had; reads go on.
+    type PgStats = { storeFailed: boolean; reconnectFailures: number; lastReconnectError?: string; queues: Record<string, { total: number }> }
+    await waitFor(async () => ((await c.stats()) as unknown as PgStats).reconnectFailures >= 3, 10_000, "reconnect attempts failing")
+    const during = (await c.stats("q")) as unknown as PgStats
+    expect(during).toMatchObject({ storeFailed: true, lastReconnectError: expect.stringMatching(/too many connections/) })
+    expect(during.queues.q!.total).toBe(10)
+    await expect(c.put("q", "lost")).rejects.toMatchObject({ code: "STORE_FAILED" })
+    await hog.end()
+    await waitFor(
+      async () => {
+        try {
+          await c.put("q", "after", { id: "after" })
+          return true
+        } catch {
+          return false
+        }
+      },
+      20_000,
+      "writes once a connection is free again",
+    )
+    const st = (await c.stats()) as unknown as PgStats
+    expect(st.storeFailed).toBe(false)
+    expect(st.queues.q!.total).toBe(11) // the ten confirmed and "after"
+  }, 60_000)
+
   it("bad store options are refused clearly", async () => {
     expect(() => new QueueDevice({ dir: "", store: "mysql://x" })).toThrow(/PostgreSQL connection string/)
     const port = await freePort()

@@ -257,6 +257,9 @@ export class PgBackend extends ModelBackend {
   checkpoints = 0
   /** Times the state was rebuilt from the database after an outage. */
   resyncs = 0
+  /** Attempts to get the database back that failed (since start), and the last one's error. */
+  reconnectFailures = 0
+  lastReconnectError: string | undefined
   private checkpointing: Promise<void> | undefined
   private checkpointDue = false
   private closed = false
@@ -349,6 +352,8 @@ export class PgBackend extends ModelBackend {
           () => (this.reconnecting = undefined),
           (err: Error) => {
             debug("reconnect failed: %s", err.message)
+            this.reconnectFailures++
+            this.lastReconnectError = err.message
             if (err instanceof QueueStoreError && err.code === "LOCKED") {
               // A standby took the database over meanwhile: this device must not serve any more.
               this.reconnecting = undefined
@@ -496,6 +501,8 @@ export class PgBackend extends ModelBackend {
       logRows: this.journal.rows,
       checkpoints: this.checkpoints,
       resyncs: this.resyncs,
+      reconnectFailures: this.reconnectFailures,
+      ...(this.lastReconnectError === undefined ? {} : { lastReconnectError: this.lastReconnectError }),
       superseded: this.superseded,
       storeFailed: this.journal.failed !== undefined,
       fsync: "synchronous_commit",
