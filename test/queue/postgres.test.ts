@@ -223,7 +223,7 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     await consuming
   }, 60_000)
 
-  it("omq-queue --store: serves from the database, keeps messages across a restart; --standby needs --store", async () => {
+  it("omq-queue --store: serves from the database, keeps messages across a restart; --shared leads or follows; --standby and --shared need --store", async () => {
     const url = await freshDatabase()
     const CLI = fileURLToPath(new URL("../../lib/devices/queue/cli.ts", import.meta.url))
     const run = (args: string[]) => {
@@ -254,6 +254,31 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
     const bad = run(["--standby", "--dir", "/tmp/x"])
     expect(await bad.exit).toBe(2)
     expect(bad.stderr()).toMatch(/--standby needs --store/)
+    // --shared: the first leads, the second follows (and says so); a put through the follower is the leader's.
+    const leader = run(["--store", url, "--shared", "--bind", "tcp://127.0.0.1:*"])
+    const leaderBanner = await leader.line
+    expect(leaderBanner).toMatch(/1 messages recovered/)
+    const follower = run(["--store", url, "--shared", "--bind", "tcp://127.0.0.1:*"])
+    const followerBanner = await follower.line
+    expect(followerBanner).toMatch(/following the database's leading device/)
+    const cf = new QueueClient(/listening on (\S+)/.exec(followerBanner)![1]!)
+    const cl = new QueueClient(/listening on (\S+)/.exec(leaderBanner)![1]!)
+    await cf.put("cli", "through the follower")
+    expect((await cl.stats("cli")).queues.cli).toMatchObject({ total: 2 })
+    await Promise.all([cf.close(), cl.close()])
+    follower.child.kill("SIGTERM")
+    leader.child.kill("SIGTERM")
+    expect(await follower.exit).toBe(0)
+    expect(await leader.exit).toBe(0)
+    for (const [args, message] of [
+      [["--shared", "--dir", "/tmp/x"], /--shared needs --store/],
+      [["--shared", "--standby", "--store", url], /exclude each other/],
+      [["--advertise", "tcp://h:1", "--store", url], /--advertise needs --shared/],
+    ] as const) {
+      const b = run([...args])
+      expect(await b.exit).toBe(2)
+      expect(b.stderr()).toMatch(message)
+    }
   }, 60_000)
 
   it("a database restart with a standby waiting: the standby outlives it, one device serves afterwards, the clients carry on", async () => {
