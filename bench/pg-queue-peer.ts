@@ -3,8 +3,9 @@
  * omq's QueueDevice on its PostgreSQL backend, by pg-boss and by graphile-worker, each on a
  * fresh database of one server the runner started.
  *
- *   --role device (omq only): a QueueDevice({ store: --url }) bound to tcp://127.0.0.1:*; emits
- *       {type:"ready", endpoint}; at stdin's end emits {type:"stats"} and closes.
+ *   --role device (omq only): a QueueDevice({ store: --url }) bound to tcp://127.0.0.1:*
+ *       (with --shared 1 a shared one: the first leads, a second follows); emits
+ *       {type:"ready", endpoint, role}; at stdin's end emits {type:"stats"} and closes.
  *   --role consumer: takes jobs and completes them (omq: consume with --credit, ack each;
  *       pg-boss: work() with a batch size; graphile-worker: a runner with a task); emits
  *       {type:"ready"} once it is waiting for jobs. The runner then sends one line, the number
@@ -37,6 +38,7 @@ const a = args([
   "notify",
   "refetch",
   "deadline",
+  "shared",
 ])
 const QUEUE = "bench"
 const now = () => performance.timeOrigin + performance.now()
@@ -142,9 +144,9 @@ function completion(drained?: () => Promise<boolean>): { completed: (n: number) 
 async function omq(role: string): Promise<void> {
   const { QueueClient, QueueDevice } = (await import(OMQ_QUEUE_ENTRY)) as typeof OmqQueue
   if (role === "device") {
-    const dev = new QueueDevice({ dir: "", store: url })
+    const dev = new QueueDevice({ dir: "", store: url, shared: a.shared === "1" })
     await dev.bind("tcp://127.0.0.1:*")
-    emit({ type: "ready", endpoint: dev.lastEndpoint })
+    emit({ type: "ready", endpoint: dev.lastEndpoint, role: dev.role })
     await parentDone()
     const probe = new QueueClient(dev.lastEndpoint!)
     const s = await probe.stats(QUEUE).catch(() => undefined)

@@ -44,7 +44,12 @@ export interface PgQueueScenarioOptions {
   /** Puts per trial; the producer also stops after `seconds`. */
   count: number
   seconds: number
-  settings: Record<PgSystem, PgSystemSettings>
+  settings: Partial<Record<PgSystem, PgSystemSettings>>
+  /**
+   * 2: omq alone, through two shared devices on the database (the producer on the follower, the
+   * consumer on the leader, so every job crosses devices). Default 1.
+   */
+  devices?: 1 | 2
 }
 
 interface PgCounters {
@@ -66,20 +71,20 @@ async function counters(url: string, database: string): Promise<PgCounters> {
   }
 }
 
-export function pgQueue({ name, size, count, seconds, settings }: PgQueueScenarioOptions): Scenario {
+export function pgQueue({ name, size, count, seconds, settings, devices = 1 }: PgQueueScenarioOptions): Scenario {
   let server: Promise<PostgresServer> | undefined
   let trials = 0
   return {
     name,
     sockets: ["QueueDevice", "QueueClient"],
-    systems: PG_SYSTEMS,
+    systems: devices === 2 ? ["omq"] : PG_SYSTEMS,
     metrics: [
       { key: "jobsPerSec", label: "jobs/s", digits: 0, better: "higher" },
       { key: "putsPerSec", label: "puts/s", digits: 0, better: "higher" },
       { key: "commitsPer1k", label: "commits/1k jobs", digits: 1, better: "lower" },
       { key: "walPerJob", label: "WAL B/job", digits: 0, better: "lower" },
     ],
-    profRoles: ["device", "producer", "consumer"],
+    profRoles: ["device", "follower", "producer", "consumer"],
     async unavailable() {
       try {
         return postgresAvailable() ? undefined : "no PostgreSQL server here (apt-get install postgresql)"
@@ -90,7 +95,7 @@ export function pgQueue({ name, size, count, seconds, settings }: PgQueueScenari
     async trial(ctx: TrialContext) {
       const system = ctx.system as PgSystem
       // BENCH_PG_SETTINGS='{"pg-boss":{"batch":500}}' overrides settings, for tuning.
-      const set = { ...settings[system], ...(JSON.parse(process.env.BENCH_PG_SETTINGS ?? "{}") as Record<string, PgSystemSettings>)[system] }
+      const set = { ...settings[system]!, ...(JSON.parse(process.env.BENCH_PG_SETTINGS ?? "{}") as Record<string, PgSystemSettings>)[system] }
       server ??= startPostgres()
       const pgs = await server
       const database = `bench_${system.replace(/-/g, "_")}_${++trials}`
@@ -107,13 +112,22 @@ export function pgQueue({ name, size, count, seconds, settings }: PgQueueScenari
         ...(set.refetchDelayMs !== undefined ? ["--refetch", String(set.refetchDelayMs)] : []),
       ]
       let device: Peer | undefined
+      let follower: Peer | undefined
       let consumer: Peer | undefined
       let producer: Peer | undefined
       try {
         let endpoint: string[] = []
+        let producerEndpoint: string[] = []
         if (system === "omq") {
-          device = spawnPeer(`pg-queue omq device (${name})`, PEER, ["--role", "device", ...common], opts("device"))
-          endpoint = ["--endpoint", String((await device.next("ready")).endpoint)]
+          const shared = devices === 2 ? ["--shared", "1"] : []
+          device = spawnPeer(`pg-queue omq device (${name})`, PEER, ["--role", "device", ...common, ...shared], opts("device"))
+          endpoint = producerEndpoint = ["--endpoint", String((await device.next("ready")).endpoint)]
+          if (devices === 2) {
+            follower = spawnPeer(`pg-queue omq follower (${name})`, PEER, ["--role", "device", ...common, ...shared], opts("follower"))
+            const ready = await follower.next("ready")
+            if (ready.role !== "follower") throw new Error(`${name}: the second device is ${String(ready.role)}, not a follower`)
+            producerEndpoint = ["--endpoint", String(ready.endpoint)]
+          }
         }
         consumer = spawnPeer(
           `pg-queue ${system} consumer (${name})`,
@@ -135,13 +149,18 @@ export function pgQueue({ name, size, count, seconds, settings }: PgQueueScenari
         producer = spawnPeer(
           `pg-queue ${system} producer (${name})`,
           PEER,
-          ["--role", "producer", ...common, ...endpoint, ...tuning, ...load],
+          ["--role", "producer", ...common, ...producerEndpoint, ...tuning, ...load],
           opts("producer"),
         )
         const sent = await producer.next("sent")
         consumer.send(String(sent.sent))
         const res = await consumer.next("result")
         await Promise.all([producer.finish(), consumer.finish()])
+        if (follower !== undefined) {
+          const finished = follower.finish()
+          await follower.next("stats")
+          await finished
+        }
         if (device !== undefined) {
           const finished = device.finish()
           const stats = await device.next("stats")
@@ -161,6 +180,7 @@ export function pgQueue({ name, size, count, seconds, settings }: PgQueueScenari
         }
       } finally {
         device?.kill()
+        follower?.kill()
         consumer?.kill()
         producer?.kill()
       }
@@ -184,5 +204,13 @@ export const PG_QUEUE_SCENARIOS: readonly Scenario[] = [
       "pg-boss": { window: 100, pool: 10, batch: 100, concurrency: 4, notify: false },
       "graphile-worker": { window: 100, pool: 10, batch: 500, concurrency: 24 },
     },
+  }),
+  pgQueue({
+    name: "pg-queue-2dev-64B",
+    size: 64,
+    count: 500_000,
+    seconds: 2,
+    devices: 2,
+    settings: { omq: { window: 4000, credit: 2000 } },
   }),
 ]
