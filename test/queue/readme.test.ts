@@ -29,22 +29,29 @@ it("README: the streams example prints what it says", async () => {
 
 // Skipped where Debian's postgresql is missing (the reason is printed); under CI=true postgresAvailable() fails instead.
 describe.skipIf(!postgresAvailable())("README on PostgreSQL", () => {
-  it("the standby example prints what it says (against the run's server)", async () => {
+  /** The `n`th program of the README's PostgreSQL section, run against a fresh database of the run's server: its output lines. */
+  async function runProgram(n: number): Promise<string[]> {
     const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8")
     const section = readme.slice(readme.indexOf("### On PostgreSQL, with a standby"))
-    const [p1, p2] = [await freePort(), await freePort()]
-    const code = section
-      .split("```ts\n")[1]!
-      .split("```")[0]!
+    let code = section
+      .split("```ts\n")
+      [n]!.split("```")[0]!
       .replace('"omq/queue"', JSON.stringify(fileURLToPath(new URL("../../lib/entry/queue.ts", import.meta.url))))
-      .replaceAll("5571", String(p1))
-      .replaceAll("5572", String(p2))
+    for (const port of ["5571", "5572", "5573", "5574"]) code = code.replaceAll(port, String(await freePort()))
     const file = join(tempDir(), "pg.mts")
     writeFileSync(file, code)
     const url = await freshDatabase()
     const r = await runProcess(process.execPath, ["--import", "tsx", file], { timeout: 30_000, env: { ...process.env, DATABASE_URL: url } })
     expect(r.stderr).toBe("")
     expect(r.status).toBe(0)
-    expect(r.stdout.trim()).toBe("survives the fail-over")
+    return r.stdout.trim().split("\n")
+  }
+
+  it("the standby example prints what it says (against the run's server)", async () => {
+    expect(await runProgram(1)).toEqual(["survives the fail-over"])
+  }, 40_000)
+
+  it("the shared devices example prints what it says", async () => {
+    expect(await runProgram(2)).toEqual(["leader follower", "put through b", "leader", "after the fail-over"])
   }, 40_000)
 })

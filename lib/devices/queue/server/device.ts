@@ -302,6 +302,7 @@ export class QueueDevice {
     }
     await this.serve(this.backend!)
     this.loop = this.receiveLoop()
+    this.leadingNow.resolve()
   }
 
   /**
@@ -364,6 +365,7 @@ export class QueueDevice {
     await this.serve(b)
     this.stopFollowing()
     this.advertise()
+    this.leadingNow.resolve()
   }
 
   /** A leader found another device leading its database: it drops its clients and follows. */
@@ -454,7 +456,6 @@ export class QueueDevice {
       },
       deviceStats: () => this.deviceStats(),
     }
-    this.leadingNow.resolve()
   }
 
   /** Sends to a client; a reply to a client that is gone is dropped (ROUTER without mandatory). */
