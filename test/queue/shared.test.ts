@@ -208,6 +208,32 @@ describe.skipIf(!postgresAvailable())("shared devices on one database", () => {
     expect(got.sort()).toEqual(["after", "before"])
   }, 60_000)
 
+  it("hostile frames through a follower (a routing id alone, empty and garbage frames, a huge command) harm no one: the follower and the other clients carry on", async () => {
+    const { a, b } = await pair()
+    const { Dealer } = await import("../../lib/index.js")
+    const raw = new Dealer({ linger: 0 })
+    raw.connect(b.lastEndpoint!)
+    const good = client(b)
+    await good.put("jobs", "fine")
+    await raw.send([Buffer.alloc(0)])
+    await raw.send([Buffer.from("PUT"), Buffer.from([1, 2, 3, 4]), Buffer.from([0xff, 0xfe])])
+    await raw.send([Buffer.from("NOPE"), Buffer.alloc(3)])
+    await raw.send([Buffer.from("x".repeat(100_000))])
+    await raw.send([Buffer.from("HELLO"), Buffer.from([0, 0, 0, 9]), Buffer.from([0xa0])])
+    // The leader answers as it would directly (ERR for the bad ones), up to the HELLO's OK.
+    const kinds: string[] = []
+    for (;;) {
+      const [kind, id] = await raw.receive()
+      kinds.push(kind!.toString())
+      if (kind!.toString() === "OK" && id!.equals(Buffer.from([0, 0, 0, 9]))) break
+    }
+    expect(kinds.slice(0, -1).every((k) => k === "ERR")).toBe(true)
+    raw.close()
+    expect((await good.reserve("jobs", { timeout: 2000 }))!.body.toString()).toBe("fine")
+    expect(b.role).toBe("follower")
+    expect((await client(a).stats()).queues.jobs).toMatchObject({ reserved: 1 })
+  })
+
   it("options: shared needs store; CURVE users cannot be forwarded; a shared device closed while following is closed", async () => {
     expect(() => startDeviceSync({ dir: "/tmp/x", shared: true })).toThrow(QueueError)
     expect(() => startDeviceSync({ dir: "/tmp/x", shared: true })).toThrow(/shared needs store/)

@@ -102,13 +102,19 @@ export class Follower {
 
   /** Forwards a request from a client ([routing id, command, request id, ...]) to the leader. */
   forward(frames: Buffer[]): void {
+    if (frames.length < 2) return // a routing id alone: nothing to forward (the leader would drop it too)
     const addr = frames[0]!
     const key = addr.toString("latin1")
     const up = this.ups.get(key) ?? this.open(Buffer.from(addr), key)
     frames.shift()
     // Pipelined: the DEALER queues without bound (HWM 0) until it is connected; the client's own
     // window bounds what one client has in flight.
-    up.dealer.sendPipelined(frames).then(undefined, () => undefined)
+    // Owned: frames received are not reused, so they are queued without a copy.
+    try {
+      up.dealer.sendOwned(frames).then(undefined, () => undefined)
+    } catch {
+      this.end(up, true) // closed under us: the client comes back to what serves next
+    }
   }
 
   private open(addr: Buffer, key: string): Upstream {
