@@ -149,7 +149,8 @@ describe.skipIf(!postgresAvailable())("PostgreSQL backend", () => {
             confirmed.add(id)
             break
           } catch (err) {
-            if ((err as { code?: string }).code !== "DISCONNECTED" || stop) return
+            if (stop) return
+            if ((err as { code?: string }).code !== "DISCONNECTED") return void violations.push(`put ${id}: ${(err as Error).message}`)
           }
         }
       }

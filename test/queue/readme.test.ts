@@ -33,10 +33,11 @@ describe.skipIf(!postgresAvailable())("README on PostgreSQL", () => {
   async function runProgram(n: number): Promise<string[]> {
     const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8")
     const section = readme.slice(readme.indexOf("### On PostgreSQL, with a standby"))
-    let code = section
-      .split("```ts\n")
-      [n]!.split("```")[0]!
-      .replace('"omq/queue"', JSON.stringify(fileURLToPath(new URL("../../lib/entry/queue.ts", import.meta.url))))
+    const programs = section.split("```ts\n")
+    let code = programs[n]!.split("```")[0]!.replace(
+      '"omq/queue"',
+      JSON.stringify(fileURLToPath(new URL("../../lib/entry/queue.ts", import.meta.url))),
+    )
     for (const port of ["5571", "5572", "5573", "5574"]) code = code.replaceAll(port, String(await freePort()))
     const file = join(tempDir(), "pg.mts")
     writeFileSync(file, code)

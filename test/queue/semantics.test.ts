@@ -375,4 +375,30 @@ describe("reconnection", () => {
     expect(text(second.body)).toBe("after")
     await second.ack()
   })
+
+  it("a client given several devices talks to one at a time (the first), moves to the next when it is gone for failoverMs, and renews its subscription there", async () => {
+    const a = await startDevice()
+    const b = await startDevice()
+    const c = client([a.lastEndpoint!, b.lastEndpoint!], { failoverMs: 200, socket: { reconnectInterval: 20 } })
+    for (let i = 0; i < 20; i++) await c.put("q", `m${i}`)
+    expect(a.messageCount).toBe(20) // not spread over both, as a DEALER would round-robin
+    expect(b.messageCount).toBe(0)
+    const sub = c.consume("r", { credit: 10 })
+    const it = sub[Symbol.asyncIterator]()
+    await a.close()
+    // A put in flight as the device went fails with DISCONNECTED (and, with an id, is safe to
+    // retry); made while no device is connected, it waits for the next one rather than fail.
+    for (;;) {
+      try {
+        await c.put("r", "on b", { id: "once" })
+        break
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe("DISCONNECTED")
+      }
+    }
+    expect(b.messageCount).toBe(1)
+    expect(text((await it.next()).value!.body)).toBe("on b")
+    await sub.close()
+    expect(() => client("tcp://127.0.0.1:1", { failoverMs: 0 })).toThrow(/failoverMs/)
+  })
 })

@@ -160,7 +160,8 @@ describe.skipIf(!postgresAvailable())("shared devices on one database", () => {
             confirmed.add(id)
             break
           } catch (err) {
-            if (!retryable(err) || stop) return
+            if (stop) return
+            if (!retryable(err)) return void violations.push(`put ${id}: ${(err as Error).message}`)
           }
         }
       }

@@ -112,14 +112,12 @@ export class QueueClient extends QueueConnection {
    * one database (shared devices, or a device and its standbys): the client talks to one at a
    * time and moves to the next when it has had no connection for `failoverMs`; requests in
    * flight fail with DISCONNECTED (a put with an `id` is safe to retry), subscriptions are renewed
-   * on the next device. Meanwhile requests wait (the DEALER sends only over an established
-   * connection then, ZMQ_IMMEDIATE).
+   * on the next device. Requests made meanwhile wait in the client for the next connection.
    */
   constructor(endpoint?: string | readonly string[], options: QueueClientOptions = {}) {
-    const several = Array.isArray(endpoint) && endpoint.length > 1
     const failoverMs = options.failoverMs ?? 1000
     if (!Number.isInteger(failoverMs) || failoverMs < 1) throw new QueueError("BAD_OPTION", "failoverMs must be an integer >= 1")
-    super(options.maxInFlight ?? 10_000, several ? { immediate: true, ...options.socket } : options.socket, failoverMs)
+    super(options.maxInFlight ?? 10_000, options.socket, failoverMs)
     this.consumerName = options.consumerName
     if (typeof endpoint === "string") this.connect(endpoint)
     else if (endpoint !== undefined) for (const e of endpoint) this.connect(e)
@@ -296,7 +294,8 @@ export class QueueClient extends QueueConnection {
       encodeCbor({ queue: c.queue, credit: c.credit, consumer: c.consumerName, group: c.group, filter: c.filter }),
     ).then(undefined, (err: QueueError) => {
       if (this.consumers.get(id) !== c) return
-      if (err.code === "DISCONNECTED") return // resubscribed on reconnect
+      // Resubscribed on reconnect: the connection is gone, or going (a closing device's answer).
+      if (err.code === "DISCONNECTED" || err.code === "SHUTTING_DOWN") return
       this.consumers.delete(id)
       c.end(err)
     })

@@ -73,6 +73,8 @@ export abstract class QueueConnection {
   private up = false
   private failover: NodeJS.Timeout | undefined
   private readonly failoverMs: number
+  /** Requests made while no device was connected (several endpoints), sent on the next handshake. */
+  private outbox: { id: number; frames: Buffer[] }[] = []
 
   constructor(maxInFlight: number, socketOptions: SocketOptions<Dealer> | undefined, failoverMs = 1000) {
     this.maxInFlight = maxInFlight
@@ -89,6 +91,9 @@ export abstract class QueueConnection {
         if (this.failover !== undefined) clearTimeout(this.failover)
         this.failover = undefined
         this.onReconnect()
+        const held = this.outbox
+        this.outbox = []
+        for (const r of held) if (this.pending.has(r.id)) this.write(r.id, r.frames)
       }
     })
     void this.receiveLoop()
@@ -175,10 +180,20 @@ export abstract class QueueConnection {
     const frames = data === undefined ? [command, reqId, args] : [command, reqId, args, ...data]
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, raw === undefined ? { resolve, reject } : { resolve, reject, raw })
-      // Requests are pipelined (none is awaited before the next), so no send may wait for a loop turn.
-      this.socket.sendPipelined(frames).then(undefined, (err: Error) => {
-        if (this.pending.delete(id)) reject(err)
-      })
+      // With several devices and none connected, requests wait here for the next connection.
+      if (this.endpoints.length > 1 && !this.up) this.outbox.push({ id, frames })
+      else this.write(id, frames)
+    })
+  }
+
+  private write(id: number, frames: Buffer[]): void {
+    // Requests are pipelined (none is awaited before the next), so no send may wait for a loop turn.
+    this.socket.sendPipelined(frames).then(undefined, (err: Error) => {
+      const p = this.pending.get(id)
+      if (p !== undefined) {
+        this.pending.delete(id)
+        p.reject(err)
+      }
     })
   }
 
@@ -253,6 +268,7 @@ export abstract class QueueConnection {
   private failPending(err: Error): void {
     const ps = [...this.pending.values()]
     this.pending.clear()
+    this.outbox = []
     for (const p of ps) p.reject(err)
     for (const w of this.slotWaiters.splice(0)) w()
     for (const d of this.drainWaiters.splice(0)) d()
