@@ -345,6 +345,107 @@ describe.each(BACKENDS)("peek and stats (%s backend)", (kind) => {
   }
 })
 
+describe.each(BACKENDS)("pause, purge, paging and counters (%s backend)", (kind) => {
+  useBackend(kind)
+  it("a paused queue takes puts and delivers nothing (a waiting reserve and a subscription wait) until resumed", async () => {
+    const dev = await startDevice()
+    const c = client(dev)
+    await c.put("p", "early")
+    await c.pause("p")
+    expect((await c.stats("p")).queues.p).toMatchObject({ paused: true, ready: 1 })
+    expect(await c.reserve("p", { timeout: 100 })).toBeNull()
+    await c.put("p", "while paused")
+    const got: string[] = []
+    const sub = c.consume("p", { credit: 10 })
+    const consuming = (async () => {
+      for await (const d of sub) {
+        got.push(text(d.body))
+        await d.ack()
+      }
+    })()
+    const waiting = c.reserve("p", { timeout: 10_000 })
+    await c.stats() // a round trip: the subscription and the reserve are in place
+    expect(got).toEqual([])
+    await c.resume("p")
+    const w = await waiting
+    await waitFor(() => got.length + (w === null ? 0 : 1) === 2, 5000, "both delivered after resume")
+    expect([...got, ...(w === null ? [] : [text(w.body)])].sort()).toEqual(["early", "while paused"])
+    expect((await c.stats("p")).queues.p!.paused).toBeUndefined()
+    await w?.ack()
+    await sub.close()
+    await consuming
+  })
+
+  // Restarting on the same directory: the file store's (the PostgreSQL store's restarts are in postgres.test.ts).
+  if (kind === "file")
+    it("a pause survives a restart", async () => {
+      const { tempDir } = await import("./queue-util.js")
+      const dir = tempDir()
+      let dev = await startDevice({ dir })
+      let c = client(dev)
+      await c.put("p", "kept")
+      await c.pause("p")
+      await c.close()
+      await dev.close()
+      dev = await startDevice({ dir })
+      c = client(dev)
+      expect((await c.stats("p")).queues.p).toMatchObject({ paused: true, ready: 1 })
+      expect(await c.reserve("p", { timeout: 100 })).toBeNull()
+      await c.resume("p")
+      expect(text((await c.reserve("p", { timeout: 2000 }))!.body)).toBe("kept")
+    })
+
+  it("a paused stream pauses all its groups", async () => {
+    const dev = await startDevice()
+    const c = client(dev)
+    await c.createGroup("s", "g1")
+    await c.put("s", "m")
+    await c.pause("s")
+    await c.createGroup("s", "g2")
+    const c2 = client(dev) // a connection reads a stream through one group
+    expect(await c.reserve("s", { group: "g1", timeout: 100 })).toBeNull()
+    expect(await c2.reserve("s", { group: "g2", timeout: 100 })).toBeNull()
+    await c.resume("s")
+    expect(text((await c.reserve("s", { group: "g1", timeout: 2000 }))!.body)).toBe("m")
+    expect(text((await c2.reserve("s", { group: "g2", timeout: 2000 }))!.body)).toBe("m")
+  })
+
+  it("purge drops ready and delayed messages (or dead letters with states), never leased ones; a stream refuses", async () => {
+    const dev = await startDevice()
+    const c = client(dev)
+    for (let i = 0; i < 5; i++) await c.put("q", `r${i}`)
+    await c.put("q", "later", { delay: 60_000 })
+    const leased = (await c.reserve("q", { timeout: 1000 }))!
+    const dead = (await c.reserve("q", { timeout: 1000 }))!
+    await dead.bury("bad")
+    expect(await c.purge("q")).toBe(4) // 3 ready + 1 delayed
+    expect((await c.stats("q")).queues.q).toMatchObject({ ready: 0, delayed: 0, reserved: 1, buried: 1, total: 2 })
+    expect(await c.purge("q", { states: ["buried"] })).toBe(1)
+    await leased.ack()
+    expect((await c.stats("q")).queues.q).toMatchObject({ total: 0 })
+    await expect(c.purge("q", { states: ["reserved" as "ready"] })).rejects.toMatchObject({ code: "BAD_OPTION" })
+    await c.createGroup("st", "g")
+    await expect(c.purge("st")).rejects.toMatchObject({ code: "BAD_OPTION", message: expect.stringMatching(/stream/) })
+  })
+
+  it("peek pages with skip; stats count deliveries, nacks and dead letters", async () => {
+    const dev = await startDevice()
+    const c = client(dev)
+    for (let i = 0; i < 25; i++) await c.put("q", `m${i}`)
+    const pages: string[] = []
+    for (let skip = 0; skip < 30; skip += 10) for (const m of await c.peek("q", { count: 10, skip })) pages.push(text(m.body))
+    expect(pages).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`))
+    await c.configure("n", { retry: { maxAttempts: 2, delay: 0 } })
+    await c.put("n", "once")
+    const a = (await c.reserve("n", { timeout: 1000 }))!
+    await a.nack({ delay: 0 })
+    const b = (await c.reserve("n", { timeout: 1000 }))!
+    expect(b.seq).toBe(a.seq)
+    await b.nack({ delay: 0 }) // the second attempt: a dead letter now
+    expect((await c.stats("n")).queues.n).toMatchObject({ deliveries: 2, nacks: 2, deadLetters: 1, buried: 1 })
+  })
+})
+
 describe("reconnection", () => {
   it("a consumer keeps consuming after the device restarts on the same address; requests in flight fail", async () => {
     const { QueueDevice } = await import("../../lib/entry/queue.js")

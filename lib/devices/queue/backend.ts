@@ -113,6 +113,8 @@ export interface QueueConfig {
   maxAge?: number
   maxBytes?: number
   maxMessages?: number
+  /** Paused: puts are stored as usual, nothing is delivered (RESERVEs wait) until it is resumed. A stream's groups all pause. */
+  paused?: boolean
 }
 
 /** A header condition of a filter: `header` equals `equals`, or is a string starting with `prefix`. "$key" is the message's key. */
@@ -228,7 +230,15 @@ export interface MessageInfo {
 export type PeekQuery =
   | { by: "seq"; seq: number }
   | { by: "id"; queue: string; id: string }
-  | { by: "state"; queue: string; state: "ready" | "delayed" | "reserved" | "buried"; count: number; group?: string | undefined }
+  | {
+      by: "state"
+      queue: string
+      state: "ready" | "delayed" | "reserved" | "buried"
+      count: number
+      group?: string | undefined
+      /** Leave out the first `skip` (paging through a queue). */
+      skip?: number | undefined
+    }
 
 /** Per-queue figures reported by STATS. */
 export interface QueueStats {
@@ -252,6 +262,12 @@ export interface QueueStats {
   /** Puts (including recovered messages) and acks since the device started. */
   puts: number
   acks: number
+  /** Since the device started: deliveries, nacks, and messages that became dead letters. */
+  deliveries: number
+  nacks: number
+  deadLetters: number
+  /** Paused (CONFIG paused): nothing is delivered. */
+  paused?: boolean
   /** Times the queue's rate held a delivery back (with a `rate` in its config). */
   throttled?: number
   /** A stream's log and its consumer groups. */
@@ -307,6 +323,8 @@ export interface TraceEvent {
   /** put: the dedup id and ordering key, if any. */
   readonly id?: string | undefined
   readonly key?: string | undefined
+  /** deliver: when the message was put (ms since the epoch). */
+  readonly putAt?: number | undefined
 }
 
 export type TraceObserver = (e: TraceEvent) => void
@@ -426,6 +444,13 @@ export interface QueueBackend {
    * once durable.
    */
   kick(queue: string, count: number, seq: number | undefined, done: Done<number>, group?: string): void
+
+  /**
+   * PURGE: drops every message of `queue` in `states` (ready, delayed, buried; never a leased
+   * one), as acks would; `done` gets how many, once durable. A stream refuses (BAD_OPTION):
+   * its messages go by retention.
+   */
+  purge(queue: string, states: readonly ("ready" | "delayed" | "buried")[], done: Done<number>): void
 
   /** CONFIG: replaces the given fields of the queue's settings; `done` gets the whole config, once durable. */
   configure(queue: string, config: QueueConfig, done: Done<QueueConfig>): void

@@ -30,6 +30,7 @@ export const COMMANDS = [
   "SEEK",
   "RANGE",
   "TRACE",
+  "PURGE",
 ] as const
 export type Command = (typeof COMMANDS)[number]
 

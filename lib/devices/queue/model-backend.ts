@@ -163,6 +163,14 @@ export abstract class ModelBackend implements QueueBackend {
     }
   }
 
+  purge(queue: string, states: readonly ("ready" | "delayed" | "buried")[], done: Done<number>): void {
+    try {
+      this.model.purge(queue, states, done)
+    } catch (err) {
+      done(this.failure(err))
+    }
+  }
+
   configure(queue: string, config: QueueConfig, done: Done<QueueConfig>): void {
     try {
       this.model.configure(queue, config, done)

@@ -403,12 +403,31 @@ export class QueueClient extends QueueConnection {
     return int(r.result.kicked)
   }
 
-  /** The first `count` (default 1) messages of `queue` in `state` (default "ready"), without leasing them. */
+  /** The first `count` (default 1, at most 1000) messages of `queue` in `state` (default "ready") after the first `skip`, without leasing them. */
   peek(
     queue: string,
-    options: { state?: "ready" | "delayed" | "reserved" | "buried"; count?: number; group?: string } = {},
+    options: { state?: "ready" | "delayed" | "reserved" | "buried"; count?: number; group?: string; skip?: number } = {},
   ): Promise<PeekedMessage[]> {
-    return this.peekRequest({ queue, state: options.state, count: options.count, group: options.group })
+    return this.peekRequest({ queue, state: options.state, count: options.count, group: options.group, skip: options.skip })
+  }
+
+  /**
+   * Drops every message of `queue` in `states` (default ready and delayed; "buried" for dead
+   * letters), never a leased one. Resolves with how many, once durable. Not for streams.
+   */
+  async purge(queue: string, options: { states?: ("ready" | "delayed" | "buried")[] } = {}): Promise<number> {
+    const r = await this.request(CMD.PURGE, encodeCbor({ queue, states: options.states }))
+    return int(r.result.purged)
+  }
+
+  /** Stops deliveries of `queue` (puts are still taken; RESERVEs wait) until resume(); durable. */
+  async pause(queue: string): Promise<void> {
+    await this.configure(queue, { paused: true })
+  }
+
+  /** Delivers `queue`'s messages again after pause(). */
+  async resume(queue: string): Promise<void> {
+    await this.configure(queue, { paused: false })
   }
 
   /** One message by seq, or by (queue, dedup id); null if there is none. */

@@ -27,7 +27,11 @@ export function stats(b: ModelState, only: string | undefined): Record<string, Q
       waiting: q.waiters.length,
       puts: q.puts,
       acks: q.acks,
+      deliveries: q.deliveries,
+      nacks: q.nacks,
+      deadLetters: q.deadLetters,
     }
+    if (q.paused) out[q.name]!.paused = true
     if (q.bucket !== null) out[q.name]!.throttled = q.bucket.throttled
     if (q.isStream) {
       const groups: Record<string, GroupStats> = {}
@@ -86,25 +90,27 @@ export function peek(b: ModelState, query: PeekQuery): QueueMessage[] {
         if (g === undefined) throw new QueueError("NOT_FOUND", `queue ${query.queue} has no consumer group ${JSON.stringify(query.group)}`)
         q = g
       }
+      const skip = query.skip ?? 0
       const count = query.count
       switch (query.state) {
         case "ready":
-          return q.ready.peek(count)
+          return skip === 0 ? q.ready.peek(count) : q.ready.peek(skip + count).slice(skip)
         case "delayed":
           return b.delays
             .values()
             .filter((m) => m.queue === q)
             .sort((x, y) => x.readyAt - y.readyAt || x.seq - y.seq)
-            .slice(0, count)
+            .slice(skip, skip + count)
         case "buried": {
           const found: QueueMessage[] = []
-          for (let m = q.buried.head; m !== null && found.length < count; m = m.next) found.push(m)
+          let skipped = 0
+          for (let m = q.buried.head; m !== null && found.length < count; m = m.next) if (skipped++ >= skip) found.push(m)
           return found
         }
         case "reserved": {
           const found: QueueMessage[] = []
           for (const list of b.leases.values()) for (let m = list.head; m !== null; m = m.next) if (m.queue === q) found.push(m)
-          return found.sort((x, y) => x.seq - y.seq).slice(0, count)
+          return found.sort((x, y) => x.seq - y.seq).slice(skip, skip + count)
         }
       }
     }

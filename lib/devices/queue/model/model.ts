@@ -465,12 +465,41 @@ export class QueueModel {
     this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, whole)) })
   }
 
-  /** What follows from a queue's config (live or recovered): its rate bucket, its groups' settings, retention. */
+  /** What follows from a queue's config (live or recovered): its rate bucket, its groups' settings, retention, pause. */
   private configured(q: QueueState): void {
     const now = Date.now()
     if (!q.isStream) q.bucket = bucketOf(q.config.rate, q.config.burst, now)
-    for (const g of q.groups.values()) configureGroup(g, g.groupConfig, now)
+    const paused = q.config.paused === true
+    const resumed = q.paused && !paused
+    q.paused = paused
+    for (const g of q.groups.values()) {
+      configureGroup(g, g.groupConfig, now)
+      g.paused = paused
+    }
     if (q.isStream) this.state.trimSoon(q)
+    if (resumed) {
+      if (q.isStream) for (const g of q.groups.values()) this.state.dispatch(g, now)
+      else this.state.dispatch(q, now)
+    }
+  }
+
+  /** PURGE: drops the queue's messages in `states` (none leased), logged as acks. */
+  purge(queue: string, states: readonly ("ready" | "delayed" | "buried")[], done: Done<number>): void {
+    const q = this.state.queue(queue)
+    if (q.isStream)
+      throw new QueueError(
+        "BAD_OPTION",
+        `queue ${queue} is a stream: its messages go by retention (CONFIG maxAge, maxBytes, maxMessages), not PURGE`,
+      )
+    const want = new Set<string>(states)
+    const picked: QueueMessage[] = []
+    for (const m of this.state.bySeq.values()) if (m.queue === q && want.has(m.state)) picked.push(m)
+    for (const m of picked) {
+      this.state.unplace(m)
+      this.state.unregister(m)
+    }
+    if (picked.length > 0) this.state.journal.append({ kind: "ack", seqs: picked.map((m) => m.seq) })
+    this.state.journal.afterCommit({ kind: "confirm", done: (e) => (e ? done(e) : done(null, picked.length)) })
   }
 
   /** The queue, or its group `group` (NOT_FOUND if there is none). */

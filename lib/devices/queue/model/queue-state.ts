@@ -122,6 +122,11 @@ export class QueueState {
   /** Totals since the device started. */
   puts = 0
   acks = 0
+  deliveries = 0
+  nacks = 0
+  deadLetters = 0
+  /** Nothing is delivered (the config's `paused`, for a stream's groups their stream's). */
+  paused = false
   private rr = 0
   /** Deliveries at most this fast (the config's or the group's rate), or null. */
   bucket: TokenBucket | null = null

@@ -156,6 +156,7 @@ export class ModelState {
   }
 
   popReady(q: QueueState, now: number): QueueMessage | null {
+    if (q.paused) return null
     for (;;) {
       if (q.ready.size === 0) {
         const g = q.group
@@ -268,6 +269,7 @@ export class ModelState {
     holder.leases++
     q.reserved++
     this.startLease(m, m.ttr, now)
+    m.queue.deliveries++
     if (this.observer !== null) this.emit(m, "deliver", now, name)
   }
 
@@ -305,6 +307,7 @@ export class ModelState {
   /** After a lease ended without an ack: retry (ready or delayed) or dead-letter. Returns the new state. */
   requeue(m: QueueMessage, delay: number | undefined, now: number, cause: "nack" | "ttr" | "disconnect"): MessageState {
     const q = m.queue
+    if (cause === "nack") q.nacks++
     if (m.record !== null && m.record.state === "gone") {
       // Retention dropped its stored message while it was leased: nothing is left to deliver again.
       settleEntry(this, m, now)
@@ -340,6 +343,7 @@ export class ModelState {
 
   /** Moves an unplaced message to its queue's dead letters and logs it. */
   bury(m: QueueMessage, reason: string, now: number): void {
+    m.queue.deadLetters++
     m.ttlExpired = false
     m.buryReason = reason
     m.buriedAt = now
@@ -377,6 +381,7 @@ export class ModelState {
       readyAt,
       id: type === "put" ? m.id : undefined,
       key: type === "put" ? m.key : undefined,
+      putAt: type === "deliver" ? m.putAt : undefined,
     })
   }
 

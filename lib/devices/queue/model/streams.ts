@@ -101,6 +101,7 @@ export function createGroup(state: ModelState, q: QueueState, name: string, conf
   }
   const g = new GroupState(q, name, config, floor, state.bySeq, q.groupSlots++)
   configureGroup(g, config, now)
+  g.paused = q.config.paused === true
   g.cursor = findBySeq(q, floor)
   q.groups.set(name, g)
   return g

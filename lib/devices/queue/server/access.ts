@@ -86,6 +86,7 @@ const NEEDS: Record<string, Right | "any" | undefined> = {
   UNGROUP: "admin",
   SEEK: "admin",
   TRACE: "admin",
+  PURGE: "admin",
   STATS: "any",
 }
 

@@ -47,6 +47,7 @@ const MAX_CREDIT = 1_000_000
 const MAX_ACKS = 100_000
 const MAX_REASON = 1024
 const PEEK_STATES = ["ready", "delayed", "reserved", "buried"] as const
+const PURGE_STATES = ["ready", "delayed", "buried"] as const
 const MAX_RANGE = 10_000
 
 /** A client connection as the device knows it (by ROUTER routing id), and its handle at the backend. */
@@ -354,7 +355,7 @@ function dispatch(
       return
     }
     case "PEEK": {
-      onlyKeys(a, ["queue", "state", "count", "seq", "id", "group"], "PEEK")
+      onlyKeys(a, ["queue", "state", "count", "seq", "id", "group", "skip"], "PEEK")
       const byKey = a.seq !== undefined || a.id !== undefined
       b.peek(peekQuery(a), (err, found) => {
         if (err) return ctx.send(errorReply(addr, reqId, err))
@@ -378,6 +379,21 @@ function dispatch(
           for (const [name, st] of Object.entries(queues)) if (access.visible(who, name)) mine[outer(name)] = st
           return encodeCbor({ ...ctx.deviceStats(), queues: mine })
         }),
+      )
+      return
+    }
+    case "PURGE": {
+      onlyKeys(a, ["queue", "states"], "PURGE")
+      const queue = queueName(a.queue)
+      const states = opt(a, "states", (v) => {
+        if (!Array.isArray(v) || v.length === 0 || !v.every((x) => PURGE_STATES.includes(x as (typeof PURGE_STATES)[number])))
+          throw new QueueError("BAD_OPTION", `states must be a non-empty array of ${PURGE_STATES.join(", ")}`)
+        return v as (typeof PURGE_STATES)[number][]
+      }) ?? ["ready", "delayed"]
+      b.purge(
+        queue,
+        states,
+        replyWith(ctx, addr, reqId, (purged) => encodeCbor({ purged })),
       )
       return
     }
@@ -495,5 +511,6 @@ function peekQuery(a: Record<string, unknown>): PeekQuery {
       return v as (typeof PEEK_STATES)[number]
     }) ?? "ready"
   const count = opt(a, "count", (v) => intOption(v, "count", 1, 1000)) ?? 1
-  return { by: "state", queue, state, count, group: opt(a, "group", groupName) }
+  const skip = opt(a, "skip", (v) => intOption(v, "skip", 0, 100_000_000))
+  return { by: "state", queue, state, count, group: opt(a, "group", groupName), skip }
 }

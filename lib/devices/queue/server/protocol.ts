@@ -281,7 +281,7 @@ export function groupConfig(a: Record<string, unknown>): GroupConfig {
   return c
 }
 
-export const CONFIG_KEYS = ["queue", "ttr", "retry", "rate", "burst", "retention", "maxAge", "maxBytes", "maxMessages"] as const
+export const CONFIG_KEYS = ["queue", "ttr", "retry", "rate", "burst", "retention", "maxAge", "maxBytes", "maxMessages", "paused"] as const
 
 /** A queue's config fields from CONFIG args. */
 export function queueConfig(a: Record<string, unknown>): QueueConfig {
@@ -303,6 +303,11 @@ export function queueConfig(a: Record<string, unknown>): QueueConfig {
     const n = opt(a, k, (v) => intOption(v, k, 0, Number.MAX_SAFE_INTEGER))
     if (n !== undefined) config[k] = n
   }
+  const paused = opt(a, "paused", (v) => {
+    if (typeof v !== "boolean") throw new QueueError("BAD_OPTION", "paused must be true or false")
+    return v
+  })
+  if (paused !== undefined) config.paused = paused
   return config
 }
 
