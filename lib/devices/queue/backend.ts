@@ -492,6 +492,9 @@ export interface QueueBackend {
   /** Receives every message's lifecycle events from now on (null: none). Optional: a backend without it has no traces. */
   observe?(observer: TraceObserver | null): void
 
+  /** Told how long each store sync (a group commit's fdatasync or database write) took, in seconds (null: nobody). Optional. */
+  observeSyncs?(observer: ((seconds: number) => void) | null): void
+
   /** Backend-wide figures merged into STATS (the file backend: segment, diskBytes, checkpoints, fsyncs, fsync). */
   info(): Record<string, unknown>
 

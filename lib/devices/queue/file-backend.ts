@@ -118,6 +118,10 @@ export class FileBackend extends ModelBackend {
     return this.checkpointing
   }
 
+  observeSyncs(observer: ((seconds: number) => void) | null): void {
+    this.store.onSync = observer
+  }
+
   info(): Record<string, unknown> {
     const f = this.options.fsync
     return {

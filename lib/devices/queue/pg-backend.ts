@@ -151,6 +151,8 @@ class PgJournal implements Journal {
   epoch: number
   bytesSinceCheckpoint = 0
   rows = 0
+  /** Told how long each log INSERT took (s). */
+  onSync: ((seconds: number) => void) | null = null
 
   constructor(
     private readonly db: Serial,
@@ -197,8 +199,10 @@ class PgJournal implements Journal {
         if (this.failed) return this.onCommit(commits, this.failed)
         try {
           if (data.length > 0) {
+            const started = this.onSync === null ? 0 : performance.now()
             await c.query("INSERT INTO omq_log (epoch, data) VALUES ($1, $2)", [epoch, data])
             this.rows++
+            if (this.onSync !== null) this.onSync((performance.now() - started) / 1000)
           }
         } catch (err) {
           this.failed = err as Error
@@ -288,8 +292,16 @@ export class PgBackend extends ModelBackend {
     this.journal = this.attach(model, db, epoch)
   }
 
+  private syncObserver: ((seconds: number) => void) | null = null
+
+  observeSyncs(observer: ((seconds: number) => void) | null): void {
+    this.syncObserver = observer
+    this.journal.onSync = observer
+  }
+
   private attach(model: QueueModel, db: Serial, epoch: number): PgJournal {
     const journal = new PgJournal(db, epoch, () => this.appended())
+    journal.onSync = this.syncObserver
     model.attach(journal)
     const onCommit = journal.onCommit
     // A failed write starts the way back (the model reports the failure to the waiting requests).

@@ -70,6 +70,8 @@ export class Store<A = unknown> {
   bytesSinceCheckpoint = 0
   /** fdatasync calls on segments so far (with "always", one per group commit). */
   syncs = 0
+  /** Told how long each group commit's fdatasync took (s), when set (metrics). */
+  onSync: ((seconds: number) => void) | null = null
 
   private readonly sealed: Batch<A>[] = []
   private actions: A[] = []
@@ -174,7 +176,9 @@ export class Store<A = unknown> {
       if (this.options.fsync === "always" && this.dirty) {
         this.dirty = false
         this.syncs++
+        const started = this.onSync === null ? 0 : performance.now()
         await fdatasync(this.fd)
+        if (this.onSync !== null) this.onSync((performance.now() - started) / 1000)
       }
     } catch (err) {
       error = err as Error

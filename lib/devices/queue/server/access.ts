@@ -192,6 +192,18 @@ export class Access {
     return this.anonymous !== undefined ? { status: 200, userId: "" } : { status: 400, statusText: "this device admits no anonymous clients" }
   }
 
+  /** Whether `password` is PLAIN user `name`'s (the web view's HTTP Basic log-in). */
+  checkPassword(name: string, password: string): boolean {
+    const want = this.passwords.get(name)
+    const got = Buffer.from(password)
+    return want !== undefined && got.length === want.length && timingSafeEqual(got, want)
+  }
+
+  /** Whether `who` has admin on every queue of the plain namespace (what device-wide figures such as metrics need). */
+  seesEverything(who: Principal | undefined): boolean {
+    return who !== undefined && who.namespace === "" && who.rules.some((r) => r.rights.has("admin") && r.match.source === "^.*$")
+  }
+
   /** A PLAIN user's password (a shared device forwarding that user's connection presents it to the leader). */
   passwordOf(name: string): string | undefined {
     return this.passwords.get(name)?.toString("utf8")

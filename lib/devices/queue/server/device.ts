@@ -33,6 +33,14 @@ import { hostname } from "node:os"
 import type pg from "pg"
 import { connectPg, leaderEndpoint } from "../pg-backend.js"
 import { Follower } from "./follower.js"
+import { QueueHttp } from "../http/server.js"
+import { QueueMetrics } from "../http/metrics.js"
+import type { QueueStats } from "../backend.js"
+import { COMMAND_FRAMES, type Command } from "../commands.js"
+import { decodeCbor, encodeCbor } from "../cbor.js"
+
+/** What the web view may ask (read-only views and the operator's actions). */
+const VIEW_COMMANDS: ReadonlySet<Command> = new Set(["STATS", "PEEK", "KICK", "CONFIG", "PURGE"])
 import { curveKeyPair, z85 } from "../../../security/keys.js"
 import { publicKeyOf } from "../../../security/crypto.js"
 
@@ -104,6 +112,14 @@ export interface QueueDeviceOptions {
   /** With `store`: how often to try the database again after it went away (ms). Default 1000. */
   reconnectMs?: number
   /**
+   * Serve the web view and Prometheus metrics (http/server.ts) on this address: "HOST:PORT", or
+   * "PORT" for 127.0.0.1 (port 0: any free one; see httpUrl). Default none. With an access list,
+   * users log in as their PLAIN user and see only their namespace.
+   */
+  http?: string
+  /** With `http`: serve /metrics (prom-client). Default true. */
+  metrics?: boolean
+  /**
    * With `store`: several devices serve the database's queues at once. The one holding the
    * database leads (keeps the queues, as a lone device does); every other one serves its clients
    * by forwarding them to the leader (server/follower.ts), and takes the lead when the leader
@@ -141,6 +157,8 @@ export const DEFAULTS = {
   reconnectMs: 1000,
   shared: false,
   advertise: undefined,
+  http: undefined,
+  metrics: true,
 }
 
 function checkOptions(o: Required<QueueDeviceOptions>): void {
@@ -169,17 +187,21 @@ function checkOptions(o: Required<QueueDeviceOptions>): void {
   if (!Array.isArray(o.events) || !o.events.every((e) => typeof e === "string"))
     throw new QueueError("BAD_OPTION", "events must be an array of endpoints")
   if (typeof o.shared !== "boolean") throw new QueueError("BAD_OPTION", "shared must be a boolean")
+  if (o.http !== undefined && (typeof o.http !== "string" || !/^(?:.*:)?\d{1,5}$/.test(o.http)))
+    throw new QueueError("BAD_OPTION", "http must be HOST:PORT or PORT (port 0: any free one)")
+  if (typeof o.metrics !== "boolean") throw new QueueError("BAD_OPTION", "metrics must be a boolean")
   if (o.shared && o.store === undefined) throw new QueueError("BAD_OPTION", "shared needs store (the PostgreSQL database the devices share)")
   if (o.advertise !== undefined && (typeof o.advertise !== "string" || !/^[a-z]+:\/\/./.test(o.advertise)))
     throw new QueueError("BAD_OPTION", "advertise must be an endpoint such as tcp://host:port")
 }
 
 export class QueueDevice {
-  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend" | "access" | "store" | "advertise">>> & {
+  readonly options: Readonly<Required<Omit<QueueDeviceOptions, "backend" | "access" | "store" | "advertise" | "http">>> & {
     readonly backend?: QueueBackend
     readonly access?: AccessList | string
     readonly store?: string
     readonly advertise?: string
+    readonly http?: string
   }
   /** What recovery found at open(); undefined before. */
   recovery: RecoveryReport | undefined
@@ -213,6 +235,9 @@ export class QueueDevice {
   /** The CURVE key pair a follower's upstreams present (the leader admits any key without an access list). */
   private upstreamKeys: { publicKey: string; secretKey: string } | undefined
   private leadingNow: { promise: Promise<void>; resolve: () => void } = deferred()
+  private web: QueueHttp | undefined
+  private metrics: QueueMetrics | undefined
+  private viewRequests = 0
   private readonly name = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
   constructor(options: QueueDeviceOptions) {
@@ -267,13 +292,26 @@ export class QueueDevice {
    * QueueStoreError LOCKED or CORRUPT. Called by bind() if not done before.
    */
   open(): Promise<void> {
-    this.opening ??= this.doOpen()
+    // A device that failed to open leaves nothing listening (its web view neither).
+    this.opening ??= this.doOpen().catch(async (err: unknown) => {
+      await this.web?.close()
+      this.web = undefined
+      throw err
+    })
     return this.opening
   }
 
   private async doOpen(): Promise<void> {
     const o = this.options
     if (this.access !== undefined) this.zap = await startZapHandler(this.access.authenticate, { context: this.context! })
+    if (o.http !== undefined) {
+      if (o.metrics) this.metrics = await QueueMetrics.create({ stats: () => this.allStats() })
+      this.web = await QueueHttp.start(
+        o.http,
+        { request: (u, c, a) => this.viewRequest(u, c, a), allStats: () => this.allStats(), access: this.access },
+        this.metrics,
+      )
+    }
     // onConnectionEvent, not the Observer: it also reports inproc clients, as the Observer does not.
     this.router.onConnectionEvent((type) => {
       if (type === "disconnect") this.scheduleProbe()
@@ -421,7 +459,7 @@ export class QueueDevice {
     void b.advertise(e, this.name)
   }
 
-  /** Starts serving the backend's queues (tracing and events, if asked for). */
+  /** Starts serving the backend's queues (tracing and events, metrics, if asked for). */
   private async serve(backend: QueueBackend): Promise<void> {
     const o = this.options
     const tracing = o.trace !== false
@@ -431,8 +469,21 @@ export class QueueDevice {
       const keep = typeof o.trace === "object" ? (o.trace.keep ?? 10_000) : 10_000
       this.tracer = new Tracer(tracing, keep)
       await this.tracer.publishOn(o.events)
-      backend.observe(this.tracer.onEvent)
     }
+    if (this.metrics !== undefined) backend.observeSyncs?.(this.metrics.onSync)
+    const tracer = this.tracer
+    const metrics = this.metrics
+    if (backend.observe !== undefined && (tracer !== undefined || metrics !== undefined))
+      backend.observe(
+        tracer === undefined
+          ? metrics!.onEvent
+          : metrics === undefined
+            ? tracer.onEvent
+            : (e) => {
+                tracer.onEvent(e)
+                metrics.onEvent(e)
+              },
+      )
     const nobody: ClientHandle = backend.openClient("")
     this.ctx = {
       backend,
@@ -464,6 +515,53 @@ export class QueueDevice {
     // Nothing the device sends is changed afterwards (bodies and headers are the stored copies,
     // results are encoded fresh, ids are slices of requests received), so small frames need no copy.
     if (!this.router.closed) void this.router.sendOwned(frames) // throws at once on a closed socket
+  }
+
+  /** Where the web view listens (http://host:port), or null without `http`. */
+  get httpUrl(): string | null {
+    return this.web?.url ?? null
+  }
+
+  /** Every queue's stats and the device's figures (the web view's and the metrics' source). */
+  private allStats(): Promise<{ device: Record<string, unknown>; queues: Record<string, QueueStats> }> {
+    const b = this.backend
+    if (this.ctx === undefined || b === undefined)
+      return Promise.reject(
+        new QueueError(
+          "FOLLOWER",
+          `this device follows the one leading its database${this.follower?.leader === undefined ? "" : ` (${this.follower.leader})`}: its web view shows the queues`,
+        ),
+      )
+    return new Promise((resolve, reject) =>
+      b.stats(undefined, (err, queues) => (err ? reject(err) : resolve({ device: this.deviceStats(), queues: queues! }))),
+    )
+  }
+
+  /** Runs a request of the web view as user `userId`: the handlers check it as they check a client's. */
+  private viewRequest(
+    userId: string | undefined,
+    command: Command,
+    args: Record<string, unknown>,
+  ): Promise<{ result: Record<string, unknown>; data: Buffer[] }> {
+    const ctx = this.ctx
+    if (ctx === undefined) return this.allStats().then(() => ({ result: {}, data: [] })) // rejects with FOLLOWER
+    if (!VIEW_COMMANDS.has(command)) return Promise.reject(new QueueError("BAD_REQUEST", `the web view does not send ${command}`))
+    return new Promise((resolve, reject) => {
+      const addr = Buffer.from(`http-${++this.viewRequests}`)
+      const reqId = Buffer.alloc(4)
+      const c: HandlerContext = {
+        ...ctx,
+        userOf: () => userId,
+        session: () => undefined,
+        send: (frames) => {
+          const [, kind, , result, ...data] = frames
+          const decoded = result === undefined || result.length === 0 ? {} : (decodeCbor(result) as Record<string, unknown>)
+          if (kind!.toString() === "OK") resolve({ result: decoded, data })
+          else reject(new QueueError(String(decoded.code ?? "INTERNAL"), String(decoded.message ?? "request failed")))
+        },
+      }
+      handleRequest(c, [addr, COMMAND_FRAMES[command], reqId, encodeCbor(args)])
+    })
   }
 
   /** Binds the ROUTER (opening the store first if needed). */
@@ -569,6 +667,7 @@ export class QueueDevice {
       return
     }
     this.stopFollowing()
+    await this.web?.close()
     const backend = this.backend
     if (backend !== undefined) await backend.close()
     this.tracer?.close()
