@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util"
 import { QueueDevice, type QueueDeviceOptions } from "./server/device.js"
 import { QueueError, QueueStoreError } from "./errors.js"
+import { runTool, TOOLS, TOOLS_USAGE } from "./cli-tools.js"
 
 const USAGE = `usage: omq-queue --dir DIR [options]
        omq-queue --store postgres://user:password@host:5432/db [--standby | --shared] [options]
@@ -34,7 +35,12 @@ const USAGE = `usage: omq-queue --dir DIR [options]
   --curve-secret KEY      clients use CURVE with this server secret key (Z85); users by public key
   --trace                 keep every message's history (TRACE)
   --events ENDPOINT       publish lifecycle events on a PUB bound here; repeatable
-  --help                  this text`
+  --http HOST:PORT        serve the web view and Prometheus /metrics there (PORT alone: 127.0.0.1)
+  --no-metrics            with --http: no /metrics
+  --help                  this text
+
+and against a running device (ADDR: where it listens, e.g. tcp://127.0.0.1:5570):
+${TOOLS_USAGE}`
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`omq-queue: ${message}\n`)
@@ -49,6 +55,12 @@ function integer(v: string | undefined, name: string): number | undefined {
 }
 
 async function main(): Promise<void> {
+  const tool = process.argv[2]
+  if (tool !== undefined && (TOOLS as readonly string[]).includes(tool)) {
+    process.exitCode = await runTool(tool as (typeof TOOLS)[number], process.argv.slice(3))
+    return
+  }
+  if (tool !== undefined && !tool.startsWith("-")) fail(`unknown command ${JSON.stringify(tool)}\n${USAGE}`)
   let values
   try {
     ;({ values } = parseArgs({
@@ -71,6 +83,8 @@ async function main(): Promise<void> {
         "curve-secret": { type: "string" },
         trace: { type: "boolean" },
         events: { type: "string", multiple: true },
+        http: { type: "string" },
+        "no-metrics": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -117,6 +131,11 @@ async function main(): Promise<void> {
   }
   if (values.trace === true) options.trace = true
   if (values.events !== undefined) options.events = values.events
+  if (values.http !== undefined) options.http = values.http
+  if (values["no-metrics"] === true) {
+    if (values.http === undefined) fail("--no-metrics needs --http")
+    options.metrics = false
+  }
 
   let device: QueueDevice
   try {
@@ -163,6 +182,10 @@ async function main(): Promise<void> {
         ? "following the database's leading device)\n"
         : `${device.messageCount} messages recovered${r === undefined ? "" : ` in ${Math.round(r.ms)} ms`})\n`),
   )
+  if (device.httpUrl !== null)
+    process.stdout.write(
+      `omq-queue: web view at ${device.httpUrl}/${options.metrics === false ? "" : `, metrics at ${device.httpUrl}/metrics`}\n`,
+    )
 }
 
 main().catch((err: unknown) => fail((err as Error).stack ?? String(err), 1))

@@ -648,7 +648,14 @@ export class QueueDevice {
   }
 
   private deviceStats(): Record<string, unknown> {
-    return { uptime: Date.now() - this.startedAt, ...this.backend!.info(), clients: this.sessions.size, role: this.role }
+    const events = this.tracer?.eventsEndpoint ?? null
+    return {
+      uptime: Date.now() - this.startedAt,
+      ...this.backend!.info(),
+      clients: this.sessions.size,
+      role: this.role,
+      ...(events === null ? {} : { events }),
+    }
   }
 
   /**
