@@ -76,7 +76,7 @@ export const PAGE_HTML = `<!doctype html>
       <span class="muted" id="action-result" data-testid="action-result"></span>
     </div>
     <div class="legend" style="margin-top:10px">
-      <span><i style="background:#2f6fed"></i>puts/s</span><span><i style="background:#1e8e3e"></i>acks/s</span><span><i style="background:#c0392b"></i>nacks/s</span>
+      <span><i style="background:#2f6fed"></i>puts/s</span><span><i style="background:#1e8e3e"></i>acks/s</span><span><i style="background:#c0392b"></i>nacks/s</span><span class="muted" id="chart-max"></span>
     </div>
     <svg class="chart" id="chart" data-testid="chart" viewBox="0 0 600 140" preserveAspectRatio="none"></svg>
     <div id="groups-card" class="hidden">
@@ -159,10 +159,7 @@ function chart(q) {
     line.setAttribute("vector-effect", "non-scaling-stroke"); line.setAttribute("data-series", k)
     svg.append(line)
   }
-  const label = document.createElementNS("http://www.w3.org/2000/svg", "text")
-  label.setAttribute("x", "4"); label.setAttribute("y", "12"); label.setAttribute("font-size", "11"); label.setAttribute("fill", "#6b7385")
-  label.textContent = "max " + fmt(max) + "/s"
-  svg.append(label)
+  $("chart-max").textContent = "last " + Math.round(n) + " s, top " + fmt(max) + "/s"
 }
 function render() {
   const o = state.overview
