@@ -76,13 +76,24 @@ export class QueueMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     })
-    // Gauges: read from STATS when scraped (one STATS per scrape, shared by the gauges).
-    let current: Promise<Awaited<ReturnType<MetricsSource["stats"]>>> | undefined
+    // Gauges: read from STATS when scraped (one STATS per scrape, shared by the gauges). A
+    // device that follows another has no queues of its own: its queue gauges are empty.
+    type Snapshot = Awaited<ReturnType<MetricsSource["stats"]>>
+    let current: Promise<Snapshot | null> | undefined
     const snapshot = () => {
-      current ??= source.stats().finally(() => setImmediate(() => (current = undefined)))
+      current ??= source
+        .stats()
+        .catch(() => null)
+        .finally(() => setImmediate(() => (current = undefined)))
       return current
     }
-    const gauge = (name: string, help: string, labelNames: string[], fill: (g: Prom.Gauge<string>, s: Awaited<typeof current>) => void) =>
+    const gauge = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      fill: (g: Prom.Gauge<string>, s: Snapshot) => void,
+      none?: (g: Prom.Gauge<string>) => void,
+    ) =>
       new prom.Gauge({
         name,
         help,
@@ -90,37 +101,43 @@ export class QueueMetrics {
         registers: [registry],
         async collect() {
           this.reset()
-          fill(this, await snapshot())
+          const s = await snapshot()
+          if (s !== null) fill(this, s)
+          else none?.(this)
         },
       })
     gauge("omq_queue_messages", "Messages by state (pending: put, not yet durable).", [...qLabels, "state"], (g, s) => {
-      for (const [name, q] of Object.entries(s!.queues)) for (const state of STATES) g.set({ ...labelsOf(name), state }, q[state])
+      for (const [name, q] of Object.entries(s.queues)) for (const state of STATES) g.set({ ...labelsOf(name), state }, q[state])
     })
     gauge("omq_queue_consumers", "Subscriptions (CONSUME) on the queue.", qLabels, (g, s) => {
-      for (const [name, q] of Object.entries(s!.queues)) g.set(labelsOf(name), q.consumers)
+      for (const [name, q] of Object.entries(s.queues)) g.set(labelsOf(name), q.consumers)
     })
     gauge("omq_queue_leases", "Messages leased to consumers now.", qLabels, (g, s) => {
-      for (const [name, q] of Object.entries(s!.queues)) g.set(labelsOf(name), q.reserved)
+      for (const [name, q] of Object.entries(s.queues)) g.set(labelsOf(name), q.reserved)
     })
     gauge("omq_queue_oldest_message_age_seconds", "Age of the oldest live message.", qLabels, (g, s) => {
-      for (const [name, q] of Object.entries(s!.queues)) g.set(labelsOf(name), q.oldestAge / 1000)
+      for (const [name, q] of Object.entries(s.queues)) g.set(labelsOf(name), q.oldestAge / 1000)
     })
     gauge("omq_queue_bytes", "Bytes of the live messages' records in the log.", qLabels, (g, s) => {
-      for (const [name, q] of Object.entries(s!.queues)) g.set(labelsOf(name), q.bytes)
+      for (const [name, q] of Object.entries(s.queues)) g.set(labelsOf(name), q.bytes)
     })
     gauge("omq_queue_paused", "1 while the queue is paused.", qLabels, (g, s) => {
-      for (const [name, q] of Object.entries(s!.queues)) g.set(labelsOf(name), q.paused === true ? 1 : 0)
+      for (const [name, q] of Object.entries(s.queues)) g.set(labelsOf(name), q.paused === true ? 1 : 0)
     })
     gauge("omq_queue_group_lag", "Messages of a stream a consumer group has not settled.", gLabels, (g, s) => {
-      for (const [name, q] of Object.entries(s!.queues))
+      for (const [name, q] of Object.entries(s.queues))
         for (const [group, gs] of Object.entries(q.stream?.groups ?? {})) g.set({ ...labelsOf(name), group }, gs.lag)
     })
-    gauge("omq_device_clients", "Client connections of the device.", [], (g, s) => g.set(Number(s!.device.clients ?? 0)))
-    gauge("omq_device_leader", "1 while this device serves its queues itself (not following another).", [], (g, s) =>
-      g.set(s!.device.role === "follower" ? 0 : 1),
+    gauge("omq_device_clients", "Client connections of the device.", [], (g, s) => g.set(Number(s.device.clients ?? 0)))
+    gauge(
+      "omq_device_leader",
+      "1 while this device serves its queues itself (not following another).",
+      [],
+      (g) => g.set(1),
+      (g) => g.set(0),
     )
     gauge("omq_store_disk_bytes", "Bytes of the embedded store on disk (0 for other stores).", [], (g, s) =>
-      g.set(Number(s!.device.diskBytes ?? 0)),
+      g.set(Number(s.device.diskBytes ?? 0)),
     )
   }
 
