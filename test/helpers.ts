@@ -114,10 +114,12 @@ export interface ProcessResult {
 export function runProcess(
   cmd: string,
   args: readonly string[],
-  options: { timeout: number; env?: NodeJS.ProcessEnv },
+  options: { timeout: number; env?: NodeJS.ProcessEnv; input?: string },
 ): Promise<ProcessResult> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { timeout: options.timeout, ...(options.env === undefined ? {} : { env: options.env }) })
+    p.stdin.on("error", () => {}) // a program that exits without reading its input
+    p.stdin.end(options.input ?? "")
     let stdout = ""
     let stderr = ""
     p.stdout.on("data", (b: Buffer) => (stdout += b))

@@ -107,7 +107,7 @@ function showMessage(m: PeekedMessage): string {
 }
 
 /** A progress line on stderr ("\r"-rewritten), only where it is wanted. */
-function progress(enabled: boolean, label: string): { update(done: number, total?: number): void; end(): void } {
+function progress(enabled: boolean, label: string): { update(done: number, total?: number): void; end(done: number, total?: number): void } {
   let last = 0
   const draw = (done: number, total?: number) => {
     const pct = total !== undefined && total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : undefined
@@ -122,8 +122,10 @@ function progress(enabled: boolean, label: string): { update(done: number, total
       last = now
       draw(done, total)
     },
-    end() {
-      if (enabled) err("\n")
+    end(done, total) {
+      if (!enabled) return
+      draw(done, total)
+      err("\n")
     },
   }
 }
@@ -199,8 +201,9 @@ export async function runTool(tool: Tool, argv: string[]): Promise<number> {
       throw new UsageError("--state must be ready, delayed, reserved or buried")
     client = new QueueClient(address, { socket, maxInFlight: 1000 })
     const c = client
+    // Every request is bounded: the first one to a device that is not there fails with TIMEOUT
+    // (arguments are checked before it, so a bad one is a usage error whatever the device).
     const ask = <T>(q: Promise<T>) => withTimeout(q, timeout, address)
-    await ask(c.hello())
     switch (tool) {
       case "stats": {
         const s = await ask(c.stats(queue))
@@ -349,8 +352,7 @@ export async function runTool(tool: Tool, argv: string[]): Promise<number> {
             if (page.length < 1000) break
           }
         }
-        bar.update(n, total)
-        bar.end()
+        bar.end(n, total)
         if (sink !== process.stdout) await new Promise<void>((resolve) => sink.end(() => resolve()))
         if (v.out !== undefined) err(`exported ${n} message${n === 1 ? "" : "s"} of ${q} to ${v.out}\n`)
         break
@@ -394,7 +396,7 @@ export async function runTool(tool: Tool, argv: string[]): Promise<number> {
           if (inFlight.size >= 500) await Promise.race(inFlight)
         }
         await Promise.all(inFlight)
-        bar.end()
+        bar.end(n)
         out(v.json ? JSON.stringify({ imported: n }) + "\n" : `imported ${n} message${n === 1 ? "" : "s"} into ${q}\n`)
         break
       }
