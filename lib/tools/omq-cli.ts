@@ -214,6 +214,8 @@ class Codec {
   parse(data: Buffer, what: string): Buffer[] {
     if (this.encoding === "json") return this.parseJson(data.toString("utf8"), what)
     const parts = splitBuffer(data, this.frameSep)
+    if (this.routed && parts.length < 2)
+      throw new UsageError(`${what}: ROUTER needs the routing id (hex), the frame separator, then the message`)
     const frames = parts.map((p, i) =>
       this.routed && i === 0
         ? fromHex(p.toString("utf8"), `${what}: the routing id`)
@@ -221,8 +223,6 @@ class Codec {
           ? p
           : decodeText(p.toString("utf8"), this.encoding, what),
     )
-    if (this.routed && frames.length < 2)
-      throw new UsageError(`${what}: ROUTER needs the routing id (hex), the frame separator, then the message`)
     return frames
   }
 
