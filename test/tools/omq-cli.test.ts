@@ -8,10 +8,11 @@
  * publisher repeats until its subscriber has a message (the slow joiner) instead of sleeping.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
 import * as zmq from "zeromq"
-import { delay, freePort, killChild, tryReceive } from "../helpers.js"
+import { delay, freePort, killChild, runProcess, tryReceive } from "../helpers.js"
 import { libzmqZapHandler } from "../security/sec-util.js"
 
 const CLI = fileURLToPath(new URL("../../lib/tools/omq-cli.ts", import.meta.url))
@@ -317,6 +318,17 @@ describe("omq user errors", () => {
     expect(await r.exit).toBe(1)
     expect(r.stderr().trim()).toMatch(new RegExp(`^omq: cannot bind ${ep.replace(/\./g, "\\.")}: Address already in use$`))
   }, 30_000)
+
+  it("README's example, as pasted into sh (npx omq → this work tree's tool, on a free port), prints what README says", async () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8")
+    const section = readme.slice(readme.indexOf("### omq send and recv: any ZeroMQ endpoint from the shell"))
+    const [, script, expected] = /```sh\n([\s\S]*?)```[\s\S]*?```text\n([\s\S]*?)```/.exec(section)!
+    const port = String(await freePort())
+    const runnable = script!.replaceAll("npx omq", `"${process.execPath}" --import tsx "${CLI}"`).replaceAll("5555", port)
+    const r = await runProcess("sh", ["-c", runnable], { timeout: 30_000 })
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toBe(expected)
+  }, 40_000)
 
   it("--help: the usage on stdout, exit 0", async () => {
     expect(await omqOk(["--help"])).toMatch(/^usage: omq send --type TYPE/)
