@@ -40,7 +40,8 @@ const USAGE = `usage: omq send --type TYPE (--bind ADDR | --connect ADDR)... [op
       --identity ID       the same (its libzmq 2 name)
       --reply TEXT        REP: reply TEXT (frames split at the frame separator) to each request;
                           default: send the request back
-  -v, --verbose           print each bound endpoint on stderr
+  -v, --verbose           print each bound endpoint, connection and disconnection on stderr
+                          (a refused handshake, such as a wrong password, is printed always)
 
  messages and frames
   A message is one line (of stdin, or of output); its frames are separated by a tab:
@@ -89,6 +90,7 @@ interface AnySocket {
   immediate: boolean
   routingId: string | null
   readonly lastEndpoint: string | null
+  readonly events: unknown
   bind(address: string): Promise<void>
   connect(address: string): void
   close(): void
@@ -446,6 +448,21 @@ async function main(): Promise<void> {
     if (errorCode(err) === "EPIPE") process.exit(0)
     fail(`stdout: ${err.message}`, 1)
   })
+
+  // A refused handshake (wrong password or key, a socket type that cannot talk to this one)
+  // would otherwise look like an absent peer: say so, once per peer and reason.
+  const reported = new Set<string>()
+  const report = (always: boolean) => (e: { type: string; address?: string; error?: Error }) => {
+    const cause = (e.error as { cause?: Error } | undefined)?.cause?.message
+    const line = `omq: ${e.type}${e.address === undefined ? "" : ` ${e.address}`}${e.error === undefined ? "" : `: ${e.error.message}`}${cause === undefined ? "" : ` (${cause})`}`
+    if (always && reported.has(line)) return
+    reported.add(line)
+    process.stderr.write(line + "\n")
+  }
+  const events = sock.events as { on(type: string, listener: (e: { type: string; address?: string; error?: Error }) => void): void }
+  for (const type of ["handshake:error:auth", "handshake:error:protocol"]) events.on(type, report(true))
+  if (values.verbose === true)
+    for (const type of ["connect", "accept", "handshake", "disconnect", "handshake:error:other"]) events.on(type, report(false))
 
   const addressError = (err: unknown, address: string, op: string): UsageError => {
     const code = errorCode(err)

@@ -246,7 +246,7 @@ describe("omq send|recv against libzmq", () => {
     expect(strings(await router.receive())).toEqual(["me", "a", "b"])
   }, 30_000)
 
-  it("PLAIN and CURVE clients against libzmq servers", async () => {
+  it("PLAIN and CURVE clients against libzmq servers; a refused handshake is reported", async () => {
     // libzmq's PLAIN and CURVE servers ask a ZAP handler: PLAIN u/p and any CURVE key pass.
     const zap = await libzmqZapHandler(
       (r) => ({ status: r.mechanism === "CURVE" || r.credentials.map(String).join(":") === "u:p" ? 200 : 400 }),
@@ -263,6 +263,26 @@ describe("omq send|recv against libzmq", () => {
     await omqOk(["send", "-t", "PUSH", "-c", curve.lastEndpoint!, "--curve-server-key", keys.publicKey, "--timeout", "10000", "curve"])
     expect(strings(await curve.receive())).toEqual(["curve"])
     expect(zap.requests.map((r) => r[5]!.toString())).toEqual(["PLAIN", "CURVE"])
+    // A refused password is said on stderr (once), not taken for an absent peer.
+    const refused = omq([
+      "send",
+      "-t",
+      "PUSH",
+      "-c",
+      plain.lastEndpoint!,
+      "--plain-user",
+      "u",
+      "--plain-password",
+      "bad",
+      "--timeout",
+      "1500",
+      "x",
+    ])
+    expect(await refused.exit).toBe(3)
+    const lines = refused.stderr().trim().split("\n")
+    expect(lines[0]).toMatch(/^omq: handshake:error:auth tcp:\/\/127\.0\.0\.1:\d+: Authentication failure/)
+    expect(lines.filter((l) => l.includes("handshake:error:auth"))).toHaveLength(1)
+    expect(lines.at(-1)).toMatch(/timed out/)
   }, 30_000)
 
   it("--timeout: exit 3 with one line on stderr when nothing is received, or nothing can be sent, in time", async () => {
