@@ -55,8 +55,8 @@ const USAGE = `usage: omq send --type TYPE (--bind ADDR | --connect ADDR)... [op
                           {"base64":"AAE="}]}: a frame is utf8 when it is valid UTF-8, else
                           base64 (send also takes {"hex":...} and plain strings, or a JSON
                           array of strings). ROUTER adds "routingId" (hex), out of "frames"
-  Without --hex/--base64/--json, frames are raw bytes: use them for binary data, or when a
-  frame may contain a newline or the frame separator.
+  Without --hex, --base64 or --json, frames are raw bytes: take one of those for binary data,
+  or where a frame may hold a newline or the frame separator.
   ROUTER: the first frame is the peer's routing id, in hexadecimal (recv prints it, send takes
   it); send waits for that peer to be connected (up to --timeout).
 

@@ -285,6 +285,45 @@ describe("omq send|recv against libzmq", () => {
     expect(lines.at(-1)).toMatch(/timed out/)
   }, 30_000)
 
+  it("recv as a CURVE server (--curve-secret-key without --curve-server-key) for a libzmq CURVE client", async () => {
+    const server = zmq.curveKeyPair()
+    const r = omq([
+      "recv",
+      "-t",
+      "PULL",
+      "-b",
+      "tcp://127.0.0.1:*",
+      "-n",
+      "1",
+      "--curve-secret-key",
+      server.secretKey,
+      "--curve-public-key",
+      server.publicKey,
+    ])
+    const client = zmq.curveKeyPair()
+    const push = track(
+      new zmq.Push({
+        linger: 0,
+        sendTimeout: 10_000,
+        curveServerKey: server.publicKey,
+        curvePublicKey: client.publicKey,
+        curveSecretKey: client.secretKey,
+      }),
+    )
+    push.connect(await r.bound)
+    await push.send("secret")
+    expect(await r.exit).toBe(0)
+    expect(r.stdout()).toBe("secret\n")
+  }, 30_000)
+
+  it("several --connect addresses: PUSH deals its messages out between them", async () => {
+    const [a, epA] = await libzmq.pull()
+    const [b, epB] = await libzmq.pull()
+    await omqOk(["send", "-t", "PUSH", "-c", epA, "-c", epB, "-n", "4", "m"])
+    const got = [await a.receive(), await a.receive(), await b.receive(), await b.receive()]
+    expect(got.map(strings)).toEqual([["m"], ["m"], ["m"], ["m"]])
+  }, 30_000)
+
   it("--timeout: exit 3 with one line on stderr when nothing is received, or nothing can be sent, in time", async () => {
     const port = await freePort() // nobody listens there
     const [recv, req, push] = [
