@@ -23,11 +23,14 @@ const USAGE = `usage: omq send --type TYPE (--bind ADDR | --connect ADDR)... [op
                           send: PUSH PUB REQ DEALER ROUTER PAIR XPUB XSUB
                           recv: PULL SUB REP DEALER ROUTER PAIR XPUB XSUB
   -b, --bind ADDR         bind to ADDR (tcp://host:port, ipc://path, ws://host:port/path, ...);
-                          repeatable. A wildcard port (tcp://127.0.0.1:*) is printed on stderr
+                          repeatable. The endpoint a wildcard (tcp://127.0.0.1:*, ipc://*) bound
+                          to is printed on stderr
   -c, --connect ADDR      connect to ADDR; repeatable, and combinable with --bind
   -n, --count N           recv: exit after N messages. send: send N messages, going round the
                           message arguments as often as needed (stdin: at most N lines)
       --repeat            send: go round the message arguments until --count or SIGINT
+                          (PUB: a subscriber misses what is sent before it has joined; a
+                          --repeat --interval publisher reaches it anyway)
   -i, --interval MS       send: wait MS milliseconds between two messages
       --timeout MS        fail (exit 3) when a message cannot be sent, or none is received,
                           within MS milliseconds. With it, a connecting socket sends only to
@@ -476,7 +479,8 @@ async function main(): Promise<void> {
       } catch (err) {
         throw addressError(err, address, "bind")
       }
-      if (values.verbose === true || /:(\*|0)(\/|$)/.test(address)) process.stderr.write(`omq: bound to ${sock.lastEndpoint}\n`)
+      if (values.verbose === true || /:(\*|0)(\/|$)/.test(address) || address === "ipc://*")
+        process.stderr.write(`omq: bound to ${sock.lastEndpoint}\n`)
     }
     for (const address of connects) {
       try {

@@ -188,6 +188,15 @@ describe("omq send|recv against libzmq", () => {
     expect(await r.exit).toBe(0)
   }, 40_000)
 
+  it("recv without --count runs until SIGINT or SIGTERM, then closes cleanly (exit 0)", async () => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const r = omq(["recv", "-t", "PULL", "-b", "tcp://127.0.0.1:*"])
+      await r.bound
+      r.child.kill(signal)
+      expect(await r.exit).toBe(0)
+    }
+  }, 30_000)
+
   it("send REQ → libzmq REP: prints each reply", async () => {
     const rep = track(new zmq.Reply({ linger: 0 }))
     await rep.bind("tcp://127.0.0.1:*")
