@@ -436,10 +436,8 @@ async function main(): Promise<void> {
     if (values["curve-public-key"] !== undefined) sock.curvePublicKey = values["curve-public-key"]
   }
 
-  let stopping = false
+  // SIGINT/SIGTERM: close (dropping what is still queued) and exit 0.
   const stop = () => {
-    if (stopping) process.exit(130) // a second ^C: now
-    stopping = true
     sock.linger = 0
     sock.close()
     process.exit(0)
