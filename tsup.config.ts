@@ -71,9 +71,9 @@ const common: Options = {
 export default defineConfig([
   {
     // ESM: the library entries sharing chunks (one copy of each module: the default context
-    // and the classes are shared between `omq` and its subpaths), and the omq-queue CLI.
+    // and the classes are shared between `omq` and its subpaths), and the omq-queue and omq CLIs.
     ...common,
-    entry: { ...entries, "queue-cli": "lib/devices/queue/cli.ts" },
+    entry: { ...entries, "queue-cli": "lib/devices/queue/cli.ts", "omq-cli": "lib/tools/omq-cli.ts" },
     format: ["esm"],
     splitting: true,
     dts: { entry: entries, compilerOptions: { stripInternal: true } },

@@ -95,6 +95,7 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
     expect([...files].filter((f) => !f.startsWith("dist/") && !TOP_LEVEL.includes(f))).toEqual([])
     expect([...files].filter((f) => f.endsWith(".map"))).toEqual([])
     expect(files).not.toContain("dist/queue-cli.cjs")
+    expect(files).not.toContain("dist/omq-cli.cjs")
     expect(packed.size).toBeLessThan(MAX_PACKED)
     expect(packed.unpackedSize).toBeLessThan(MAX_UNPACKED)
   })
@@ -163,6 +164,9 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
       const r = ok(await run(process.execPath, [entry], { cwd: consumer, timeout: 30_000 }), entry)
       expect(r.stdout).toMatch(/omq smoke ok/)
     }
+    // The bins as npm links them (the shebang, the executable bit): `omq --help` exits 0.
+    const omq = ok(await run(path.join(consumer, "node_modules/.bin/omq"), ["--help"], { cwd: consumer, timeout: 30_000 }), "omq --help")
+    expect(omq.stdout).toMatch(/usage: omq send/)
   }, 60_000)
 
   it("TypeScript resolves the types of every subpath, as an ES module and as CommonJS (NodeNext)", async () => {
@@ -261,19 +265,22 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
   })
 
   it.each(NODE_VERSIONS)(
-    "Node %s: import, require and the omq-queue CLI",
+    "Node %s: import, require, and the omq-queue and omq CLIs",
     async (version) => {
       const node = await nodeBinary(version)
       if (node === null) return
       const cli = path.join(consumer, "node_modules/omq", pkg.bin["omq-queue"]!)
-      const [esm, cjs, help] = await Promise.all([
+      const omqCli = path.join(consumer, "node_modules/omq", pkg.bin["omq"]!)
+      const [esm, cjs, help, omqHelp] = await Promise.all([
         run(node, ["smoke.mjs"], { cwd: consumer, timeout: 30_000 }),
         run(node, ["smoke.cjs"], { cwd: consumer, timeout: 30_000 }),
         run(node, [cli, "--help"], { cwd: consumer, timeout: 30_000 }),
+        run(node, [omqCli, "--help"], { cwd: consumer, timeout: 30_000 }),
       ])
       expect(ok(esm, `node ${version} smoke.mjs`).stdout).toContain(`omq smoke ok on node v${version}`)
       expect(ok(cjs, `node ${version} smoke.cjs`).stdout).toContain(`omq smoke ok on node v${version}`)
       expect(ok(help, `node ${version} omq-queue --help`).stdout).toMatch(/usage: omq-queue/)
+      expect(ok(omqHelp, `node ${version} omq --help`).stdout).toMatch(/usage: omq send/)
     },
     180_000,
   )
