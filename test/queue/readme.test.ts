@@ -56,3 +56,30 @@ describe.skipIf(!postgresAvailable())("README on PostgreSQL", () => {
     expect(await runProgram(2)).toEqual(["leader follower", "put through b", "leader", "after the fail-over"])
   }, 40_000)
 })
+
+it("README: the operating session (device with --http, put, stats, peek, export, import, purge, metrics) runs as pasted", async () => {
+  const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8")
+  const section = readme.slice(readme.indexOf("### Operating a queue device"))
+  let script = section.split("```sh\n")[1]!.split("```")[0]!
+  const cli = `node --import tsx ${JSON.stringify(fileURLToPath(new URL("../../lib/devices/queue/cli.ts", import.meta.url)))}`
+  const dir = tempDir()
+  script = script
+    .replaceAll("npx omq-queue", cli)
+    .replaceAll("/tmp/omq-jobs", join(dir, "data"))
+    .replaceAll("/tmp/jobs.ndjson", join(dir, "jobs.ndjson"))
+  for (const port of ["5570", "5569", "8080"]) script = script.replaceAll(port, String(await freePort()))
+  // "sleep 2" waits for the device in the README; here a bounded wait for its web view instead.
+  script = script.replace(
+    /sleep 2[^\n]*/,
+    `for i in $(seq 100); do curl -sf -o /dev/null ${/http:\/\/127\.0\.0\.1:\d+/.exec(script)![0]}/api/overview && break; sleep 0.2; done`,
+  )
+  const r = await runProcess("bash", ["-e", "-c", script], { timeout: 60_000 })
+  expect(r.stderr).toBe("")
+  expect(r.status).toBe(0)
+  expect(r.stdout).toMatch(/put jobs seq 1\nput jobs seq 2\n/)
+  expect(r.stdout).toMatch(/jobs\s+2\s+0\s+0\s+0\s+2\s/)
+  expect(r.stdout).toMatch(/body "resize photo 1"/)
+  expect(r.stdout).toMatch(/imported 2 messages into jobs-copy/)
+  expect(r.stdout).toMatch(/purged 2 messages/)
+  expect(r.stdout).toMatch(/omq_queue_puts_total\{namespace="",queue="jobs"\} 2/)
+}, 90_000)

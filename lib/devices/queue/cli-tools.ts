@@ -354,7 +354,8 @@ export async function runTool(tool: Tool, argv: string[]): Promise<number> {
         }
         bar.end(n, total)
         if (sink !== process.stdout) await new Promise<void>((resolve) => sink.end(() => resolve()))
-        if (v.out !== undefined) err(`exported ${n} message${n === 1 ? "" : "s"} of ${q} to ${v.out}\n`)
+        if (v.out !== undefined)
+          out(v.json ? JSON.stringify({ exported: n }) + "\n" : `exported ${n} message${n === 1 ? "" : "s"} of ${q} to ${v.out}\n`)
         break
       }
       case "import": {
