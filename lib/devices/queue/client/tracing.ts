@@ -17,7 +17,9 @@
  *   ack (OK, or ERROR if the ack fails), nack and bury (an event and an ERROR status).
  */
 import type * as Otel from "@opentelemetry/api"
-import { createRequire } from "node:module"
+// A namespace import: `import { createRequire }` is what webpack rewrites (and warns about with a
+// computed name), and what an ESM bundle's usual `createRequire` banner would declare twice.
+import * as nodeModule from "node:module"
 import type { Delivery } from "./delivery.js"
 import { TRACEPARENT, TRACESTATE, formatTraceparent, parseTraceparent } from "./trace-context.js"
 
@@ -37,7 +39,7 @@ export function otelApi(): OtelApi | null {
       // name in a variable keeps bundlers from trying to bundle (or insisting on) the package.
       const name = "@opentelemetry/api"
       // Resolved from this file, where the user's project has it: __filename in the CommonJS build, the module's URL in the ESM one.
-      loaded = createRequire(typeof __filename === "string" ? __filename : import.meta.url)(name) as OtelApi
+      loaded = nodeModule.createRequire(typeof __filename === "string" ? __filename : import.meta.url)(name) as OtelApi
       if (typeof loaded.trace?.getTracerProvider !== "function") loaded = null
     } catch {
       loaded = null
