@@ -6,7 +6,7 @@
  * AsyncLocalStorage context manager. Also: `tracing: false`, and a process where
  * `@opentelemetry/api` cannot be loaded at all.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api"
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api"
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks"
 import { W3CTraceContextPropagator } from "@opentelemetry/core"
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
@@ -274,6 +274,26 @@ describe("OpenTelemetry spans", () => {
     await expect(c.put("orders", "x", { priority: -1 })).rejects.toMatchObject({ code: "BAD_OPTION" })
     const [p] = await finished("orders publish", 1)
     expect(p!.status.code).toBe(SpanStatusCode.ERROR)
+  })
+
+  it("a put in a trace that is not sampled carries its context (flags 00) and records no span, nor does its delivery", async () => {
+    const c = client(await startDevice())
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "00f067aa0ba902b7",
+      traceFlags: 0,
+      isRemote: true,
+    })
+    await context.with(unsampled, () => c.put("orders", "x"))
+    const d = (await c.reserve("orders", { timeout: 5000 }))!
+    expect(d.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/)
+    expect(d.traceparent).not.toContain("00f067aa0ba902b7") // the producer span's own id, a child of the remote parent
+    expect(d.span!.isRecording()).toBe(false)
+    await d.ack()
+    await c.put("orders", "sampled") // a sampled put after it: its spans do arrive, the unsampled ones did not
+    await (await c.reserve("orders", { timeout: 5000 }))!.ack()
+    await finished("orders process", 1)
+    expect(spans().map((s) => s.spanContext().traceId)).not.toContain("4bf92f3577b34da6a3ce929d0e0e4736")
   })
 
   it("tracing: false makes no spans and adds no headers", async () => {

@@ -145,7 +145,7 @@ export class QueueClient extends QueueConnection {
     let span: Span | undefined
     const t = this.tracing
     if (t !== null && t.live()) ({ span, headers: h } = t.startPublish(queue, h, b.length))
-    const headers = h === undefined ? EMPTY : headerEncoder.encode(h)
+    const headers = h === undefined ? EMPTY : span === undefined ? headerEncoder.encode(h) : this.encodeTraced(h, [span])
     const item = isPlain(options) ? null : itemArgs(options!)
     let batch = this.putBatches.get(queue)
     if (b.length + headers.length > AUTO_BATCH_BYTES) {
@@ -170,6 +170,16 @@ export class QueueClient extends QueueConnection {
     batch.bytes += b.length + headers.length
     if (batch.items.length >= AUTO_BATCH_MAX || batch.bytes >= AUTO_BATCH_BYTES) this.sendPuts(queue, batch)
     return p
+  }
+
+  /** Headers that cannot be encoded fail the put before it is sent: its spans end with the error. */
+  private encodeTraced(h: Record<string, unknown>, spans: readonly Span[]): Buffer {
+    try {
+      return headerEncoder.encode(h)
+    } catch (err) {
+      for (const span of spans) this.tracing!.publishFailed(span, err as Error)
+      throw err
+    }
   }
 
   /** The put's result, its producer span ended when it settles. */
@@ -247,7 +257,7 @@ export class QueueClient extends QueueConnection {
         spans.push(s.span)
         h = s.headers
       }
-      data.push(h === undefined ? EMPTY : headerEncoder.encode(h), body)
+      data.push(h === undefined ? EMPTY : t === null ? headerEncoder.encode(h) : this.encodeTraced(h, spans), body)
     }
     let r
     try {
