@@ -30,6 +30,8 @@ import { Delivery, QueueConsumer } from "./delivery.js"
 import { RangeMessage, readRange } from "./payload.js"
 import { QueueError } from "../errors.js"
 import type { QueueConfig, TraceEvent } from "../backend.js"
+import { clientTracing, type ClientTracing } from "./tracing.js"
+import type { Span } from "@opentelemetry/api"
 
 const toBody = (b: Buffer | Uint8Array | string): Buffer =>
   typeof b === "string" ? Buffer.from(b, "utf8") : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
@@ -89,6 +91,8 @@ function ackArgs(pairs: readonly number[]): Buffer {
   return w.finish()
 }
 
+const delayAttr = (delay: number | undefined): Record<string, number> => (delay === undefined ? {} : { "omq.nack.delay": delay })
+
 function positionArg(p: StreamPosition | undefined): unknown {
   if (p === undefined || p === "first" || p === "last") return p
   if (typeof p === "number") return { offset: p }
@@ -106,6 +110,8 @@ export class QueueClient extends QueueConnection {
   private ackRejects: ((e: Error) => void)[] = []
   private ackPromises: Promise<void>[] = []
   private ackScheduled = false
+  /** Null without OpenTelemetry or with `tracing: false`: then no per-message tracing work at all. */
+  private readonly tracing: ClientTracing | null
 
   /**
    * Connects to `endpoint` if given (more with connect()). Several endpoints are devices serving
@@ -119,6 +125,7 @@ export class QueueClient extends QueueConnection {
     if (!Number.isInteger(failoverMs) || failoverMs < 1) throw new QueueError("BAD_OPTION", "failoverMs must be an integer >= 1")
     super(options.maxInFlight ?? 10_000, options.socket, failoverMs)
     this.consumerName = options.consumerName
+    this.tracing = clientTracing(options.tracing)
     if (typeof endpoint === "string") this.connect(endpoint)
     else if (endpoint !== undefined) for (const e of endpoint) this.connect(e)
   }
@@ -134,12 +141,17 @@ export class QueueClient extends QueueConnection {
   put(queue: string, body: Buffer | Uint8Array | string, options?: PutOptions): Promise<PutResult> {
     if (this.closed) return Promise.reject(new QueueError("CLOSED", "the client is closed"))
     const b = toBody(body)
-    const headers = options?.headers === undefined ? EMPTY : headerEncoder.encode(options.headers)
+    let h = options?.headers
+    let span: Span | undefined
+    const t = this.tracing
+    if (t !== null && t.live()) ({ span, headers: h } = t.startPublish(queue, h, b.length))
+    const headers = h === undefined ? EMPTY : span === undefined ? headerEncoder.encode(h) : this.encodeTraced(h, [span])
     const item = isPlain(options) ? null : itemArgs(options!)
     let batch = this.putBatches.get(queue)
     if (b.length + headers.length > AUTO_BATCH_BYTES) {
       if (batch !== undefined) this.sendPuts(queue, batch)
-      return this.putSingle(queue, item, headers, b)
+      const single = this.putSingle(queue, item, headers, b)
+      return span === undefined ? single : this.traced(span, single)
     }
     if (batch === undefined) {
       batch = { items: [], data: [], waiters: [], bytes: 0 }
@@ -149,12 +161,40 @@ export class QueueClient extends QueueConnection {
         setImmediate(this.flushPutsBound)
       }
     }
-    const p = new Promise<PutResult>((resolve, reject) => batch.waiters.push({ resolve, reject }))
+    const p =
+      span === undefined
+        ? new Promise<PutResult>((resolve, reject) => batch.waiters.push({ resolve, reject }))
+        : this.traced(span, new Promise<PutResult>((resolve, reject) => batch.waiters.push({ resolve, reject })))
     batch.items.push(item)
     batch.data.push(headers, b)
     batch.bytes += b.length + headers.length
     if (batch.items.length >= AUTO_BATCH_MAX || batch.bytes >= AUTO_BATCH_BYTES) this.sendPuts(queue, batch)
     return p
+  }
+
+  /** Headers that cannot be encoded fail the put before it is sent: its spans end with the error. */
+  private encodeTraced(h: Record<string, unknown>, spans: readonly Span[]): Buffer {
+    try {
+      return headerEncoder.encode(h)
+    } catch (err) {
+      for (const span of spans) this.tracing!.publishFailed(span, err as Error)
+      throw err
+    }
+  }
+
+  /** The put's result, its producer span ended when it settles. */
+  private traced(span: Span, p: Promise<PutResult>): Promise<PutResult> {
+    const t = this.tracing!
+    return p.then(
+      (r) => {
+        t.publishDone(span, r.seq, r.duplicate)
+        return r
+      },
+      (err: Error) => {
+        t.publishFailed(span, err)
+        throw err
+      },
+    )
   }
 
   private readonly flushPutsBound = (): void => {
@@ -204,16 +244,33 @@ export class QueueClient extends QueueConnection {
   async putBatch(queue: string, messages: BatchMessage[]): Promise<PutResult[]> {
     const items: Record<string, unknown>[] = []
     const data: Buffer[] = []
+    const t = this.tracing !== null && this.tracing.live() ? this.tracing : null
+    const spans: Span[] = []
     for (const m of messages) {
       const a = putArgs(queue, m)
       delete a.queue
       items.push(a)
-      data.push(m.headers === undefined ? EMPTY : headerEncoder.encode(m.headers), toBody(m.body))
+      const body = toBody(m.body)
+      let h = m.headers
+      if (t !== null) {
+        const s = t.startPublish(queue, h, body.length)
+        spans.push(s.span)
+        h = s.headers
+      }
+      data.push(h === undefined ? EMPTY : t === null ? headerEncoder.encode(h) : this.encodeTraced(h, spans), body)
     }
-    const r = await this.request(CMD.PUTB, encodeCbor({ queue, items }), data)
+    let r
+    try {
+      r = await this.request(CMD.PUTB, encodeCbor({ queue, items }), data)
+    } catch (err) {
+      for (const span of spans) t!.publishFailed(span, err as Error)
+      throw err
+    }
     const seqs = (r.result.seqs as unknown[]).map(int)
     const dups = new Set(((r.result.duplicates as unknown[] | undefined) ?? []).map(int))
-    return seqs.map((seq, i) => ({ seq, duplicate: dups.has(i) }))
+    const results = seqs.map((seq, i) => ({ seq, duplicate: dups.has(i) }))
+    for (let i = 0; i < spans.length; i++) t!.publishDone(spans[i]!, results[i]?.seq ?? -1, results[i]?.duplicate === true)
+    return results
   }
 
   // ---- consuming ----
@@ -226,7 +283,9 @@ export class QueueClient extends QueueConnection {
     )
     const t = (r.result.messages as unknown[][] | undefined)?.[0]
     if (t === undefined) return null
-    return Delivery.fromTuple(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY, options.group)
+    const d = Delivery.fromTuple(this, String(r.result.queue), t, r.data[0] ?? EMPTY, r.data[1] ?? EMPTY, options.group)
+    if (this.tracing !== null && this.tracing.live()) d.trace = this.tracing.startProcess(d)
+    return d
   }
 
   /**
@@ -302,10 +361,25 @@ export class QueueClient extends QueueConnection {
   }
 
   /** @internal */
+  protected deliveryHook(): ((d: Delivery) => void) | undefined {
+    return this.tracing !== null && this.tracing.live() ? this.traceDelivery : undefined
+  }
+
+  private readonly traceDelivery = (d: Delivery): void => {
+    d.trace = this.tracing!.startProcess(d)
+  }
+
+  /** @internal */
   ackDelivery(d: Delivery): Promise<void> {
     this.acks.push(d.seq, d.attempt)
     const p = new Promise<void>(this.ackExecutor)
     this.ackPromises.push(p) // settled in flushAcks; caught just before a rejection (see fail there)
+    const tr = d.trace
+    if (tr !== undefined)
+      p.then(
+        () => tr.owner.settle(tr, undefined),
+        (err: Error) => tr.owner.settle(tr, `ack failed: ${err.message}`),
+      )
     if (!this.ackScheduled) {
       this.ackScheduled = true
       setImmediate(this.flushAcksBound)
@@ -361,19 +435,38 @@ export class QueueClient extends QueueConnection {
 
   /** @internal */
   async nackDelivery(d: Delivery, delay: number | undefined): Promise<"ready" | "delayed" | "buried"> {
-    const r = await this.request(CMD.NACK, encodeCbor({ seq: d.seq, attempt: d.attempt, delay }))
-    return r.result.state as "ready" | "delayed" | "buried"
+    const tr = d.trace
+    let r
+    try {
+      r = await this.request(CMD.NACK, encodeCbor({ seq: d.seq, attempt: d.attempt, delay }))
+    } catch (err) {
+      if (tr !== undefined) tr.owner.settle(tr, `nack failed: ${(err as Error).message}`, { name: "omq.nack", attributes: delayAttr(delay) })
+      throw err
+    }
+    const state = r.result.state as "ready" | "delayed" | "buried"
+    if (tr !== undefined) tr.owner.settle(tr, "nack", { name: "omq.nack", attributes: { ...delayAttr(delay), "omq.nack.state": state } })
+    return state
   }
 
   /** @internal */
   async touchDelivery(d: Delivery, ttr: number | undefined): Promise<number> {
     const r = await this.request(CMD.TOUCH, encodeCbor({ seq: d.seq, attempt: d.attempt, ttr }))
-    return int(r.result.deadline)
+    const deadline = int(r.result.deadline)
+    if (d.trace !== undefined && !d.trace.ended) d.trace.span.addEvent("omq.touch", { "omq.lease.deadline": deadline })
+    return deadline
   }
 
   /** @internal */
   async buryDelivery(d: Delivery, reason: string | undefined): Promise<void> {
-    await this.request(CMD.BURY, encodeCbor({ seq: d.seq, attempt: d.attempt, reason }))
+    const tr = d.trace
+    const event = { name: "omq.bury", attributes: reason === undefined ? {} : { "omq.bury.reason": reason } }
+    try {
+      await this.request(CMD.BURY, encodeCbor({ seq: d.seq, attempt: d.attempt, reason }))
+    } catch (err) {
+      if (tr !== undefined) tr.owner.settle(tr, `bury failed: ${(err as Error).message}`, event)
+      throw err
+    }
+    if (tr !== undefined) tr.owner.settle(tr, reason === undefined ? "buried" : `buried: ${reason}`, event)
   }
 
   /** @internal */

@@ -111,6 +111,8 @@ export abstract class QueueConnection {
   abstract cancelConsumer(c: QueueConsumer): Promise<void>
   /** @internal */
   abstract creditConsumer(c: QueueConsumer, credit: number): Promise<void>
+  /** @internal What to call for each delivery of a MSG just received (the client's tracing), if anything. */
+  protected abstract deliveryHook(): ((d: Delivery) => void) | undefined
   /** @internal Sends CONSUME for `c` (again, after a reconnect). */
   protected abstract subscribe(c: QueueConsumer): void
 
@@ -218,12 +220,16 @@ export abstract class QueueConnection {
     if (isKind(kind, MSG)) {
       const c = this.consumers.get(id)
       if (c === undefined || frames.length < 3) return
+      const hook = this.deliveryHook()
       // Read straight into Deliveries (payload.ts); a payload of another shape goes through the general decoder.
-      if (readDeliveries(frames[2]!, frames, 3, this, c)) return
+      if (readDeliveries(frames[2]!, frames, 3, this, c, hook)) return
       const payload = decodeCbor(frames[2]!) as { queue: string; messages: unknown[][] }
       const ms = payload.messages
-      for (let i = 0; i < ms.length; i++)
-        c.push(Delivery.fromTuple(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY, c.group))
+      for (let i = 0; i < ms.length; i++) {
+        const d = Delivery.fromTuple(this, payload.queue, ms[i]!, frames[3 + 2 * i] ?? EMPTY, frames[4 + 2 * i] ?? EMPTY, c.group)
+        if (hook !== undefined) hook(d)
+        c.push(d)
+      }
       return
     }
     const p = this.pending.get(id)

@@ -2,6 +2,8 @@
 import { decodeCbor } from "../cbor.js"
 import { QueueError } from "../errors.js"
 import type { HeaderCondition } from "../backend.js"
+import type { DeliveryTrace } from "./tracing.js"
+import { TRACEPARENT, TRACESTATE } from "./trace-context.js"
 
 /** The client operations a Delivery and a QueueConsumer use. */
 export interface DeliveryHost {
@@ -11,6 +13,17 @@ export interface DeliveryHost {
   buryDelivery(d: Delivery, reason: string | undefined): Promise<void>
   cancelConsumer(c: QueueConsumer): Promise<void>
   creditConsumer(c: QueueConsumer, credit: number): Promise<void>
+}
+
+/**
+ * A delivery's OpenTelemetry span as this package types it (without depending on
+ * `@opentelemetry/api`): at run time it is the API's Span, so `delivery.span as Span` is fine.
+ */
+export interface TraceSpan {
+  spanContext(): { traceId: string; spanId: string; traceFlags: number }
+  isRecording(): boolean
+  setAttribute(key: string, value: string | number | boolean): unknown
+  addEvent(name: string, attributes?: Record<string, string | number | boolean>): unknown
 }
 
 const num = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number))
@@ -40,6 +53,8 @@ export class Delivery {
   readonly body: Buffer
   private rawHeaders: Buffer
   private decoded: Record<string, unknown> | undefined
+  /** @internal The consumer span (OpenTelemetry present, a tracer provider registered, tracing on). */
+  trace: DeliveryTrace | undefined = undefined
 
   /** @internal */
   constructor(
@@ -82,6 +97,36 @@ export class Delivery {
       this.rawHeaders = Buffer.alloc(0)
     }
     return this.decoded
+  }
+
+  /**
+   * The W3C `traceparent` header the producer's put carried (a QueueClient with OpenTelemetry
+   * sets it), as stored: the device does not check it. Undefined if there is none (or it is not text).
+   */
+  get traceparent(): string | undefined {
+    const v = this.headers[TRACEPARENT]
+    return typeof v === "string" ? v : undefined
+  }
+
+  /** The `tracestate` header, if the put carried one. */
+  get tracestate(): string | undefined {
+    const v = this.headers[TRACESTATE]
+    return typeof v === "string" ? v : undefined
+  }
+
+  /**
+   * The consumer span of this delivery ("<queue> process", kind CONSUMER, child of and linked to
+   * the producer's span), ended when it is settled; undefined without OpenTelemetry (the
+   * `@opentelemetry/api` package and a registered tracer provider) or with `tracing: false`.
+   */
+  get span(): TraceSpan | undefined {
+    return this.trace?.span
+  }
+
+  /** Runs `fn` with this delivery's span as the active span (spans `fn` starts are its children); just runs it without one. */
+  withSpan<T>(fn: () => T): T {
+    const t = this.trace
+    return t === undefined ? fn() : t.owner.run(t, fn)
   }
 
   /**
@@ -157,6 +202,10 @@ export class QueueConsumer implements AsyncIterable<Delivery> {
 
   /** @internal Drops buffered deliveries (their leases were released by a disconnect). */
   dropBuffered(): void {
+    for (let i = this.head; i < this.buffer.length; i++) {
+      const t = this.buffer[i]!.trace
+      if (t !== undefined) t.owner.settle(t, "not processed: the subscription ended or the connection was lost")
+    }
     this.buffer.length = 0
     this.head = 0
   }

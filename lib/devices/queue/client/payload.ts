@@ -144,10 +144,20 @@ export function readRange(payload: Buffer, frames: readonly Buffer[], first: num
  * message's headers and body in `frames` from `first` on, pushed to `to` as Deliveries. False (and
  * nothing pushed) if the payload is not that.
  */
-export function readDeliveries(payload: Buffer, frames: readonly Buffer[], first: number, host: DeliveryHost, to: QueueConsumer): boolean {
+export function readDeliveries(
+  payload: Buffer,
+  frames: readonly Buffer[],
+  first: number,
+  host: DeliveryHost,
+  to: QueueConsumer,
+  hook?: (d: Delivery) => void,
+): boolean {
   const out = readDeliveryList(payload, frames, first, host, to.group)
   if (out === null) return false
-  for (let i = 0; i < out.length; i++) to.push(out[i]!)
+  for (let i = 0; i < out.length; i++) {
+    if (hook !== undefined) hook(out[i]!)
+    to.push(out[i]!)
+  }
   return true
 }
 

@@ -13,6 +13,12 @@ export interface QueueClientOptions {
   socket?: SocketOptions<Dealer>
   /** With several endpoints: move to the next device after this long without a connection (ms). Default 1000. */
   failoverMs?: number
+  /**
+   * OpenTelemetry spans for puts (PRODUCER, "<queue> publish") and deliveries (CONSUMER, "<queue> process"), with
+   * the producer's context carried in the `traceparent` header. On by default where the optional peer dependency
+   * `@opentelemetry/api` is installed and a tracer provider is registered; false: no spans and no headers added.
+   */
+  tracing?: boolean
 }
 
 /** Options of one put. Times are in ms. */
