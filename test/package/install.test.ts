@@ -40,10 +40,14 @@ const TOP_LEVEL = ["LICENSE", "README.md", "package.json"]
  * Raised again by 80 kB / 300 kB for issue 16 (streams and consumer groups, access control,
  * tracing, the durable forwarder, Majordomo and Titanic: ~6,000 lines of library, each in the
  * ESM chunks, the CommonJS bundle and two declaration builds), which took it to 483 kB / 1.8 MB.
+ * Raised again by 80 kB / 300 kB for issues 17 and 18 (shared PostgreSQL devices, the web view
+ * and its page, metrics, omq-queue's commands, the omq send/recv tool, trace context: ~5,000
+ * lines), which took it to 557 kB / 2.07 MB. The CommonJS bundle (760 kB, unminified) is the
+ * largest file; a size pass (minifying it, or sharing the two declaration builds) is planned.
  * The budget still catches source maps and anything accidental of that order.
  */
-const MAX_PACKED = 520_000
-const MAX_UNPACKED = 1_950_000
+const MAX_PACKED = 600_000
+const MAX_UNPACKED = 2_250_000
 
 // Skipped, with the reason printed, where npm cannot be run (under CI=true that fails instead).
 const enabled = npmAvailable()
@@ -154,8 +158,12 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
     // its pure-JavaScript helpers; pg-cloudflare is its optional dependency for Cloudflare Workers.
     const PG = ["pg", "pg-cloudflare", "pg-connection-string", "pg-int8", "pg-pool", "pg-protocol", "pg-types", "pgpass"]
     const PG_HELPERS = ["postgres-array", "postgres-bytea", "postgres-date", "postgres-interval", "split2", "xtend"]
-    // Not @opentelemetry/api: an optional peer dependency (the queue client traces only where the project has it).
-    expect(installed.sort()).toEqual(["debug", "libsodium", "libsodium-wrappers", "ms", "omq", ...PG, ...PG_HELPERS, "ws"].sort())
+    // prom-client (the queue device's /metrics, loaded only with `http`) brings tdigest (and its
+    // bintrees) and @opentelemetry/api (the API alone, no SDK: for its exemplars). So the API is in
+    // every install, though omq declares it an optional peer: the queue client finds it, finds no
+    // tracer provider registered, and makes no spans (test/queue/trace-context.test.ts).
+    const PROM = ["prom-client", "tdigest", "bintrees", "@opentelemetry/api"]
+    expect(installed.sort()).toEqual(["debug", "libsodium", "libsodium-wrappers", "ms", "omq", ...PG, ...PG_HELPERS, ...PROM, "ws"].sort())
     expect(scripts).toEqual([])
     expect(native).toEqual([])
   })
