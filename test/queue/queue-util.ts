@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url"
 import { afterEach, beforeEach } from "vitest"
 import { MemoryBackend } from "../../lib/devices/queue/memory-backend.js"
 import { QueueClient, type QueueClientOptions, QueueDevice, type QueueDeviceOptions } from "../../lib/entry/queue.js"
+import type { AccessList } from "../../lib/devices/queue/server/access.js"
 import { postgresAvailable, sharedPostgres } from "../helpers/postgres.js"
+import { waitFor } from "../helpers.js"
 
 /** A fresh, empty database on the run's PostgreSQL server (its connection string). */
 export async function freshDatabase(): Promise<string> {
@@ -137,4 +139,75 @@ export function startPgDevice(
   leading.catch(() => {})
   onCleanup(() => void child.kill("SIGKILL"))
   return { child, serving, leading }
+}
+
+/**
+ * Work that runs through a fail-over: 4 producers put ids (each put with that id, so a retry
+ * after a retryable failure stores it once), one consumer acks them. What it records: confirmed
+ * puts, confirmed acks, what was seen, and violations (a delivery after its ack was confirmed, a
+ * put failing with a code not in `retryable`). finish() stops the producers, waits (bounded) for
+ * every confirmed put to be delivered, closes the consumer, and returns the violations and the
+ * confirmed puts never delivered (both should be empty).
+ */
+export function failoverWork(
+  producer: QueueClient,
+  consumer: QueueClient,
+  retryable: readonly string[] = ["DISCONNECTED"],
+): {
+  confirmed: Set<string>
+  acked: Set<string>
+  finish(): Promise<{ violations: string[]; lost: string[] }>
+} {
+  const confirmed = new Set<string>()
+  const acked = new Set<string>()
+  const seen = new Set<string>()
+  const violations: string[] = []
+  let next = 0
+  let stop = false
+  const producing = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      const id = `p${next++}`
+      for (;;) {
+        try {
+          await producer.put("work", id, { id })
+          confirmed.add(id)
+          break
+        } catch (err) {
+          if (stop) return
+          if (!retryable.includes((err as { code?: string }).code ?? "")) return void violations.push(`put ${id}: ${(err as Error).message}`)
+        }
+      }
+    }
+  })
+  const consuming = (async () => {
+    for await (const d of consumer.consume("work", { credit: 32 })) {
+      const id = d.body.toString()
+      if (acked.has(id)) violations.push(`${id} delivered again after its ack was confirmed`)
+      seen.add(id)
+      d.ack().then(
+        () => acked.add(id),
+        () => {},
+      )
+    }
+  })().catch(() => {})
+  return {
+    confirmed,
+    acked,
+    async finish() {
+      stop = true
+      await Promise.all(producing)
+      await waitFor(() => [...confirmed].every((id) => seen.has(id)), 30_000, "every confirmed put delivered")
+      await consumer.close(200)
+      await consuming
+      return { violations, lost: [...confirmed].filter((id) => !seen.has(id)) }
+    },
+  }
+}
+
+/** An access list of two PLAIN users: shop (namespace shop, put and consume on orders*) and ops (plain namespace, every right on *). */
+export const SHOP_AND_OPS: AccessList = {
+  users: [
+    { name: "shop", password: "s3cret", namespace: "shop", allow: [{ queues: "orders*", rights: ["put", "consume"] }] },
+    { name: "ops", password: "0ps", allow: [{ queues: "*", rights: ["put", "consume", "admin"] }] },
+  ],
 }

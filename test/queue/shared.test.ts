@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest"
 import { QueueDevice, QueueError, type QueueDeviceOptions } from "../../lib/entry/queue.js"
 import { postgresAvailable } from "../helpers/postgres.js"
 import { freePort, killChild, waitFor } from "../helpers.js"
-import { client, freshDatabase, startDevice, startPgDevice } from "./queue-util.js"
+import { client, failoverWork, freshDatabase, SHOP_AND_OPS as access, startDevice, startPgDevice } from "./queue-util.js"
 
 /** A leader and a follower on a fresh database (in this process). */
 async function pair(extra: Parameters<typeof startDevice>[0] = {}): Promise<{ url: string; a: QueueDevice; b: QueueDevice }> {
@@ -81,17 +81,6 @@ describe.skipIf(!postgresAvailable())("shared devices on one database", () => {
   })
 
   it("identities and rights hold through a follower (PLAIN users, namespaces, FORBIDDEN)", async () => {
-    const access = {
-      users: [
-        {
-          name: "shop",
-          password: "s3cret",
-          namespace: "shop",
-          allow: [{ queues: "orders*", rights: ["put", "consume"] as ("put" | "consume")[] }],
-        },
-        { name: "ops", password: "0ps", allow: [{ queues: "*", rights: ["put", "consume", "admin"] as ("put" | "consume" | "admin")[] }] },
-      ],
-    }
     const { a, b } = await pair({ access, socket: { plainServer: true } })
     const shop = client(b, { socket: { plainUsername: "shop", plainPassword: "s3cret" } })
     const ops = client(a, { socket: { plainUsername: "ops", plainPassword: "0ps" } })
@@ -140,56 +129,14 @@ describe.skipIf(!postgresAvailable())("shared devices on one database", () => {
     // The producer starts on the follower, the consumer on the leader: work crosses devices.
     const producer = client([eb, ea], { socket: { reconnectInterval: 50 }, failoverMs: 500 })
     const consumer = client([ea, eb], { socket: { reconnectInterval: 50 }, failoverMs: 500 })
-    const confirmed = new Set<string>()
-    const acked = new Set<string>()
-    const seen = new Set<string>()
-    const violations: string[] = []
-    let next = 0
-    let stop = false
-    const retryable = (err: unknown) => {
-      const code = (err as { code?: string }).code
-      return code === "DISCONNECTED" || code === "STORE_FAILED" || code === "SHUTTING_DOWN"
-    }
-    // Each put has an id, so a retry after DISCONNECTED stores it once.
-    const producing = Array.from({ length: 4 }, async () => {
-      while (!stop) {
-        const id = `p${next++}`
-        for (;;) {
-          try {
-            await producer.put("work", id, { id })
-            confirmed.add(id)
-            break
-          } catch (err) {
-            if (stop) return
-            if (!retryable(err)) return void violations.push(`put ${id}: ${(err as Error).message}`)
-          }
-        }
-      }
-    })
-    const consuming = (async () => {
-      for await (const d of consumer.consume("work", { credit: 32 })) {
-        const id = d.body.toString()
-        if (acked.has(id)) violations.push(`${id} delivered again after its ack was confirmed`)
-        seen.add(id)
-        d.ack().then(
-          () => acked.add(id),
-          () => {},
-        )
-      }
-    })().catch(() => {})
-    await waitFor(() => confirmed.size > 300 && acked.size > 150, 30_000, "work through both devices")
+    const work = failoverWork(producer, consumer, ["DISCONNECTED", "STORE_FAILED", "SHUTTING_DOWN"])
+    await waitFor(() => work.confirmed.size > 300 && work.acked.size > 150, 30_000, "work through both devices")
     await killChild(a.child)
     await b.leading
-    const at = confirmed.size
-    const ackedAt = acked.size
-    await waitFor(() => confirmed.size > at + 300 && acked.size > ackedAt + 150, 30_000, "work through the new leader")
-    stop = true
-    await Promise.all(producing)
-    await waitFor(() => [...confirmed].every((id) => seen.has(id)), 30_000, "every confirmed put delivered")
-    await consumer.close(200)
-    await consuming
-    expect(violations).toEqual([])
-    expect([...confirmed].filter((id) => !seen.has(id))).toEqual([])
+    const at = work.confirmed.size
+    const ackedAt = work.acked.size
+    await waitFor(() => work.confirmed.size > at + 300 && work.acked.size > ackedAt + 150, 30_000, "work through the new leader")
+    expect(await work.finish()).toEqual({ violations: [], lost: [] })
   }, 120_000)
 
   it("a leader cut off from its database while the follower takes the lead follows it; the queues stay one", async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { QueueDevice } from "../../lib/entry/queue.js"
 import { postgresAvailable } from "../helpers/postgres.js"
 import { waitFor } from "../helpers.js"
-import { client, freshDatabase, startDevice } from "./queue-util.js"
+import { client, freshDatabase, SHOP_AND_OPS as access, startDevice } from "./queue-util.js"
 
 /** Prometheus text exposition → samples by `name{labels}`, the labels sorted by name (see key()). */
 function parseMetrics(text: string): Map<string, number> {
@@ -151,17 +151,6 @@ describe("queue device over HTTP", () => {
   })
 
   it("with an access list: Basic log-in as a PLAIN user, namespaces as for clients, rights enforced; metrics only for an operator", async () => {
-    const access = {
-      users: [
-        {
-          name: "shop",
-          password: "s3cret",
-          namespace: "shop",
-          allow: [{ queues: "orders*", rights: ["put", "consume"] as ("put" | "consume")[] }],
-        },
-        { name: "ops", password: "0ps", allow: [{ queues: "*", rights: ["put", "consume", "admin"] as ("put" | "consume" | "admin")[] }] },
-      ],
-    }
     const dev = await startDevice({ http: "0", access, socket: { plainServer: true } })
     const shop = client(dev, { socket: { plainUsername: "shop", plainPassword: "s3cret" } })
     await shop.put("orders", "o1")
