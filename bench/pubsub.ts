@@ -2,6 +2,11 @@
  * PUB -> N SUB fan-out over tcp://127.0.0.1: one publisher process and one process per
  * subscriber (all N+1 share this machine's CPUs). With `filter`, the subscribers take
  * only the messages starting with "A", half of what is published.
+ *
+ * With `hwm` (a flood): both HWMs are that (libzmq's default is 1000) and the publisher sends as
+ * fast as it can for `seconds` in a tight `await send()` loop, while each subscriber awaits one
+ * message at a time: a PUB whose peers are all at their HWM drops, and the figure that counts is
+ * what each subscriber gets per second, on the same 2 CPUs as the publisher (issue 19).
  */
 import { fileURLToPath } from "node:url"
 import { spawnPeer, type Peer } from "./proc.js"
@@ -18,9 +23,11 @@ export interface PubSubOptions {
   count: number
   quickCount: number
   seconds: number
+  /** A flood: this send/receive HWM (drops expected) instead of one above the count. */
+  hwm?: number
 }
 
-export function pubSubFanOut({ name, size, subscribers, filter, count, quickCount, seconds }: PubSubOptions): Scenario {
+export function pubSubFanOut({ name, size, subscribers, filter, count, quickCount, seconds, hwm }: PubSubOptions): Scenario {
   return {
     name,
     sockets: ["Publisher", "Subscriber"],
@@ -32,7 +39,7 @@ export function pubSubFanOut({ name, size, subscribers, filter, count, quickCoun
     profRoles: ["pub", "sub0"],
     async trial(ctx: TrialContext) {
       const n = ctx.quick ? quickCount : count
-      const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs), "--size", String(size), "--hwm", String(n + 10_000)]
+      const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs), "--size", String(size), "--hwm", String(hwm ?? n + 10_000)]
       const opts = { timeoutMs: ctx.timeoutMs }
       const pub = spawnPeer(
         `${ctx.lib} PUB (${name})`,
