@@ -755,14 +755,28 @@ export class Socket extends SocketOptionsBase {
 
   // ---- send / receive ----
 
+  /** @internal A socket type that would drop the next message whatever it is (PUB at HWM on every peer). */
+  protected dropsAll(): boolean {
+    return false
+  }
+
+  /** @internal What send() returns for a message dropsAll() dropped. */
+  protected dropped(): Promise<void> {
+    return RESOLVED
+  }
+
   /** @internal Shared implementation of `send()` for socket types that can send. */
   protected sendMessage(message: unknown, mayYield = true, owned = false): Promise<void> {
     if (message === undefined) throw new TypeError("Message must be present")
     this.checkOpen()
     if (this.pendingSend.busy) throw new ZmqError("EBUSY", MESSAGES.EBUSY_SEND)
-    const msg = owned ? (message as Message) : toMessage(message)
     const timeout = this.sendTimeout
-    if (mayYield && timeout !== 0 && this.mustYield()) return this.pendingSend.wait(timeout, msg)
+    if (mayYield && timeout !== 0 && this.mustYield()) return this.pendingSend.wait(timeout, owned ? (message as Message) : toMessage(message))
+    // A PUB whose peers are all at their HWM drops it: nothing to copy or route (the common
+    // frame types only, so that anything else is still checked as send() checks it). After the
+    // yield check: a loop of such sends still lets the event loop turn, and the pipes drain.
+    if ((typeof message === "string" || message instanceof Uint8Array) && this.dropsAll()) return this.dropped()
+    const msg = owned ? (message as Message) : toMessage(message)
     try {
       if (this.xsend(msg)) return RESOLVED
     } catch (err) {

@@ -40,6 +40,9 @@ function subscriptionMessage(subscribe: boolean, topic: Buffer): Message {
   return [m]
 }
 
+/** Longest a send dropped at every peer's HWM waits for room before it resolves (ms). */
+const DROP_WAIT_MS = 1
+
 export abstract class PublisherBase extends Socket {
   /** @internal */
   protected readonly subscriptions = new SubscriptionTrie<Pipe>()
@@ -47,7 +50,12 @@ export abstract class PublisherBase extends Socket {
   protected readonly peers = new Set<Pipe>()
   /** @internal Messages for the user (subscriptions, or data sent by XSUB peers). */
   protected readonly inbox = new Deque<Message>()
+  /** The peers a message goes to, the first `matched` of this array (reused: no array per send). */
   private readonly matching: Pipe[] = []
+  private matched = 0
+  private readonly collect = (p: Pipe): void => {
+    this.matching[this.matched++] = p
+  }
   private lastSubscriber: Pipe | undefined
   /** @internal See PeerTakeover; set before binding or connecting. */
   takeover: PeerTakeover | undefined = undefined
@@ -114,6 +122,7 @@ export abstract class PublisherBase extends Socket {
 
   /** @internal */
   protected override onPipeWritable(pipe: Pipe): void {
+    if (this.roomWaiters.length > 0) this.releaseRoom()
     if (this.claimed.has(pipe)) this.takeover!.writable(pipe)
   }
 
@@ -168,21 +177,58 @@ export abstract class PublisherBase extends Socket {
   /** @internal */
   protected override xsend(msg: Message): boolean {
     const matching = this.matching
-    matching.length = 0
+    this.matched = 0
     const topic = msg[0] ?? EMPTY
     if (this.invertMatching) {
       const hit = new Set<Pipe>()
       this.subscriptions.match(topic, (p) => hit.add(p))
-      for (const p of this.peers) if (!hit.has(p) && !this.claimed.has(p)) matching.push(p)
+      for (const p of this.peers) if (!hit.has(p) && !this.claimed.has(p)) matching[this.matched++] = p
     } else {
-      this.subscriptions.match(topic, (p) => matching.push(p))
+      this.subscriptions.match(topic, this.collect)
     }
+    const n = this.matched
     if (this.noDrop) {
-      for (const p of matching) if (p.full) return false
+      for (let i = 0; i < n; i++) if (matching[i]!.full) return false
     }
     // Every matching peer gets the same Buffers: nothing is copied per subscriber.
-    for (const p of matching) p.write(msg)
-    matching.length = 0
+    for (let i = 0; i < n; i++) matching[i]!.write(msg)
+    return true
+  }
+
+  /** Sends dropped because every peer was full, waiting for room (or DROP_WAIT_MS). */
+  private roomWaiters: (() => void)[] = []
+  private roomTimer: NodeJS.Timeout | undefined
+  private readonly releaseRoom = (): void => {
+    if (this.roomTimer !== undefined) clearTimeout(this.roomTimer)
+    this.roomTimer = undefined
+    const ws = this.roomWaiters
+    this.roomWaiters = []
+    for (const w of ws) w()
+  }
+
+  /**
+   * @internal The message was dropped: every peer was full. The send resolves once a peer has
+   * room again, or after DROP_WAIT_MS: a publisher in a tight `await send()` loop then waits for
+   * its subscribers rather than spend its one thread making messages to drop (libzmq's sender
+   * spins too, but its I/O thread has a core of its own; here the same thread must write to the
+   * subscribers). Dropped all the same, as libzmq drops at the HWM.
+   */
+  protected override dropped(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiters.push(resolve)
+      if (this.roomTimer === undefined) this.roomTimer = setTimeout(this.releaseRoom, DROP_WAIT_MS)
+    })
+  }
+
+  /**
+   * @internal Every peer is at its HWM (so every one would drop the message, whatever its
+   * subscriptions), none is a durable forwarder's and nothing waits instead of dropping: the
+   * send can be dropped before the message is even copied. Peers are few; a full pipe is one
+   * compare.
+   */
+  protected override dropsAll(): boolean {
+    if (this.noDrop || this.peers.size === 0 || this.claimed.size > 0) return false
+    for (const p of this.peers) if (!p.full) return false
     return true
   }
 

@@ -155,6 +155,52 @@ describe("PUB high water mark", () => {
     expect(slowGot).toBeLessThan(N)
   })
 
+  it("with every subscriber full, a send is dropped and waits for room (at most ~1 ms) instead of resolving at once; a stuck subscriber costs a loop 1 ms a send, not a hang; nothing dropped comes later", async () => {
+    const pub = track(new Publisher({ sendHighWaterMark: 10 }))
+    await pub.bind("tcp://127.0.0.1:*")
+    const stuck = track(new Subscriber({ receiveHighWaterMark: 10, receiveTimeout: 3000 }))
+    stuck.connect(pub.lastEndpoint!)
+    stuck.subscribe("")
+    await syncSubscription(pub, stuck)
+    // Fill everything between the two (pipe, socket buffers) with big messages nobody reads.
+    const big = Buffer.alloc(256 * 1024)
+    for (let i = 0; i < 200; i++) await pub.send(big)
+    // Now a send is dropped and does not resolve in the same turn (a tight loop would spin)...
+    let resolved = false
+    const one = pub.send("dropped").then(() => (resolved = true))
+    for (let i = 0; i < 10; i++) await Promise.resolve()
+    expect(resolved).toBe(false)
+    await one
+    // ...but each resolves, none hangs, and a loop of them takes
+    // about DROP_WAIT_MS a send (bounded well above that for a loaded machine).
+    const t0 = performance.now()
+    for (let i = 0; i < 20; i++) await pub.send("dropped")
+    const ms = performance.now() - t0
+    expect(ms).toBeLessThan(2000)
+    // Nothing dropped is delivered late: what the subscriber reads is big messages only.
+    stuck.receiveTimeout = 200
+    let read = 0
+    for (;;) {
+      const got = await stuck.receive().then(
+        ([m]) => m!,
+        () => undefined,
+      )
+      if (got === undefined) break
+      expect(got.length).toBe(big.length)
+      read++
+    }
+    expect(read).toBeGreaterThan(0)
+    expect(read).toBeLessThan(200)
+  })
+
+  it("a send to a PUB with no peers, or with room, resolves at once (no wait added)", async () => {
+    const pub = track(new Publisher({ sendHighWaterMark: 10 }))
+    await pub.bind("tcp://127.0.0.1:*")
+    const t0 = performance.now()
+    for (let i = 0; i < 10_000; i++) await pub.send("nobody")
+    expect(performance.now() - t0).toBeLessThan(2000) // 10,000 × 1 ms would be 10 s
+  })
+
   it("noDrop makes send wait at a full subscriber and time out with EAGAIN", async () => {
     const pub = track(new Publisher({ noDrop: true, sendHighWaterMark: 2, sendTimeout: 50 }))
     await pub.bind("tcp://127.0.0.1:*")
