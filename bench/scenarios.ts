@@ -24,10 +24,10 @@ import type { Scenario } from "./scenario.js"
 const KiB = 1024
 
 export const SCENARIOS: readonly Scenario[] = [
-  pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
+  pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000, seconds: 1.5, c: true }),
   pushPull({ name: "pushpull-64KiB", size: 64 * KiB, count: 30_000, quickCount: 1_000, seconds: 1.5 }),
   pushPull({ name: "pushpull-1KiB", size: KiB, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
-  pushPull({ name: "pushpull-ipc-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "ipc" }),
+  pushPull({ name: "pushpull-ipc-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "ipc", c: true }),
   pushPull({ name: "inproc-pushpull-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "inproc" }),
   pushPull({ name: "inproc-pushpull-64KiB", size: 64 * KiB, count: 1_000_000, quickCount: 1_000, seconds: 1.5, transport: "inproc" }),
   pushPull({ name: "curve-pushpull-64B", size: 64, count: 1_000_000, quickCount: 20_000, seconds: 1.5, curve: true }),
