@@ -9,6 +9,8 @@
  * under ~4 minutes on a 2-CPU machine: every send phase is capped at 1.5-3 s, so a
  * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
  * pg-queue-64B (3 systems x 3 runs, plus starting PostgreSQL once) adds about 35 s.
+ * The libzmq-from-C rows of pushpull-64B and pushpull-ipc-64B (`c: true`, issue 19) add about
+ * 5 s: compiling bench/c/pushpull.c once (~0.3 s), then 0.4-1 s per trial (C is done sooner).
  */
 import { dealerRouterEcho } from "./dealer-router.js"
 import { DURABLE_SCENARIOS } from "./durable.js"
