@@ -42,6 +42,8 @@ export interface PeerMessage {
 export interface SpawnOptions {
   /** Extra node flags, e.g. ["--cpu-prof", ...]. */
   nodeArgs?: readonly string[]
+  /** `script` is a native program (e.g. the libzmq-from-C peer, c-peer.ts), run as is rather than under node. */
+  native?: boolean
   /** Default bound for next(). */
   timeoutMs: number
 }
@@ -63,8 +65,9 @@ export class Peer {
     // Peers run as plain node processes on a bundled copy of their script: a module loader such as
     // tsx's `--import` hooks measurably slows a receiving omq peer (64 KiB: 1.0 vs 2.0 GB/s), which
     // would be a benchmark artefact. BENCH_OMQ=src keeps tsx to run omq from its sources.
-    const runner = process.env.BENCH_OMQ === "src" ? ["--import", "tsx", script] : [compiledPeer(script)]
-    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...runner, ...args], {
+    const runner = () => (process.env.BENCH_OMQ === "src" ? ["--import", "tsx", script] : [compiledPeer(script)])
+    const [command, argv] = opts.native ? [script, args] : [process.execPath, [...(opts.nodeArgs ?? []), ...runner(), ...args]]
+    this.child = spawn(command, argv, {
       cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],
     })

@@ -5,11 +5,15 @@
  *   ipc:           like tcp, over ipc://<fresh dir in os.tmpdir()>/pull.sock; the runner
  *                  makes the directory per trial and removes it afterwards.
  *   inproc:        both sockets in one process (inproc cannot cross processes).
+ *   with `c` (tcp, ipc): a third row, libzmq driven from C (c-peer.ts, bench/c/pushpull.c), the
+ *                  same two roles and measurement; the rows are then the systems omq, zeromq and
+ *                  libzmq-c, and the ratio column reads omq / each of the other two.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { cPeerBinary, cPeerUnavailable, LIBZMQ_C } from "./c-peer.js"
 import { spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
@@ -30,16 +34,27 @@ export interface PushPullSize {
   seconds?: number
   transport?: "tcp" | "ipc" | "inproc" | "ws"
   curve?: boolean
+  /** Also measure libzmq from C (issue 19): tcp or ipc, no CURVE. */
+  c?: boolean
 }
 
-export function pushPull({ name, size, count, quickCount, seconds = 2, transport = "tcp", curve = false }: PushPullSize): Scenario {
+export function pushPull({ name, size, count, quickCount, seconds = 2, transport = "tcp", curve = false, c = false }: PushPullSize): Scenario {
+  if (c && (curve || (transport !== "tcp" && transport !== "ipc"))) throw new Error(`${name}: the C peer does tcp and ipc without CURVE only`)
   return {
     name,
     sockets: ["Push", "Pull"],
     metrics: THROUGHPUT_METRICS,
     profRoles: transport === "inproc" ? ["both"] : ["send", "recv"],
+    ...(c && {
+      systems: ["omq", "zeromq", LIBZMQ_C],
+      async unavailable(system: string) {
+        return system === LIBZMQ_C ? cPeerUnavailable() : undefined
+      },
+    }),
     async trial(ctx: TrialContext) {
-      const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs)]
+      const native = ctx.system === LIBZMQ_C
+      const who = native ? LIBZMQ_C : ctx.lib
+      const common = [...(native ? [] : ["--lib", ctx.lib]), "--deadline", String(ctx.timeoutMs)]
       const opts = { timeoutMs: ctx.timeoutMs }
       const load = ["--size", String(size), "--count", String(ctx.quick ? quickCount : count), "--seconds", ctx.quick ? "0.5" : String(seconds)]
       if (transport === "inproc") {
@@ -64,20 +79,22 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
         : transport === "ws"
           ? ["--bind", "ws://127.0.0.1:*/bench"]
           : []
+      // The C peer takes the same options as pushpull-peer.ts (but no --lib, no CURVE).
+      const peer = (role: string, label: string, args: string[]): Peer =>
+        native
+          ? spawnPeer(label, cPeerBinary(), args, { ...opts, native: true })
+          : spawnPeer(label, PEER, args, { ...opts, nodeArgs: ctx.profArgs(role) })
       let recv: Peer | undefined
       let send: Peer | undefined
       try {
-        recv = spawnPeer(`${ctx.lib} PULL (${name})`, PEER, ["--role", "recv", ...bindArgs, ...curveArgs, ...common], {
-          ...opts,
-          nodeArgs: ctx.profArgs("recv"),
-        })
+        recv = peer("recv", `${who} PULL (${name})`, ["--role", "recv", ...bindArgs, ...curveArgs, ...common])
         const { endpoint, serverKey } = await recv.next("ready")
         const sendArgs = ["--role", "send", "--endpoint", String(endpoint), ...load, ...common]
         if (curve) sendArgs.push(...curveArgs, `--server-key=${String(serverKey)}`) // "=": a z85 key may start with "-", which parseArgs would take for an option
-        send = spawnPeer(`${ctx.lib} PUSH (${name})`, PEER, sendArgs, { ...opts, nodeArgs: ctx.profArgs("send") })
+        send = peer("send", `${who} PUSH (${name})`, sendArgs)
         const sent = await send.next("sent")
         const res = await recv.next("result")
-        if (res.received !== sent.sent) throw new Error(`${ctx.lib} ${name}: sent ${sent.sent} but received ${res.received}`)
+        if (res.received !== sent.sent) throw new Error(`${who} ${name}: sent ${sent.sent} but received ${res.received}`)
         await Promise.all([recv.finish(), send.finish()])
         return { msgsPerSec: Number(res.msgsPerSec), mbPerSec: Number(res.mbPerSec) }
       } finally {

@@ -4,7 +4,7 @@
  *   --quick             small N, 1 run: a smoke test in a few seconds   (env BENCH_QUICK=1)
  *   --runs N            repetitions per scenario and lib, median kept  (env BENCH_RUNS, default 3)
  *   --lib a,b           omq and/or zeromq, or systems of a scenario    (env BENCH_LIBS, default: all each scenario has)
- *                       that has its own (e.g. pg-boss); see `systems` in scenario.ts
+ *                       that has its own (e.g. pg-boss, libzmq-c); see `systems` in scenario.ts
  *   --scenario a,b      scenario names or prefixes, e.g. pushpull      (env BENCH_SCENARIOS)
  *   --prof              CPU-profile the omq peers (1 run), print a summary of each profile
  *   --timeout S         whole-run limit in seconds                      (env BENCH_TIMEOUT, default 360)
@@ -168,7 +168,8 @@ function ratio(m: Metric, omq: number | undefined, other: number | undefined): n
 function report(): void {
   const groups = new Map<string, Scenario[]>()
   for (const s of scenarios) {
-    const k = s.metrics.map((m) => m.label).join("|")
+    // A scenario with its own systems reads its ratios on the other rows (omq/this): its own table.
+    const k = s.metrics.map((m) => m.label).join("|") + (s.systems ? "|systems" : "")
     groups.set(k, [...(groups.get(k) ?? []), s])
   }
   for (const group of groups.values()) {

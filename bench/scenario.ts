@@ -16,7 +16,7 @@ export interface Metric {
 }
 
 export interface TrialContext {
-  /** The library of an omq-vs-zeromq scenario; "omq" in a scenario with its own `systems`. */
+  /** The library of an omq-vs-zeromq scenario; in a scenario with its own `systems`, "zeromq" for that system, else "omq". */
   lib: LibName
   /** What this trial measures: `lib`, or one of the scenario's `systems`. */
   system: string
@@ -39,8 +39,9 @@ export interface Scenario {
   profRoles?: readonly string[]
   /**
    * The systems this scenario compares, in place of omq and zeromq, omq first (e.g. omq and
-   * other PostgreSQL job queues). Each gets its own row; the ratio column of every other row
-   * reads omq / that system (still >1 = omq better).
+   * other PostgreSQL job queues, or omq, zeromq and libzmq driven from C). Each gets its own
+   * row; the ratio column of every other row reads omq / that system (still >1 = omq better),
+   * so such scenarios get a table of their own.
    */
   systems?: readonly string[]
   /** Why `system` cannot run on this machine (e.g. no PostgreSQL), or undefined; it is then reported as skipped. */

@@ -9,6 +9,8 @@
  * under ~4 minutes on a 2-CPU machine: every send phase is capped at 1.5-3 s, so a
  * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
  * pg-queue-64B (3 systems x 3 runs, plus starting PostgreSQL once) adds about 35 s.
+ * The libzmq-from-C rows of pushpull-64B and pushpull-ipc-64B (`c: true`, issue 19) add about
+ * 5 s: compiling bench/c/pushpull.c once (~0.3 s), then 0.4-1 s per trial (C is done sooner).
  */
 import { dealerRouterEcho } from "./dealer-router.js"
 import { DURABLE_SCENARIOS } from "./durable.js"
@@ -24,10 +26,10 @@ import type { Scenario } from "./scenario.js"
 const KiB = 1024
 
 export const SCENARIOS: readonly Scenario[] = [
-  pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
+  pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000, seconds: 1.5, c: true }),
   pushPull({ name: "pushpull-64KiB", size: 64 * KiB, count: 30_000, quickCount: 1_000, seconds: 1.5 }),
   pushPull({ name: "pushpull-1KiB", size: KiB, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
-  pushPull({ name: "pushpull-ipc-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "ipc" }),
+  pushPull({ name: "pushpull-ipc-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "ipc", c: true }),
   pushPull({ name: "inproc-pushpull-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "inproc" }),
   pushPull({ name: "inproc-pushpull-64KiB", size: 64 * KiB, count: 1_000_000, quickCount: 1_000, seconds: 1.5, transport: "inproc" }),
   pushPull({ name: "curve-pushpull-64B", size: 64, count: 1_000_000, quickCount: 20_000, seconds: 1.5, curve: true }),
