@@ -193,6 +193,35 @@ describe("PUB high water mark", () => {
     expect(read).toBeLessThan(200)
   })
 
+  it("an XPUB whose subscribers are all full drops and waits for room the same way; with noDrop it waits for room and delivers instead", async () => {
+    for (const noDrop of [false, true]) {
+      const xpub = track(new XPublisher({ sendHighWaterMark: 10, noDrop, sendTimeout: noDrop ? 50 : -1 }))
+      await xpub.bind("tcp://127.0.0.1:*")
+      const sub = track(new Subscriber({ receiveHighWaterMark: 10 }))
+      sub.connect(xpub.lastEndpoint!)
+      sub.subscribe("")
+      await xpub.receive() // the subscription
+      const big = Buffer.alloc(256 * 1024)
+      let sent = 0
+      for (; sent < 200; sent++) {
+        const ok = await xpub.send(big).then(
+          () => true,
+          () => false, // noDrop: EAGAIN once full
+        )
+        if (!ok) break
+      }
+      if (noDrop) {
+        expect(sent).toBeLessThan(200) // it stopped at the HWM instead of dropping
+        continue
+      }
+      let resolved = false
+      const one = xpub.send("dropped").then(() => (resolved = true))
+      for (let i = 0; i < 10; i++) await Promise.resolve()
+      expect(resolved).toBe(false)
+      await one
+    }
+  })
+
   it("a send to a PUB with no peers, or with room, resolves at once (no wait added)", async () => {
     const pub = track(new Publisher({ sendHighWaterMark: 10 }))
     await pub.bind("tcp://127.0.0.1:*")
