@@ -9,7 +9,17 @@ import { randomBytes } from "node:crypto"
 import { ProtocolError } from "../errors.js"
 import { commandFrame, parseRawCommand } from "../wire/command.js"
 import { decodeMetadata, encodeMetadata, type Metadata } from "../wire/metadata.js"
-import { generateKeyPair, loadFastCipher, open, precompute as rawPrecompute, seal, secretOpen, secretSeal } from "../security/crypto.js"
+import {
+  generateKeyPair,
+  loadFastCipher,
+  open,
+  openMessage,
+  precompute as rawPrecompute,
+  seal,
+  sealMessage,
+  secretOpen,
+  secretSeal,
+} from "../security/crypto.js"
 import { localMetadata, refusedBy, type FrameCodec, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
 import { zapCheck } from "./zap.js"
 
@@ -66,14 +76,11 @@ export class CurveCodec implements FrameCodec {
     const n = this.nextNonce++
     this.sendNonce.writeUInt32BE(Math.floor(n / 0x100000000), 16)
     this.sendNonce.writeUInt32BE(n >>> 0, 20)
-    const plain = Buffer.allocUnsafe(1 + body.length)
-    plain[0] = flags
-    body.copy(plain, 1)
-    const box = seal(this.key, this.sendNonce, plain)
-    const out = Buffer.allocUnsafe(16 + box.length)
+    // "MESSAGE", the short nonce, then the box (tag + ciphertext of [flags, ...body]) sealed in place.
+    const out = Buffer.allocUnsafe(16 + 16 + 1 + body.length)
     MESSAGE_PREFIX.copy(out, 0)
     this.sendNonce.copy(out, 8, 16, 24)
-    box.copy(out, 16)
+    sealMessage(this.key, this.sendNonce, flags, body, out, 16)
     return out
   }
 
@@ -84,7 +91,7 @@ export class CurveCodec implements FrameCodec {
     const n = readShortNonce(body, 8)
     if (n <= this.peerNonce) throw new ProtocolError("ZMTP_SEQUENCE", "CURVE MESSAGE nonce replayed or out of order")
     body.copy(this.recvNonce, 16, 8, 16)
-    const plain = open(this.key, this.recvNonce, body.subarray(16))
+    const plain = openMessage(this.key, this.recvNonce, body.subarray(16))
     if (plain === null || plain.length < 1) throw crypto("CURVE MESSAGE does not authenticate")
     this.peerNonce = n
     return { flags: plain[0]!, body: plain.subarray(1) }

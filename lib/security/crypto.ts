@@ -21,6 +21,98 @@ import { randomBytes } from "node:crypto"
 let sodium: typeof SodiumModule | null = null
 let loading: Promise<void> | null = null
 
+/**
+ * libsodium's own functions under the wrappers (the Emscripten module): the MESSAGE boxes call
+ * crypto_secretbox_easy / _open_easy on one arena of WebAssembly memory, reused by every call
+ * (the wrappers allocate and free four regions and two typed arrays per call, and copy the
+ * result once more), so a box costs one copy in and one copy out. Same function, same bytes.
+ */
+interface RawSodium {
+  _malloc(n: number): number
+  _free(p: number): void
+  HEAPU8: Uint8Array
+  _crypto_secretbox_easy(c: number, m: number, mlenLow: number, mlenHigh: number, n: number, k: number): number
+  _crypto_secretbox_open_easy(m: number, c: number, clenLow: number, clenHigh: number, n: number, k: number): number
+}
+let raw: RawSodium | null = null
+/** The arena: [key 32][nonce 24][pad 8][input cap][output cap]. */
+let arena = 0
+let arenaCap = 0
+const ARENA_HEAD = 64
+/** An arena grown past this for one big message is given back after it. */
+const ARENA_KEEP = 4 * 1024 * 1024
+
+/** The arena with room for `n` bytes in and `n` + 16 out; returns its address (HEAPU8 may have moved). */
+function reserve(r: RawSodium, n: number): number {
+  if (n + 16 > arenaCap) {
+    if (arena !== 0) r._free(arena)
+    arenaCap = Math.max(n + 16, 2 * arenaCap, 4096)
+    arena = r._malloc(ARENA_HEAD + 2 * arenaCap)
+    if (arena === 0) {
+      arenaCap = 0
+      throw new Error("libsodium: out of memory")
+    }
+  }
+  return arena
+}
+
+function release(r: RawSodium): void {
+  if (arenaCap > ARENA_KEEP) {
+    r._free(arena)
+    arena = 0
+    arenaCap = 0
+  }
+}
+
+/**
+ * A CurveZMQ MESSAGE box of [flags, ...body] under `key` and `nonce`, written at `out[off]`
+ * (tag, then ciphertext: 17 + body.length bytes).
+ */
+export function sealMessage(key: Uint8Array, nonce: Uint8Array, flags: number, body: Uint8Array, out: Buffer, off: number): void {
+  const r = raw
+  if (r === null) {
+    const plain = Buffer.allocUnsafe(1 + body.length)
+    plain[0] = flags
+    plain.set(body, 1)
+    out.set(seal(key, nonce, plain), off)
+    return
+  }
+  const mlen = 1 + body.length
+  const base = reserve(r, mlen)
+  const heap = r.HEAPU8
+  const k = base
+  const n = base + 32
+  const m = base + ARENA_HEAD
+  const c = m + arenaCap
+  heap.set(key, k)
+  heap.set(nonce, n)
+  heap[m] = flags
+  heap.set(body, m + 1)
+  r._crypto_secretbox_easy(c, m, mlen, 0, n, k)
+  out.set(heap.subarray(c, c + mlen + 16), off)
+  release(r)
+}
+
+/** Opens a MESSAGE box: its plaintext (a new buffer), or null when it does not authenticate. */
+export function openMessage(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Buffer | null {
+  const r = raw
+  if (r === null) return open(key, nonce, box)
+  if (box.length < 16) return null
+  const base = reserve(r, box.length)
+  const heap = r.HEAPU8
+  const k = base
+  const n = base + 32
+  const c = base + ARENA_HEAD
+  const m = c + arenaCap
+  heap.set(key, k)
+  heap.set(nonce, n)
+  heap.set(box, c)
+  const ok = r._crypto_secretbox_open_easy(m, c, box.length, 0, n, k) === 0
+  const plain = ok ? Buffer.from(heap.subarray(m, m + box.length - 16)) : null
+  release(r)
+  return plain
+}
+
 /** Starts loading the WebAssembly cipher (idempotent); resolves when it is in use or failed to load. */
 export function loadFastCipher(): Promise<void> {
   loading ??= import("libsodium-wrappers")
@@ -28,6 +120,16 @@ export function loadFastCipher(): Promise<void> {
       const mod = ((m as { default?: typeof SodiumModule }).default ?? m) as typeof SodiumModule
       await mod.ready
       sodium = mod
+      const lib = (mod as unknown as { libsodium?: Partial<RawSodium> }).libsodium
+      if (
+        lib !== undefined &&
+        typeof lib._malloc === "function" &&
+        typeof lib._free === "function" &&
+        typeof lib._crypto_secretbox_easy === "function" &&
+        typeof lib._crypto_secretbox_open_easy === "function" &&
+        lib.HEAPU8 instanceof Uint8Array
+      )
+        raw = lib as RawSodium
     })
     .catch(() => {
       /* stay on the pure-JS cipher */

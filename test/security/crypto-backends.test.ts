@@ -1,7 +1,8 @@
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js"
 import sodium from "libsodium-wrappers"
 import { describe, expect, it } from "vitest"
-import { loadFastCipher, open, seal } from "../../lib/security/crypto.js"
+import { randomBytes } from "node:crypto"
+import { loadFastCipher, open, openMessage, seal, sealMessage } from "../../lib/security/crypto.js"
 
 describe("CURVE box backends (libsodium WASM fast path vs @noble fallback)", () => {
   it("produce the same bytes and open each other's boxes", async () => {
@@ -18,6 +19,28 @@ describe("CURVE box backends (libsodium WASM fast path vs @noble fallback)", () 
       const tampered = Buffer.from(slow)
       tampered[tampered.length - 1]! ^= 1
       expect(open(key, nonce, tampered)).toBeNull()
+    }
+  })
+
+  it("MESSAGE boxes sealed and opened on libsodium's own arena are @noble's bytes, for sizes around the arena's growth and past its keep limit", async () => {
+    await loadFastCipher()
+    // In order: small, growing (the arena is replaced), 5 MiB (given back after), small again.
+    for (const size of [0, 1, 63, 4000, 4096, 10_000, 65_536, 300_000, 5 * 1024 * 1024, 17, 70_000]) {
+      const key = randomBytes(32)
+      const nonce = randomBytes(24)
+      const body = randomBytes(size)
+      const flags = size % 2
+      const out = Buffer.alloc(8 + 17 + size, 0xee)
+      sealMessage(key, nonce, flags, body, out, 8)
+      expect(out.subarray(0, 8).equals(Buffer.alloc(8, 0xee))).toBe(true) // nothing written before `off`
+      const plain = Buffer.concat([Buffer.from([flags]), body])
+      const box = out.subarray(8)
+      expect(box.equals(Buffer.from(xsalsa20poly1305(key, nonce).encrypt(plain)))).toBe(true)
+      expect(openMessage(key, nonce, box)?.equals(plain)).toBe(true)
+      const tampered = Buffer.from(box)
+      tampered[size % tampered.length]! ^= 0x40
+      expect(openMessage(key, nonce, tampered)).toBeNull()
+      expect(openMessage(key, nonce, box.subarray(0, 15))).toBeNull()
     }
   })
 })
