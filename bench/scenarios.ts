@@ -19,6 +19,7 @@ import { PG_QUEUE_SCENARIOS } from "./pg-queue.js"
 import { pubSubFanOut } from "./pubsub.js"
 import { pushPull } from "./pushpull.js"
 import { QUEUE_SCENARIOS } from "./queue.js"
+import { REDIS_QUEUE_SCENARIOS } from "./redis-queue.js"
 import { reqRepLatency } from "./reqrep.js"
 import { STREAM_SCENARIOS } from "./stream.js"
 import type { Scenario } from "./scenario.js"
@@ -56,6 +57,7 @@ export const SCENARIOS: readonly Scenario[] = [
   pushPullPeak({ name: "memory-1M-pushpull", size: 64, count: 1_000_000, quickCount: 50_000, seconds: 20 }),
   ...QUEUE_SCENARIOS,
   ...PG_QUEUE_SCENARIOS,
+  ...REDIS_QUEUE_SCENARIOS,
   ...DURABLE_SCENARIOS,
   ...STREAM_SCENARIOS,
 ]

@@ -1,0 +1,221 @@
+/**
+ * One process of the durable queue vs Redis Streams benchmark (bench/redis-queue.ts): the same
+ * work done by omq's QueueDevice (file log, fsync "always") and by a Redis stream with a
+ * consumer group on a server with `appendfsync always`.
+ *
+ *   --role device (omq only): a QueueDevice on a fresh temp dir with fsync "always", bound to
+ *       tcp://127.0.0.1:*; emits {type:"ready", endpoint}; at stdin's end emits {type:"stats"}
+ *       (queue depth, fsyncs) and closes.
+ *   --role consumer: takes jobs and completes them (omq: consume with --credit, ack each;
+ *       redis-streams: XREADGROUP GROUP g c COUNT --credit BLOCK 100 and one XACK per batch,
+ *       sent without waiting, so the next read goes out behind it); emits {type:"ready"} once it
+ *       is waiting. The runner then sends one line, the number of jobs the producer put; when
+ *       that many completions are confirmed (omq: ack replies; Redis: XACK replies, counting the
+ *       entries each acknowledged) it emits {type:"result", doneAt}.
+ *   --role producer: puts --size byte jobs (--count, or until --seconds) with --window puts in
+ *       flight, each its own call confirmed on its own (omq: QueueClient.put; Redis: XADD key *
+ *       b <payload>, auto-pipelined: the XADDs issued in one tick leave in one write); emits
+ *       {type:"sent", sent, firstAt, putsPerSec, p50Us, p99Us}. Every 8th put is timed from the
+ *       call to its confirmation, the same way for both systems.
+ *
+ * Times (firstAt, doneAt) are wall-clock ms with sub-ms precision (performance.timeOrigin +
+ * performance.now()), comparable across the processes of one machine.
+ */
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type * as OmqQueue from "../lib/entry/queue.js"
+import { args, emit, hrUs, markProfileWindow, num, parentCommand, parentDone, runPeer } from "./child.js"
+import { OMQ_QUEUE_ENTRY } from "./libs.js"
+
+const a = args(["system", "role", "endpoint", "port", "key", "size", "count", "seconds", "window", "credit", "deadline"])
+const QUEUE = "bench"
+const GROUP = "g"
+const now = () => performance.timeOrigin + performance.now()
+
+/** Random payloads, 4096 distinct ones cycled (256 KiB at 64 B): nothing on the way can compress them away. */
+const PAYLOADS = 4096
+const bodies = (size: number): Buffer[] => Array.from({ length: PAYLOADS }, () => randomBytes(size))
+
+/** Every SAMPLE-th put is timed from call to confirmation. */
+const SAMPLE = 8
+
+/**
+ * The producer's loop, the same for both systems: `window` puts in flight (each confirmation lets
+ * the next one go) until `count` or `seconds`; emits {type:"sent"} with the confirm latencies.
+ */
+async function putLoop(put: (i: number) => Promise<unknown>): Promise<void> {
+  const count = num(a.count, "count")
+  const window = num(a.window, "window")
+  const budgetMs = num(a.seconds, "seconds") * 1000
+  const latencies: number[] = []
+  let sent = 0
+  let inflight = 0
+  let failed: unknown
+  let wake: (() => void) | null = null
+  const done = () => {
+    inflight--
+    const w = wake
+    wake = null
+    w?.()
+  }
+  const fail = (err: unknown) => {
+    failed ??= err
+    done()
+  }
+  const firstAt = now()
+  const startUs = hrUs()
+  while (sent < count && failed === undefined) {
+    if (inflight >= window) await new Promise<void>((r) => (wake = r))
+    if (failed !== undefined) break
+    inflight++
+    if (sent % SAMPLE === 0) {
+      const t = performance.now()
+      put(sent).then(() => {
+        latencies.push(performance.now() - t)
+        done()
+      }, fail)
+    } else put(sent).then(done, fail)
+    sent++
+    if ((sent & 255) === 0 && now() - firstAt > budgetMs) break
+  }
+  while (inflight > 0) await new Promise<void>((r) => (wake = r))
+  if (failed !== undefined) throw failed
+  const seconds = (now() - firstAt) / 1000
+  markProfileWindow(startUs, hrUs())
+  latencies.sort((x, y) => x - y)
+  const pct = (p: number) => 1000 * (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN)
+  emit({ type: "sent", sent, firstAt, seconds, putsPerSec: sent / seconds, p50Us: pct(0.5), p99Us: pct(0.99), samples: latencies.length })
+}
+
+/**
+ * The consumer's bookkeeping: `completed(n)` for each batch of confirmed completions; `done`
+ * resolves with the time the last of the `target` jobs (sent by the runner once the producer is
+ * done) was confirmed.
+ */
+function completion(): { completed: (n: number) => void; done: Promise<number>; finished: () => boolean } {
+  let target = Infinity
+  let count = 0
+  let over = false
+  let resolve!: (t: number) => void
+  let reject!: (e: unknown) => void
+  const done = new Promise<number>((res, rej) => ((resolve = res), (reject = rej)))
+  const check = () => {
+    if (count >= target && !over) {
+      over = true
+      resolve(now())
+    }
+  }
+  parentCommand().then((line) => {
+    target = num(line, "target")
+    check()
+  }, reject)
+  return {
+    completed: (n) => {
+      count += n
+      check()
+    },
+    done,
+    finished: () => over,
+  }
+}
+
+async function omq(role: string): Promise<void> {
+  const { QueueClient, QueueDevice } = (await import(OMQ_QUEUE_ENTRY)) as typeof OmqQueue
+  if (role === "device") {
+    const dir = mkdtempSync(join(tmpdir(), "omq-bench-redisq-"))
+    try {
+      const dev = new QueueDevice({ dir, fsync: "always" })
+      await dev.bind("tcp://127.0.0.1:*")
+      emit({ type: "ready", endpoint: dev.lastEndpoint })
+      await parentDone()
+      const probe = new QueueClient(dev.lastEndpoint!)
+      const s = await probe.stats(QUEUE).catch(() => undefined)
+      await probe.close()
+      emit({ type: "stats", queue: s?.queues[QUEUE] ?? null, fsyncs: s?.fsyncs ?? 0 })
+      await dev.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  } else if (role === "producer") {
+    const client = new QueueClient(a.endpoint!, { maxInFlight: num(a.window, "window") })
+    const body = bodies(num(a.size, "size"))
+    await putLoop((i) => client.put(QUEUE, body[i % PAYLOADS]!))
+    await client.close()
+  } else {
+    const client = new QueueClient(a.endpoint!)
+    const sub = client.consume(QUEUE, { credit: num(a.credit, "credit") })
+    const c = completion()
+    const acked = () => c.completed(1)
+    let startUs = 0
+    void (async () => {
+      for await (const m of sub) {
+        startUs ||= hrUs()
+        m.ack().then(acked, () => {})
+      }
+    })()
+    emit({ type: "ready" })
+    const doneAt = await c.done
+    markProfileWindow(startUs, hrUs())
+    await sub.close()
+    emit({ type: "result", doneAt })
+    await client.close()
+  }
+}
+
+type StreamReply = [key: Buffer, entries: [id: Buffer, fields: Buffer[]][]][] | null
+
+async function redisStreams(role: string): Promise<void> {
+  const { Redis } = await import("ioredis")
+  const key = a.key!
+  const redis = new Redis({ host: "127.0.0.1", port: num(a.port, "port"), enableAutoPipelining: true, lazyConnect: true })
+  await redis.connect()
+  try {
+    if (role === "producer") {
+      const body = bodies(num(a.size, "size"))
+      await putLoop((i) => redis.xadd(key, "*", "b", body[i % PAYLOADS]!))
+    } else if (role === "consumer") {
+      const count = num(a.credit, "credit")
+      await redis.xgroup("CREATE", key, GROUP, "$", "MKSTREAM")
+      const c = completion()
+      let failed: unknown
+      const reader = (async () => {
+        while (!c.finished() && failed === undefined) {
+          // (Not callBuffer("XREADGROUP", ...): with auto-pipelining, ioredis 6.0.0 drops its command name.)
+          const res = (await (redis.xreadgroupBuffer as unknown as (...args: (string | number)[]) => Promise<unknown>).call(
+            redis,
+            "GROUP",
+            GROUP,
+            "c",
+            "COUNT",
+            count,
+            "BLOCK",
+            100,
+            "STREAMS",
+            key,
+            ">",
+          )) as StreamReply
+          const entries = res?.[0]?.[1]
+          if (entries === undefined || entries.length === 0) continue
+          redis.xack(key, GROUP, ...entries.map((e) => e[0])).then(
+            (n) => c.completed(n),
+            (err: unknown) => (failed ??= err),
+          )
+        }
+      })()
+      emit({ type: "ready" })
+      const doneAt = await Promise.race([c.done, reader.then(() => Promise.reject(failed ?? new Error("reader stopped")))])
+      await reader
+      emit({ type: "result", doneAt })
+    } else throw new Error("redis-streams has no device role")
+  } finally {
+    await redis.quit()
+  }
+}
+
+const systems: Record<string, (role: string) => Promise<void>> = { omq, "redis-streams": redisStreams }
+const main = systems[a.system ?? ""]
+if (main === undefined) throw new Error(`bad --system ${a.system}`)
+if (!["device", "producer", "consumer"].includes(a.role ?? "")) throw new Error(`bad --role ${a.role}`)
+runPeer(`redis-queue ${a.system} ${a.role}`, num(a.deadline, "deadline"), () => main(a.role!))
