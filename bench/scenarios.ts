@@ -8,7 +8,8 @@
  * Sizes are chosen so the default run (3 runs x 2 libraries x 17 scenarios: 3 min 53 s) stays
  * under ~4 minutes on a 2-CPU machine: every send phase is capped at 1.5-3 s, so a
  * trial, with the ~0.5 s it takes to start each `node --import tsx` peer, takes 2-4 s.
- * pg-queue-64B (3 systems x 3 runs, plus starting PostgreSQL once) adds about 35 s.
+ * pg-queue-64B (3 systems x 3 runs, plus starting PostgreSQL once) adds about 35 s;
+ * redis-queue-64B (2 systems x 3 runs of 2.5-3.5 s, plus starting redis-server once) about 18 s.
  * The libzmq-from-C rows of pushpull-64B and pushpull-ipc-64B (`c: true`, issue 19) add about
  * 5 s: compiling bench/c/pushpull.c once (~0.3 s), then 0.4-1 s per trial (C is done sooner).
  */
