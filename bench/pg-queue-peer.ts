@@ -21,6 +21,7 @@ import { randomBytes } from "node:crypto"
 import type * as OmqQueue from "../lib/entry/queue.js"
 import { args, emit, hrUs, markProfileWindow, num, parentCommand, parentDone, runPeer, sleep } from "./child.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
+import { omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
 
 const a = args([
   "system",
@@ -40,22 +41,8 @@ const a = args([
   "deadline",
   "shared",
 ])
-const QUEUE = "bench"
 const now = () => performance.timeOrigin + performance.now()
 const url = a.url ?? ""
-
-/**
- * Payloads the producer cycles through: random, and 4096 of them (256 KiB at 64 B, far more than
- * a compressor's history window), so PostgreSQL cannot compress them away. omq's log rows are
- * large enough to be TOASTed and compressed: one repeated body would shrink to nearly nothing
- * and flatter omq.
- */
-const PAYLOADS = 4096
-
-/** `size`-byte random bodies, for omq. */
-function bodies(size: number): Buffer[] {
-  return Array.from({ length: PAYLOADS }, () => randomBytes(size))
-}
 
 /** JSON payloads of exactly `size` bytes once serialized ({"b":"<random hex>"}), for the two JSON-based queues. */
 function jsonPayloads(size: number): { b: string }[] {
@@ -154,28 +141,9 @@ async function omq(role: string): Promise<void> {
     emit({ type: "stats", queue: s?.queues[QUEUE] ?? null, logRows: (s as { logRows?: number } | undefined)?.logRows ?? 0 })
     await dev.close()
   } else if (role === "producer") {
-    const client = new QueueClient(a.endpoint!, { maxInFlight: num(a.window, "window") })
-    const body = bodies(num(a.size, "size"))
-    await putLoop((i) => client.put(QUEUE, body[i % PAYLOADS]!))
-    await client.close()
+    await omqProducer(a.endpoint!, num(a.window, "window"), num(a.size, "size"), putLoop)
   } else {
-    const client = new QueueClient(a.endpoint!)
-    const sub = client.consume(QUEUE, { credit: num(a.credit, "credit") })
-    const c = completion()
-    const acked = () => c.completed(1)
-    let startUs = 0
-    void (async () => {
-      for await (const m of sub) {
-        startUs ||= hrUs()
-        m.ack().then(acked, () => {})
-      }
-    })()
-    emit({ type: "ready" })
-    const doneAt = await c.done
-    markProfileWindow(startUs, hrUs())
-    await sub.close()
-    emit({ type: "result", doneAt })
-    await client.close()
+    await omqConsumer(a.endpoint!, num(a.credit, "credit"), completion())
   }
 }
 

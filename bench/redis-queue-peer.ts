@@ -22,22 +22,17 @@
  * Times (firstAt, doneAt) are wall-clock ms with sub-ms precision (performance.timeOrigin +
  * performance.now()), comparable across the processes of one machine.
  */
-import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type * as OmqQueue from "../lib/entry/queue.js"
 import { args, emit, hrUs, markProfileWindow, num, parentCommand, parentDone, runPeer } from "./child.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
+import { bodies, omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
 
 const a = args(["system", "role", "endpoint", "port", "key", "size", "count", "seconds", "window", "credit", "deadline"])
-const QUEUE = "bench"
 const GROUP = "g"
 const now = () => performance.timeOrigin + performance.now()
-
-/** Random payloads, 4096 distinct ones cycled (256 KiB at 64 B): nothing on the way can compress them away. */
-const PAYLOADS = 4096
-const bodies = (size: number): Buffer[] => Array.from({ length: PAYLOADS }, () => randomBytes(size))
 
 /** Every SAMPLE-th put is timed from call to confirmation. */
 const SAMPLE = 8
@@ -150,28 +145,9 @@ async function omq(role: string): Promise<void> {
       rmSync(dir, { recursive: true, force: true })
     }
   } else if (role === "producer") {
-    const client = new QueueClient(a.endpoint!, { maxInFlight: num(a.window, "window") })
-    const body = bodies(num(a.size, "size"))
-    await putLoop((i) => client.put(QUEUE, body[i % PAYLOADS]!))
-    await client.close()
+    await omqProducer(a.endpoint!, num(a.window, "window"), num(a.size, "size"), putLoop)
   } else {
-    const client = new QueueClient(a.endpoint!)
-    const sub = client.consume(QUEUE, { credit: num(a.credit, "credit") })
-    const c = completion()
-    const acked = () => c.completed(1)
-    let startUs = 0
-    void (async () => {
-      for await (const m of sub) {
-        startUs ||= hrUs()
-        m.ack().then(acked, () => {})
-      }
-    })()
-    emit({ type: "ready" })
-    const doneAt = await c.done
-    markProfileWindow(startUs, hrUs())
-    await sub.close()
-    emit({ type: "result", doneAt })
-    await client.close()
+    await omqConsumer(a.endpoint!, num(a.credit, "credit"), completion())
   }
 }
 
