@@ -108,15 +108,14 @@ export function markProfileWindow(startUs: number, endUs: number): void {
 }
 
 /**
- * Puts `body` to `queue` with `window` puts in flight (each confirmation lets the next one go)
- * until `count` are sent or `budgetMs` have passed, then an empty end marker. Resolves with how
- * many were sent; rejects with the first failure.
+ * Calls `put(i)` for i = 0, 1, ... with `window` calls in flight (each confirmation lets the next
+ * one go) until `count` are made or `budgetMs` have passed since `start` (performance.now()).
+ * With `sample`, every `every`-th call is timed and handed over: when it was made and how long
+ * its confirmation took (ms). Resolves with how many were made; rejects with the first failure.
  */
-export async function putWindowed(
-  client: { put(queue: string, body: Buffer): Promise<unknown> },
-  queue: string,
-  body: Buffer,
-  o: { count: number; window: number; budgetMs: number; start: number },
+export async function windowed(
+  put: (i: number) => Promise<unknown>,
+  o: { count: number; window: number; budgetMs: number; start: number; sample?: { every: number; got(at: number, ms: number): void } },
 ): Promise<number> {
   let sent = 0
   let failed: unknown
@@ -131,18 +130,40 @@ export async function putWindowed(
     }
   }
   const fail = (err: unknown) => {
-    failed = err
+    failed ??= err
     done()
   }
+  const s = o.sample
   while (sent < o.count && failed === undefined) {
     if (inflight >= o.window) await new Promise<void>((r) => (wake = r))
+    if (failed !== undefined) break
     inflight++
-    client.put(queue, body).then(done, fail)
+    if (s !== undefined && sent % s.every === 0) {
+      const t = performance.now()
+      put(sent).then(() => {
+        s.got(t - o.start, performance.now() - t)
+        done()
+      }, fail)
+    } else put(sent).then(done, fail)
     sent++
-    if ((sent & 1023) === 0 && performance.now() - o.start > o.budgetMs) break
+    if ((sent & 255) === 0 && performance.now() - o.start > o.budgetMs) break
   }
   while (inflight > 0) await new Promise<void>((r) => (wake = r))
   if (failed !== undefined) throw failed
+  return sent
+}
+
+/**
+ * Puts `body` to `queue` with `window` puts in flight until `count` are sent or `budgetMs` have
+ * passed, then an empty end marker. Resolves with how many were sent.
+ */
+export async function putWindowed(
+  client: { put(queue: string, body: Buffer): Promise<unknown> },
+  queue: string,
+  body: Buffer,
+  o: { count: number; window: number; budgetMs: number; start: number },
+): Promise<number> {
+  const sent = await windowed(() => client.put(queue, body), o)
   await client.put(queue, Buffer.alloc(0))
   return sent
 }

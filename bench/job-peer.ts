@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto"
 import type * as OmqQueue from "../lib/entry/queue.js"
-import { emit, hrUs, markProfileWindow } from "./child.js"
+import { emit, hrUs, markProfileWindow, num, parentCommand, sleep } from "./child.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
 
 /** Random payloads, 4096 distinct ones cycled (256 KiB at 64 B): nothing on the way (TOAST, AOF) can compress them away. */
@@ -52,4 +52,53 @@ export async function omqConsumer(endpoint: string, credit: number, c: { complet
   await sub.close()
   emit({ type: "result", doneAt })
   await client.close()
+}
+
+const now = () => performance.timeOrigin + performance.now()
+
+/**
+ * The consumer's bookkeeping: `completed(n)` for each batch of confirmed completions; `done`
+ * resolves with the time (ms since the epoch) the last of the `target` jobs (sent by the runner
+ * on stdin once the producer is done) was confirmed. `drained`, when given, is asked once the
+ * count is reached (pg-boss and graphile-worker complete jobs after the handler returns: the job
+ * table is the judge). `finished()`: done has resolved.
+ */
+export function completion(drained?: () => Promise<boolean>): {
+  completed: (n: number) => void
+  done: Promise<number>
+  finished: () => boolean
+} {
+  let target = Infinity
+  let count = 0
+  let over = false
+  let checking = false
+  let resolve!: (t: number) => void
+  let reject!: (e: unknown) => void
+  const done = new Promise<number>((res, rej) => ((resolve = res), (reject = rej)))
+  const finish = () => {
+    over = true
+    resolve(now())
+  }
+  const check = () => {
+    if (count < target || checking || over) return
+    if (drained === undefined) return finish()
+    checking = true
+    const poll = async (): Promise<void> => {
+      while (!(await drained())) await sleep(2)
+      finish()
+    }
+    poll().catch(reject)
+  }
+  parentCommand().then((line) => {
+    target = num(line, "target")
+    check()
+  }, reject)
+  return {
+    completed: (n) => {
+      count += n
+      check()
+    },
+    done,
+    finished: () => over,
+  }
 }

@@ -19,9 +19,9 @@
  */
 import { randomBytes } from "node:crypto"
 import type * as OmqQueue from "../lib/entry/queue.js"
-import { args, emit, hrUs, markProfileWindow, num, parentCommand, parentDone, runPeer, sleep } from "./child.js"
+import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer, windowed } from "./child.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
-import { omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
+import { completion, omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
 
 const a = args([
   "system",
@@ -58,74 +58,18 @@ function jsonPayloads(size: number): { b: string }[] {
  * lets the next one go) until `count` or `seconds`.
  */
 async function putLoop(put: (i: number) => Promise<unknown>): Promise<void> {
-  const count = num(a.count, "count")
-  const window = num(a.window, "window")
-  const budgetMs = num(a.seconds, "seconds") * 1000
-  let sent = 0
-  let inflight = 0
-  let failed: unknown
-  let wake: (() => void) | null = null
-  const done = () => {
-    inflight--
-    const w = wake
-    wake = null
-    w?.()
-  }
-  const fail = (err: unknown) => {
-    failed ??= err
-    done()
-  }
   const firstAt = now()
   const startUs = hrUs()
-  while (sent < count && failed === undefined) {
-    if (inflight >= window) await new Promise<void>((r) => (wake = r))
-    if (failed !== undefined) break
-    inflight++
-    put(sent).then(done, fail)
-    sent++
-    if ((sent & 255) === 0 && now() - firstAt > budgetMs) break
+  const o = {
+    count: num(a.count, "count"),
+    window: num(a.window, "window"),
+    budgetMs: num(a.seconds, "seconds") * 1000,
+    start: performance.now(),
   }
-  while (inflight > 0) await new Promise<void>((r) => (wake = r))
-  if (failed !== undefined) throw failed
+  const sent = await windowed(put, o)
   const seconds = (now() - firstAt) / 1000
   markProfileWindow(startUs, hrUs())
   emit({ type: "sent", sent, firstAt, seconds, putsPerSec: sent / seconds })
-}
-
-/**
- * The consumer's bookkeeping: `completed()` is called for each job whose completion is known;
- * resolves with the time the last of the `target` jobs (sent by the runner once the producer is
- * done) completed. `drained`, when given, is asked once the count is reached (pg-boss and
- * graphile-worker complete jobs after the handler returns: the job table is the judge).
- */
-function completion(drained?: () => Promise<boolean>): { completed: (n: number) => void; done: Promise<number> } {
-  let target = Infinity
-  let count = 0
-  let resolve!: (t: number) => void
-  let reject!: (e: unknown) => void
-  const done = new Promise<number>((res, rej) => ((resolve = res), (reject = rej)))
-  let checking = false
-  const check = () => {
-    if (count < target || checking) return
-    if (drained === undefined) return resolve(now())
-    checking = true
-    const poll = async (): Promise<void> => {
-      while (!(await drained())) await sleep(2)
-      resolve(now())
-    }
-    poll().catch(reject)
-  }
-  parentCommand().then((line) => {
-    target = num(line, "target")
-    check()
-  }, reject)
-  return {
-    completed: (n) => {
-      count += n
-      check()
-    },
-    done,
-  }
 }
 
 async function omq(role: string): Promise<void> {

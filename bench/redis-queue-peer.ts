@@ -26,9 +26,9 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type * as OmqQueue from "../lib/entry/queue.js"
-import { args, emit, hrUs, markProfileWindow, num, parentCommand, parentDone, runPeer } from "./child.js"
+import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer, windowed } from "./child.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
-import { bodies, omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
+import { bodies, completion, omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
 
 const a = args(["system", "role", "endpoint", "port", "key", "size", "count", "seconds", "window", "credit", "deadline"])
 const GROUP = "g"
@@ -44,46 +44,25 @@ const WARMUP = 0.1
  * the next one go) until `count` or `seconds`; emits {type:"sent"} with the confirm latencies.
  */
 async function putLoop(put: (i: number) => Promise<unknown>): Promise<void> {
-  const count = num(a.count, "count")
-  const window = num(a.window, "window")
-  const budgetMs = num(a.seconds, "seconds") * 1000
   /** Sampled puts: when each was issued (ms since the first) and how long its confirmation took. */
   const issuedAt: number[] = []
   const latencies: number[] = []
-  let sent = 0
-  let inflight = 0
-  let failed: unknown
-  let wake: (() => void) | null = null
-  const done = () => {
-    inflight--
-    const w = wake
-    wake = null
-    w?.()
-  }
-  const fail = (err: unknown) => {
-    failed ??= err
-    done()
-  }
   const firstAt = now()
-  const t0 = performance.now()
   const startUs = hrUs()
-  while (sent < count && failed === undefined) {
-    if (inflight >= window) await new Promise<void>((r) => (wake = r))
-    if (failed !== undefined) break
-    inflight++
-    if (sent % SAMPLE === 0) {
-      const t = performance.now()
-      put(sent).then(() => {
-        issuedAt.push(t - t0)
-        latencies.push(performance.now() - t)
-        done()
-      }, fail)
-    } else put(sent).then(done, fail)
-    sent++
-    if ((sent & 255) === 0 && now() - firstAt > budgetMs) break
+  const o = {
+    count: num(a.count, "count"),
+    window: num(a.window, "window"),
+    budgetMs: num(a.seconds, "seconds") * 1000,
+    start: performance.now(),
   }
-  while (inflight > 0) await new Promise<void>((r) => (wake = r))
-  if (failed !== undefined) throw failed
+  const sample = {
+    every: SAMPLE,
+    got(at: number, ms: number) {
+      issuedAt.push(at)
+      latencies.push(ms)
+    },
+  }
+  const sent = await windowed(put, { ...o, sample })
   const seconds = (now() - firstAt) / 1000
   markProfileWindow(startUs, hrUs())
   // Warm-up left out: the puts issued in the first tenth of the run (connecting, JIT, the first
@@ -93,38 +72,6 @@ async function putLoop(put: (i: number) => Promise<unknown>): Promise<void> {
   const kept = latencies.filter((_, i) => issuedAt[i]! >= warmMs).sort((x, y) => x - y)
   const pct = (p: number) => 1000 * (kept[Math.min(kept.length - 1, Math.floor(p * kept.length))] ?? NaN)
   emit({ type: "sent", sent, firstAt, seconds, putsPerSec: sent / seconds, p50Us: pct(0.5), p99Us: pct(0.99), samples: kept.length })
-}
-
-/**
- * The consumer's bookkeeping: `completed(n)` for each batch of confirmed completions; `done`
- * resolves with the time the last of the `target` jobs (sent by the runner once the producer is
- * done) was confirmed.
- */
-function completion(): { completed: (n: number) => void; done: Promise<number>; finished: () => boolean } {
-  let target = Infinity
-  let count = 0
-  let over = false
-  let resolve!: (t: number) => void
-  let reject!: (e: unknown) => void
-  const done = new Promise<number>((res, rej) => ((resolve = res), (reject = rej)))
-  const check = () => {
-    if (count >= target && !over) {
-      over = true
-      resolve(now())
-    }
-  }
-  parentCommand().then((line) => {
-    target = num(line, "target")
-    check()
-  }, reject)
-  return {
-    completed: (n) => {
-      count += n
-      check()
-    },
-    done,
-    finished: () => over,
-  }
 }
 
 async function omq(role: string): Promise<void> {
