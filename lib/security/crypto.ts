@@ -64,6 +64,14 @@ function release(r: RawSodium): void {
   }
 }
 
+/** The arena for `len` bytes in, with `key` at its start and `nonce` after (read HEAPU8 after it: it may have grown). */
+function keyed(r: RawSodium, key: Uint8Array, nonce: Uint8Array, len: number): number {
+  const base = reserve(r, len)
+  r.HEAPU8.set(key, base)
+  r.HEAPU8.set(nonce, base + 32)
+  return base
+}
+
 /**
  * A CurveZMQ MESSAGE box of [flags, ...body] under `key` and `nonce`, written at `out[off]`
  * (tag, then ciphertext: 17 + body.length bytes).
@@ -78,14 +86,11 @@ export function sealMessage(key: Uint8Array, nonce: Uint8Array, flags: number, b
     return
   }
   const mlen = 1 + body.length
-  const base = reserve(r, mlen)
+  const k = keyed(r, key, nonce, mlen)
   const heap = r.HEAPU8
-  const k = base
-  const n = base + 32
-  const m = base + ARENA_HEAD
+  const n = k + 32
+  const m = k + ARENA_HEAD
   const c = m + arenaCap
-  heap.set(key, k)
-  heap.set(nonce, n)
   heap[m] = flags
   heap.set(body, m + 1)
   r._crypto_secretbox_easy(c, m, mlen, 0, n, k)
@@ -98,14 +103,11 @@ export function openMessage(key: Uint8Array, nonce: Uint8Array, box: Uint8Array)
   const r = raw
   if (r === null) return open(key, nonce, box)
   if (box.length < 16) return null
-  const base = reserve(r, box.length)
+  const k = keyed(r, key, nonce, box.length)
   const heap = r.HEAPU8
-  const k = base
-  const n = base + 32
-  const c = base + ARENA_HEAD
+  const n = k + 32
+  const c = k + ARENA_HEAD
   const m = c + arenaCap
-  heap.set(key, k)
-  heap.set(nonce, n)
   heap.set(box, c)
   const ok = r._crypto_secretbox_open_easy(m, c, box.length, 0, n, k) === 0
   const plain = ok ? Buffer.from(heap.subarray(m, m + box.length - 16)) : null
