@@ -13,7 +13,7 @@ import {
   generateKeyPair,
   loadFastCipher,
   open,
-  openMessage,
+  openMessageAt,
   precompute as rawPrecompute,
   seal,
   sealMessage,
@@ -85,16 +85,16 @@ export class CurveCodec implements FrameCodec {
   }
 
   decode(body: Buffer): { flags: number; body: Buffer } {
-    if (body.length < 33 || !body.subarray(0, 8).equals(MESSAGE_PREFIX)) {
+    if (body.length < 33 || body.compare(MESSAGE_PREFIX, 0, 8, 0, 8) !== 0) {
       throw new ProtocolError("ZMTP_MALFORMED_COMMAND", "Expected a CURVE MESSAGE")
     }
     const n = readShortNonce(body, 8)
     if (n <= this.peerNonce) throw new ProtocolError("ZMTP_SEQUENCE", "CURVE MESSAGE nonce replayed or out of order")
     body.copy(this.recvNonce, 16, 8, 16)
-    const plain = openMessage(this.key, this.recvNonce, body.subarray(16))
-    if (plain === null || plain.length < 1) throw crypto("CURVE MESSAGE does not authenticate")
+    const opened = openMessageAt(this.key, this.recvNonce, body, 16)
+    if (opened === null) throw crypto("CURVE MESSAGE does not authenticate")
     this.peerNonce = n
-    return { flags: plain[0]!, body: plain.subarray(1) }
+    return opened
   }
 }
 

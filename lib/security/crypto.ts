@@ -87,32 +87,51 @@ export function sealMessage(key: Uint8Array, nonce: Uint8Array, flags: number, b
   }
   const mlen = 1 + body.length
   const k = keyed(r, key, nonce, mlen)
-  const heap = r.HEAPU8
+  const heap = heapBuffer(r)
   const n = k + 32
   const m = k + ARENA_HEAD
   const c = m + arenaCap
   heap[m] = flags
   heap.set(body, m + 1)
   r._crypto_secretbox_easy(c, m, mlen, 0, n, k)
-  out.set(heap.subarray(c, c + mlen + 16), off)
+  heap.copy(out, off, c, c + mlen + 16)
   release(r)
 }
 
-/** Opens a MESSAGE box: its plaintext (a new buffer), or null when it does not authenticate. */
-export function openMessage(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Buffer | null {
+/** HEAPU8 as a Buffer (copy() without a view per call), made again when the memory has grown. */
+let heapBuf: Buffer | null = null
+function heapBuffer(r: RawSodium): Buffer {
+  const h = r.HEAPU8
+  if (heapBuf === null || heapBuf.buffer !== h.buffer) heapBuf = Buffer.from(h.buffer, h.byteOffset, h.byteLength)
+  return heapBuf
+}
+
+/**
+ * Opens the MESSAGE box at `msg[off..]`: the body after its flags byte (a new buffer) and the
+ * flags, or null when it does not authenticate (or is shorter than a tag and a flags byte).
+ */
+export function openMessageAt(key: Uint8Array, nonce: Uint8Array, msg: Buffer, off: number): { flags: number; body: Buffer } | null {
   const r = raw
-  if (r === null) return open(key, nonce, box)
-  if (box.length < 16) return null
-  const k = keyed(r, key, nonce, box.length)
-  const heap = r.HEAPU8
+  const len = msg.length - off
+  if (r === null) {
+    const plain = open(key, nonce, msg.subarray(off))
+    return plain === null || plain.length < 1 ? null : { flags: plain[0]!, body: plain.subarray(1) }
+  }
+  if (len < 17) return null
+  const k = keyed(r, key, nonce, len)
+  const heap = heapBuffer(r)
   const n = k + 32
   const c = k + ARENA_HEAD
   const m = c + arenaCap
-  heap.set(box, c)
-  const ok = r._crypto_secretbox_open_easy(m, c, box.length, 0, n, k) === 0
-  const plain = ok ? Buffer.from(heap.subarray(m, m + box.length - 16)) : null
+  msg.copy(heap, c, off)
+  let out: { flags: number; body: Buffer } | null = null
+  if (r._crypto_secretbox_open_easy(m, c, len, 0, n, k) === 0) {
+    const body = Buffer.allocUnsafe(len - 17)
+    heap.copy(body, 0, m + 1, m + len - 16)
+    out = { flags: heap[m]!, body }
+  }
   release(r)
-  return plain
+  return out
 }
 
 /** Starts loading the WebAssembly cipher (idempotent); resolves when it is in use or failed to load. */
