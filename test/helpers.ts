@@ -14,9 +14,18 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { createInterface } from "node:readline"
 
-/** A unique ipc:// endpoint in the temp dir. */
+/** Socket files of uniqueIpc() endpoints: removed after each test file (test/setup.ts). */
+export const ipcFiles = new Set<string>()
+
+/**
+ * A unique ipc:// endpoint in the temp dir. Its socket file is removed after the test file: a
+ * listener closed by omq unlinks its file, but one bound by a libzmq peer in the same process,
+ * or by a child killed with SIGKILL, stays behind.
+ */
 export function uniqueIpc(): string {
-  return `ipc://${path.join(os.tmpdir(), `omq-test-${process.pid}-${randomBytes(4).toString("hex")}.sock`)}`
+  const file = path.join(os.tmpdir(), `omq-test-${process.pid}-${randomBytes(4).toString("hex")}.sock`)
+  ipcFiles.add(file)
+  return `ipc://${file}`
 }
 
 /** Polls `cond` until true or the deadline passes (then throws). */
