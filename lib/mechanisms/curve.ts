@@ -72,16 +72,24 @@ export class CurveCodec implements FrameCodec {
     this.recvNonce.write(recvPrefix, 0, "latin1")
   }
 
+  /** "MESSAGE" and the short nonce (16), the tag (16) and the flags byte (1). */
+  readonly overhead = 33
+
   encode(flags: number, body: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(this.overhead + body.length)
+    this.encodeInto(flags, body, out, 0)
+    return out
+  }
+
+  /** "MESSAGE", the short nonce, then the box (tag + ciphertext of [flags, ...body]) sealed in place. */
+  encodeInto(flags: number, body: Buffer, out: Buffer, off: number): number {
     const n = this.nextNonce++
     this.sendNonce.writeUInt32BE(Math.floor(n / 0x100000000), 16)
     this.sendNonce.writeUInt32BE(n >>> 0, 20)
-    // "MESSAGE", the short nonce, then the box (tag + ciphertext of [flags, ...body]) sealed in place.
-    const out = Buffer.allocUnsafe(16 + 16 + 1 + body.length)
-    MESSAGE_PREFIX.copy(out, 0)
-    this.sendNonce.copy(out, 8, 16, 24)
-    sealMessage(this.key, this.sendNonce, flags, body, out, 16)
-    return out
+    MESSAGE_PREFIX.copy(out, off)
+    this.sendNonce.copy(out, off + 8, 16, 24)
+    sealMessage(this.key, this.sendNonce, flags, body, out, off + 16)
+    return this.overhead + body.length
   }
 
   decode(body: Buffer): { flags: number; body: Buffer } {

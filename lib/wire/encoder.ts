@@ -94,6 +94,7 @@ export function encodeMessages(queue: MessageQueue, budget: number): EncodedBatc
  * reference after its header.
  */
 export function encodeMessagesCurve(codec: FrameCodec, queue: MessageQueue, budget: number): EncodedBatch {
+  if (codec.encodeInto !== undefined && codec.overhead !== undefined) return encodeMessagesCurveInto(codec, codec.overhead, queue, budget)
   const chunks: Buffer[] = []
   let total = 0
   let count = 0
@@ -111,6 +112,37 @@ export function encodeMessagesCurve(codec: FrameCodec, queue: MessageQueue, budg
     count++
   }
   return { chunks, count }
+}
+
+/**
+ * The same, with a codec that seals in place: pass 1 counts what fits the budget, pass 2 writes
+ * each frame's header and box straight into one buffer (no buffer per box or header, one chunk
+ * per write).
+ */
+function encodeMessagesCurveInto(codec: FrameCodec, overhead: number, queue: MessageQueue, budget: number): EncodedBatch {
+  let count = 0
+  let total = 0
+  const queued = queue.length
+  while (count < queued && total < budget) {
+    const msg = queue.at(count)!
+    for (let i = 0; i < msg.length; i++) {
+      const n = overhead + msg[i]!.length
+      total += headerSize(n) + n
+    }
+    count++
+  }
+  const buf = Buffer.allocUnsafe(total)
+  let off = 0
+  for (let m = 0; m < count; m++) {
+    const msg = queue.shift()!
+    const last = msg.length - 1
+    for (let i = 0; i <= last; i++) {
+      const part = msg[i]!
+      off = writeHeader(buf, off, 0, overhead + part.length)
+      off += codec.encodeInto!(i < last ? 1 : 0, part, buf, off)
+    }
+  }
+  return { chunks: [buf], count }
 }
 
 /**

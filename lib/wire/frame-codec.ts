@@ -6,6 +6,10 @@
 export interface FrameCodec {
   /** Wraps one frame; `flags`: bit 0 MORE, bit 1 COMMAND. Returns the MESSAGE command body. */
   encode(flags: number, body: Buffer): Buffer
+  /** Bytes a body of n bytes grows by when wrapped (with encodeInto). */
+  readonly overhead?: number
+  /** encode(), written at `out[off]` (overhead + body.length bytes); returns how many. */
+  encodeInto?(flags: number, body: Buffer, out: Buffer, off: number): number
   /** Unwraps one MESSAGE command body; throws ProtocolError if it does not authenticate. */
   decode(body: Buffer): { flags: number; body: Buffer }
 }

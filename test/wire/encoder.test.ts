@@ -136,16 +136,27 @@ describe("encodeMessagesV1 (ZMTP 1.0 batch)", () => {
 })
 
 describe("encodeMessagesCurve (CURVE MESSAGE boxes, RFC 26)", () => {
-  it("a header and a box per part; the peer's codec opens them to the parts with MORE on all but the last", () => {
+  it("a frame (header and box) per part, all sealed into one buffer; the peer's codec opens them to the parts with MORE on all but the last", () => {
     const { client, server } = curvePair()
     const msgs = [[Buffer.from("a"), Buffer.alloc(0), patternBody(300, 4)], [Buffer.from("z")]]
     const { chunks, count } = encodeMessagesCurve(client, [...msgs], Infinity)
     expect(count).toBe(2)
-    expect(chunks.length).toBe(8)
+    expect(chunks.length).toBe(1) // no buffer per box or header: one write
     const frames = decodeChunks([Buffer.concat(chunks)]).frames
     expect(frames.length).toBe(4)
     const opened = frames.map((f) => server.decode(f.body))
     expect(opened.map((o) => o.flags)).toEqual([1, 1, 0, 0])
+    expect(opened.map((o) => o.body.toString("hex"))).toEqual(msgs.flat().map((p) => p.toString("hex")))
+  })
+
+  it("a codec that cannot seal in place gets a header and a box per part (the same frames)", () => {
+    const { client, server } = curvePair()
+    const plain = { encode: (f: number, b: Buffer) => client.encode(f, b), decode: (b: Buffer) => client.decode(b) }
+    const msgs = [[Buffer.from("a"), patternBody(300, 4)], [Buffer.from("z")]]
+    const { chunks } = encodeMessagesCurve(plain, [...msgs], Infinity)
+    expect(chunks.length).toBe(6)
+    const opened = decodeChunks([Buffer.concat(chunks)]).frames.map((f) => server.decode(f.body))
+    expect(opened.map((o) => o.flags)).toEqual([1, 0, 0])
     expect(opened.map((o) => o.body.toString("hex"))).toEqual(msgs.flat().map((p) => p.toString("hex")))
   })
 
