@@ -26,6 +26,7 @@ const big = Buffer.alloc(100 * 1024)
 for (let i = 0; i < big.length; i++) big[i] = i % 251
 
 // Each test starts a JVM (about 0.3 s here, much more on a loaded machine): a roomier bound than the 20 s default.
+// Skipped where libjeromq-java or a JDK is missing (the reason is printed); under CI=true that fails instead.
 describe.skipIf(!hasJeromq)("JeroMQ 0.3.6 (ZMTP 2.0) and omq", { timeout: 60_000 }, () => {
   let classes: string | undefined
   beforeAll(async () => {

@@ -52,6 +52,7 @@ const MAX_UNPACKED = 2_250_000
 // Skipped, with the reason printed, where npm cannot be run (under CI=true that fails instead).
 const enabled = npmAvailable()
 
+// Skipped where npm cannot be run (the reason is printed above); under CI=true that fails instead.
 describe.skipIf(!enabled)("the packed package, installed into a new project", () => {
   let work: string
   let packed: Packed
@@ -375,6 +376,7 @@ describe.skipIf(!enabled)("the packed package, installed into a new project", ()
   }, 90_000)
 })
 
+// Skipped, with the reason printed, where npm or git cannot be run (under CI=true that fails instead).
 describe.skipIf(!enabled)("a git dependency of the repository", () => {
   let work: string | undefined
 

@@ -58,6 +58,7 @@ const python = "/usr/bin/python3"
 // .ci/run installs them, and under CI a missing peer fails instead.
 const hasPyzmq = foreignPeer("Python queue client", [python, "-c", "import zmq, cbor2"], "apt-get install python3-zmq python3-cbor2")
 
+// Skipped where python3-zmq or python3-cbor2 is missing (the reason is printed); under CI=true that fails instead.
 describe.skipIf(!hasPyzmq)("the Python client of docs/queue-protocol.md (pyzmq + cbor2)", () => {
   it("runs against the device as written", async () => {
     const dev = await startDevice()
