@@ -102,3 +102,13 @@ export function completion(drained?: () => Promise<boolean>): {
     finished: () => over,
   }
 }
+
+/** windowed()'s options from a producer's --count, --window and --seconds, starting now. */
+export function windowOptions(a: { count?: string | undefined; window?: string | undefined; seconds?: string | undefined }): {
+  count: number
+  window: number
+  budgetMs: number
+  start: number
+} {
+  return { count: num(a.count, "count"), window: num(a.window, "window"), budgetMs: num(a.seconds, "seconds") * 1000, start: performance.now() }
+}

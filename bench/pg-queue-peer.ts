@@ -21,7 +21,7 @@ import { randomBytes } from "node:crypto"
 import type * as OmqQueue from "../lib/entry/queue.js"
 import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer, windowed } from "./child.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
-import { completion, omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
+import { completion, omqConsumer, omqProducer, PAYLOADS, QUEUE, windowOptions } from "./job-peer.js"
 
 const a = args([
   "system",
@@ -60,12 +60,7 @@ function jsonPayloads(size: number): { b: string }[] {
 async function putLoop(put: (i: number) => Promise<unknown>): Promise<void> {
   const firstAt = now()
   const startUs = hrUs()
-  const o = {
-    count: num(a.count, "count"),
-    window: num(a.window, "window"),
-    budgetMs: num(a.seconds, "seconds") * 1000,
-    start: performance.now(),
-  }
+  const o = windowOptions(a)
   const sent = await windowed(put, o)
   const seconds = (now() - firstAt) / 1000
   markProfileWindow(startUs, hrUs())

@@ -12,7 +12,7 @@
 import { fileURLToPath } from "node:url"
 import type pg from "pg"
 import { postgresAvailable, startPostgres, type PostgresServer } from "../test/helpers/postgres.js"
-import { spawnPeer, type Peer } from "./proc.js"
+import { producerLoad, spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./pg-queue-peer.ts", import.meta.url))
@@ -136,16 +136,7 @@ export function pgQueue({ name, size, count, seconds, settings, devices = 1 }: P
           opts("consumer"),
         )
         await consumer.next("ready")
-        const load = [
-          "--size",
-          String(size),
-          "--window",
-          String(set.window),
-          "--count",
-          String(ctx.quick ? 5_000 : count),
-          "--seconds",
-          ctx.quick ? "0.5" : String(seconds),
-        ]
+        const load = producerLoad({ size, window: set.window, count, seconds, quick: ctx.quick, quickCount: 5_000 })
         producer = spawnPeer(
           `pg-queue ${system} producer (${name})`,
           PEER,

@@ -158,3 +158,24 @@ export function spawnPeer(label: string, script: string, args: readonly string[]
   void p.exited.then(() => livePeers.delete(p))
   return p
 }
+
+/** A windowed producer's arguments: `--size`, `--window`, and `--count` / `--seconds` (small in a quick run). */
+export function producerLoad(o: {
+  size: number
+  window: number
+  count: number
+  seconds: number
+  quick: boolean
+  quickCount?: number
+}): string[] {
+  return [
+    "--size",
+    String(o.size),
+    "--window",
+    String(o.window),
+    "--count",
+    String(o.quick ? (o.quickCount ?? 20_000) : o.count),
+    "--seconds",
+    o.quick ? "0.5" : String(o.seconds),
+  ]
+}

@@ -5,7 +5,7 @@
  * column reads "skipped". Compare with the anchors in bench/RESULTS.md.
  */
 import { fileURLToPath } from "node:url"
-import { spawnPeer, type Peer } from "./proc.js"
+import { producerLoad, spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./queue-peer.ts", import.meta.url))
@@ -55,16 +55,7 @@ export function durableQueue({ name, fsync, size, count, seconds, window, credit
           },
         )
         await consumer.next("ready")
-        const load = [
-          "--size",
-          String(size),
-          "--window",
-          String(window),
-          "--count",
-          String(ctx.quick ? 20_000 : count),
-          "--seconds",
-          ctx.quick ? "0.5" : String(seconds),
-        ]
+        const load = producerLoad({ size, window: window, count, seconds, quick: ctx.quick })
         producer = spawnPeer(`queue producer (${name})`, PEER, ["--role", "producer", "--endpoint", String(endpoint), ...load, ...common], {
           ...opts,
           nodeArgs: ctx.profArgs("producer"),

@@ -28,7 +28,7 @@ import { join } from "node:path"
 import type * as OmqQueue from "../lib/entry/queue.js"
 import { args, emit, hrUs, markProfileWindow, num, parentDone, runPeer, windowed } from "./child.js"
 import { OMQ_QUEUE_ENTRY } from "./libs.js"
-import { bodies, completion, omqConsumer, omqProducer, PAYLOADS, QUEUE } from "./job-peer.js"
+import { bodies, completion, omqConsumer, omqProducer, PAYLOADS, QUEUE, windowOptions } from "./job-peer.js"
 
 const a = args(["system", "role", "endpoint", "port", "key", "size", "count", "seconds", "window", "credit", "deadline"])
 const GROUP = "g"
@@ -49,12 +49,7 @@ async function putLoop(put: (i: number) => Promise<unknown>): Promise<void> {
   const latencies: number[] = []
   const firstAt = now()
   const startUs = hrUs()
-  const o = {
-    count: num(a.count, "count"),
-    window: num(a.window, "window"),
-    budgetMs: num(a.seconds, "seconds") * 1000,
-    start: performance.now(),
-  }
+  const o = windowOptions(a)
   const sample = {
     every: SAMPLE,
     got(at: number, ms: number) {

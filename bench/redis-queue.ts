@@ -16,7 +16,7 @@
  * left out as warm-up).
  */
 import { fileURLToPath } from "node:url"
-import { spawnPeer, type Peer } from "./proc.js"
+import { producerLoad, spawnPeer, type Peer } from "./proc.js"
 import { procIo, redisUnavailable, startRedis, type RedisServer } from "./redis-server.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
@@ -119,16 +119,7 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
         )
         await consumer.next("ready")
         const before = redis && (await redisCounters(redis))
-        const load = [
-          "--size",
-          String(size),
-          "--window",
-          String(window),
-          "--count",
-          String(ctx.quick ? 20_000 : count),
-          "--seconds",
-          ctx.quick ? "0.5" : String(seconds),
-        ]
+        const load = producerLoad({ size, window: window, count, seconds, quick: ctx.quick })
         producer = spawnPeer(
           `redis-queue ${system} producer (${name})`,
           PEER,
