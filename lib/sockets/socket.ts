@@ -755,6 +755,9 @@ export class Socket extends SocketOptionsBase {
 
   // ---- send / receive ----
 
+  /** @internal This socket type may drop a message for every peer at once (PUB, XPUB): send() asks dropsAll(). */
+  protected readonly mayDropAll: boolean = false
+
   /** @internal A socket type that would drop the next message whatever it is (PUB at HWM on every peer). */
   protected dropsAll(): boolean {
     return false
@@ -775,7 +778,7 @@ export class Socket extends SocketOptionsBase {
     // A PUB whose peers are all at their HWM drops it: nothing to copy or route (the common
     // frame types only, so that anything else is still checked as send() checks it). After the
     // yield check: a loop of such sends still lets the event loop turn, and the pipes drain.
-    if ((typeof message === "string" || message instanceof Uint8Array) && this.dropsAll()) return this.dropped()
+    if (this.mayDropAll && (typeof message === "string" || message instanceof Uint8Array) && this.dropsAll()) return this.dropped()
     const msg = owned ? (message as Message) : toMessage(message)
     try {
       if (this.xsend(msg)) return RESOLVED
