@@ -4,6 +4,7 @@
  * sure every wait is bounded and every failure says which peer and why.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { existsSync } from "node:fs"
 import { buildSync } from "esbuild"
 import { basename, isAbsolute, join } from "node:path"
 import { createInterface } from "node:readline"
@@ -178,4 +179,22 @@ export function producerLoad(o: {
     "--seconds",
     o.quick ? "0.5" : String(o.seconds),
   ]
+}
+
+/**
+ * One busy loop per CPU at SCHED_IDLE priority, for the length of a latency trial: a vCPU with
+ * nothing to run sleeps, and waking it costs a round trip tens of µs (an idle machine gave both
+ * libraries 5× the p50 of a busy one). A SCHED_IDLE task gives way to any other the moment it
+ * wakes, so the peers keep the CPU they would have had, minus nothing but the sleep. Each loop
+ * ends by itself when the bench process is gone. Off with BENCH_AWAKE=0, or where `chrt` is not.
+ */
+export function keepCpusAwake(cpus: number, timeoutMs: number): () => void {
+  if (process.env.BENCH_AWAKE === "0" || !existsSync("/usr/bin/chrt")) return () => {}
+  const loop = `while kill -0 ${process.pid} 2>/dev/null; do :; done`
+  const spinners = Array.from({ length: cpus }, (_, i) =>
+    spawnPeer(`idle spinner ${i}`, "/usr/bin/chrt", ["--idle", "0", "sh", "-c", loop], { native: true, timeoutMs }),
+  )
+  return () => {
+    for (const s of spinners) s.kill()
+  }
 }

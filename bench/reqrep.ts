@@ -1,6 +1,7 @@
 /** REQ/REP round-trip latency over tcp://127.0.0.1 (or ws://), client and server in separate processes. */
 import { fileURLToPath } from "node:url"
-import { spawnPeer, type Peer } from "./proc.js"
+import { availableParallelism } from "node:os"
+import { keepCpusAwake, spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./reqrep-peer.ts", import.meta.url))
@@ -29,6 +30,7 @@ export function reqRepLatency({ name, size, count, warmup, seconds, bind }: ReqR
     async trial(ctx: TrialContext) {
       const common = ["--lib", ctx.lib, "--deadline", String(ctx.timeoutMs)]
       const opts = { timeoutMs: ctx.timeoutMs }
+      const wake = keepCpusAwake(availableParallelism(), ctx.timeoutMs)
       const server = spawnPeer(`${ctx.lib} REP (${name})`, PEER, ["--role", "server", ...(bind ? ["--bind", bind] : []), ...common], {
         ...opts,
         nodeArgs: ctx.profArgs("server"),
@@ -55,6 +57,7 @@ export function reqRepLatency({ name, size, count, warmup, seconds, bind }: ReqR
       } finally {
         server.kill()
         client?.kill()
+        wake()
       }
     },
   }
