@@ -228,6 +228,11 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
     if (this.pipe !== null && !this.pipe.deliverQuiet(msg)) this.stream.pause()
   }
 
+  onRange(chunk: Buffer, start: number, end: number): void {
+    if (this.state !== State.Active) return
+    if (this.pipe !== null && !this.pipe.deliverRange(chunk, start, end)) this.stream.pause()
+  }
+
   onCommand(body: Buffer): void {
     if (this.state === State.Active) this.onActiveCommand(body)
     else if (this.state === State.Handshake) this.onHandshakeCommand(body)

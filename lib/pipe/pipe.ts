@@ -9,6 +9,7 @@
  */
 import type { Metadata } from "../wire/metadata.js"
 import { Deque } from "./deque.js"
+import { MessageQueue } from "./message-queue.js"
 
 export type Message = Buffer[]
 
@@ -42,7 +43,7 @@ let nextPipeId = 1
 export class Pipe {
   readonly id = nextPipeId++
   readonly out = new Deque<Message>()
-  readonly in = new Deque<Message>()
+  readonly in = new MessageQueue()
   engine: PipeEngine | null = null
   /** The peer's metadata from the handshake (Socket-Type, Identity, ...). */
   peerMetadata: Metadata | undefined
@@ -120,6 +121,21 @@ export class Pipe {
     if (this.conflate) this.in.clear()
     if (this.in.length === 0) this.unannounced = true
     this.in.push(msg)
+    if (this.recvHwm > 0 && this.in.length >= this.recvHwm) {
+      this.readPaused = true
+      return false
+    }
+    return true
+  }
+
+  /**
+   * deliverQuiet() of the single-frame message `buf[start..end)`, queued as that range (see
+   * MessageQueue): its Buffer is made when the socket reads it.
+   */
+  deliverRange(buf: Buffer, start: number, end: number): boolean {
+    if (this.conflate) this.in.clear()
+    if (this.in.length === 0) this.unannounced = true
+    this.in.pushRange(buf, start, end)
     if (this.recvHwm > 0 && this.in.length >= this.recvHwm) {
       this.readPaused = true
       return false

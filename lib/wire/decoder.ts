@@ -37,6 +37,8 @@ export interface ZmtpHandler {
   onIdentity(body: Buffer): void
   /** A whole message (at least one part). */
   onMessage(parts: Buffer[]): void
+  /** A one-frame message, `chunk[start..end)` (a handler that wants no Buffer for it yet). */
+  onRange?(chunk: Buffer, start: number, end: number): void
 }
 
 const enum Phase {
@@ -62,6 +64,7 @@ export class ZmtpDecoder {
   private deferred: Array<[number, Buffer]> | null = null
   private failed = false
   private readonly frameBound = (flags: number, body: Buffer): void => this.onFrame(flags, body)
+  private readonly rangeBound = (chunk: Buffer, start: number, end: number): void => this.onRange(chunk, start, end)
 
   /**
    * @param handler receives the events
@@ -75,7 +78,7 @@ export class ZmtpDecoder {
   ) {
     this.negotiator = new VersionNegotiator(local)
     // A single frame may not exceed the message limit either: refused on its header, before its body arrives.
-    this.frames = new FrameDecoder(this.frameBound, maxMessageSize)
+    this.frames = new FrameDecoder(this.frameBound, maxMessageSize, handler.onRange === undefined ? undefined : this.rangeBound)
   }
 
   /** The first bytes to write, before the peer said anything (our signature). */
@@ -147,6 +150,19 @@ export class ZmtpDecoder {
     this.phase = peer.version === 3 ? Phase.Handshake : Phase.Identity
     this.handler.onPeer(peer)
     for (const c of step.rest!) if (c.length > 0) this.frames.push(c)
+  }
+
+  /**
+   * A final, short, non-command frame whole in its chunk (FrameDecoder's fast path): a message of
+   * its own when nothing is assembled or held and no codec has to open it, handed on as the range
+   * (the frame decoder already checked its size against the message limit); otherwise a frame.
+   */
+  private onRange(chunk: Buffer, start: number, end: number): void {
+    if (this.phase === Phase.Messages && this.codec === undefined && this.parts.length === 0 && this.deferred === null && end > start) {
+      this.handler.onRange!(chunk, start, end)
+      return
+    }
+    this.onFrame(0, chunk.subarray(start, end))
   }
 
   private onFrame(flags: number, body: Buffer): void {

@@ -35,6 +35,8 @@ const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, kMaxLength)
 const PREALLOCATE_MAX = 1024 * 1024
 
 export type FrameHandler = (flags: number, body: Buffer) => void
+/** A whole last frame of a message (no MORE, no COMMAND) found inside one chunk: `chunk[start..end)`. */
+export type RangeHandler = (chunk: Buffer, start: number, end: number) => void
 
 const enum State {
   Flags,
@@ -59,10 +61,13 @@ export class FrameDecoder {
   /**
    * @param onFrame called once for every complete frame
    * @param maxSize largest body accepted; -1 means no limit (checked on the header, before the body arrives)
+   * @param onRange if given, called instead of onFrame for a short final message frame that lies
+   *   whole in the chunk, so that no view of it is made here (the handler may make one)
    */
   constructor(
     private readonly onFrame: FrameHandler,
     public maxSize = -1,
+    private readonly onRange?: RangeHandler,
   ) {}
 
   /** True when no partial frame is buffered. */
@@ -95,7 +100,8 @@ export class FrameDecoder {
               pos++
               this.checkSize(size)
               if (len - pos >= size) {
-                this.onFrame(flags, chunk.subarray(pos, pos + size))
+                if (flags === 0 && this.onRange !== undefined) this.onRange(chunk, pos, pos + size)
+                else this.onFrame(flags, chunk.subarray(pos, pos + size))
                 pos += size
                 continue
               }

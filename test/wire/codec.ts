@@ -16,6 +16,7 @@ export type Event =
   | { kind: "command"; body: Buffer }
   | { kind: "identity"; body: Buffer }
   | { kind: "message"; parts: Buffer[] }
+  | { kind: "range"; parts: Buffer[] }
 
 /**
  * Records every event in order. For a 3.x peer the handshake ends at the
@@ -28,9 +29,20 @@ export class Collector implements ZmtpHandler {
   decoder!: ZmtpDecoder
   private commandsSeen = 0
 
+  /** Set with `ranges: true`: the decoder then hands whole one-frame messages over as ranges. */
+  onRange?: (chunk: Buffer, start: number, end: number) => void
+
   constructor(
-    private readonly options: { codec?: CurveCodec; handshakeCommands?: number; onCommand?: (c: Collector, body: Buffer) => void } = {},
-  ) {}
+    private readonly options: {
+      codec?: CurveCodec
+      handshakeCommands?: number
+      onCommand?: (c: Collector, body: Buffer) => void
+      ranges?: boolean
+    } = {},
+  ) {
+    if (options.ranges)
+      this.onRange = (chunk, start, end) => this.events.push({ kind: "range", parts: [Buffer.from(chunk.subarray(start, end))] })
+  }
 
   send(bytes: Buffer): void {
     this.sent.push(bytes)
@@ -52,7 +64,7 @@ export class Collector implements ZmtpHandler {
   }
 
   get messages(): Buffer[][] {
-    return this.events.flatMap((e) => (e.kind === "message" ? [e.parts] : []))
+    return this.events.flatMap((e) => (e.kind === "message" || e.kind === "range" ? [e.parts] : []))
   }
   get commands(): Buffer[] {
     return this.events.flatMap((e) => (e.kind === "command" ? [e.body] : []))

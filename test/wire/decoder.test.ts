@@ -297,3 +297,71 @@ describe("ZmtpDecoder: CURVE MESSAGE boxes (RFC 26)", () => {
     expect(runDecoder([wire], 55, { codec: curvePair().server }).error?.message).toBe("Message exceeds 55 bytes")
   })
 })
+
+describe("ZmtpDecoder: one-frame messages as ranges of the chunk (a handler with onRange)", () => {
+  it("gives the same messages in the same order as without onRange, any chunking; only whole short one-frame messages are ranges (property)", () => {
+    fc.assert(
+      fc.property(messagesArb, chunkingArb, (lens, how) => {
+        const msgs = build(lens)
+        const wire = Buffer.concat([greeting31(), READY, ...msgs.map((m) => encodeMessage(m)), pingFrame(1)])
+        const plain = runDecoder(chunk(wire, how))
+        const ranged = runDecoder(chunk(wire, how), -1, { ranges: true })
+        expect(ranged.error).toBeUndefined()
+        expect(ranged.c.events.map((e) => (e.kind === "range" ? "message" : e.kind))).toEqual(plain.c.events.map((e) => e.kind))
+        expect(hexMessages(ranged.c.messages)).toEqual(hexMessages(msgs))
+        for (const e of ranged.c.events) {
+          if (e.kind !== "range") continue
+          expect(e.parts.length).toBe(1)
+          expect(e.parts[0]!.length).toBeGreaterThan(0)
+          expect(e.parts[0]!.length).toBeLessThan(256)
+        }
+      }),
+      fcParams(150, 102),
+    )
+  })
+
+  it("a one-frame message in one chunk is a range; multi-part, empty, long and split ones are messages", () => {
+    const wire = Buffer.concat([
+      greeting31(),
+      READY,
+      encodeMessage([Buffer.from("one")]),
+      encodeMessage([Buffer.from("a"), Buffer.from("b")]),
+      encodeMessage([Buffer.alloc(0)]),
+      encodeMessage([patternBody(300, 1)]),
+      encodeMessage([Buffer.from("two")]),
+    ])
+    const split = wire.length - 2 // inside the last message's body
+    const { c, error } = runDecoder([wire.subarray(0, split), wire.subarray(split)], -1, { ranges: true })
+    expect(error).toBeUndefined()
+    expect(c.events.map((e) => e.kind)).toEqual(["peer", "command", "range", "message", "message", "message", "message"])
+  })
+
+  it("frames kept by hold() are messages when released, not ranges of a chunk that is gone", () => {
+    const c = new Collector({
+      handshakeCommands: 99,
+      ranges: true,
+      onCommand: (col, body) => {
+        if (body.equals(commandBody("HELLO"))) col.decoder.hold()
+      },
+    })
+    const d = new ZmtpDecoder(c, LOCAL)
+    c.decoder = d
+    d.push(Buffer.concat([greeting31(), commandFrame("HELLO"), commandFrame("INITIATE"), encodeMessage([Buffer.from("held")])]))
+    d.startMessages()
+    d.release()
+    d.push(encodeMessage([Buffer.from("after")]))
+    expect(c.events.map((e) => e.kind)).toEqual(["peer", "command", "command", "message", "range"])
+    expect(hexMessages(c.messages)).toEqual([[Buffer.from("held").toString("hex")], [Buffer.from("after").toString("hex")]])
+  })
+
+  it("under CURVE no frame is a range (each must be opened), and the limit still applies to a range", () => {
+    const { client, server } = curvePair()
+    const boxed = encodeMessagesCurve(client, [[Buffer.from("x")]], Infinity).chunks
+    const curve = runDecoder([Buffer.concat([greeting31(), READY, ...boxed])], -1, { codec: server, ranges: true })
+    expect(curve.c.events.map((e) => e.kind)).toEqual(["peer", "command", "message"])
+    // (The limit applies to the READY command's frame too: 60 bytes leave room for it.)
+    const wire = Buffer.concat([greeting31(), READY, encodeMessage([Buffer.alloc(60, 1)])])
+    expect(runDecoder([wire], 59, { ranges: true }).error?.code).toBe("ZMTP_OVERSIZE")
+    expect(runDecoder([wire], 60, { ranges: true }).c.events.map((e) => e.kind)).toEqual(["peer", "command", "range"])
+  })
+})

@@ -424,7 +424,11 @@ describe("fuzz: ZmtpDecoder (greeting to whole messages)", () => {
     }
     const view = (r: typeof split) =>
       r.c.events.map((e) =>
-        e.kind === "message" ? e.parts.map((p) => p.toString("hex")) : e.kind === "peer" ? e.peer : [e.kind, e.body.toString("hex")],
+        e.kind === "message" || e.kind === "range"
+          ? e.parts.map((p) => p.toString("hex"))
+          : e.kind === "peer"
+            ? e.peer
+            : [e.kind, e.body.toString("hex")],
       )
     expect(view(split)).toEqual(view(whole))
     expect(split.error?.code).toBe(whole.error?.code)
