@@ -9,6 +9,8 @@
  * young generation by what survives, so a full queue of small messages made a process's peak
  * memory tens of MB larger than libzmq's (whose queue is not on the JS heap). Queued as ranges,
  * a full queue is a few pointer slots and integers, and what the collector sees is one buffer.
+ * The same holds for `out`: a small message sent is copied into a slab (socket.ts) and queued as
+ * its range, which the encoder copies straight into the batch it writes (rangeLength, shiftRangeInto).
  */
 import type { Message } from "./pipe.js"
 
@@ -39,6 +41,31 @@ export class MessageQueue {
     this.advance()
   }
 
+  /** Item `i` from the front (a range is made into a message, a new one on each call). */
+  at(i: number): Message | undefined {
+    if (i >= this.length) return undefined
+    const k = (this.head + i) & this.mask
+    const item = this.items[k]!
+    return Array.isArray(item) ? item : [item.subarray(this.starts[k], this.ends[k])]
+  }
+
+  /** The byte length of item `i` from the front if it is a range, else -1 (a message, or no such item). */
+  rangeLength(i: number): number {
+    if (i >= this.length) return -1
+    const k = (this.head + i) & this.mask
+    return Array.isArray(this.items[k]) ? -1 : this.ends[k]! - this.starts[k]!
+  }
+
+  /** Takes the front item, a range (rangeLength(0) >= 0), copying its bytes to `out[off..]`; returns how many. */
+  shiftRangeInto(out: Buffer, off: number): number {
+    const h = this.head
+    const buf = this.items[h] as Buffer
+    const n = buf.copy(out, off, this.starts[h], this.ends[h])
+    this.items[h] = undefined
+    this.head = (h + 1) & this.mask
+    return n
+  }
+
   shift(): Message | undefined {
     const h = this.head
     if (h === this.tail) return undefined
@@ -56,6 +83,11 @@ export class MessageQueue {
     this.mask = 15
     this.head = 0
     this.tail = 0
+  }
+
+  /** The items from the front, ranges made into messages (for tests and diagnostics, not the hot path). */
+  *[Symbol.iterator](): IterableIterator<Message> {
+    for (let i = 0; i < this.length; i++) yield this.at(i)!
   }
 
   private advance(): void {

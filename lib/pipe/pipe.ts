@@ -8,7 +8,6 @@
  * queued while the peer is away are sent after a reconnect, as libzmq does.
  */
 import type { Metadata } from "../wire/metadata.js"
-import { Deque } from "./deque.js"
 import { MessageQueue } from "./message-queue.js"
 
 export type Message = Buffer[]
@@ -42,7 +41,7 @@ let nextPipeId = 1
 
 export class Pipe {
   readonly id = nextPipeId++
-  readonly out = new Deque<Message>()
+  readonly out = new MessageQueue()
   readonly in = new MessageQueue()
   engine: PipeEngine | null = null
   /** The peer's metadata from the handshake (Socket-Type, Identity, ...). */
@@ -85,6 +84,15 @@ export class Pipe {
     if (this.conflate) this.out.clear()
     else if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
     this.out.push(msg)
+    if (this.engine !== null) this.engine.scheduleFlush()
+    return true
+  }
+
+  /** write() of the one-frame message `buf[start..end)`, queued as that range (the bytes must never change: a send slab's). */
+  writeRange(buf: Buffer, start: number, end: number): boolean {
+    if (this.conflate) this.out.clear()
+    else if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
+    this.out.pushRange(buf, start, end)
     if (this.engine !== null) this.engine.scheduleFlush()
     return true
   }

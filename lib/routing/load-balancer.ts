@@ -48,4 +48,19 @@ export class LoadBalancer {
     }
     return false
   }
+
+  /** send() of the one-frame message `buf[start..end)` as a range (Pipe.writeRange). */
+  sendRange(buf: Buffer, start: number, end: number): boolean {
+    const n = this.pipes.length
+    for (let tries = 0; tries < n; tries++) {
+      if (this.cursor >= n) this.cursor = 0
+      const pipe = this.pipes[this.cursor]!
+      this.cursor++
+      if (pipe.writeRange(buf, start, end)) {
+        this.lastUsed = pipe
+        return true
+      }
+    }
+    return false
+  }
 }

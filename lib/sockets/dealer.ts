@@ -51,6 +51,12 @@ export class Dealer extends Socket implements Readable, Writable {
     return this.lb.send(msg)
   }
   /** @internal */
+  protected override readonly sendsRanges = true
+  /** @internal */
+  protected override xsendRange(buf: Buffer, start: number, end: number): boolean {
+    return this.lb.sendRange(buf, start, end)
+  }
+  /** @internal */
   protected override xrecv(): Message | undefined {
     return this.fq.recv()
   }

@@ -32,6 +32,12 @@ export class Push extends Socket implements Writable {
     return this.lb.send(msg)
   }
   /** @internal */
+  protected override readonly sendsRanges = true
+  /** @internal */
+  protected override xsendRange(buf: Buffer, start: number, end: number): boolean {
+    return this.lb.sendRange(buf, start, end)
+  }
+  /** @internal */
   protected override xwritable(): boolean {
     return this.lb.writable
   }

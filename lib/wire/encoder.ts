@@ -18,11 +18,15 @@ import { encodeV1Into, encodeV1Message, v1HeaderSize } from "./frame-v1.js"
 /** Bodies at least this large are handed to the stream by reference instead of copied. */
 export const ZERO_COPY_MIN = 16 * 1024
 
-/** Messages waiting to be sent, oldest first: the pipe's Deque (or an array, in tests). */
+/** Messages waiting to be sent, oldest first: the pipe's MessageQueue (or an array, in tests). */
 export interface MessageQueue {
   readonly length: number
   at(i: number): readonly Buffer[] | undefined
   shift(): readonly Buffer[] | undefined
+  /** A queue that holds one-frame messages as byte ranges: item `i`'s length if it is one, else -1. */
+  rangeLength?(i: number): number
+  /** Takes the front item, a range, copying its bytes to `out[off..]`; returns how many. */
+  shiftRangeInto?(out: Buffer, off: number): number
 }
 
 /** What a batch encoder produced: the buffers to write, in order, and how many messages they hold. */
@@ -53,7 +57,17 @@ export function encodeMessages(queue: MessageQueue, budget: number): EncodedBatc
   let copyBytes = 0
   let total = 0
   const queued = queue.length
+  const ranges = queue.rangeLength !== undefined
   for (let m = 0; m < queued; m++) {
+    // A range (a small one-frame message, see lib/pipe/message-queue.ts) is copied whole.
+    const rl = ranges ? queue.rangeLength!(m) : -1
+    if (rl >= 0) {
+      copyBytes += headerSize(rl) + rl
+      total += headerSize(rl) + rl
+      count++
+      if (total >= budget) break
+      continue
+    }
     const msg = queue.at(m)!
     for (let i = 0; i < msg.length; i++) {
       const len = msg[i]!.length
@@ -71,6 +85,12 @@ export function encodeMessages(queue: MessageQueue, budget: number): EncodedBatc
   let off = 0
   let segStart = 0
   for (let m = 0; m < count; m++) {
+    const rl = ranges ? queue.rangeLength!(0) : -1
+    if (rl >= 0) {
+      off = writeHeader(buf, off, 0, rl)
+      off += queue.shiftRangeInto!(buf, off)
+      continue
+    }
     const msg = queue.shift()!
     const last = msg.length - 1
     for (let i = 0; i <= last; i++) {
@@ -123,7 +143,14 @@ function encodeMessagesCurveInto(codec: FrameCodec, overhead: number, queue: Mes
   let count = 0
   let total = 0
   const queued = queue.length
+  const ranges = queue.rangeLength !== undefined
   while (count < queued && total < budget) {
+    const rl = ranges ? queue.rangeLength!(count) : -1
+    if (rl >= 0) {
+      total += headerSize(overhead + rl) + overhead + rl
+      count++
+      continue
+    }
     const msg = queue.at(count)!
     for (let i = 0; i < msg.length; i++) {
       const n = overhead + msg[i]!.length

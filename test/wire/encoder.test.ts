@@ -22,6 +22,7 @@ import { FLAG_COMMAND, FLAG_MORE, encodeFrame } from "../../lib/wire/frame.js"
 import { encodeV1Message } from "../../lib/wire/frame-v1.js"
 import { readyFrame } from "../../lib/wire/command.js"
 import { Deque } from "../../lib/pipe/deque.js"
+import { MessageQueue } from "../../lib/pipe/message-queue.js"
 import { curvePair, greeting10, greeting20, greeting31, hexMessages, runDecoder } from "./codec.js"
 import { chunk, chunkingArb, decodeChunks, fcParams, patternBody } from "./util.js"
 
@@ -237,5 +238,67 @@ describe("subscriptions and commands in each peer's form", () => {
       Buffer.concat([greeting20(), encodeFrame(Buffer.alloc(0)), encodeSubscription({ zmtp: 2, minor: 0 }, true, topic)]),
     ])
     expect(hexMessages(sub20.c.messages)).toEqual([[Buffer.concat([Buffer.from([1]), topic]).toString("hex")]])
+  })
+})
+
+describe("encoders over a queue holding ranges (the pipe's MessageQueue: small one-frame messages as ranges of a send slab)", () => {
+  /** The same messages twice: as messages in a Deque, and in a MessageQueue with every small one-frame message as a range. */
+  function queues(msgs: Buffer[][]): { plain: Deque<Buffer[]>; ranged: MessageQueue; ranges: number } {
+    const plain = new Deque<Buffer[]>()
+    const ranged = new MessageQueue()
+    const slab = Buffer.alloc(msgs.reduce((n, m) => n + m[0]!.length + 3, 0))
+    let pos = 1 // never at 0, so the offsets matter
+    let ranges = 0
+    for (const m of msgs) {
+      plain.push(m)
+      if (m.length === 1 && m[0]!.length > 0 && m[0]!.length <= 128) {
+        m[0]!.copy(slab, pos)
+        ranged.pushRange(slab, pos, pos + m[0]!.length)
+        pos += m[0]!.length + 2
+        ranges++
+      } else ranged.push(m)
+    }
+    return { plain, ranged, ranges }
+  }
+  const msgsArb = fc.array(
+    fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: 1, max: 128 }).map((n) => [n]) },
+      { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 3 }) },
+      { weight: 1, arbitrary: fc.constant([20_000]).map((m) => [...m]) },
+    ),
+    { maxLength: 40 },
+  )
+  const build = (lens: number[][]) => lens.map((m, i) => m.map((n, j) => patternBody(n, i * 4 + j)))
+
+  it("3.x: the same bytes and counts as the messages themselves, under any budget (property)", () => {
+    fc.assert(
+      fc.property(msgsArb, fc.integer({ min: 1, max: 30_000 }), (lens, budget) => {
+        const { plain, ranged } = queues(build(lens))
+        while (plain.length > 0) {
+          const a = encodeMessages(plain, budget)
+          const b = encodeMessages(ranged, budget)
+          expect(b.count).toBe(a.count)
+          expect(Buffer.concat(b.chunks).equals(Buffer.concat(a.chunks))).toBe(true)
+        }
+        expect(ranged.length).toBe(0)
+      }),
+      fcParams(150, 103),
+    )
+  })
+
+  it("ZMTP 1.0 and CURVE: the same messages come out of the peer's decoder", () => {
+    const msgs = build([[5], [1, 2], [128], [300], [60], [0]])
+    const v1 = queues(msgs)
+    expect(v1.ranges).toBe(3)
+    expect(Buffer.concat(encodeMessagesV1(v1.ranged, Infinity).chunks).equals(Buffer.concat(encodeMessagesV1(v1.plain, Infinity).chunks))).toBe(
+      true,
+    )
+    const { client, server } = curvePair()
+    const curve = queues(msgs)
+    const boxed = encodeMessagesCurve(client, curve.ranged, Infinity)
+    expect(boxed.count).toBe(msgs.length)
+    const { c, error } = runDecoder([Buffer.concat([greeting31(), READY, ...boxed.chunks])], -1, { codec: server })
+    expect(error).toBeUndefined()
+    expect(hexMessages(c.messages)).toEqual(hexMessages(msgs))
   })
 })
