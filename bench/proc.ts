@@ -145,6 +145,11 @@ export class Peer {
     if (this.exitError) throw this.exitError
   }
 
+  /** The peer's process id (undefined if it could not be spawned). */
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL")
   }

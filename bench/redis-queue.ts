@@ -17,7 +17,7 @@
  */
 import { fileURLToPath } from "node:url"
 import { producerLoad, spawnPeer, type Peer } from "./proc.js"
-import { procIo, redisUnavailable, startRedis, type RedisServer } from "./redis-server.js"
+import { procCpuSeconds, procIo, redisUnavailable, startRedis, type RedisServer } from "./redis-server.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./redis-queue-peer.ts", import.meta.url))
@@ -87,6 +87,8 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
       // mostly window / rate (Little's law), so p50 shows that part and p99 the tail beyond it.
       { key: "p50Ms", label: "p50 put ms", digits: 1, better: "lower" },
       { key: "p99Ms", label: "p99 put ms", digits: 1, better: "lower", ratio: true },
+      // CPU of the server process (omq's device, redis-server) over the trial, per job.
+      { key: "serverUsPerJob", label: "server CPU µs/job", digits: 2, better: "lower" },
     ],
     profRoles: ["device", "producer", "consumer"],
     async unavailable(system) {
@@ -119,6 +121,8 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
         )
         await consumer.next("ready")
         const before = redis && (await redisCounters(redis))
+        const serverPid = device !== undefined ? device.pid : redis!.pid
+        const cpuBefore = procCpuSeconds(serverPid)
         const load = producerLoad({ size, window: window, count, seconds, quick: ctx.quick })
         producer = spawnPeer(
           `redis-queue ${system} producer (${name})`,
@@ -129,6 +133,7 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
         const sent = await producer.next("sent")
         consumer.send(String(sent.sent))
         const res = await consumer.next("result")
+        const cpuAfter = procCpuSeconds(serverPid)
         const after = redis && (await redisCounters(redis))
         await Promise.all([producer.finish(), consumer.finish()])
         let fsyncs: number
@@ -150,6 +155,7 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
           putsPerFsync: fsyncs > 0 ? jobs / fsyncs : NaN,
           p50Ms: Number(sent.p50Us) / 1000,
           p99Ms: Number(sent.p99Us) / 1000,
+          serverUsPerJob: ((cpuAfter - cpuBefore) * 1e6) / jobs,
         }
       } finally {
         device?.kill()

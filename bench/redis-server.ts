@@ -41,6 +41,21 @@ export function procIo(pid: number): Record<string, number> {
   return out
 }
 
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc/<pid>/stat; NaN where that is not readable. */
+export function procCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS
+  } catch {
+    return NaN
+  }
+}
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times (100 on every architecture Node runs on). */
+const CLOCK_TICKS = 100
+
 export async function startRedis(extra: readonly string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "omq-bench-redis-"))
   const port = await freePort()
