@@ -33,6 +33,8 @@ const MAX_SAFE = Math.min(Number.MAX_SAFE_INTEGER, kMaxLength)
 
 /** Bodies up to this size get their buffer when the header arrives; larger ones as data comes. */
 const PREALLOCATE_MAX = 1024 * 1024
+/** Every empty frame received is this one Buffer (it has no bytes to change): an envelope's delimiters and empty headers cost no object each. */
+const EMPTY = Buffer.alloc(0)
 
 export type FrameHandler = (flags: number, body: Buffer) => void
 /** A whole last frame of a message (no MORE, no COMMAND) found inside one chunk: `chunk[start..end)`. */
@@ -100,7 +102,8 @@ export class FrameDecoder {
               pos++
               this.checkSize(size)
               if (len - pos >= size) {
-                if (flags === 0 && this.onRange !== undefined) this.onRange(chunk, pos, pos + size)
+                if (size === 0) this.onFrame(flags, EMPTY)
+                else if (flags === 0 && this.onRange !== undefined) this.onRange(chunk, pos, pos + size)
                 else this.onFrame(flags, chunk.subarray(pos, pos + size))
                 pos += size
                 continue
@@ -186,7 +189,7 @@ export class FrameDecoder {
     if (size === 0) {
       this.body = null
       this.state = State.Flags
-      this.onFrame(this.flags, Buffer.alloc(0))
+      this.onFrame(this.flags, EMPTY)
     }
   }
 }

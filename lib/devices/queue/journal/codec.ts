@@ -71,7 +71,7 @@ export function writeChange(out: RecordOut, c: Change): number {
       return logPut(out, putFields(c.msg), c.msg.key === undefined ? undefined : extOf(c.msg))
     case "put-batch":
       // PUTBX only if an item has a key: a batch without keeps the PUTB record as it always was.
-      return logBatch(out, c.msgs.map(putFields), c.msgs.some((m) => m.key !== undefined) ? c.msgs.map(extOf) : undefined)
+      return logBatch(out, c.msgs, c.msgs.some((m) => m.key !== undefined) ? c.msgs.map(extOf) : undefined)
     case "group-ack": {
       const ql = utf8Length(c.queue)
       const gl = utf8Length(c.group)

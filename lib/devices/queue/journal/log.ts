@@ -5,7 +5,8 @@
  */
 import { encodeCbor } from "../cbor.js"
 import type { QueueConfig } from "../backend.js"
-import { RecordType, putSize, utf8Length, writePut, type PutFields, type RecordWriter } from "./records.js"
+import type { MessageData } from "../model/changes.js"
+import { RecordType, putSize, putSizeOf, utf8Length, writePut, writePutOf, type PutFields, type RecordWriter } from "./records.js"
 
 const EMPTY = Buffer.alloc(0)
 
@@ -31,19 +32,44 @@ export function logPut(store: Store, f: PutFields, ext?: Buffer): number {
   return store.end()
 }
 
-/** PUTB: messages stored all together or not at all; with `exts` (one per item, empty for none) a PUTBX. */
-export function logBatch(store: Store, fs: PutFields[], exts?: Buffer[]): number {
-  const sizes = fs.map((f, i) => (exts === undefined ? 0 : 4 + exts[i]!.length) + putSize(f, utf8Length(f.queue), utf8Length(f.id)))
+/**
+ * PUTB: messages stored all together or not at all; with `exts` (one per item, empty for none) a
+ * PUTBX. Written straight from the messages (a batch's messages share a queue, whose name's
+ * length is measured once).
+ */
+export function logBatch(store: Store, msgs: readonly MessageData[], exts?: Buffer[]): number {
+  const n = msgs.length
+  let queue = ""
+  let ql = 0
+  let retries: Buffer[] | undefined
   let total = 4
-  for (const s of sizes) total += 4 + s
+  for (let i = 0; i < n; i++) {
+    const m = msgs[i]!
+    if (m.queueName !== queue || i === 0) {
+      queue = m.queueName
+      ql = utf8Length(queue)
+    }
+    let retry: Buffer = EMPTY
+    if (m.retry !== undefined) {
+      retries ??= new Array<Buffer>(n).fill(EMPTY)
+      retry = retries[i] = encodeRetry(m.retry)
+    }
+    total += 4 + (exts === undefined ? 0 : 4 + exts[i]!.length) + putSizeOf(m, ql, utf8Length(m.id), retry)
+  }
   store.begin(exts === undefined ? RecordType.PutBatch : RecordType.PutBatchX, total)
   const w = store.writer
-  w.u32(fs.length)
-  for (let i = 0; i < fs.length; i++) {
-    const f = fs[i]!
-    w.u32(sizes[i]!)
+  w.u32(n)
+  for (let i = 0; i < n; i++) {
+    const m = msgs[i]!
+    if (m.queueName !== queue) {
+      queue = m.queueName
+      ql = utf8Length(queue)
+    }
+    const retry = retries === undefined ? EMPTY : retries[i]!
+    const il = utf8Length(m.id)
+    w.u32((exts === undefined ? 0 : 4 + exts[i]!.length) + putSizeOf(m, ql, il, retry))
     if (exts !== undefined) w.bin(exts[i]!)
-    writePut(w, f, utf8Length(f.queue), utf8Length(f.id))
+    writePutOf(w, m, queue, ql, il, retry)
   }
   return store.end()
 }

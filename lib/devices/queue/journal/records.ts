@@ -217,19 +217,42 @@ export function putSize(f: PutFields, queueLen: number, idLen: number): number {
   return PUT_FIXED + queueLen + idLen + f.retry.length + f.headers.length + f.body.length
 }
 
+/** Size of the PUT layout of a message whose queue name and id take `queueLen` and `idLen` bytes and whose retry policy is `retry`. */
+export function putSizeOf(d: PutData, queueLen: number, idLen: number, retry: Buffer): number {
+  return PUT_FIXED + queueLen + idLen + retry.length + d.headers.length + d.body.length
+}
+
+/** PUT fields as they are kept (queue's name, retry as given), for writePutOf. */
+export interface PutData {
+  readonly seq: number
+  readonly putAt: number
+  readonly priority: number
+  readonly readyAt: number
+  readonly ttr: number
+  readonly expiresAt: number
+  readonly id: string | undefined
+  readonly headers: Buffer
+  readonly body: Buffer
+}
+
 /** Writes PUT fields (the body last, taking the rest). */
 export function writePut(w: RecordWriter, f: PutFields, queueLen: number, idLen: number): void {
-  w.f64(f.seq)
-  w.f64(f.putAt)
-  w.u32(f.priority)
-  w.f64(f.readyAt)
-  w.u32(f.ttr)
-  w.f64(f.expiresAt)
-  w.str(f.queue, queueLen)
-  w.str(f.id ?? "", idLen)
-  w.bin(f.retry)
-  w.bin(f.headers)
-  w.raw(f.body)
+  writePutOf(w, f, f.queue, queueLen, idLen, f.retry)
+}
+
+/** writePut() of a message as the model keeps it, with its queue's name and retry policy (as CBOR) given: no PutFields made. */
+export function writePutOf(w: RecordWriter, d: PutData, queue: string, queueLen: number, idLen: number, retry: Buffer): void {
+  w.f64(d.seq)
+  w.f64(d.putAt)
+  w.u32(d.priority)
+  w.f64(d.readyAt)
+  w.u32(d.ttr)
+  w.f64(d.expiresAt)
+  w.str(queue, queueLen)
+  w.str(d.id ?? "", idLen)
+  w.bin(retry)
+  w.bin(d.headers)
+  w.raw(d.body)
 }
 
 export function readPut(r: RecordReader): PutFields {

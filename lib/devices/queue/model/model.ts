@@ -103,18 +103,18 @@ export class QueueModel {
     const seqs: number[] = []
     const duplicates: number[] = []
     const msgs: QueueMessage[] = []
-    const ids = new Map<string, number>()
+    let ids: Map<string, number> | undefined // the batch's own ids, made for the first one
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!
       const id = it.options.id
-      const dup = id === undefined ? undefined : (this.duplicate(queue, id, now) ?? ids.get(id))
+      const dup = id === undefined ? undefined : (this.duplicate(queue, id, now) ?? ids?.get(id))
       if (dup !== undefined) {
         seqs.push(dup)
         duplicates.push(i)
         continue
       }
       const m = this.create(q, it, now)
-      if (id !== undefined) ids.set(id, m.seq)
+      if (id !== undefined) (ids ??= new Map()).set(id, m.seq)
       msgs.push(m)
       seqs.push(m.seq)
     }

@@ -201,7 +201,6 @@ function dispatch(
       const producer = producerName(ctx, addr)
       let total = 0
       for (let i = 0; i < n; i++) {
-        const where = `items[${i}].`
         const raw = (a.items as unknown[])[i]
         let options = DEFAULT_PUT
         let key: string | undefined
@@ -209,14 +208,16 @@ function dispatch(
           if (typeof raw !== "object" || Array.isArray(raw) || raw instanceof Uint8Array)
             throw new QueueError("BAD_OPTION", `items[${i}] must be a map or null`)
           const o = raw as Record<string, unknown>
+          const where = `items[${i}].`
           onlyKeys(o, ITEM_KEYS, `PUTB items[${i}]`)
           options = putOptions(o, where)
           key = opt(o, "key", (v) => keyOption(v, where))
         }
         const headers = frames[4 + 2 * i]!
         const body = frames[5 + 2 * i]!
-        checkBody(ctx, body, where)
-        checkHeaders(headers, where)
+        // (The item's place in an error message is made only for an error.)
+        if (body.length > ctx.maxBodySize) checkBody(ctx, body, `items[${i}].`)
+        if (headers.length > 0) checkHeaders(headers, `items[${i}].`)
         total += body.length + headers.length
         items.push({ options, headers: headers.length > 0 ? copy(headers) : EMPTY, body: copy(body), key, producer })
       }
