@@ -8,6 +8,8 @@
  *   with `c` (tcp, ipc): a third row, libzmq driven from C (c-peer.ts, bench/c/pushpull.c), the
  *                  same two roles and measurement; the rows are then the systems omq, zeromq and
  *                  libzmq-c, and the ratio column reads omq / each of the other two.
+ *   with `raw` (tcp, ipc): a third row, node-net: plain node:net moving the same frames with no
+ *                  ZeroMQ library (raw-net-peer.ts), the ceiling for bulk bytes in the same run.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -18,6 +20,9 @@ import { spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./pushpull-peer.ts", import.meta.url))
+const RAW_PEER = fileURLToPath(new URL("./raw-net-peer.ts", import.meta.url))
+/** The raw node:net row's system name. */
+export const NODE_NET = "node-net"
 
 export const THROUGHPUT_METRICS = [
   { key: "msgsPerSec", label: "msgs/s", digits: 0, better: "higher" },
@@ -36,10 +41,23 @@ export interface PushPullSize {
   curve?: boolean
   /** Also measure libzmq from C (issue 19): tcp or ipc, no CURVE. */
   c?: boolean
+  /** Also measure plain node:net moving the same frames (issue 19's bulk ceiling): tcp or ipc, no CURVE. */
+  raw?: boolean
 }
 
-export function pushPull({ name, size, count, quickCount, seconds = 2, transport = "tcp", curve = false, c = false }: PushPullSize): Scenario {
-  if (c && (curve || (transport !== "tcp" && transport !== "ipc"))) throw new Error(`${name}: the C peer does tcp and ipc without CURVE only`)
+export function pushPull({
+  name,
+  size,
+  count,
+  quickCount,
+  seconds = 2,
+  transport = "tcp",
+  curve = false,
+  c = false,
+  raw = false,
+}: PushPullSize): Scenario {
+  if ((c || raw) && (curve || (transport !== "tcp" && transport !== "ipc")))
+    throw new Error(`${name}: the C and node:net peers do tcp and ipc without CURVE only`)
   return {
     name,
     sockets: ["Push", "Pull"],
@@ -51,10 +69,12 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
         return system === LIBZMQ_C ? cPeerUnavailable() : undefined
       },
     }),
+    ...(raw && { systems: ["omq", "zeromq", NODE_NET] }),
     async trial(ctx: TrialContext) {
       const native = ctx.system === LIBZMQ_C
-      const who = native ? LIBZMQ_C : ctx.lib
-      const common = [...(native ? [] : ["--lib", ctx.lib]), "--deadline", String(ctx.timeoutMs)]
+      const bare = ctx.system === NODE_NET
+      const who = native || bare ? ctx.system : ctx.lib
+      const common = [...(native || bare ? [] : ["--lib", ctx.lib]), "--deadline", String(ctx.timeoutMs)]
       const opts = { timeoutMs: ctx.timeoutMs }
       const load = ["--size", String(size), "--count", String(ctx.quick ? quickCount : count), "--seconds", ctx.quick ? "0.5" : String(seconds)]
       if (transport === "inproc") {
@@ -83,7 +103,7 @@ export function pushPull({ name, size, count, quickCount, seconds = 2, transport
       const peer = (role: string, label: string, args: string[]): Peer =>
         native
           ? spawnPeer(label, cPeerBinary(), args, { ...opts, native: true })
-          : spawnPeer(label, PEER, args, { ...opts, nodeArgs: ctx.profArgs(role) })
+          : spawnPeer(label, bare ? RAW_PEER : PEER, args, { ...opts, nodeArgs: ctx.profArgs(role) })
       let recv: Peer | undefined
       let send: Peer | undefined
       try {

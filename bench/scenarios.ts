@@ -12,6 +12,8 @@
  * redis-queue-64B (2 systems x 3 runs of 2.5-3.5 s, plus starting redis-server once) about 18 s.
  * The libzmq-from-C rows of pushpull-64B and pushpull-ipc-64B (`c: true`, issue 19) add about
  * 5 s: compiling bench/c/pushpull.c once (~0.3 s), then 0.4-1 s per trial (C is done sooner).
+ * The node-net rows of the 64 KiB scenarios (`raw: true`, plain node:net, the bulk ceiling) and
+ * pushpull-ipc-64KiB add about 25 s.
  */
 import { dealerRouterEcho } from "./dealer-router.js"
 import { DURABLE_SCENARIOS } from "./durable.js"
@@ -29,7 +31,8 @@ const KiB = 1024
 
 export const SCENARIOS: readonly Scenario[] = [
   pushPull({ name: "pushpull-64B", size: 64, count: 2_000_000, quickCount: 20_000, seconds: 1.5, c: true }),
-  pushPull({ name: "pushpull-64KiB", size: 64 * KiB, count: 30_000, quickCount: 1_000, seconds: 1.5 }),
+  pushPull({ name: "pushpull-64KiB", size: 64 * KiB, count: 30_000, quickCount: 1_000, seconds: 1.5, raw: true }),
+  pushPull({ name: "pushpull-ipc-64KiB", size: 64 * KiB, count: 30_000, quickCount: 1_000, seconds: 1.5, transport: "ipc", raw: true }),
   pushPull({ name: "pushpull-1KiB", size: KiB, count: 2_000_000, quickCount: 20_000, seconds: 1.5 }),
   pushPull({ name: "pushpull-ipc-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "ipc", c: true }),
   pushPull({ name: "inproc-pushpull-64B", size: 64, count: 4_000_000, quickCount: 20_000, seconds: 1.5, transport: "inproc" }),
