@@ -1,0 +1,437 @@
+/**
+ * XSalsa20-Poly1305, NaCl's crypto_secretbox, in libsodium's "easy" layout (a 16-byte Poly1305
+ * tag, then the ciphertext), for omq's CURVE MESSAGE boxes. AssemblyScript compiled with SIMD
+ * (scripts/build-wasm.mjs writes lib/security/secretbox-wasm.ts).
+ *
+ * Written from the specifications: Salsa20 and HSalsa20/XSalsa20 as D. J. Bernstein describes
+ * them ("Salsa20 specification", "Extending the Salsa20 nonce"), Poly1305 as RFC 8439 §2.5 does,
+ * its arithmetic in five 26-bit limbs with 64-bit products (the well-known "donna" layout).
+ * Tested byte for byte against libsodium (test/security/secretbox-wasm.test.ts).
+ *
+ * Salsa20 runs four blocks at once: each of the 16 state words is one v128 whose four lanes are
+ * the four blocks' copies of that word; the rounds are the scalar rounds on vectors (a rotation
+ * is a shift left, a shift right and an or), and a 4x4 transpose per four words turns the
+ * result back into four consecutive 64-byte blocks. Shorter tails use the scalar block.
+ *
+ * No allocation and no imports: the caller owns all memory above heapBase().
+ */
+
+// "expand 32-byte k"
+const S0: u32 = 0x61707865
+const S1: u32 = 0x3320646e
+const S2: u32 = 0x79622d32
+const S3: u32 = 0x6b206574
+
+/** The Salsa20 input of the message's stream: constants, subkey, nonce[16..24], counter. */
+const STATE: usize = memory.data(64, 16)
+/** Keystream of the first blocks (or of a tail). */
+const KS: usize = memory.data(256, 16)
+/** 256 zero bytes: XORing them with the keystream writes the keystream itself. */
+const ZERO: usize = memory.data(256, 16)
+/** The one-time Poly1305 key: the first 32 bytes of block 0. */
+const POLYKEY: usize = memory.data(32, 16)
+/** The last, partial Poly1305 block, padded. */
+const LAST: usize = memory.data(16, 16)
+/** A computed tag (open). */
+const TAG: usize = memory.data(16, 16)
+
+/** The first byte the caller may use (its arena): everything below is this module's. */
+export function heapBase(): usize {
+  return (__heap_base + 63) & ~(<usize>63)
+}
+
+// ---- Salsa20 -------------------------------------------------------------------------------
+
+/**
+ * 20 rounds on the 16 words at `input`. Salsa20 (`feed`): out = 64 bytes, rounds + input.
+ * HSalsa20 (not `feed`): out = 32 bytes, words 0, 5, 10, 15, 6, 7, 8, 9 after the rounds.
+ */
+function core(out: usize, input: usize, feed: bool): void {
+  let x0 = load<u32>(input, 0)
+  let x1 = load<u32>(input, 4)
+  let x2 = load<u32>(input, 8)
+  let x3 = load<u32>(input, 12)
+  let x4 = load<u32>(input, 16)
+  let x5 = load<u32>(input, 20)
+  let x6 = load<u32>(input, 24)
+  let x7 = load<u32>(input, 28)
+  let x8 = load<u32>(input, 32)
+  let x9 = load<u32>(input, 36)
+  let x10 = load<u32>(input, 40)
+  let x11 = load<u32>(input, 44)
+  let x12 = load<u32>(input, 48)
+  let x13 = load<u32>(input, 52)
+  let x14 = load<u32>(input, 56)
+  let x15 = load<u32>(input, 60)
+  for (let i = 0; i < 10; i++) {
+    // column round
+    x4 ^= rotl<u32>(x0 + x12, 7)
+    x8 ^= rotl<u32>(x4 + x0, 9)
+    x12 ^= rotl<u32>(x8 + x4, 13)
+    x0 ^= rotl<u32>(x12 + x8, 18)
+    x9 ^= rotl<u32>(x5 + x1, 7)
+    x13 ^= rotl<u32>(x9 + x5, 9)
+    x1 ^= rotl<u32>(x13 + x9, 13)
+    x5 ^= rotl<u32>(x1 + x13, 18)
+    x14 ^= rotl<u32>(x10 + x6, 7)
+    x2 ^= rotl<u32>(x14 + x10, 9)
+    x6 ^= rotl<u32>(x2 + x14, 13)
+    x10 ^= rotl<u32>(x6 + x2, 18)
+    x3 ^= rotl<u32>(x15 + x11, 7)
+    x7 ^= rotl<u32>(x3 + x15, 9)
+    x11 ^= rotl<u32>(x7 + x3, 13)
+    x15 ^= rotl<u32>(x11 + x7, 18)
+    // row round
+    x1 ^= rotl<u32>(x0 + x3, 7)
+    x2 ^= rotl<u32>(x1 + x0, 9)
+    x3 ^= rotl<u32>(x2 + x1, 13)
+    x0 ^= rotl<u32>(x3 + x2, 18)
+    x6 ^= rotl<u32>(x5 + x4, 7)
+    x7 ^= rotl<u32>(x6 + x5, 9)
+    x4 ^= rotl<u32>(x7 + x6, 13)
+    x5 ^= rotl<u32>(x4 + x7, 18)
+    x11 ^= rotl<u32>(x10 + x9, 7)
+    x8 ^= rotl<u32>(x11 + x10, 9)
+    x9 ^= rotl<u32>(x8 + x11, 13)
+    x10 ^= rotl<u32>(x9 + x8, 18)
+    x12 ^= rotl<u32>(x15 + x14, 7)
+    x13 ^= rotl<u32>(x12 + x15, 9)
+    x14 ^= rotl<u32>(x13 + x12, 13)
+    x15 ^= rotl<u32>(x14 + x13, 18)
+  }
+  if (!feed) {
+    store<u32>(out, x0, 0)
+    store<u32>(out, x5, 4)
+    store<u32>(out, x10, 8)
+    store<u32>(out, x15, 12)
+    store<u32>(out, x6, 16)
+    store<u32>(out, x7, 20)
+    store<u32>(out, x8, 24)
+    store<u32>(out, x9, 28)
+    return
+  }
+  store<u32>(out, x0 + load<u32>(input, 0), 0)
+  store<u32>(out, x1 + load<u32>(input, 4), 4)
+  store<u32>(out, x2 + load<u32>(input, 8), 8)
+  store<u32>(out, x3 + load<u32>(input, 12), 12)
+  store<u32>(out, x4 + load<u32>(input, 16), 16)
+  store<u32>(out, x5 + load<u32>(input, 20), 20)
+  store<u32>(out, x6 + load<u32>(input, 24), 24)
+  store<u32>(out, x7 + load<u32>(input, 28), 28)
+  store<u32>(out, x8 + load<u32>(input, 32), 32)
+  store<u32>(out, x9 + load<u32>(input, 36), 36)
+  store<u32>(out, x10 + load<u32>(input, 40), 40)
+  store<u32>(out, x11 + load<u32>(input, 44), 44)
+  store<u32>(out, x12 + load<u32>(input, 48), 48)
+  store<u32>(out, x13 + load<u32>(input, 52), 52)
+  store<u32>(out, x14 + load<u32>(input, 56), 56)
+  store<u32>(out, x15 + load<u32>(input, 60), 60)
+}
+
+/** One keystream block (number `ctr`) of the message's stream, to `out`. */
+function block(out: usize, ctr: u32): void {
+  store<u32>(STATE, ctr, 32)
+  core(out, STATE, true)
+}
+
+// @ts-ignore: decorator
+@inline
+function rotv(x: v128, b: i32): v128 {
+  return v128.or(i32x4.shl(x, b), i32x4.shr_u(x, 32 - b))
+}
+
+/** dst[0..256] = src[0..256] ^ keystream blocks ctr .. ctr+3 (dst may be src). */
+function stream4(dst: usize, src: usize, ctr: u32): void {
+  let x0 = v128.load32_splat(STATE, 0)
+  let x1 = v128.load32_splat(STATE, 4)
+  let x2 = v128.load32_splat(STATE, 8)
+  let x3 = v128.load32_splat(STATE, 12)
+  let x4 = v128.load32_splat(STATE, 16)
+  let x5 = v128.load32_splat(STATE, 20)
+  let x6 = v128.load32_splat(STATE, 24)
+  let x7 = v128.load32_splat(STATE, 28)
+  let x8 = i32x4.add(i32x4.splat(ctr), i32x4(0, 1, 2, 3))
+  let x9 = i32x4.splat(0)
+  let x10 = v128.load32_splat(STATE, 40)
+  let x11 = v128.load32_splat(STATE, 44)
+  let x12 = v128.load32_splat(STATE, 48)
+  let x13 = v128.load32_splat(STATE, 52)
+  let x14 = v128.load32_splat(STATE, 56)
+  let x15 = v128.load32_splat(STATE, 60)
+  for (let i = 0; i < 10; i++) {
+    x4 = v128.xor(x4, rotv(i32x4.add(x0, x12), 7))
+    x8 = v128.xor(x8, rotv(i32x4.add(x4, x0), 9))
+    x12 = v128.xor(x12, rotv(i32x4.add(x8, x4), 13))
+    x0 = v128.xor(x0, rotv(i32x4.add(x12, x8), 18))
+    x9 = v128.xor(x9, rotv(i32x4.add(x5, x1), 7))
+    x13 = v128.xor(x13, rotv(i32x4.add(x9, x5), 9))
+    x1 = v128.xor(x1, rotv(i32x4.add(x13, x9), 13))
+    x5 = v128.xor(x5, rotv(i32x4.add(x1, x13), 18))
+    x14 = v128.xor(x14, rotv(i32x4.add(x10, x6), 7))
+    x2 = v128.xor(x2, rotv(i32x4.add(x14, x10), 9))
+    x6 = v128.xor(x6, rotv(i32x4.add(x2, x14), 13))
+    x10 = v128.xor(x10, rotv(i32x4.add(x6, x2), 18))
+    x3 = v128.xor(x3, rotv(i32x4.add(x15, x11), 7))
+    x7 = v128.xor(x7, rotv(i32x4.add(x3, x15), 9))
+    x11 = v128.xor(x11, rotv(i32x4.add(x7, x3), 13))
+    x15 = v128.xor(x15, rotv(i32x4.add(x11, x7), 18))
+
+    x1 = v128.xor(x1, rotv(i32x4.add(x0, x3), 7))
+    x2 = v128.xor(x2, rotv(i32x4.add(x1, x0), 9))
+    x3 = v128.xor(x3, rotv(i32x4.add(x2, x1), 13))
+    x0 = v128.xor(x0, rotv(i32x4.add(x3, x2), 18))
+    x6 = v128.xor(x6, rotv(i32x4.add(x5, x4), 7))
+    x7 = v128.xor(x7, rotv(i32x4.add(x6, x5), 9))
+    x4 = v128.xor(x4, rotv(i32x4.add(x7, x6), 13))
+    x5 = v128.xor(x5, rotv(i32x4.add(x4, x7), 18))
+    x11 = v128.xor(x11, rotv(i32x4.add(x10, x9), 7))
+    x8 = v128.xor(x8, rotv(i32x4.add(x11, x10), 9))
+    x9 = v128.xor(x9, rotv(i32x4.add(x8, x11), 13))
+    x10 = v128.xor(x10, rotv(i32x4.add(x9, x8), 18))
+    x12 = v128.xor(x12, rotv(i32x4.add(x15, x14), 7))
+    x13 = v128.xor(x13, rotv(i32x4.add(x12, x15), 9))
+    x14 = v128.xor(x14, rotv(i32x4.add(x13, x12), 13))
+    x15 = v128.xor(x15, rotv(i32x4.add(x14, x13), 18))
+  }
+  x0 = i32x4.add(x0, v128.load32_splat(STATE, 0))
+  x1 = i32x4.add(x1, v128.load32_splat(STATE, 4))
+  x2 = i32x4.add(x2, v128.load32_splat(STATE, 8))
+  x3 = i32x4.add(x3, v128.load32_splat(STATE, 12))
+  emit4(dst, src, 0, x0, x1, x2, x3)
+  x4 = i32x4.add(x4, v128.load32_splat(STATE, 16))
+  x5 = i32x4.add(x5, v128.load32_splat(STATE, 20))
+  x6 = i32x4.add(x6, v128.load32_splat(STATE, 24))
+  x7 = i32x4.add(x7, v128.load32_splat(STATE, 28))
+  emit4(dst, src, 16, x4, x5, x6, x7)
+  x8 = i32x4.add(x8, i32x4.add(i32x4.splat(ctr), i32x4(0, 1, 2, 3)))
+  // x9 += 0: the counter's high word is 0 (a message in 4 GiB of memory has fewer than 2^26 blocks)
+  x10 = i32x4.add(x10, v128.load32_splat(STATE, 40))
+  x11 = i32x4.add(x11, v128.load32_splat(STATE, 44))
+  emit4(dst, src, 32, x8, x9, x10, x11)
+  x12 = i32x4.add(x12, v128.load32_splat(STATE, 48))
+  x13 = i32x4.add(x13, v128.load32_splat(STATE, 52))
+  x14 = i32x4.add(x14, v128.load32_splat(STATE, 56))
+  x15 = i32x4.add(x15, v128.load32_splat(STATE, 60))
+  emit4(dst, src, 48, x12, x13, x14, x15)
+}
+
+/**
+ * Words w..w+3 of the four blocks (a, b, c, d hold word w, w+1, w+2, w+3, one block per lane),
+ * transposed to block order and XORed into dst at byte `off` of each of the four blocks.
+ */
+// @ts-ignore: decorator
+@inline
+function emit4(dst: usize, src: usize, off: usize, a: v128, b: v128, c: v128, d: v128): void {
+  const ab01 = i32x4.shuffle(a, b, 0, 4, 1, 5) // a0 b0 a1 b1
+  const cd01 = i32x4.shuffle(c, d, 0, 4, 1, 5) // c0 d0 c1 d1
+  const ab23 = i32x4.shuffle(a, b, 2, 6, 3, 7) // a2 b2 a3 b3
+  const cd23 = i32x4.shuffle(c, d, 2, 6, 3, 7) // c2 d2 c3 d3
+  v128.store(dst + off, v128.xor(v128.load(src + off), i64x2.shuffle(ab01, cd01, 0, 2)))
+  v128.store(dst + off, v128.xor(v128.load(src + off, 64), i64x2.shuffle(ab01, cd01, 1, 3)), 64)
+  v128.store(dst + off, v128.xor(v128.load(src + off, 128), i64x2.shuffle(ab23, cd23, 0, 2)), 128)
+  v128.store(dst + off, v128.xor(v128.load(src + off, 192), i64x2.shuffle(ab23, cd23, 1, 3)), 192)
+}
+
+/** dst[0..n] = src[0..n] ^ ks[0..n] (dst may be src). */
+function xorInto(dst: usize, src: usize, ks: usize, n: usize): void {
+  let i: usize = 0
+  for (; i + 16 <= n; i += 16) v128.store(dst + i, v128.xor(v128.load(src + i), v128.load(ks + i)))
+  if (i + 8 <= n) {
+    store<u64>(dst + i, load<u64>(src + i) ^ load<u64>(ks + i))
+    i += 8
+  }
+  for (; i < n; i++) store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(ks + i))
+}
+
+/** The stream for nonce `n` under key `k`: STATE = Salsa20 input with HSalsa20(k, n[0..16]). */
+function setup(n: usize, k: usize): void {
+  // HSalsa20's input: constants, the key, the nonce's first 16 bytes
+  store<u32>(STATE, S0, 0)
+  v128.store(STATE, v128.load(k), 4)
+  store<u32>(STATE, S1, 20)
+  v128.store(STATE, v128.load(n), 24)
+  store<u32>(STATE, S2, 40)
+  v128.store(STATE, v128.load(k, 16), 44)
+  store<u32>(STATE, S3, 60)
+  core(KS, STATE, false)
+  // Salsa20's input: the subkey, the nonce's last 8 bytes, counter 0
+  v128.store(STATE, v128.load(KS), 4)
+  store<u64>(STATE, load<u64>(n, 16), 24)
+  store<u64>(STATE, 0, 32)
+  v128.store(STATE, v128.load(KS, 16), 44)
+}
+
+/** The first keystream into KS (blocks 0.. as far as `len` message bytes need, up to 4) and POLYKEY. */
+function firstBlocks(len: usize): void {
+  if (len <= 32) block(KS, 0)
+  else if (len <= 96) {
+    block(KS, 0)
+    block(KS + 64, 1)
+  } else stream4(KS, ZERO, 0)
+  v128.store(POLYKEY, v128.load(KS))
+  v128.store(POLYKEY, v128.load(KS, 16), 16)
+}
+
+/** dst = src ^ the stream from byte 32 of block 0, KS holding firstBlocks(len)'s keystream. */
+function crypt(dst: usize, src: usize, len: usize): void {
+  const head = len < 224 ? len : 224
+  xorInto(dst, src, KS + 32, head)
+  let pos = head
+  let ctr: u32 = 4
+  while (len - pos >= 256) {
+    stream4(dst + pos, src + pos, ctr)
+    pos += 256
+    ctr += 4
+  }
+  const rest = len - pos
+  if (rest == 0) return
+  if (rest <= 64) block(KS, ctr)
+  else stream4(KS, ZERO, ctr)
+  xorInto(dst + pos, src + pos, KS, rest)
+}
+
+// ---- Poly1305 ------------------------------------------------------------------------------
+
+const M26: u64 = 0x3ffffff
+
+/** The Poly1305 tag of m[0..len] under the 32-byte one-time key at `key`, to out[0..16]. */
+function poly1305(out: usize, m: usize, len: usize, key: usize): void {
+  // r, clamped, in 26-bit limbs
+  const r0 = <u64>(load<u32>(key, 0) & 0x3ffffff)
+  const r1 = <u64>((load<u32>(key, 3) >> 2) & 0x3ffff03)
+  const r2 = <u64>((load<u32>(key, 6) >> 4) & 0x3ffc0ff)
+  const r3 = <u64>((load<u32>(key, 9) >> 6) & 0x3f03fff)
+  const r4 = <u64>((load<u32>(key, 12) >> 8) & 0x00fffff)
+  const s1 = r1 * 5
+  const s2 = r2 * 5
+  const s3 = r3 * 5
+  const s4 = r4 * 5
+  let h0: u64 = 0
+  let h1: u64 = 0
+  let h2: u64 = 0
+  let h3: u64 = 0
+  let h4: u64 = 0
+  let hibit: u64 = 1 << 24
+  while (len > 0) {
+    if (len < 16) {
+      // the last block: its bytes, a 1, zeros; no 2^128 bit
+      store<u64>(LAST, 0)
+      store<u64>(LAST, 0, 8)
+      memory.copy(LAST, m, len)
+      store<u8>(LAST + len, 1)
+      m = LAST
+      len = 16
+      hibit = 0
+    }
+    h0 += <u64>(load<u32>(m, 0) & 0x3ffffff)
+    h1 += <u64>((load<u32>(m, 3) >> 2) & 0x3ffffff)
+    h2 += <u64>((load<u32>(m, 6) >> 4) & 0x3ffffff)
+    h3 += <u64>((load<u32>(m, 9) >> 6) & 0x3ffffff)
+    h4 += <u64>(load<u32>(m, 12) >> 8) | hibit
+    // h *= r mod 2^130 - 5 (2^130 = 5: the limbs past the top come back times 5)
+    const d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1
+    let d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2
+    let d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3
+    let d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4
+    let d4 = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0
+    let c = d0 >> 26
+    h0 = d0 & M26
+    d1 += c
+    c = d1 >> 26
+    h1 = d1 & M26
+    d2 += c
+    c = d2 >> 26
+    h2 = d2 & M26
+    d3 += c
+    c = d3 >> 26
+    h3 = d3 & M26
+    d4 += c
+    c = d4 >> 26
+    h4 = d4 & M26
+    h0 += c * 5
+    c = h0 >> 26
+    h0 &= M26
+    h1 += c
+    m += 16
+    len -= 16
+  }
+  // Carry fully (twice: after one pass h1 may still be 2^26), so that every limb is below 2^26.
+  for (let i = 0; i < 2; i++) {
+    let c = h1 >> 26
+    h1 &= M26
+    h2 += c
+    c = h2 >> 26
+    h2 &= M26
+    h3 += c
+    c = h3 >> 26
+    h3 &= M26
+    h4 += c
+    c = h4 >> 26
+    h4 &= M26
+    h0 += c * 5
+    c = h0 >> 26
+    h0 &= M26
+    h1 += c
+  }
+  // h mod p: g = h + 5 - 2^130; take g unless it is negative (then h < p)
+  let g0 = h0 + 5
+  let c = g0 >> 26
+  g0 &= M26
+  let g1 = h1 + c
+  c = g1 >> 26
+  g1 &= M26
+  let g2 = h2 + c
+  c = g2 >> 26
+  g2 &= M26
+  let g3 = h3 + c
+  c = g3 >> 26
+  g3 &= M26
+  const g4 = h4 + c - (<u64>1 << 26)
+  const takeG = (g4 >> 63) - 1 // all ones when g4 >= 0
+  const takeH = ~takeG
+  h0 = (h0 & takeH) | (g0 & takeG)
+  h1 = (h1 & takeH) | (g1 & takeG)
+  h2 = (h2 & takeH) | (g2 & takeG)
+  h3 = (h3 & takeH) | (g3 & takeG)
+  h4 = (h4 & takeH) | (g4 & takeG)
+  // tag = (h + s) mod 2^128, s = key[16..32]
+  let f = ((h0 | (h1 << 26)) & 0xffffffff) + <u64>load<u32>(key, 16)
+  store<u32>(out, <u32>f, 0)
+  f = (((h1 >> 6) | (h2 << 20)) & 0xffffffff) + <u64>load<u32>(key, 20) + (f >> 32)
+  store<u32>(out, <u32>f, 4)
+  f = (((h2 >> 12) | (h3 << 14)) & 0xffffffff) + <u64>load<u32>(key, 24) + (f >> 32)
+  store<u32>(out, <u32>f, 8)
+  f = (((h3 >> 18) | (h4 << 8)) & 0xffffffff) + <u64>load<u32>(key, 28) + (f >> 32)
+  store<u32>(out, <u32>f, 12)
+}
+
+// ---- secretbox -----------------------------------------------------------------------------
+
+/**
+ * crypto_secretbox_easy: c[0..16] = tag, c[16..16+mlen] = ciphertext of m[0..mlen], nonce
+ * n[0..24], key k[0..32]. m may be c + 16 (in place); otherwise the two must not overlap.
+ */
+export function seal(c: usize, m: usize, mlen: usize, n: usize, k: usize): void {
+  setup(n, k)
+  firstBlocks(mlen)
+  crypt(c + 16, m, mlen)
+  poly1305(c, c + 16, mlen, POLYKEY)
+}
+
+/**
+ * crypto_secretbox_open_easy: checks the tag c[0..16] of c[16..clen] and only then writes the
+ * clen - 16 plaintext bytes to m; 0, or -1 (m untouched) when the box does not authenticate.
+ * m may be c + 16 (in place); otherwise the two must not overlap.
+ */
+export function open(m: usize, c: usize, clen: usize, n: usize, k: usize): i32 {
+  if (clen < 16) return -1
+  const mlen = clen - 16
+  setup(n, k)
+  firstBlocks(mlen)
+  poly1305(TAG, c + 16, mlen, POLYKEY)
+  // constant time: no early exit on the first differing byte
+  const diff = (load<u64>(TAG) ^ load<u64>(c)) | (load<u64>(TAG, 8) ^ load<u64>(c, 8))
+  if (diff != 0) return -1
+  crypt(m, c + 16, mlen)
+  return 0
+}
