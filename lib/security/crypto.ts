@@ -45,24 +45,29 @@ interface SimdBox {
 }
 let simd: SimdBox | null = null
 /**
- * Its arena, from heapBase(): [key 32][nonce 24][pad 8][tag 16][message ...]. seal() encrypts
- * the message in place, the tag before it; open() decrypts in place after checking the tag.
+ * Its arena, from heapBase(): [key 32][nonce 24][pad 8][tag 16][message: cap][plaintext: cap].
+ * seal() encrypts the message in place, the tag before it; open() checks the tag and box at
+ * simdBox and writes the plaintext apart (its fastest case: the tag is computed while the
+ * keystream is, and no plaintext is written before the tag checks out).
  */
 let simdKey = 0
 let simdNonce = 0
 let simdBox = 0
 let simdMsg = 0
-/** The most message bytes the memory has room for now (it only grows when we grow it). */
-let simdCap = 0
+let simdPlain = 0
+/** The most message bytes the arena has room for now (the memory only grows when we grow it). */
+let simdCap = -1
 /** The memory as a Buffer, made again when it has grown. */
 let simdHeap: Buffer = Buffer.alloc(0)
 
 function simdReserve(b: SimdBox, n: number): Buffer {
   if (n > simdCap) {
     const mem = b.memory
-    const need = simdMsg + n
+    const cap = Math.max(n, 2 * simdCap, 65536 - 16)
+    const need = simdMsg + 2 * cap + 16
     if (need > mem.buffer.byteLength) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536))
-    simdCap = mem.buffer.byteLength - simdMsg
+    simdCap = cap
+    simdPlain = simdMsg + cap
     simdHeap = Buffer.from(mem.buffer)
   }
   return simdHeap
@@ -90,7 +95,6 @@ async function loadSimd(): Promise<SimdBox | null> {
   simdNonce = base + 32
   simdBox = base + 64
   simdMsg = base + 80
-  simdCap = -1
   simdReserve(b, 0)
   return b
 }
@@ -226,11 +230,11 @@ export function openMessageAt(key: Uint8Array, nonce: Uint8Array, msg: Buffer, o
     if (len < 17) return null
     const b = simd!
     const heap = simdKeyed(b, key, nonce, len - 16)
-    const m = simdMsg
+    const m = simdPlain
     msg.copy(heap, simdBox, off)
     if (b.open(m, simdBox, len, simdNonce, simdKey) !== 0) return null
     const body = Buffer.allocUnsafe(len - 17)
-    heap.copy(body, 0, m + 1, simdBox + len)
+    heap.copy(body, 0, m + 1, m + len - 16)
     return { flags: heap[m]!, body }
   }
   const r = raw
@@ -359,8 +363,8 @@ export function open(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Buffe
     const b = simd!
     const heap = simdKeyed(b, key, nonce, box.length - 16)
     heap.set(box, simdBox)
-    if (b.open(simdMsg, simdBox, box.length, simdNonce, simdKey) !== 0) return null
-    return Buffer.from(heap.subarray(simdMsg, simdBox + box.length))
+    if (b.open(simdPlain, simdBox, box.length, simdNonce, simdKey) !== 0) return null
+    return Buffer.from(heap.subarray(simdPlain, simdPlain + box.length - 16))
   }
   try {
     if (active === "libsodium" && sodium !== null) return asBuffer(sodium.crypto_secretbox_open_easy(box, nonce, key))

@@ -140,8 +140,12 @@ function rotv(x: v128, b: i32): v128 {
   return v128.or(i32x4.shl(x, b), i32x4.shr_u(x, 32 - b))
 }
 
-/** dst[0..256] = src[0..256] ^ keystream blocks ctr .. ctr+3 (dst may be src). */
-function stream4(dst: usize, src: usize, ctr: u32): void {
+/**
+ * dst[0..256] = src[0..256] ^ keystream blocks ctr .. ctr+3 (dst may be src). With `mac` not 0,
+ * also the 16 Poly1305 blocks mac[0..256] (full blocks, mac apart from dst): the scalar
+ * multiplications run in the integer units while the vector units compute the keystream.
+ */
+function stream4(dst: usize, src: usize, ctr: u32, mac: usize): void {
   let x0 = v128.load32_splat(STATE, 0)
   let x1 = v128.load32_splat(STATE, 4)
   let x2 = v128.load32_splat(STATE, 8)
@@ -192,6 +196,15 @@ function stream4(dst: usize, src: usize, ctr: u32): void {
     x13 = v128.xor(x13, rotv(i32x4.add(x12, x15), 9))
     x14 = v128.xor(x14, rotv(i32x4.add(x13, x12), 13))
     x15 = v128.xor(x15, rotv(i32x4.add(x14, x13), 18))
+    if (mac != 0) {
+      // 16 blocks over 10 double rounds
+      polyBlock(mac, HIBIT)
+      mac += 16
+      if (i < 6) {
+        polyBlock(mac, HIBIT)
+        mac += 16
+      }
+    }
   }
   x0 = i32x4.add(x0, v128.load32_splat(STATE, 0))
   x1 = i32x4.add(x1, v128.load32_splat(STATE, 4))
@@ -243,22 +256,55 @@ function xorInto(dst: usize, src: usize, ks: usize, n: usize): void {
   for (; i < n; i++) store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(ks + i))
 }
 
-/** The stream for nonce `n` under key `k`: STATE = Salsa20 input with HSalsa20(k, n[0..16]). */
-function setup(n: usize, k: usize): void {
+/**
+ * HSalsa20 subkeys of the last few (key, nonce[0..16]) pairs: a CurveZMQ connection keeps its
+ * key, and its MESSAGE nonces keep their first 16 bytes ("CurveZMQMESSAGEC"/"...S"), so its
+ * boxes in each direction have one subkey. Entries: [key 32][nonce prefix 16][subkey 32][used 4]
+ * [pad 12]. All entries are compared whatever the key (no key-dependent index into memory).
+ */
+const SLOTS: usize = 8
+const ENTRY: usize = 96
+const CACHE: usize = memory.data(<i32>(SLOTS * ENTRY), 16)
+let nextSlot: usize = 0
+
+/** The subkey HSalsa20(k, n[0..16]), from the cache or computed into it. */
+function subkey(n: usize, k: usize): usize {
+  const k0 = v128.load(k)
+  const k1 = v128.load(k, 16)
+  const p = v128.load(n)
+  for (let e = CACHE; e < CACHE + SLOTS * ENTRY; e += ENTRY) {
+    const d = v128.or(v128.or(v128.xor(v128.load(e), k0), v128.xor(v128.load(e, 16), k1)), v128.xor(v128.load(e, 32), p))
+    if (!v128.any_true(d) && load<u32>(e, 80) != 0) return e + 48
+  }
+  const e = CACHE + nextSlot * ENTRY
+  nextSlot = (nextSlot + 1) & (SLOTS - 1)
   // HSalsa20's input: constants, the key, the nonce's first 16 bytes
   store<u32>(STATE, S0, 0)
-  v128.store(STATE, v128.load(k), 4)
+  v128.store(STATE, k0, 4)
   store<u32>(STATE, S1, 20)
-  v128.store(STATE, v128.load(n), 24)
+  v128.store(STATE, p, 24)
   store<u32>(STATE, S2, 40)
-  v128.store(STATE, v128.load(k, 16), 44)
+  v128.store(STATE, k1, 44)
   store<u32>(STATE, S3, 60)
-  core(KS, STATE, false)
-  // Salsa20's input: the subkey, the nonce's last 8 bytes, counter 0
-  v128.store(STATE, v128.load(KS), 4)
+  core(e + 48, STATE, false)
+  v128.store(e, k0)
+  v128.store(e, k1, 16)
+  v128.store(e, p, 32)
+  store<u32>(e, 1, 80)
+  return e + 48
+}
+
+/** The stream for nonce `n` under key `k`: STATE = Salsa20's input with the subkey HSalsa20(k, n[0..16]). */
+function setup(n: usize, k: usize): void {
+  const sub = subkey(n, k)
+  store<u32>(STATE, S0, 0)
+  v128.store(STATE, v128.load(sub), 4)
+  store<u32>(STATE, S1, 20)
   store<u64>(STATE, load<u64>(n, 16), 24)
   store<u64>(STATE, 0, 32)
-  v128.store(STATE, v128.load(KS, 16), 44)
+  store<u32>(STATE, S2, 40)
+  v128.store(STATE, v128.load(sub, 16), 44)
+  store<u32>(STATE, S3, 60)
 }
 
 /** The first keystream into KS (blocks 0.. as far as `len` message bytes need, up to 4) and POLYKEY. */
@@ -267,94 +313,193 @@ function firstBlocks(len: usize): void {
   else if (len <= 96) {
     block(KS, 0)
     block(KS + 64, 1)
-  } else stream4(KS, ZERO, 0)
+  } else stream4(KS, ZERO, 0, 0)
   v128.store(POLYKEY, v128.load(KS))
   v128.store(POLYKEY, v128.load(KS, 16), 16)
 }
 
-/** dst = src ^ the stream from byte 32 of block 0, KS holding firstBlocks(len)'s keystream. */
-function crypt(dst: usize, src: usize, len: usize): void {
+/** The keystream from block `ctr` on, XORed with src[0..len] into dst (len < 256), via KS. */
+function tail(dst: usize, src: usize, len: usize, ctr: u32): void {
+  if (len == 0) return
+  if (len <= 64) block(KS, ctr)
+  else stream4(KS, ZERO, ctr, 0)
+  xorInto(dst, src, KS, len)
+}
+
+/**
+ * dst = src ^ the stream from byte 32 of block 0, KS holding firstBlocks(len)'s keystream; then
+ * the Poly1305 tag of dst[0..len] (the ciphertext) to `tag`. dst may be src.
+ */
+function sealStream(tag: usize, dst: usize, src: usize, len: usize): void {
+  polyInit(POLYKEY)
   const head = len < 224 ? len : 224
   xorInto(dst, src, KS + 32, head)
+  // block 4 on, 256 bytes at a time; from the second batch on, each one also MACs the batch
+  // before it (written by then)
   let pos = head
   let ctr: u32 = 4
+  let mac: usize = 0
   while (len - pos >= 256) {
-    stream4(dst + pos, src + pos, ctr)
+    stream4(dst + pos, src + pos, ctr, pos >= 480 ? dst + mac : 0)
+    if (pos >= 480) mac += 256
     pos += 256
     ctr += 4
   }
-  const rest = len - pos
-  if (rest == 0) return
-  if (rest <= 64) block(KS, ctr)
-  else stream4(KS, ZERO, ctr)
-  xorInto(dst + pos, src + pos, KS, rest)
+  tail(dst + pos, src + pos, len - pos, ctr)
+  polyBlocks(dst + mac, (len - mac) >> 4)
+  polyFinish(tag, dst + (len & ~15), len & 15, POLYKEY)
+}
+
+/**
+ * Checks the tag c[0..16] of c[16..16+len] and only then writes the plaintext to m; false (m
+ * holding only zeros or left as it was) when the tag is wrong. KS holds firstBlocks(len)'s keystream.
+ */
+function openStream(m: usize, c: usize, len: usize): bool {
+  const ct = c + 16
+  polyInit(POLYKEY)
+  if (m != ct && len >= 480) {
+    // m apart from c: m = keystream while the ciphertext is MACed, then m ^= ciphertext
+    let pos: usize = 224
+    let ctr: u32 = 4
+    while (len - pos >= 256) {
+      stream4(m + pos, ZERO, ctr, ct + pos - 224)
+      pos += 256
+      ctr += 4
+    }
+    const mac = pos - 224
+    polyBlocks(ct + mac, (len - mac) >> 4)
+    polyFinish(TAG, ct + (len & ~15), len & 15, POLYKEY)
+    if (!tagEquals(TAG, c)) {
+      memory.fill(m, 0, pos)
+      return false
+    }
+    xorInto(m, ct, KS + 32, 224)
+    xorInto(m + 224, ct + 224, m + 224, pos - 224)
+    tail(m + pos, ct + pos, len - pos, ctr)
+    return true
+  }
+  // in place, or short: verify, then decrypt
+  polyBlocks(ct, len >> 4)
+  polyFinish(TAG, ct + (len & ~15), len & 15, POLYKEY)
+  if (!tagEquals(TAG, c)) return false
+  const head = len < 224 ? len : 224
+  xorInto(m, ct, KS + 32, head)
+  let pos = head
+  let ctr: u32 = 4
+  while (len - pos >= 256) {
+    stream4(m + pos, ct + pos, ctr, 0)
+    pos += 256
+    ctr += 4
+  }
+  tail(m + pos, ct + pos, len - pos, ctr)
+  return true
+}
+
+/** Whether the 16-byte tags at a and b are equal, in constant time (no exit at the first difference). */
+function tagEquals(a: usize, b: usize): bool {
+  return ((load<u64>(a) ^ load<u64>(b)) | (load<u64>(a, 8) ^ load<u64>(b, 8))) == 0
 }
 
 // ---- Poly1305 ------------------------------------------------------------------------------
 
 const M26: u64 = 0x3ffffff
 
-/** The Poly1305 tag of m[0..len] under the 32-byte one-time key at `key`, to out[0..16]. */
-function poly1305(out: usize, m: usize, len: usize, key: usize): void {
-  // r, clamped, in 26-bit limbs
-  const r0 = <u64>(load<u32>(key, 0) & 0x3ffffff)
-  const r1 = <u64>((load<u32>(key, 3) >> 2) & 0x3ffff03)
-  const r2 = <u64>((load<u32>(key, 6) >> 4) & 0x3ffc0ff)
-  const r3 = <u64>((load<u32>(key, 9) >> 6) & 0x3f03fff)
-  const r4 = <u64>((load<u32>(key, 12) >> 8) & 0x00fffff)
+/** 2^128: the bit above each full 16-byte block. */
+const HIBIT: u64 = 1 << 24
+
+// r (clamped) and the accumulator h, in 26-bit limbs
+let R0: u64 = 0
+let R1: u64 = 0
+let R2: u64 = 0
+let R3: u64 = 0
+let R4: u64 = 0
+let H0: u64 = 0
+let H1: u64 = 0
+let H2: u64 = 0
+let H3: u64 = 0
+let H4: u64 = 0
+
+/** Starts a tag under the one-time key at `key` (r = its first 16 bytes, clamped). */
+function polyInit(key: usize): void {
+  R0 = <u64>(load<u32>(key, 0) & 0x3ffffff)
+  R1 = <u64>((load<u32>(key, 3) >> 2) & 0x3ffff03)
+  R2 = <u64>((load<u32>(key, 6) >> 4) & 0x3ffc0ff)
+  R3 = <u64>((load<u32>(key, 9) >> 6) & 0x3f03fff)
+  R4 = <u64>((load<u32>(key, 12) >> 8) & 0x00fffff)
+  H0 = 0
+  H1 = 0
+  H2 = 0
+  H3 = 0
+  H4 = 0
+}
+
+/** h = (h + the 16-byte block at m, plus `hibit` at 2^128) * r mod 2^130 - 5. */
+// @ts-ignore: decorator
+@inline
+function polyBlock(m: usize, hibit: u64): void {
+  const r0 = R0
+  const r1 = R1
+  const r2 = R2
+  const r3 = R3
+  const r4 = R4
+  // 2^130 = 5 (mod p): limbs past the top come back times 5
   const s1 = r1 * 5
   const s2 = r2 * 5
   const s3 = r3 * 5
   const s4 = r4 * 5
-  let h0: u64 = 0
-  let h1: u64 = 0
-  let h2: u64 = 0
-  let h3: u64 = 0
-  let h4: u64 = 0
-  let hibit: u64 = 1 << 24
-  while (len > 0) {
-    if (len < 16) {
-      // the last block: its bytes, a 1, zeros; no 2^128 bit
-      store<u64>(LAST, 0)
-      store<u64>(LAST, 0, 8)
-      memory.copy(LAST, m, len)
-      store<u8>(LAST + len, 1)
-      m = LAST
-      len = 16
-      hibit = 0
-    }
-    h0 += <u64>(load<u32>(m, 0) & 0x3ffffff)
-    h1 += <u64>((load<u32>(m, 3) >> 2) & 0x3ffffff)
-    h2 += <u64>((load<u32>(m, 6) >> 4) & 0x3ffffff)
-    h3 += <u64>((load<u32>(m, 9) >> 6) & 0x3ffffff)
-    h4 += <u64>(load<u32>(m, 12) >> 8) | hibit
-    // h *= r mod 2^130 - 5 (2^130 = 5: the limbs past the top come back times 5)
-    const d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1
-    let d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2
-    let d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3
-    let d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4
-    let d4 = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0
-    let c = d0 >> 26
-    h0 = d0 & M26
-    d1 += c
-    c = d1 >> 26
-    h1 = d1 & M26
-    d2 += c
-    c = d2 >> 26
-    h2 = d2 & M26
-    d3 += c
-    c = d3 >> 26
-    h3 = d3 & M26
-    d4 += c
-    c = d4 >> 26
-    h4 = d4 & M26
-    h0 += c * 5
-    c = h0 >> 26
-    h0 &= M26
-    h1 += c
+  const h0 = H0 + <u64>(load<u32>(m, 0) & 0x3ffffff)
+  const h1 = H1 + <u64>((load<u32>(m, 3) >> 2) & 0x3ffffff)
+  const h2 = H2 + <u64>((load<u32>(m, 6) >> 4) & 0x3ffffff)
+  const h3 = H3 + <u64>((load<u32>(m, 9) >> 6) & 0x3ffffff)
+  const h4 = H4 + (<u64>(load<u32>(m, 12) >> 8) | hibit)
+  const d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1
+  let d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2
+  let d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3
+  let d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4
+  let d4 = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0
+  let c = d0 >> 26
+  let g0 = d0 & M26
+  d1 += c
+  c = d1 >> 26
+  const g1 = d1 & M26
+  d2 += c
+  c = d2 >> 26
+  H2 = d2 & M26
+  d3 += c
+  c = d3 >> 26
+  H3 = d3 & M26
+  d4 += c
+  c = d4 >> 26
+  H4 = d4 & M26
+  g0 += c * 5
+  c = g0 >> 26
+  H0 = g0 & M26
+  H1 = g1 + c
+}
+
+/** `n` full blocks from m. */
+function polyBlocks(m: usize, n: usize): void {
+  for (; n > 0; n--) {
+    polyBlock(m, HIBIT)
     m += 16
-    len -= 16
   }
+}
+
+/** The last `len` (< 16) bytes at m, then the tag (h + s mod 2^128, s = key[16..32]) to out. */
+function polyFinish(out: usize, m: usize, len: usize, key: usize): void {
+  if (len > 0) {
+    // the last block: its bytes, a 1, zeros; no 2^128 bit
+    store<u64>(LAST, 0)
+    store<u64>(LAST, 0, 8)
+    memory.copy(LAST, m, len)
+    store<u8>(LAST + len, 1)
+    polyBlock(LAST, 0)
+  }
+  let h0 = H0
+  let h1 = H1
+  let h2 = H2
+  let h3 = H3
+  let h4 = H4
   // Carry fully (twice: after one pass h1 may still be 2^26), so that every limb is below 2^26.
   for (let i = 0; i < 2; i++) {
     let c = h1 >> 26
@@ -394,7 +539,7 @@ function poly1305(out: usize, m: usize, len: usize, key: usize): void {
   h2 = (h2 & takeH) | (g2 & takeG)
   h3 = (h3 & takeH) | (g3 & takeG)
   h4 = (h4 & takeH) | (g4 & takeG)
-  // tag = (h + s) mod 2^128, s = key[16..32]
+  // tag = (h + s) mod 2^128
   let f = ((h0 | (h1 << 26)) & 0xffffffff) + <u64>load<u32>(key, 16)
   store<u32>(out, <u32>f, 0)
   f = (((h1 >> 6) | (h2 << 20)) & 0xffffffff) + <u64>load<u32>(key, 20) + (f >> 32)
@@ -414,24 +559,19 @@ function poly1305(out: usize, m: usize, len: usize, key: usize): void {
 export function seal(c: usize, m: usize, mlen: usize, n: usize, k: usize): void {
   setup(n, k)
   firstBlocks(mlen)
-  crypt(c + 16, m, mlen)
-  poly1305(c, c + 16, mlen, POLYKEY)
+  sealStream(c, c + 16, m, mlen)
 }
 
 /**
  * crypto_secretbox_open_easy: checks the tag c[0..16] of c[16..clen] and only then writes the
- * clen - 16 plaintext bytes to m; 0, or -1 (m untouched) when the box does not authenticate.
- * m may be c + 16 (in place); otherwise the two must not overlap.
+ * clen - 16 plaintext bytes to m; 0, or -1 when the box does not authenticate (m then holds no
+ * plaintext: it is left as it was or zeroed). m may be c + 16 (in place); otherwise the two
+ * must not overlap.
  */
 export function open(m: usize, c: usize, clen: usize, n: usize, k: usize): i32 {
   if (clen < 16) return -1
   const mlen = clen - 16
   setup(n, k)
   firstBlocks(mlen)
-  poly1305(TAG, c + 16, mlen, POLYKEY)
-  // constant time: no early exit on the first differing byte
-  const diff = (load<u64>(TAG) ^ load<u64>(c)) | (load<u64>(TAG, 8) ^ load<u64>(c, 8))
-  if (diff != 0) return -1
-  crypt(m, c + 16, mlen)
-  return 0
+  return openStream(m, c, mlen) ? 0 : -1
 }
