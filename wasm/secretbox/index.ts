@@ -24,6 +24,8 @@ const S3: u32 = 0x6b206574
 
 /** The Salsa20 input of the message's stream: constants, subkey, nonce[16..24], counter. */
 const STATE: usize = memory.data(64, 16)
+/** STATE along its diagonals, for block2: (x0 x5 x10 x15) (x4 x9 x14 x3) (x8 x13 x2 x7) (x12 x1 x6 x11). */
+const DIAG: usize = memory.data(64, 16)
 /** Keystream of the first blocks (or of a tail). */
 const KS: usize = memory.data(256, 16)
 /** 256 zero bytes: XORing them with the keystream writes the keystream itself. */
@@ -132,6 +134,79 @@ function core(out: usize, input: usize, feed: bool): void {
 function block(out: usize, ctr: u32): void {
   store<u32>(STATE, ctr, 32)
   core(out, STATE, true)
+}
+
+/**
+ * Keystream blocks ctr and ctr + 1 to out[0..128], each block's state in four v128 along its
+ * diagonals (a = x0 x5 x10 x15, b = x4 x9 x14 x3, c = x8 x13 x2 x7, d = x12 x1 x6 x11: a column
+ * round is then four vector lines, a row round the same after turning the lanes of b, c and d),
+ * the two blocks interleaved. For boxes of two blocks (33 to 96 bytes of message in block 0 and
+ * 1), where four lanes of stream4 would be half wasted and one scalar block after another waits
+ * on each line's latency.
+ */
+function block2(out: usize, ctr: u32): void {
+  const a0 = v128.load(DIAG, 0)
+  const b0 = v128.load(DIAG, 16)
+  const c0 = i32x4.replace_lane(v128.load(DIAG, 32), 0, ctr)
+  const d0 = v128.load(DIAG, 48)
+  const c1 = i32x4.replace_lane(c0, 0, ctr + 1)
+  let a = a0
+  let b = b0
+  let c = c0
+  let d = d0
+  let a2 = a0
+  let b2 = b0
+  let c2 = c1
+  let d2 = d0
+  for (let i = 0; i < 10; i++) {
+    // column round: quarter-rounds (x0 x4 x8 x12), (x5 x9 x13 x1), (x10 x14 x2 x6), (x15 x3 x7 x11)
+    b = v128.xor(b, rotv(i32x4.add(a, d), 7))
+    b2 = v128.xor(b2, rotv(i32x4.add(a2, d2), 7))
+    c = v128.xor(c, rotv(i32x4.add(b, a), 9))
+    c2 = v128.xor(c2, rotv(i32x4.add(b2, a2), 9))
+    d = v128.xor(d, rotv(i32x4.add(c, b), 13))
+    d2 = v128.xor(d2, rotv(i32x4.add(c2, b2), 13))
+    a = v128.xor(a, rotv(i32x4.add(d, c), 18))
+    a2 = v128.xor(a2, rotv(i32x4.add(d2, c2), 18))
+    // row round: the same on a, d's lanes turned by one, c's by two, b's by three
+    b = i32x4.shuffle(b, b, 3, 0, 1, 2) // x3 x4 x9 x14
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1) // x2 x7 x8 x13
+    d = i32x4.shuffle(d, d, 1, 2, 3, 0) // x1 x6 x11 x12
+    b2 = i32x4.shuffle(b2, b2, 3, 0, 1, 2) // x3 x4 x9 x14
+    c2 = i32x4.shuffle(c2, c2, 2, 3, 0, 1) // x2 x7 x8 x13
+    d2 = i32x4.shuffle(d2, d2, 1, 2, 3, 0) // x1 x6 x11 x12
+    d = v128.xor(d, rotv(i32x4.add(a, b), 7))
+    d2 = v128.xor(d2, rotv(i32x4.add(a2, b2), 7))
+    c = v128.xor(c, rotv(i32x4.add(d, a), 9))
+    c2 = v128.xor(c2, rotv(i32x4.add(d2, a2), 9))
+    b = v128.xor(b, rotv(i32x4.add(c, d), 13))
+    b2 = v128.xor(b2, rotv(i32x4.add(c2, d2), 13))
+    a = v128.xor(a, rotv(i32x4.add(b, c), 18))
+    a2 = v128.xor(a2, rotv(i32x4.add(b2, c2), 18))
+    // back to the column round's lanes
+    b = i32x4.shuffle(b, b, 1, 2, 3, 0)
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1)
+    d = i32x4.shuffle(d, d, 3, 0, 1, 2)
+    b2 = i32x4.shuffle(b2, b2, 1, 2, 3, 0)
+    c2 = i32x4.shuffle(c2, c2, 2, 3, 0, 1)
+    d2 = i32x4.shuffle(d2, d2, 3, 0, 1, 2)
+  }
+  undiagonal(out, i32x4.add(a, a0), i32x4.add(b, b0), i32x4.add(c, c0), i32x4.add(d, d0))
+  undiagonal(out + 64, i32x4.add(a2, a0), i32x4.add(b2, b0), i32x4.add(c2, c1), i32x4.add(d2, d0))
+}
+
+/** One block from its diagonals to its 16 words in order, at out[0..64]. */
+// @ts-ignore: decorator
+@inline
+function undiagonal(out: usize, a: v128, b: v128, c: v128, d: v128): void {
+  const ad = i32x4.shuffle(a, d, 0, 5, 2, 7) // x0 x1 x10 x11
+  const cb = i32x4.shuffle(c, b, 0, 5, 2, 7) // x8 x9 x2 x3
+  const ba = i32x4.shuffle(b, a, 0, 5, 2, 7) // x4 x5 x14 x15
+  const dc = i32x4.shuffle(d, c, 0, 5, 2, 7) // x12 x13 x6 x7
+  v128.store(out, i32x4.shuffle(ad, cb, 0, 1, 6, 7), 0)
+  v128.store(out, i32x4.shuffle(ba, dc, 0, 1, 6, 7), 16)
+  v128.store(out, i32x4.shuffle(cb, ad, 0, 1, 6, 7), 32)
+  v128.store(out, i32x4.shuffle(dc, ba, 0, 1, 6, 7), 48)
 }
 
 // @ts-ignore: decorator
@@ -305,15 +380,19 @@ function setup(n: usize, k: usize): void {
   store<u32>(STATE, S2, 40)
   v128.store(STATE, v128.load(sub, 16), 44)
   store<u32>(STATE, S3, 60)
+  for (let i: usize = 0; i < 16; i++) {
+    // word i goes to vector (row - column) mod 4 (a, b, c, d), lane = its column
+    const row = i >> 2
+    const col = i & 3
+    store<u32>(DIAG + (((row - col) & 3) << 4) + (col << 2), load<u32>(STATE + (i << 2)))
+  }
 }
 
 /** The first keystream into KS (blocks 0.. as far as `len` message bytes need, up to 4) and POLYKEY. */
 function firstBlocks(len: usize): void {
   if (len <= 32) block(KS, 0)
-  else if (len <= 96) {
-    block(KS, 0)
-    block(KS + 64, 1)
-  } else stream4(KS, ZERO, 0, 0)
+  else if (len <= 96) block2(KS, 0)
+  else stream4(KS, ZERO, 0, 0)
   v128.store(POLYKEY, v128.load(KS))
   v128.store(POLYKEY, v128.load(KS, 16), 16)
 }
@@ -322,6 +401,7 @@ function firstBlocks(len: usize): void {
 function tail(dst: usize, src: usize, len: usize, ctr: u32): void {
   if (len == 0) return
   if (len <= 64) block(KS, ctr)
+  else if (len <= 128) block2(KS, ctr)
   else stream4(KS, ZERO, ctr, 0)
   xorInto(dst, src, KS, len)
 }
@@ -413,6 +493,11 @@ let R1: u64 = 0
 let R2: u64 = 0
 let R3: u64 = 0
 let R4: u64 = 0
+// 5 r (2^130 = 5 mod p: limbs past the top come back times 5)
+let R1x5: u64 = 0
+let R2x5: u64 = 0
+let R3x5: u64 = 0
+let R4x5: u64 = 0
 let H0: u64 = 0
 let H1: u64 = 0
 let H2: u64 = 0
@@ -426,6 +511,10 @@ function polyInit(key: usize): void {
   R2 = <u64>((load<u32>(key, 6) >> 4) & 0x3ffc0ff)
   R3 = <u64>((load<u32>(key, 9) >> 6) & 0x3f03fff)
   R4 = <u64>((load<u32>(key, 12) >> 8) & 0x00fffff)
+  R1x5 = R1 * 5
+  R2x5 = R2 * 5
+  R3x5 = R3 * 5
+  R4x5 = R4 * 5
   H0 = 0
   H1 = 0
   H2 = 0
@@ -442,11 +531,10 @@ function polyBlock(m: usize, hibit: u64): void {
   const r2 = R2
   const r3 = R3
   const r4 = R4
-  // 2^130 = 5 (mod p): limbs past the top come back times 5
-  const s1 = r1 * 5
-  const s2 = r2 * 5
-  const s3 = r3 * 5
-  const s4 = r4 * 5
+  const s1 = R1x5
+  const s2 = R2x5
+  const s3 = R3x5
+  const s4 = R4x5
   const h0 = H0 + <u64>(load<u32>(m, 0) & 0x3ffffff)
   const h1 = H1 + <u64>((load<u32>(m, 3) >> 2) & 0x3ffffff)
   const h2 = H2 + <u64>((load<u32>(m, 6) >> 4) & 0x3ffffff)
