@@ -24,8 +24,6 @@ const S3: u32 = 0x6b206574
 
 /** The Salsa20 input of the message's stream: constants, subkey, nonce[16..24], counter. */
 const STATE: usize = memory.data(64, 16)
-/** STATE along its diagonals, for block2: (x0 x5 x10 x15) (x4 x9 x14 x3) (x8 x13 x2 x7) (x12 x1 x6 x11). */
-const DIAG: usize = memory.data(64, 16)
 /** Keystream of the first blocks (or of a tail). */
 const KS: usize = memory.data(256, 16)
 /** 256 zero bytes: XORing them with the keystream writes the keystream itself. */
@@ -145,10 +143,19 @@ function block(out: usize, ctr: u32): void {
  * on each line's latency.
  */
 function block2(out: usize, ctr: u32): void {
-  const a0 = v128.load(DIAG, 0)
-  const b0 = v128.load(DIAG, 16)
-  const c0 = i32x4.replace_lane(v128.load(DIAG, 32), 0, ctr)
-  const d0 = v128.load(DIAG, 48)
+  // STATE's rows (x0..x3) .. (x12..x15) to its diagonals
+  const r0 = v128.load(STATE, 0)
+  const r1 = v128.load(STATE, 16)
+  const r2 = i32x4.replace_lane(v128.load(STATE, 32), 0, ctr)
+  const r3 = v128.load(STATE, 48)
+  const t01 = i32x4.shuffle(r0, r1, 0, 5, 2, 7) // x0 x5 x2 x7
+  const t23 = i32x4.shuffle(r2, r3, 0, 5, 2, 7) // x8 x13 x10 x15
+  const u10 = i32x4.shuffle(r1, r0, 0, 5, 2, 7) // x4 x1 x6 x3
+  const u32 = i32x4.shuffle(r3, r2, 0, 5, 2, 7) // x12 x9 x14 x11
+  const a0 = i32x4.shuffle(t01, t23, 0, 1, 6, 7) // x0 x5 x10 x15
+  const b0 = i32x4.shuffle(u10, u32, 0, 5, 6, 3) // x4 x9 x14 x3
+  const c0 = i32x4.shuffle(t23, t01, 0, 1, 6, 7) // x8 x13 x2 x7
+  const d0 = i32x4.shuffle(u32, u10, 0, 5, 6, 3) // x12 x1 x6 x11
   const c1 = i32x4.replace_lane(c0, 0, ctr + 1)
   let a = a0
   let b = b0
@@ -380,12 +387,6 @@ function setup(n: usize, k: usize): void {
   store<u32>(STATE, S2, 40)
   v128.store(STATE, v128.load(sub, 16), 44)
   store<u32>(STATE, S3, 60)
-  for (let i: usize = 0; i < 16; i++) {
-    // word i goes to vector (row - column) mod 4 (a, b, c, d), lane = its column
-    const row = i >> 2
-    const col = i & 3
-    store<u32>(DIAG + (((row - col) & 3) << 4) + (col << 2), load<u32>(STATE + (i << 2)))
-  }
 }
 
 /** The first keystream into KS (blocks 0.. as far as `len` message bytes need, up to 4) and POLYKEY. */
@@ -579,7 +580,12 @@ function polyFinish(out: usize, m: usize, len: usize, key: usize): void {
     // the last block: its bytes, a 1, zeros; no 2^128 bit
     store<u64>(LAST, 0)
     store<u64>(LAST, 0, 8)
-    memory.copy(LAST, m, len)
+    let i: usize = 0
+    if (len >= 8) {
+      store<u64>(LAST, load<u64>(m))
+      i = 8
+    }
+    for (; i < len; i++) store<u8>(LAST + i, load<u8>(m + i))
     store<u8>(LAST + len, 1)
     polyBlock(LAST, 0)
   }
