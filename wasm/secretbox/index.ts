@@ -8,10 +8,13 @@
  * its arithmetic in five 26-bit limbs with 64-bit products (the well-known "donna" layout).
  * Tested byte for byte against libsodium (test/security/secretbox-wasm.test.ts).
  *
- * Salsa20 runs four blocks at once: each of the 16 state words is one v128 whose four lanes are
- * the four blocks' copies of that word; the rounds are the scalar rounds on vectors (a rotation
- * is a shift left, a shift right and an or), and a 4x4 transpose per four words turns the
- * result back into four consecutive 64-byte blocks. Shorter tails use the scalar block.
+ * Salsa20 runs four blocks at once (stream4): each of the 16 state words is one v128 whose four
+ * lanes are the four blocks' copies of that word; the rounds are the scalar rounds on vectors (a
+ * rotation is a shift left, a shift right and an or), and a 4x4 transpose per four words turns
+ * the result back into four consecutive 64-byte blocks. Two blocks (block2) run along their
+ * diagonals, one block (block) in scalar. Poly1305's scalar multiplications run inside stream4's
+ * rounds, on the batch of ciphertext before (seal) or ahead (open), so that the integer units
+ * work while the vector units do. HSalsa20 subkeys are cached per (key, nonce prefix).
  *
  * No allocation and no imports: the caller owns all memory above heapBase().
  */
