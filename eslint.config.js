@@ -41,6 +41,8 @@ export default defineConfig(
       ".vitest-result.json",
       // Fixtures are inputs to tests (packaged-build smoke tests, recorded peers), not code we lint.
       "**/fixtures/",
+      // AssemblyScript (compiled by scripts/build-wasm.mjs, not TypeScript: @inline decorators on functions, v128).
+      "wasm/",
     ],
   },
   js.configs.recommended,

@@ -1,8 +1,8 @@
 /**
- * CURVE over ws:// from a page: the page's DEALER (omq/browser's build, @noble's cipher: the
- * browser build has no libsodium) and a Node ROUTER, both configured for CURVE, run the CURVE
- * handshake over the bare ZWS2.0, the one subprotocol a page can offer; the ZAP handler sees the
- * page's public key.
+ * CURVE over ws:// from a page: the page's DEALER (omq/browser's build, with omq's SIMD
+ * WebAssembly cipher: the browser build has no libsodium) and a Node ROUTER, both configured
+ * for CURVE, run the CURVE handshake over the bare ZWS2.0, the one subprotocol a page can offer;
+ * the ZAP handler sees the page's public key.
  */
 // @ts-expect-error a plain-JavaScript build script, without declarations
 import { browserAlias, browserInject, browserTransports } from "../../scripts/browser-bundle.mjs"
@@ -39,8 +39,9 @@ describe.skipIf(!hasChromium)("CURVE over ws:// from a page", () => {
         const [id, body] = await router.receive()
         expect([id!.toString(), body!.toString()]).toEqual(["secure-tab", "boxed in the page"])
         await router.send([id!, "boxed in Node"])
-        const r = await opened.result<{ reply: string; publicKey: string }>()
+        const r = await opened.result<{ reply: string; publicKey: string; cipher: string }>()
         expect(r.reply).toBe("boxed in Node")
+        expect(r.cipher).toBe("simd") // omq's WebAssembly cipher runs in the page
         expect(seen).toEqual([r.publicKey])
         expect(opened.errors).toEqual([])
       } finally {

@@ -1,9 +1,11 @@
 /**
  * CURVE from a page (test/browser/curve-ws.test.ts): a DEALER with CURVE keys made in the page
  * talks to a CURVE ROUTER bound on ws:// in Node. The page offers the bare ZWS2.0 (a browser can
- * say nothing else) and both sides, configured for CURVE, run the CURVE handshake over it.
+ * say nothing else) and both sides, configured for CURVE, run the CURVE handshake over it. It
+ * also reports the boxes' cipher: omq's SIMD WebAssembly module, which the browser build carries.
  */
 import { Dealer, curveKeyPair } from "../../../lib/entry/browser.js"
+import { cipherBackend, loadFastCipher } from "../../../lib/security/crypto.js"
 import { param, report } from "./report.js"
 
 report(async () => {
@@ -20,7 +22,8 @@ report(async () => {
     dealer.connect(param("router"))
     await dealer.send("boxed in the page")
     const [reply] = await dealer.receive()
-    return { reply: reply!.toString(), publicKey: keys.publicKey }
+    await loadFastCipher() // started by the handshake
+    return { reply: reply!.toString(), publicKey: keys.publicKey, cipher: cipherBackend() }
   } finally {
     dealer.close()
   }
