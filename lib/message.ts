@@ -20,6 +20,11 @@ function copy(data: Uint8Array): Buffer {
   return c
 }
 
+/** A copy of a small part (up to COPY_MAX bytes; none is empty here) in a Buffer of its own. */
+export function copySmall(data: Uint8Array): Buffer {
+  return copy(data)
+}
+
 /** One frame as a Buffer: small Buffers copied, large ones taken as they are, strings encoded. */
 export function toFrame(part: unknown): Buffer {
   if (Buffer.isBuffer(part)) return part.length <= COPY_MAX ? copy(part) : part

@@ -8,7 +8,9 @@
  * queued while the peer is away are sent after a reconnect, as libzmq does.
  */
 import type { Metadata } from "../wire/metadata.js"
+import { copySmall } from "../message.js"
 import { MessageQueue } from "./message-queue.js"
+import type { SendSlab } from "./send-slab.js"
 
 export type Message = Buffer[]
 
@@ -60,6 +62,11 @@ export class Pipe {
   attached = true
   /** ZMQ_CONFLATE: keep only the newest message in each direction. */
   conflate = false
+  /**
+   * Small messages sent may wait in `out` as ranges of a send slab (writeSmall). Off for inproc,
+   * whose messages go to the peer's queue as objects in the same turn anyway.
+   */
+  ranges = true
   /** Reading paused because `in` reached its HWM. */
   readPaused = false
   /**
@@ -88,11 +95,17 @@ export class Pipe {
     return true
   }
 
-  /** write() of the one-frame message `buf[start..end)`, queued as that range (the bytes must never change: a send slab's). */
-  writeRange(buf: Buffer, start: number, end: number): boolean {
+  /**
+   * write() of a small one-frame message `data`, copied: into `slab`, queued as its range (see
+   * MessageQueue), or, on a pipe with `ranges` off, into a Buffer of its own.
+   */
+  writeSmall(data: Uint8Array, slab: SendSlab): boolean {
     if (this.conflate) this.out.clear()
     else if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
-    this.out.pushRange(buf, start, end)
+    if (this.ranges) {
+      const start = slab.put(data)
+      this.out.pushRange(slab.buf!, start, start + data.byteLength)
+    } else this.out.push([copySmall(data)])
     if (this.engine !== null) this.engine.scheduleFlush()
     return true
   }

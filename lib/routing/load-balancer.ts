@@ -5,6 +5,7 @@
  * waits for `pipeWritable`.
  */
 import type { Message, Pipe } from "../pipe/pipe.js"
+import type { SendSlab } from "../pipe/send-slab.js"
 
 export class LoadBalancer {
   private pipes: Pipe[] = []
@@ -49,14 +50,14 @@ export class LoadBalancer {
     return false
   }
 
-  /** send() of the one-frame message `buf[start..end)` as a range (Pipe.writeRange). */
-  sendRange(buf: Buffer, start: number, end: number): boolean {
+  /** send() of a small one-frame message, copied by the pipe that takes it (Pipe.writeSmall). */
+  sendSmall(data: Uint8Array, slab: SendSlab): boolean {
     const n = this.pipes.length
     for (let tries = 0; tries < n; tries++) {
       if (this.cursor >= n) this.cursor = 0
       const pipe = this.pipes[this.cursor]!
       this.cursor++
-      if (pipe.writeRange(buf, start, end)) {
+      if (pipe.writeSmall(data, slab)) {
         this.lastUsed = pipe
         return true
       }

@@ -1,11 +1,13 @@
 /** PUSH (RFC 30): load-balances messages over connected PULL peers; waits when all are at HWM. */
 import type { Pipe, Message } from "../pipe/pipe.js"
+import { SendSlab } from "../pipe/send-slab.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import { Socket, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Writable, SocketOptions } from "./types.js"
 
 export class Push extends Socket implements Writable {
   private readonly lb = new LoadBalancer()
+  private readonly slab = new SendSlab()
 
   /** @internal */
   protected static override readonly builtIn = true
@@ -34,8 +36,8 @@ export class Push extends Socket implements Writable {
   /** @internal */
   protected override readonly sendsRanges = true
   /** @internal */
-  protected override xsendRange(buf: Buffer, start: number, end: number): boolean {
-    return this.lb.sendRange(buf, start, end)
+  protected override xsendSmall(data: Uint8Array): boolean {
+    return this.lb.sendSmall(data, this.slab)
   }
   /** @internal */
   protected override xwritable(): boolean {

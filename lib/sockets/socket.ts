@@ -9,7 +9,7 @@ import { ERRNO, MESSAGES, ProtocolError, ZmqError, errAgain, errClosed } from ".
 import { Engine, type ConnectionEngine, type EngineHost } from "../engine/engine.js"
 import { createMechanism, isSecurityServer } from "./security.js"
 import { Pending } from "./pending.js"
-import { COPY_MAX, toMessage } from "../message.js"
+import { COPY_MAX, copySmall, toMessage } from "../message.js"
 import { Pipe, type Message } from "../pipe/pipe.js"
 import type { ByteStream } from "../transports/byte-stream.js"
 import {
@@ -32,8 +32,6 @@ export { SOCKET_TYPE_NUMBER, type SocketTypeName }
 
 const debug = createDebug("omq:socket")
 const RESOLVED: Promise<void> = Promise.resolve()
-/** Size of a send slab (see Socket.sendsRanges): about 250 small messages each. */
-const SLAB_SIZE = 32 * 1024
 
 /** A bound endpoint: its listener once listening, and the connections accepted on it. */
 interface Bound extends BoundEndpoint {
@@ -314,12 +312,12 @@ export class Socket extends SocketOptionsBase {
     return false
   }
   /**
-   * xsend() of the one-frame message `buf[start..end)` (a range of the send slab), for socket
-   * types with `sendsRanges`; false when it would block.
+   * xsend() of a small one-frame message (1 to COPY_MAX bytes, not yet copied), for socket types
+   * with `sendsRanges`; false when it would block.
    * @internal
    */
-  protected xsendRange(buf: Buffer, start: number, end: number): boolean {
-    return this.xsend([buf.subarray(start, end)])
+  protected xsendSmall(data: Uint8Array): boolean {
+    return this.xsend([copySmall(data)])
   }
   /** @internal Takes the next message, or undefined when none is ready (always, for a type that cannot receive). */
   protected xrecv(): Message | undefined {
@@ -774,15 +772,10 @@ export class Socket extends SocketOptionsBase {
   }
 
   /**
-   * @internal This socket type queues a small one-frame message as a range of its send slab
-   * (xsendRange) instead of as a copy in a Buffer of its own: PUSH, DEALER.
+   * @internal This socket type has its pipes copy a small one-frame message into a send slab and
+   * queue it as a range (xsendSmall, Pipe.writeSmall) instead of as a Buffer of its own: PUSH, DEALER.
    */
   protected readonly sendsRanges: boolean = false
-
-  /** @internal Where small one-frame messages are copied on send (see sendsRanges); replaced when full, never rewritten. */
-  private slab: Buffer | null = null
-  /** @internal */
-  private slabPos = 0
 
   /** @internal What send() returns for a message dropsAll() dropped. */
   protected dropped(): Promise<void> {
@@ -800,25 +793,17 @@ export class Socket extends SocketOptionsBase {
     // frame types only, so that anything else is still checked as send() checks it). After the
     // yield check: a loop of such sends still lets the event loop turn, and the pipes drain.
     if (this.mayDropAll && (typeof message === "string" || message instanceof Uint8Array) && this.dropsAll()) return this.dropped()
-    // A small one-frame message: copied into the slab and queued as its range (no Buffer or
-    // array per message on the JS heap while it waits in the pipe; lib/pipe/message-queue.ts).
+    // A small one-frame message: the pipe that takes it copies it into the socket's send slab
+    // and queues its range (no Buffer or array per message on the JS heap while it waits;
+    // lib/pipe/message-queue.ts).
     if (this.sendsRanges && message instanceof Uint8Array && message.byteLength > 0 && message.byteLength <= COPY_MAX && !owned) {
-      const len = message.byteLength
-      let slab = this.slab
-      if (slab === null || this.slabPos + len > slab.length) {
-        slab = this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE)
-        this.slabPos = 0
-      }
-      const start = this.slabPos
-      slab.set(message, start)
-      this.slabPos = start + len
       try {
-        if (this.xsendRange(slab, start, start + len)) return RESOLVED
+        if (this.xsendSmall(message)) return RESOLVED
       } catch (err) {
         return Promise.reject(err)
       }
       if (timeout === 0) return Promise.reject(errAgain())
-      return this.pendingSend.wait(timeout, [slab.subarray(start, start + len)])
+      return this.pendingSend.wait(timeout, [copySmall(message)])
     }
     const msg = owned ? (message as Message) : toMessage(message)
     try {

@@ -173,6 +173,9 @@ export class InprocLink implements InprocLinkLike {
     this.bindEnd = new InprocEnd(this, bindPipe, connectPipe)
     connectPipe.engine = this.connectEnd
     bindPipe.engine = this.bindEnd
+    // Messages cross to the peer's queue as they are: a range would only be made a Buffer there.
+    connectPipe.ranges = false
+    bindPipe.ranges = false
   }
 
   endOf(pipe: Pipe): InprocEnd {

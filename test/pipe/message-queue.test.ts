@@ -7,6 +7,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MessageQueue } from "../../lib/pipe/message-queue.js"
 import { Pipe, type PipeOwner } from "../../lib/pipe/pipe.js"
+import { SendSlab } from "../../lib/pipe/send-slab.js"
 
 const hex = (m: Buffer[] | undefined): string[] | undefined => m?.map((b) => b.toString("hex"))
 
@@ -100,5 +101,48 @@ describe("Pipe.deliverRange", () => {
     p.deliverRange(buf, 2, 3)
     expect(p.in.length).toBe(1)
     expect(p.read()!.toString()).toBe("z")
+  })
+})
+
+describe("Pipe.writeSmall", () => {
+  const owner: PipeOwner = { pipeReadable: () => {}, pipeWritable: () => {} }
+
+  it("copies a small message into the slab and queues its range; with ranges off (inproc), into a Buffer of its own", () => {
+    const slab = new SendSlab()
+    const data = Buffer.from("hello")
+    const p = new Pipe(owner, 10, 10)
+    expect(p.writeSmall(data, slab)).toBe(true)
+    expect(p.out.rangeLength(0)).toBe(5)
+    data.fill(0) // the caller's buffer is free once written
+    const inproc = new Pipe(owner, 10, 10)
+    inproc.ranges = false
+    expect(inproc.writeSmall(Buffer.from("world"), slab)).toBe(true)
+    expect(inproc.out.rangeLength(0)).toBe(-1)
+    expect(p.out.shift()![0]!.toString()).toBe("hello")
+    expect(inproc.out.shift()![0]!.toString()).toBe("world")
+  })
+
+  it("refuses at the send HWM (nothing copied) and keeps only the newest with ZMQ_CONFLATE", () => {
+    const slab = new SendSlab()
+    const p = new Pipe(owner, 2, 10)
+    expect(p.writeSmall(Buffer.from("a"), slab)).toBe(true)
+    expect(p.writeSmall(Buffer.from("b"), slab)).toBe(true)
+    const before = slab.buf
+    expect(p.writeSmall(Buffer.from("c"), slab)).toBe(false)
+    expect(p.out.length).toBe(2)
+    expect(slab.buf).toBe(before)
+    const c = new Pipe(owner, 2, 10)
+    c.conflate = true
+    c.writeSmall(Buffer.from("x"), slab)
+    c.writeSmall(Buffer.from("y"), slab)
+    expect(c.out.length).toBe(1)
+    expect(c.out.shift()![0]!.toString()).toBe("y")
+  })
+
+  it("a full slab is replaced, never rewritten: earlier ranges keep their bytes", () => {
+    const slab = new SendSlab()
+    const p = new Pipe(owner, 0, 0)
+    for (let i = 0; i < 1000; i++) p.writeSmall(Buffer.alloc(100, i & 0xff), slab) // ~3 slabs of 32 KiB
+    for (let i = 0; i < 1000; i++) expect(p.out.shift()![0]!.equals(Buffer.alloc(100, i & 0xff))).toBe(true)
   })
 })
