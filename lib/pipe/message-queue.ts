@@ -10,8 +10,8 @@
  * memory tens of MB larger than libzmq's (whose queue is not on the JS heap). Queued as ranges,
  * a full queue is a few pointer slots and integers, and what the collector sees is one buffer.
  * The same holds for `out`: a small message sent is copied into a send slab (send-slab.ts,
- * Pipe.writeSmall) and queued as
- * its range, which the encoder copies straight into the batch it writes (rangeLength, shiftRangeInto).
+ * Pipe.writeSmall) and queued as its range, which the encoder copies straight into the batch it
+ * writes (rangeLength, shiftRangeInto).
  */
 import type { Message } from "./pipe.js"
 
