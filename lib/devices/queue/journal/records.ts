@@ -13,6 +13,7 @@
  * str (u16 length + UTF-8), bin (u32 length + bytes). The PUT payload ends
  * with the body, which takes the rest of the record.
  */
+import type { MessageData } from "../model/changes.js"
 import { crc32 } from "./crc32.js"
 
 export const RecordType = {
@@ -222,18 +223,8 @@ export function putSizeOf(d: PutData, queueLen: number, idLen: number, retry: Bu
   return PUT_FIXED + queueLen + idLen + retry.length + d.headers.length + d.body.length
 }
 
-/** PUT fields as they are kept (queue's name, retry as given), for writePutOf. */
-export interface PutData {
-  readonly seq: number
-  readonly putAt: number
-  readonly priority: number
-  readonly readyAt: number
-  readonly ttr: number
-  readonly expiresAt: number
-  readonly id: string | undefined
-  readonly headers: Buffer
-  readonly body: Buffer
-}
+/** PUT fields as the model keeps them (its queue's name and retry policy are given apart), for writePutOf. */
+export type PutData = Pick<MessageData, "seq" | "putAt" | "priority" | "readyAt" | "ttr" | "expiresAt" | "id" | "headers" | "body">
 
 /** Writes PUT fields (the body last, taking the rest). */
 export function writePut(w: RecordWriter, f: PutFields, queueLen: number, idLen: number): void {
