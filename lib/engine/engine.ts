@@ -531,6 +531,7 @@ export class Engine implements PipeEngine, ConnectionEngine, ZmtpHandler {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
     if (this.lingerTimer) clearTimeout(this.lingerTimer)
     this.heartbeat.stop()
+    this.mechanism.dispose?.()
     this.stream.destroy()
     // The stream's handle outlives destroy() by a loop turn; our listeners must not keep this
     // engine (and its socket) reachable through it.

@@ -19,6 +19,7 @@ import {
   sealMessage,
   secretOpen,
   secretSeal,
+  wipeCipherState,
 } from "../security/crypto.js"
 import { localMetadata, refusedBy, type FrameCodec, type LocalProperties, type Mechanism, type ZapContext } from "./mechanism.js"
 import { zapCheck } from "./zap.js"
@@ -104,6 +105,12 @@ export class CurveCodec implements FrameCodec {
     this.peerNonce = n
     return opened
   }
+
+  /** Zeroes the session key and has the WebAssembly cipher forget what it kept of it. */
+  dispose(): void {
+    this.key.fill(0)
+    wipeCipherState()
+  }
 }
 
 export class CurveClient implements Mechanism {
@@ -123,6 +130,13 @@ export class CurveClient implements Mechanism {
     private readonly serverKey: Buffer,
   ) {
     void loadFastCipher()
+  }
+
+  /** The connection is over: zero the short-term secret key and the session key. */
+  dispose(): void {
+    this.transient.secretKey.fill(0)
+    this.sessionKey?.fill(0)
+    this.codec?.dispose()
   }
 
   start(): Buffer[] {
@@ -191,6 +205,13 @@ export class CurveServer implements Mechanism {
     private readonly zap: ZapContext | undefined,
   ) {
     void loadFastCipher()
+  }
+
+  /** The connection is over: zero the short-term secret key, the cookie key and the session key. */
+  dispose(): void {
+    this.transient?.secretKey.fill(0)
+    this.cookieKey.fill(0)
+    this.codec?.dispose()
   }
 
   start(): Buffer[] {

@@ -27,6 +27,8 @@ export interface Mechanism {
   onCommand(body: Buffer): Buffer[] | Promise<Buffer[]>
   /** For mechanisms that encrypt traffic (CURVE): frame codec once done. */
   readonly codec?: FrameCodec | undefined
+  /** The connection is over: forget the secrets the handshake made (short-term keys, session key). */
+  dispose?(): void
   /** User id the ZAP handler returned for the peer ("" if none). */
   readonly userId?: string | undefined
   /**

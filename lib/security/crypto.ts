@@ -42,6 +42,7 @@ interface SimdBox {
   heapBase(): number
   seal(c: number, m: number, mlen: number, n: number, k: number): void
   open(m: number, c: number, clen: number, n: number, k: number): number
+  wipe(): void
 }
 let simd: SimdBox | null = null
 /**
@@ -257,6 +258,26 @@ export function openMessageAt(key: Uint8Array, nonce: Uint8Array, msg: Buffer, o
   }
   release(r)
   return out
+}
+
+/**
+ * Forgets the keys the WebAssembly ciphers keep between boxes: omq's module's subkey cache and
+ * state, and the key, nonce and message bytes left in either backend's arena. Called when a
+ * CURVE connection ends (CurveCodec.dispose); another connection's next box only recomputes
+ * its subkey.
+ */
+export function wipeCipherState(): void {
+  if (simd !== null) {
+    simd.wipe()
+    if (simdCap >= 0) simdHeap.fill(0, simdKey, simdPlain + simdCap)
+  }
+  if (raw !== null && arena !== 0) heapBuffer(raw).fill(0, arena, arena + ARENA_HEAD + 2 * arenaCap)
+}
+
+/** @internal For tests: the memory of the WebAssembly cipher in use, or null (@noble's). */
+export function cipherMemoryForTests(): Uint8Array | null {
+  if (active === "simd") return new Uint8Array(simd!.memory.buffer)
+  return active === "libsodium" ? raw!.HEAPU8 : null
 }
 
 let loading: Promise<void> | null = null

@@ -12,4 +12,6 @@ export interface FrameCodec {
   encodeInto?(flags: number, body: Buffer, out: Buffer, off: number): number
   /** Unwraps one MESSAGE command body; throws ProtocolError if it does not authenticate. */
   decode(body: Buffer): { flags: number; body: Buffer }
+  /** The connection is over: forget the keys (the codec is not used again). */
+  dispose?(): void
 }

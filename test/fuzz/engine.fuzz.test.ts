@@ -243,6 +243,19 @@ function clone<T extends object>(m: T): T {
   return Object.assign(Object.create(Object.getPrototypeOf(m) as object) as T, m)
 }
 
+/**
+ * A clone of a finished CURVE mechanism or codec with secrets of its own: a connection's end
+ * zeroes its keys (dispose), which must not zero those of the next connection made from the
+ * same original.
+ */
+function cloneOwningKeys<T extends object>(m: T): T {
+  const c = clone(m) as Record<string, unknown>
+  for (const k of ["key", "sessionKey", "cookieKey"]) if (c[k] instanceof Uint8Array) c[k] = Uint8Array.from(c[k] as Uint8Array)
+  const t = c.transient as { publicKey: Buffer; secretKey: Buffer } | undefined
+  if (t !== undefined) c.transient = { publicKey: t.publicKey, secretKey: Buffer.from(t.secretKey) }
+  return c as T
+}
+
 interface Variant {
   name: string
   /** Our side's mechanism for one connection, and whether its handshake can succeed. */
@@ -325,14 +338,14 @@ const VARIANTS: Variant[] = [
     name: "CURVE active",
     // A server whose handshake already completed (in memory): MESSAGE boxes from the first frame on.
     mechanism: () => {
-      const m = clone(curveDoneServer)
-      m.codec = clone(curveDoneServer.codec!)
+      const m = cloneOwningKeys(curveDoneServer)
+      m.codec = cloneOwningKeys(curveDoneServer.codec!)
       return { mechanism: m, accepted: true }
     },
     asServer: true,
     prefix: () => [encodeGreeting("CURVE", false)],
     frame: (flags, body, codec) => encodeFrame(codec!.encode((flags & FLAG_MORE ? 1 : 0) | (flags & FLAG_COMMAND ? 2 : 0), body)),
-    peerCodec: () => clone(curveDoneClient.codec!),
+    peerCodec: () => cloneOwningKeys(curveDoneClient.codec!),
   },
   {
     name: "ZMTP 2.0 peer",

@@ -102,7 +102,7 @@ describe("secretbox WebAssembly module", () => {
       WebAssembly.Module.exports(mod)
         .map((e) => e.name)
         .sort(),
-    ).toEqual(["heapBase", "memory", "open", "seal"])
+    ).toEqual(["heapBase", "memory", "open", "seal", "wipe"])
     // v128 opcodes (0xfd prefix) make it invalid without SIMD; here it validates
     expect(WebAssembly.validate(bytes)).toBe(true)
   })

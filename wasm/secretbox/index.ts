@@ -672,3 +672,32 @@ export function open(m: usize, c: usize, clen: usize, n: usize, k: usize): i32 {
   firstBlocks(mlen)
   return openStream(m, c, mlen) ? 0 : -1
 }
+
+/**
+ * Forgets every key: the subkey cache (keys, nonce prefixes, subkeys), the cipher state, the
+ * keystream, the one-time key and the Poly1305 state. omq calls it when a CURVE connection ends
+ * (the next box of any other connection computes its subkey again).
+ */
+export function wipe(): void {
+  memory.fill(CACHE, 0, SLOTS * ENTRY)
+  nextSlot = 0
+  memory.fill(STATE, 0, 64)
+  memory.fill(KS, 0, 256)
+  memory.fill(POLYKEY, 0, 32)
+  memory.fill(LAST, 0, 16)
+  memory.fill(TAG, 0, 16)
+  R0 = 0
+  R1 = 0
+  R2 = 0
+  R3 = 0
+  R4 = 0
+  R1x5 = 0
+  R2x5 = 0
+  R3x5 = 0
+  R4x5 = 0
+  H0 = 0
+  H1 = 0
+  H2 = 0
+  H3 = 0
+  H4 = 0
+}
