@@ -12,7 +12,7 @@
 import { fileURLToPath } from "node:url"
 import type pg from "pg"
 import { postgresAvailable, startPostgres, type PostgresServer } from "../test/helpers/postgres.js"
-import { producerLoad, spawnPeer, type Peer } from "./proc.js"
+import { producerLoad, sharedServer, spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./pg-queue-peer.ts", import.meta.url))
@@ -72,7 +72,7 @@ async function counters(url: string, database: string): Promise<PgCounters> {
 }
 
 export function pgQueue({ name, size, count, seconds, settings, devices = 1 }: PgQueueScenarioOptions): Scenario {
-  let server: Promise<PostgresServer> | undefined
+  const server = sharedServer(startPostgres)
   let trials = 0
   return {
     name,
@@ -96,8 +96,7 @@ export function pgQueue({ name, size, count, seconds, settings, devices = 1 }: P
       const system = ctx.system as PgSystem
       // BENCH_PG_SETTINGS='{"pg-boss":{"batch":500}}' overrides settings, for tuning.
       const set = { ...settings[system]!, ...(JSON.parse(process.env.BENCH_PG_SETTINGS ?? "{}") as Record<string, PgSystemSettings>)[system] }
-      server ??= startPostgres()
-      const pgs = await server
+      const pgs = await server.get()
       const database = `bench_${system.replace(/-/g, "_")}_${++trials}`
       const url = await pgs.createDatabase(database)
       const before = await counters(pgs.url, database)
@@ -176,11 +175,7 @@ export function pgQueue({ name, size, count, seconds, settings, devices = 1 }: P
         producer?.kill()
       }
     },
-    async teardown() {
-      const s = server
-      server = undefined
-      if (s !== undefined) await (await s.catch(() => undefined))?.stop()
-    },
+    teardown: () => server.stop(),
   }
 }
 

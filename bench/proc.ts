@@ -203,3 +203,20 @@ export function keepCpusAwake(cpus: number, timeoutMs: number): () => void {
     for (const s of spinners) s.kill()
   }
 }
+
+/**
+ * A server (PostgreSQL, Redis) a scenario starts on its first trial that needs it and shares
+ * with its later trials: `get()` starts it once; `stop()` (the scenario's teardown) stops it if
+ * it was started.
+ */
+export function sharedServer<T extends { stop(): Promise<void> }>(start: () => Promise<T>): { get(): Promise<T>; stop(): Promise<void> } {
+  let server: Promise<T> | undefined
+  return {
+    get: () => (server ??= start()),
+    async stop() {
+      const s = server
+      server = undefined
+      if (s !== undefined) await (await s.catch(() => undefined))?.stop()
+    },
+  }
+}

@@ -16,7 +16,7 @@
  * left out as warm-up).
  */
 import { fileURLToPath } from "node:url"
-import { producerLoad, spawnPeer, type Peer } from "./proc.js"
+import { producerLoad, sharedServer, spawnPeer, type Peer } from "./proc.js"
 import { procCpuSeconds, procIo, redisUnavailable, startRedis, type RedisServer } from "./redis-server.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
@@ -72,7 +72,7 @@ async function redisDel(server: RedisServer, key: string): Promise<void> {
 }
 
 export function redisQueue({ name, size, count, seconds, window, credit }: RedisQueueScenarioOptions): Scenario {
-  let server: Promise<RedisServer> | undefined
+  const server = sharedServer(startRedis)
   let trials = 0
   return {
     name,
@@ -109,8 +109,7 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
           device = spawnPeer(`redis-queue omq device (${name})`, PEER, ["--role", "device", ...common], opts("device"))
           target = ["--endpoint", String((await device.next("ready")).endpoint)]
         } else {
-          server ??= startRedis()
-          redis = await server
+          redis = await server.get()
           target = ["--port", String(redis.port), "--key", key]
         }
         consumer = spawnPeer(
@@ -163,11 +162,7 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
         producer?.kill()
       }
     },
-    async teardown() {
-      const s = server
-      server = undefined
-      if (s !== undefined) await (await s.catch(() => undefined))?.stop()
-    },
+    teardown: () => server.stop(),
   }
 }
 
