@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from "node:url"
 import type pg from "pg"
-import { postgresAvailable, startPostgres, type PostgresServer } from "../test/helpers/postgres.js"
+import { postgresAvailable, startPostgres } from "../test/helpers/postgres.js"
 import { producerLoad, sharedServer, spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
