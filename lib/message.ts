@@ -13,25 +13,21 @@ const EMPTY = Buffer.alloc(0)
  */
 export const COPY_MAX = 128
 
-function copy(data: Uint8Array): Buffer {
+/** A copy of a small part in a Buffer of its own (an empty part is the shared empty Buffer). */
+export function copySmall(data: Uint8Array): Buffer {
   if (data.length === 0) return EMPTY
   const c = Buffer.allocUnsafe(data.length)
   c.set(data)
   return c
 }
 
-/** A copy of a small part (up to COPY_MAX bytes; none is empty here) in a Buffer of its own. */
-export function copySmall(data: Uint8Array): Buffer {
-  return copy(data)
-}
-
 /** One frame as a Buffer: small Buffers copied, large ones taken as they are, strings encoded. */
 export function toFrame(part: unknown): Buffer {
-  if (Buffer.isBuffer(part)) return part.length <= COPY_MAX ? copy(part) : part
+  if (Buffer.isBuffer(part)) return part.length <= COPY_MAX ? copySmall(part) : part
   if (typeof part === "string") return Buffer.from(part, "utf8")
   if (part === null || part === undefined) return EMPTY
   if (ArrayBuffer.isView(part)) {
-    if (part.byteLength <= COPY_MAX) return copy(new Uint8Array(part.buffer, part.byteOffset, part.byteLength))
+    if (part.byteLength <= COPY_MAX) return copySmall(new Uint8Array(part.buffer, part.byteOffset, part.byteLength))
     return Buffer.from(part.buffer, part.byteOffset, part.byteLength)
   }
   if (part instanceof ArrayBuffer) return Buffer.from(part)

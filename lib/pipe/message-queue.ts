@@ -44,10 +44,7 @@ export class MessageQueue {
 
   /** Item `i` from the front (a range is made into a message, a new one on each call). */
   at(i: number): Message | undefined {
-    if (i >= this.length) return undefined
-    const k = (this.head + i) & this.mask
-    const item = this.items[k]!
-    return Array.isArray(item) ? item : [item.subarray(this.starts[k], this.ends[k])]
+    return i < this.length ? this.messageAt((this.head + i) & this.mask) : undefined
   }
 
   /** The byte length of item `i` from the front if it is a range, else -1 (a message, or no such item). */
@@ -70,10 +67,16 @@ export class MessageQueue {
   shift(): Message | undefined {
     const h = this.head
     if (h === this.tail) return undefined
-    const item = this.items[h]!
+    const msg = this.messageAt(h)
     this.items[h] = undefined
     this.head = (h + 1) & this.mask
-    return Array.isArray(item) ? item : [item.subarray(this.starts[h], this.ends[h])]
+    return msg
+  }
+
+  /** The message in ring slot `k`: a message as queued, or a range made into one. */
+  private messageAt(k: number): Message {
+    const item = this.items[k]!
+    return Array.isArray(item) ? item : [item.subarray(this.starts[k], this.ends[k])]
   }
 
   clear(): void {

@@ -88,8 +88,7 @@ export class Pipe {
 
   /** Queues a message for the peer; false (and nothing queued) when full. */
   write(msg: Message): boolean {
-    if (this.conflate) this.out.clear()
-    else if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
+    if (!this.makeRoom()) return false
     this.out.push(msg)
     if (this.engine !== null) this.engine.scheduleFlush()
     return true
@@ -100,14 +99,22 @@ export class Pipe {
    * MessageQueue), or, on a pipe with `ranges` off, into a Buffer of its own.
    */
   writeSmall(data: Uint8Array, slab: SendSlab): boolean {
-    if (this.conflate) this.out.clear()
-    else if (this.sendHwm > 0 && this.out.length >= this.sendHwm) return false
+    if (!this.makeRoom()) return false
     if (this.ranges) {
       const start = slab.put(data)
       this.out.pushRange(slab.buf!, start, start + data.byteLength)
     } else this.out.push([copySmall(data)])
     if (this.engine !== null) this.engine.scheduleFlush()
     return true
+  }
+
+  /** Whether `out` takes one more message: with ZMQ_CONFLATE always (what it held is dropped), else below the HWM. */
+  private makeRoom(): boolean {
+    if (this.conflate) {
+      this.out.clear()
+      return true
+    }
+    return !(this.sendHwm > 0 && this.out.length >= this.sendHwm)
   }
 
   /** Queues a message ignoring the HWM (used for lingering control traffic). */
@@ -139,14 +146,9 @@ export class Pipe {
    * delivering a whole read's worth of messages wakes the socket once.
    */
   deliverQuiet(msg: Message): boolean {
-    if (this.conflate) this.in.clear()
-    if (this.in.length === 0) this.unannounced = true
+    this.beforeDelivery()
     this.in.push(msg)
-    if (this.recvHwm > 0 && this.in.length >= this.recvHwm) {
-      this.readPaused = true
-      return false
-    }
-    return true
+    return this.roomIn()
   }
 
   /**
@@ -154,9 +156,18 @@ export class Pipe {
    * MessageQueue): its Buffer is made when the socket reads it.
    */
   deliverRange(buf: Buffer, start: number, end: number): boolean {
+    this.beforeDelivery()
+    this.in.pushRange(buf, start, end)
+    return this.roomIn()
+  }
+
+  private beforeDelivery(): void {
     if (this.conflate) this.in.clear()
     if (this.in.length === 0) this.unannounced = true
-    this.in.pushRange(buf, start, end)
+  }
+
+  /** After a delivery: false (and reading paused) once `in` reached its HWM. */
+  private roomIn(): boolean {
     if (this.recvHwm > 0 && this.in.length >= this.recvHwm) {
       this.readPaused = true
       return false

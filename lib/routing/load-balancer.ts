@@ -5,11 +5,13 @@
  * waits for `pipeWritable`.
  */
 import type { Message, Pipe } from "../pipe/pipe.js"
-import type { SendSlab } from "../pipe/send-slab.js"
+import { SendSlab } from "../pipe/send-slab.js"
 
 export class LoadBalancer {
   private pipes: Pipe[] = []
   private cursor = 0
+  /** Where sendSmall's messages are copied (for the pipes that queue ranges). */
+  private readonly slab = new SendSlab()
   /** The pipe that took the last message (REQ waits for its reply there). */
   lastUsed: Pipe | undefined
 
@@ -51,7 +53,8 @@ export class LoadBalancer {
   }
 
   /** send() of a small one-frame message, copied by the pipe that takes it (Pipe.writeSmall). */
-  sendSmall(data: Uint8Array, slab: SendSlab): boolean {
+  sendSmall(data: Uint8Array): boolean {
+    const slab = this.slab
     const n = this.pipes.length
     for (let tries = 0; tries < n; tries++) {
       if (this.cursor >= n) this.cursor = 0

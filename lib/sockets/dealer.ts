@@ -1,7 +1,6 @@
 /** DEALER (RFC 28): round-robin on send, fair-queue on receive; frames pass through unchanged. */
 import type { Message, Pipe } from "../pipe/pipe.js"
 import { FairQueue } from "../routing/fair-queue.js"
-import { SendSlab } from "../pipe/send-slab.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import { Socket, iterate, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
@@ -9,8 +8,6 @@ import type { MessageLike, Readable, Writable, SocketOptions } from "./types.js"
 export class Dealer extends Socket implements Readable, Writable {
   /** @internal */
   protected readonly lb = new LoadBalancer()
-  /** @internal */
-  private readonly slab = new SendSlab()
   /** @internal */
   protected readonly fq = new FairQueue()
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer (lets a ROUTER learn our id). */
@@ -54,10 +51,8 @@ export class Dealer extends Socket implements Readable, Writable {
     return this.lb.send(msg)
   }
   /** @internal */
-  protected override readonly sendsRanges = true
-  /** @internal */
   protected override xsendSmall(data: Uint8Array): boolean {
-    return this.lb.sendSmall(data, this.slab)
+    return this.lb.sendSmall(data)
   }
   /** @internal */
   protected override xrecv(): Message | undefined {

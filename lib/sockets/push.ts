@@ -1,13 +1,11 @@
 /** PUSH (RFC 30): load-balances messages over connected PULL peers; waits when all are at HWM. */
 import type { Pipe, Message } from "../pipe/pipe.js"
-import { SendSlab } from "../pipe/send-slab.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import { Socket, SOCKET_TYPE_NUMBER } from "./socket.js"
 import type { MessageLike, Writable, SocketOptions } from "./types.js"
 
 export class Push extends Socket implements Writable {
   private readonly lb = new LoadBalancer()
-  private readonly slab = new SendSlab()
 
   /** @internal */
   protected static override readonly builtIn = true
@@ -34,10 +32,8 @@ export class Push extends Socket implements Writable {
     return this.lb.send(msg)
   }
   /** @internal */
-  protected override readonly sendsRanges = true
-  /** @internal */
   protected override xsendSmall(data: Uint8Array): boolean {
-    return this.lb.sendSmall(data, this.slab)
+    return this.lb.sendSmall(data)
   }
   /** @internal */
   protected override xwritable(): boolean {

@@ -763,8 +763,8 @@ export class Socket extends SocketOptionsBase {
 
   // ---- send / receive ----
 
-  /** @internal This socket type may drop a message for every peer at once (PUB, XPUB): send() asks dropsAll(). */
-  protected readonly mayDropAll: boolean = false
+  /** @internal This socket type may drop a message for every peer at once (PUB, XPUB: it overrides dropsAll), so send() asks dropsAll(). */
+  protected readonly mayDropAll: boolean = this.dropsAll !== Socket.prototype.dropsAll
 
   /** @internal A socket type that would drop the next message whatever it is (PUB at HWM on every peer). */
   protected dropsAll(): boolean {
@@ -773,9 +773,10 @@ export class Socket extends SocketOptionsBase {
 
   /**
    * @internal This socket type has its pipes copy a small one-frame message into a send slab and
-   * queue it as a range (xsendSmall, Pipe.writeSmall) instead of as a Buffer of its own: PUSH, DEALER.
+   * queue it as a range instead of as a Buffer of its own: it overrides xsendSmall (PUSH, DEALER).
+   * A field, so that send() reads it instead of comparing methods each time.
    */
-  protected readonly sendsRanges: boolean = false
+  protected readonly sendsRanges: boolean = this.xsendSmall !== Socket.prototype.xsendSmall
 
   /** @internal What send() returns for a message dropsAll() dropped. */
   protected dropped(): Promise<void> {

@@ -195,8 +195,6 @@ export abstract class PublisherBase extends Socket {
     return true
   }
 
-  /** @internal */
-  protected override readonly mayDropAll = true
   /** Sends dropped because every peer was full, waiting for room (or DROP_WAIT_MS). */
   private roomWaiters: (() => void)[] = []
   private roomTimer: NodeJS.Timeout | undefined

@@ -153,12 +153,12 @@ export class ZmtpDecoder {
   }
 
   /**
-   * A final, short, non-command frame whole in its chunk (FrameDecoder's fast path): a message of
+   * A final, short, non-empty, non-command frame whole in its chunk (FrameDecoder's fast path): a message of
    * its own when nothing is assembled or held and no codec has to open it, handed on as the range
    * (the frame decoder already checked its size against the message limit); otherwise a frame.
    */
   private onRange(chunk: Buffer, start: number, end: number): void {
-    if (this.phase === Phase.Messages && this.codec === undefined && this.parts.length === 0 && this.deferred === null && end > start) {
+    if (this.phase === Phase.Messages && this.codec === undefined && this.parts.length === 0 && this.deferred === null) {
       this.handler.onRange!(chunk, start, end)
       return
     }

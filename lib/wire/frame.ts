@@ -37,7 +37,7 @@ const PREALLOCATE_MAX = 1024 * 1024
 const EMPTY = Buffer.alloc(0)
 
 export type FrameHandler = (flags: number, body: Buffer) => void
-/** A whole last frame of a message (no MORE, no COMMAND) found inside one chunk: `chunk[start..end)`. */
+/** A whole, non-empty last frame of a message (no MORE, no COMMAND) found inside one chunk: `chunk[start..end)`. */
 export type RangeHandler = (chunk: Buffer, start: number, end: number) => void
 
 const enum State {
