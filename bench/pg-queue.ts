@@ -12,7 +12,7 @@
 import { fileURLToPath } from "node:url"
 import type pg from "pg"
 import { postgresAvailable, startPostgres } from "../test/helpers/postgres.js"
-import { producerLoad, sharedServer, spawnPeer, type Peer } from "./proc.js"
+import { finishDevice, producerLoad, sharedServer, spawnPeer, type Peer } from "./proc.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
 const PEER = fileURLToPath(new URL("./pg-queue-peer.ts", import.meta.url))
@@ -151,13 +151,7 @@ export function pgQueue({ name, size, count, seconds, settings, devices = 1 }: P
           await follower.next("stats")
           await finished
         }
-        if (device !== undefined) {
-          const finished = device.finish()
-          const stats = await device.next("stats")
-          await finished
-          const left = (stats.queue as { total?: number } | null)?.total ?? 0
-          if (left !== 0) throw new Error(`${name}: ${left} messages left in omq's queue after the run`)
-        }
+        if (device !== undefined) await finishDevice(device, name)
         // Backends report their statistics when their session ends, just after the clients go.
         await new Promise((r) => setTimeout(r, 500))
         const after = await counters(pgs.url, database)

@@ -220,3 +220,16 @@ export function sharedServer<T extends { stop(): Promise<void> }>(start: () => P
     },
   }
 }
+
+/**
+ * Ends an omq queue device peer after its trial: waits for its "stats" message and its exit, and
+ * fails the trial if messages were left in its queue (every put must have been consumed).
+ */
+export async function finishDevice(device: Peer, scenario: string): Promise<PeerMessage> {
+  const finished = device.finish()
+  const stats = await device.next("stats")
+  await finished
+  const left = (stats.queue as { total?: number } | null)?.total ?? 0
+  if (left !== 0) throw new Error(`${scenario}: ${left} messages left in omq's queue after the run`)
+  return stats
+}

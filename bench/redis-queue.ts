@@ -16,7 +16,7 @@
  * left out as warm-up).
  */
 import { fileURLToPath } from "node:url"
-import { producerLoad, sharedServer, spawnPeer, type Peer } from "./proc.js"
+import { finishDevice, producerLoad, sharedServer, spawnPeer, type Peer } from "./proc.js"
 import { procCpuSeconds, procIo, redisUnavailable, startRedis, type RedisServer } from "./redis-server.js"
 import type { Scenario, TrialContext } from "./scenario.js"
 
@@ -137,12 +137,7 @@ export function redisQueue({ name, size, count, seconds, window, credit }: Redis
         await Promise.all([producer.finish(), consumer.finish()])
         let fsyncs: number
         if (device !== undefined) {
-          const finished = device.finish()
-          const stats = await device.next("stats")
-          await finished
-          const left = (stats.queue as { total?: number } | null)?.total ?? 0
-          if (left !== 0) throw new Error(`${name}: ${left} messages left in omq's queue after the run`)
-          fsyncs = Number(stats.fsyncs)
+          fsyncs = Number((await finishDevice(device, name)).fsyncs)
         } else {
           fsyncs = after!.syscw - before!.syscw - (after!.clientWrites - before!.clientWrites)
           await redisDel(redis!, key)
